@@ -1,0 +1,92 @@
+# jumpbox — build, test, demo.  `make help` lists the targets.
+PKGS      := libcurl openssl libssh2 libcjson libsodium expat
+CC        ?= cc
+# Lazy (=) on purpose: `make test` installs the -dev packages first, and
+# pkg-config must only run after that.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
+DEFS      := -D_GNU_SOURCE
+OPT       ?= -O2 -g
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+B         ?= build
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(EXTRA_LDFLAGS)
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ    = $(LIB_SRC:%.c=$(B)/obj/%.o)
+PROV_SRC  := $(sort $(wildcard provisioner/*.c))
+CLEAN_SRC := $(sort $(wildcard cleaner/*.c))
+BOX_SRC   := $(sort $(wildcard localbox/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
+PYTEST    ?= /usr/bin/pytest-3
+SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(wildcard lib/*.h tests/unit/*.h)
+
+.PHONY: all asan deps test check unit integration demo format check-format clean help bench
+all: $(PROGS)
+
+help:
+	@echo "make            build release binaries into build/"
+	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
+	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
+	@echo "make bench      benchmarks (bench/README.md)"
+	@echo "make format     clang-format the C sources"
+
+$(B)/obj/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/libjb.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/jumpbox-localbox: $(BOX_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libjb.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+
+# Test builds carry ASan and UBSan, in their own tree.
+asan:
+	$(MAKE) B=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+	    build-asan/provisioner build-asan/cleaner build-asan/jumpbox-localbox \
+	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+
+deps:
+	bash tests/deps.sh
+
+# The one command a user (and CI) types.
+test: deps
+	$(MAKE) check
+
+check: check-format asan
+	$(MAKE) unit
+	$(MAKE) integration
+
+unit:
+	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
+
+integration:
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/integration
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh
+
+bench: deps all
+	bash bench/run.sh
+
+format:
+	clang-format -i $(SRC_ALL)
+
+check-format:
+	@clang-format --dry-run --Werror $(SRC_ALL)
+
+clean:
+	rm -rf build build-asan dist

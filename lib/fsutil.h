@@ -1,0 +1,38 @@
+/* Files and directories the careful way: secrets are created with O_EXCL
+ * and mode 0600, replacements are atomic, wipes overwrite before unlink. */
+#ifndef JB_FSUTIL_H
+#define JB_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates path (which must not exist) with mode, writes data, fsyncs. */
+int jb_file_create(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                   size_t errlen);
+
+/* Writes data to a fresh temporary beside path, then renames it over path. */
+int jb_file_replace(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                    size_t errlen);
+
+/* Reads a whole regular file of at most max bytes; *out is NUL-terminated
+ * and must be freed with free().  JB_ERR_NOTFOUND when it does not exist. */
+int jb_file_read(const char *path, size_t max, char **out, size_t *outlen, char *err,
+                 size_t errlen);
+
+/* Overwrites a file with zeros, then unlinks it.  Missing is not an error. */
+int jb_file_wipe(const char *path, char *err, size_t errlen);
+
+/* mkdir -p with mode for every component it creates. */
+int jb_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* rm -r of a directory tree; regular files are wiped first.  Missing is not
+ * an error.  Never follows symlinks. */
+int jb_rm_tree(const char *path, char *err, size_t errlen);
+
+/* Joins a and b with one '/'; JB_ERR_INVALID when it does not fit. */
+int jb_path_join(char *out, size_t outlen, const char *a, const char *b);
+
+/* Directory holding the running executable (from /proc/self/exe). */
+int jb_self_dir(char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,120 @@
+#include "cmd.h"
+
+#include "err.h"
+#include "fsutil.h"
+#include "keys.h"
+#include "parse.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] = "usage: provisioner keygen --out DIR [--comment TEXT]\n"
+                            "\n"
+                            "Writes DIR/id_ed25519 (mode 0600, OpenSSH format, unencrypted) and\n"
+                            "DIR/id_ed25519.pub, refusing to overwrite either.  Prints\n"
+                            "{\"public_key\":…,\"fingerprint\":…} on stdout.\n";
+
+int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"comment", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *outdir = NULL, *comment = "";
+    char err[JB_ERRLEN], priv_path[PATH_MAX], pub_path[PATH_MAX];
+    char pub[JB_PUBLIC_LINE_MAX + 1], fp[JB_FINGERPRINT_LEN];
+    struct jb_keypair *kp = NULL;
+    char *text = NULL, *json = NULL;
+    size_t textlen = 0, publen;
+    cJSON *obj = NULL;
+    int c, rc, status = 1;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'c':
+            comment = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "provisioner keygen: %s: unknown or incomplete option\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "provisioner keygen: %s: unexpected argument\n", argv[optind]);
+        return 2;
+    }
+    if (outdir == NULL) {
+        fputs("provisioner keygen: --out: required\n", stderr);
+        return 2;
+    }
+    if (*comment && jb_check_label(comment, JB_COMMENT_MAX, err, sizeof(err)) != 0) {
+        fprintf(stderr, "provisioner keygen: --comment: %s\n", err);
+        return 2;
+    }
+    if (jb_path_join(priv_path, sizeof(priv_path), outdir, "id_ed25519") != 0 ||
+        jb_path_join(pub_path, sizeof(pub_path), outdir, "id_ed25519.pub") != 0) {
+        fputs("provisioner keygen: --out: path too long\n", stderr);
+        return 2;
+    }
+    if (access(priv_path, F_OK) == 0 || access(pub_path, F_OK) == 0) {
+        fprintf(stderr, "provisioner keygen: --out: %s already holds a key; not overwriting\n",
+                outdir);
+        return 2;
+    }
+    if ((rc = jb_mkdir_p(outdir, 0700, err, sizeof(err))) != 0) {
+        fprintf(stderr, "provisioner keygen: --out: %s\n", err);
+        return 2;
+    }
+
+    if ((rc = jb_keypair_new(&kp, err, sizeof(err))) != 0 ||
+        (rc = jb_key_private_text(kp, comment, &text, &textlen, err, sizeof(err))) != 0)
+        goto out;
+    if (jb_key_public_line(kp->pk, comment, pub, sizeof(pub) - 1) != 0) {
+        rc = jb_err(err, sizeof(err), JB_ERR_INVALID, "public key line too long");
+        goto out;
+    }
+    jb_key_fingerprint(kp->pk, fp);
+    publen = strlen(pub);
+    pub[publen] = '\n';
+    if ((rc = jb_file_create(priv_path, text, textlen, 0600, err, sizeof(err))) != 0)
+        goto out;
+    if ((rc = jb_file_create(pub_path, pub, publen + 1, 0644, err, sizeof(err))) != 0) {
+        jb_file_wipe(priv_path, NULL, 0);
+        goto out;
+    }
+    pub[publen] = '\0';
+
+    if ((obj = cJSON_CreateObject()) == NULL ||
+        cJSON_AddStringToObject(obj, "public_key", pub) == NULL ||
+        cJSON_AddStringToObject(obj, "fingerprint", fp) == NULL ||
+        cJSON_AddStringToObject(obj, "private_key_path", priv_path) == NULL ||
+        cJSON_AddStringToObject(obj, "public_key_path", pub_path) == NULL ||
+        (json = cJSON_PrintUnformatted(obj)) == NULL) {
+        rc = jb_err(err, sizeof(err), JB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    puts(json);
+    status = 0;
+out:
+    if (rc != 0)
+        fprintf(stderr, "provisioner keygen: %s\n", err);
+    free(json);
+    cJSON_Delete(obj);
+    jb_secret_free(text);
+    jb_keypair_free(kp);
+    return status;
+}
