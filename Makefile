@@ -20,9 +20,11 @@ CLEAN_SRC := $(sort $(wildcard cleaner/*.c))
 BOX_SRC   := $(sort $(wildcard localbox/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Small test drivers the pytest suites run (tests/tools/NAME.c -> $(B)/tools/NAME).
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
-SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(wildcard lib/*.h tests/unit/*.h)
+SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(wildcard lib/*.h tests/unit/*.h)
 
 .PHONY: all asan deps test check unit integration demo format check-format clean help bench
 all: $(PROGS)
@@ -52,11 +54,15 @@ $(B)/tests/%: tests/unit/%.c $(B)/libjb.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
+$(B)/tools/%: tests/tools/%.c $(B)/libjb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
 # Test builds carry ASan and UBSan, in their own tree.
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 	    build-asan/provisioner build-asan/cleaner build-asan/jumpbox-localbox \
-	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%)
+	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) $(TOOL_SRC:tests/tools/%.c=build-asan/tools/%)
 
 deps:
 	bash tests/deps.sh
