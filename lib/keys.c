@@ -22,6 +22,9 @@ int jb_keys_init(char *err, size_t errlen)
 
 void *jb_secret_alloc(size_t len)
 {
+    /* sodium_malloc needs the page size that sodium_init looks up. */
+    if (sodium_init() < 0)
+        return NULL;
     return sodium_malloc(len);
 }
 
@@ -297,8 +300,9 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
     int rc = JB_ERR_INVALID;
 
     *out = NULL;
-    if ((b = strstr(text, PEM_BEGIN)) == NULL || (e = strstr(b, PEM_END)) == NULL ||
-        (size_t)(e - text) > len)
+    /* The final newline is optional: shells and env vars strip it. */
+    if ((b = strstr(text, PEM_BEGIN)) == NULL ||
+        (e = strstr(b, "-----END OPENSSH PRIVATE KEY-----")) == NULL || (size_t)(e - text) > len)
         return jb_err(err, errlen, JB_ERR_INVALID, "not an OpenSSH private key");
     b += strlen(PEM_BEGIN);
     b64 = sodium_malloc((size_t)(e - b) + 1);

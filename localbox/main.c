@@ -1,4 +1,136 @@
-int main(void)
+/* jumpbox-localbox: the "instance" of terraform/local.  Terraform's
+ * local-exec runs `up` at create and `down` at destroy (argv, no shell).
+ *
+ * up   writes a host key, authorized_keys and sshd_config into --dir, starts
+ *      a real OpenSSH sshd on 127.0.0.1:--port, and arms the TTL: a timer
+ *      process that at --expires-at runs `cleaner destroy` for the stack and,
+ *      should that fail, stops sshd itself (the lease stays for the sweeper).
+ * down stops the timer and sshd and wipes --dir.
+ *
+ * The host private key arrives in JB_HOST_PRIVATE_KEY: local-exec has no
+ * stdin, and argv is world-readable.  It is removed from our environment
+ * at once, so neither sshd nor the timer inherits it. */
+#include "err.h"
+#include "fsutil.h"
+#include "keys.h"
+#include "parse.h"
+#include "proc.h"
+#include "box.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: jumpbox-localbox up --stack-id ID --port N --user USER --allow-cidr CIDR\n"
+    "                          --public-key LINE --expires-at RFC3339 --cleaner PATH\n"
+    "                          --state URL [--log PATH] --dir DIR\n"
+    "       jumpbox-localbox down --dir DIR\n"
+    "\n"
+    "Internal helper of terraform/local: runs a real sshd on 127.0.0.1 as the\n"
+    "local jump box.  The host private key is read from JB_HOST_PRIVATE_KEY.\n";
+
+int main(int argc, char **argv)
 {
-    return 1;
+    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
+                                         {"stack-id", required_argument, NULL, 's'},
+                                         {"port", required_argument, NULL, 'p'},
+                                         {"user", required_argument, NULL, 'u'},
+                                         {"allow-cidr", required_argument, NULL, 'a'},
+                                         {"public-key", required_argument, NULL, 'k'},
+                                         {"expires-at", required_argument, NULL, 'e'},
+                                         {"cleaner", required_argument, NULL, 'c'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {"log", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct jb_box_spec spec;
+    char err[JB_ERRLEN], *hostkey = NULL;
+    const char *cmd, *env_key;
+    int c, rc;
+
+    memset(&spec, 0, sizeof(spec));
+    /* Take the key out of the environment before anything can fork. */
+    if ((env_key = getenv("JB_HOST_PRIVATE_KEY")) != NULL) {
+        size_t n = strlen(env_key);
+        if ((hostkey = jb_secret_alloc(n + 1)) != NULL)
+            memcpy(hostkey, env_key, n + 1);
+        explicit_bzero((char *)env_key, n);
+        unsetenv("JB_HOST_PRIVATE_KEY");
+    }
+    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        jb_secret_free(hostkey);
+        return argc < 2 ? 2 : 0;
+    }
+    cmd = argv[1];
+    opterr = 0;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            spec.dir = optarg;
+            break;
+        case 's':
+            spec.stack_id = optarg;
+            break;
+        case 'p':
+            spec.port = atoi(optarg);
+            break;
+        case 'u':
+            spec.user = optarg;
+            break;
+        case 'a':
+            spec.allow_cidr = optarg;
+            break;
+        case 'k':
+            spec.public_key = optarg;
+            break;
+        case 'e':
+            spec.expires_at = optarg;
+            break;
+        case 'c':
+            spec.cleaner = optarg;
+            break;
+        case 'S':
+            spec.state_url = optarg;
+            break;
+        case 'l':
+            spec.log = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            jb_secret_free(hostkey);
+            return 0;
+        default:
+            fprintf(stderr, "jumpbox-localbox: %s: unknown or incomplete option\n",
+                    argv[optind - 1]);
+            jb_secret_free(hostkey);
+            return 2;
+        }
+    }
+    /* local-exec appends its `command` as the last argument: the directory. */
+    if (optind == argc - 1 && spec.dir == NULL)
+        spec.dir = argv[optind];
+    else if (optind < argc) {
+        fprintf(stderr, "jumpbox-localbox: %s: unexpected argument\n", argv[optind]);
+        jb_secret_free(hostkey);
+        return 2;
+    }
+    spec.host_private_key = hostkey;
+
+    if (strcmp(cmd, "up") == 0)
+        rc = jb_box_up(&spec, err, sizeof(err));
+    else if (strcmp(cmd, "down") == 0)
+        rc = jb_box_down(spec.dir, err, sizeof(err));
+    else
+        rc = jb_err(err, sizeof(err), JB_ERR_INVALID, "command: unknown '%s'", cmd);
+    jb_secret_free(hostkey);
+    if (rc != 0) {
+        fprintf(stderr, "jumpbox-localbox %s: %s\n", cmd, err);
+        return rc == JB_ERR_INVALID ? 2 : 1;
+    }
+    fprintf(stderr, "jumpbox-localbox %s: done\n", cmd);
+    return 0;
 }

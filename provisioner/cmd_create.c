@@ -1,13 +1,210 @@
 #include "cmd.h"
+
+#include "cli.h"
+#include "err.h"
+#include "log.h"
+#include "out.h"
+#include "parse.h"
+#include "stack.h"
+#include "stackcfg.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TTL_S (24 * 3600)
+
+static const char usage[] =
+    "usage: provisioner create [--module local|aws] [--ttl DURATION] [--stack-id ID]\n"
+    "                          [--allow-cidr CIDR] [--state URL] [--out DIR]\n"
+    "                          [--requester TEXT] [--ready-timeout DURATION]\n"
+    "\n"
+    "Creates a jump box and prints one JSON object on stdout: stack_id, module,\n"
+    "host, port, user, public_key, host_public_key, host_fingerprint, known_hosts,\n"
+    "expires_at and, without --out, private_key and teardown_token.  With --out DIR\n"
+    "it writes id_ed25519 (0600), id_ed25519.pub, known_hosts, ssh_config (Host =\n"
+    "stack id) and teardown_token (0600), and names those paths instead.\n"
+    "Progress goes to stderr.\n"
+    "\n"
+    "  --module       local (default: a real sshd on 127.0.0.1) or aws\n"
+    "  --ttl          lifetime, e.g. 90s, 10m, 2h (default 1h, at most 24h)\n"
+    "  --stack-id     [a-z0-9-]{1,40} (default: jb-<random>)\n"
+    "  --allow-cidr   the only source allowed to reach SSH (default 127.0.0.1/32\n"
+    "                 for local; required for aws)\n"
+    "  --state        file:///dir or s3://bucket/prefix (default\n"
+    "                 file://$XDG_STATE_HOME/jumpbox)\n"
+    "  --requester    who asks, for the lease and audit log (default user@host)\n"
+    "  --ready-timeout  how long to wait for SSH to answer (default 2m)\n"
+    "\n"
+    "Exit status: 0 ready, 1 failed (nothing left running, or a lease kept for\n"
+    "`cleaner sweep`), 2 bad input (nothing done).\n";
+
+static void print_progress(void *ctx, const char *stage, const char *detail)
+{
+    (void)ctx;
+    fprintf(stderr, "provisioner: [%6.1fs] %s%s%s\n", jb_cli_elapsed(), stage, *detail ? ": " : "",
+            detail);
+}
+
+static int bad(const char *field, const char *detail)
+{
+    fprintf(stderr, "provisioner create: %s: %s\n", field, detail);
+    return 2;
+}
+
+static void random_stack_id(char out[16])
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    memcpy(out, "jb-", 3);
+    for (int i = 3; i < 13; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+    out[13] = '\0';
+}
+
 int cmd_create(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return 1;
-}
-int cmd_list(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    return 1;
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"stack-id", required_argument, NULL, 's'},
+                                         {"allow-cidr", required_argument, NULL, 'a'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"requester", required_argument, NULL, 'r'},
+                                         {"ready-timeout", required_argument, NULL, 'R'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *module = "local", *ttl_s = "1h", *stack_id = NULL, *cidr_in = NULL;
+    const char *state_url = NULL, *outdir = NULL, *requester = NULL, *ready_s = "2m";
+    char err[JB_ERRLEN], cidr[JB_CIDR_MAX], gen_id[16], req_buf[160], host[64];
+    char work_root[PATH_MAX];
+    struct jb_state st;
+    struct jb_stack_ctx ctx;
+    struct jb_create_req req;
+    struct jb_create_result res;
+    struct jb_out_dir od;
+    long ttl, ready;
+    int c, rc, status = 1;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            module = optarg;
+            break;
+        case 't':
+            ttl_s = optarg;
+            break;
+        case 's':
+            stack_id = optarg;
+            break;
+        case 'a':
+            cidr_in = optarg;
+            break;
+        case 'S':
+            state_url = optarg;
+            break;
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'r':
+            requester = optarg;
+            break;
+        case 'R':
+            ready_s = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
+        }
+    }
+    if (optind < argc)
+        return bad(argv[optind], "unexpected argument");
+    if (strcmp(module, "local") != 0 && strcmp(module, "aws") != 0)
+        return bad("--module", "must be local or aws");
+    if (jb_parse_duration(ttl_s, &ttl, err, sizeof(err)) != 0)
+        return bad("--ttl", err);
+    if (ttl > MAX_TTL_S)
+        return bad("--ttl", "at most 24h");
+    if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0 || ready > 3600)
+        return bad("--ready-timeout", ready > 3600 ? "at most 1h" : err);
+    if (stack_id == NULL) {
+        random_stack_id(gen_id);
+        stack_id = gen_id;
+    } else if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0) {
+        return bad("--stack-id", err);
+    }
+    if (cidr_in == NULL && strcmp(module, "aws") == 0)
+        return bad("--allow-cidr", "required for module aws (the requester's address, e.g. "
+                                   "203.0.113.7/32)");
+    if (jb_parse_cidr(cidr_in ? cidr_in : "127.0.0.1/32", cidr, sizeof(cidr), err, sizeof(err)) !=
+        0)
+        return bad("--allow-cidr", err);
+    if (requester == NULL) {
+        const char *u = getenv("USER");
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(req_buf, sizeof(req_buf), "%s@%s", u && *u ? u : "unknown", host);
+        requester = req_buf;
+    }
+    if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
+        return bad("--requester", err);
+    if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0)
+        return bad("--state", err);
+    if (outdir && jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
+        return bad("--out", err);
+    if (jb_work_root(work_root, sizeof(work_root), err, sizeof(err)) != 0)
+        return bad("JUMPBOX_WORK_DIR", err);
+
+    jb_cli_elapsed();
+    jb_cli_catch_signals();
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.state = &st;
+    ctx.cancel = &jb_cli_stop;
+    ctx.progress = print_progress;
+    ctx.audit_fd = jb_log_open(work_root);
+    memset(&req, 0, sizeof(req));
+    req.module = module;
+    req.stack_id = stack_id;
+    req.ttl_s = ttl;
+    req.allow_cidr = cidr;
+    req.requester = requester;
+    req.ready_timeout_s = (int)ready;
+
+    rc = jb_stack_create(&ctx, &req, &res, err, sizeof(err));
+    if (rc == JB_ERR_EXISTS) {
+        status = bad("--stack-id", err);
+        goto out;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "provisioner create: %s\n", err);
+        goto out;
+    }
+    if (outdir)
+        rc = jb_out_dir_write(&od, &res, err, sizeof(err));
+    if (rc == 0)
+        rc = jb_out_print_create(&res, outdir ? &od : NULL, err, sizeof(err));
+    if (rc != 0) {
+        int gone;
+        char derr[JB_ERRLEN];
+        fprintf(stderr, "provisioner create: %s; destroying the stack again\n", err);
+        if (outdir)
+            jb_out_dir_remove(&od);
+        if (jb_stack_destroy(&ctx, stack_id, "output-failed", &gone, derr, sizeof(derr)) != 0)
+            fprintf(stderr,
+                    "provisioner create: destroy failed too: %s (lease kept for "
+                    "`cleaner sweep`)\n",
+                    derr);
+        goto out;
+    }
+    status = 0;
+out:
+    jb_create_result_clear(&res);
+    jb_log_close(ctx.audit_fd);
+    return status;
 }

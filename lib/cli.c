@@ -1,0 +1,49 @@
+#include "cli.h"
+
+#include "err.h"
+
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t jb_cli_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    jb_cli_stop = 1;
+}
+
+void jb_cli_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
+{
+    int rc = url ? jb_state_parse(url, st, err, errlen) : jb_state_default(st, err, errlen);
+
+    if (rc != 0)
+        return JB_ERR_INVALID;
+    if (jb_state_prepare(st, err, errlen) != 0)
+        return JB_ERR_INVALID;
+    return 0;
+}
+
+double jb_cli_elapsed(void)
+{
+    static struct timespec start;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (start.tv_sec == 0 && start.tv_nsec == 0)
+        start = now;
+    return (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+}

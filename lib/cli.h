@@ -1,0 +1,22 @@
+/* Small pieces both command-line programs share.  Nothing here prints. */
+#ifndef JB_CLI_H
+#define JB_CLI_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "state.h"
+
+/* Set by SIGINT/SIGTERM/SIGHUP once jb_cli_catch_signals ran: long steps
+ * stop and roll back instead of dying half-way. */
+extern volatile sig_atomic_t jb_cli_stop;
+void jb_cli_catch_signals(void);
+
+/* --state URL, or the default; parsed and checked usable.  JB_ERR_INVALID
+ * with the reason when it can't be used. */
+int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen);
+
+/* Seconds since the first call, for progress lines. */
+double jb_cli_elapsed(void);
+
+#endif

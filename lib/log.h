@@ -1,0 +1,18 @@
+/* The audit trail: one JSON object a line, appended to a file (or a stream
+ * such as Lambda's stdout).  Never holds a secret: only names, times and ids. */
+#ifndef JB_LOG_H
+#define JB_LOG_H
+
+#include <stddef.h>
+
+/* Opens JUMPBOX_AUDIT_LOG, else <work_root>/audit.log, for appending (0600).
+ * "-" means stderr.  Returns a descriptor, or -1 when there is none. */
+int jb_log_open(const char *work_root);
+void jb_log_close(int fd);
+
+/* {"time":…,"event":…,"stack_id":…, then each key/value pair in kv (NULL-
+ * terminated, values as strings)}.  Best effort: the audit line must never
+ * turn a good create or destroy into a failure. */
+void jb_log_event(int fd, const char *event, const char *stack_id, const char *const *kv);
+
+#endif

@@ -1,0 +1,42 @@
+/* Child processes without a shell: execve with an argv array and an
+ * explicit environment, in their own process group, with a deadline. */
+#ifndef JB_PROC_H
+#define JB_PROC_H
+
+#include <signal.h>
+#include <stddef.h>
+
+struct jb_proc_opts {
+    const char *path;              /* absolute path of the program */
+    char *const *argv;             /* argv[0] included, NULL-terminated */
+    char *const *envp;             /* the whole environment, NULL-terminated */
+    const char *cwd;               /* NULL: inherit */
+    int timeout_ms;                /* 0: none.  On expiry: SIGTERM, then SIGKILL */
+    int kill_grace_ms;             /* between SIGTERM and SIGKILL; 0 means 10 s */
+    int log_fd;                    /* stderr (and stdout unless captured) go here; -1: /dev/null */
+    size_t capture_max;            /* > 0: capture stdout up to this many bytes */
+    volatile sig_atomic_t *cancel; /* non-zero: stop the child like a timeout */
+};
+
+/* Runs the child to completion.  Returns 0 when it ran (its exit status in
+ * *status, or 128+signal when a signal ended it), JB_ERR_TIMEOUT or
+ * JB_ERR_CANCELLED when it was stopped, or another error.  With capture_max,
+ * *out gets stdout (NUL-terminated, free()) even on failure. */
+int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err, size_t errlen);
+
+/* Finds prog on PATH (from envp, or the default PATH) unless it holds '/'. */
+int jb_proc_which(const char *prog, char *const *envp, char *out, size_t outlen);
+
+/* A NULL-terminated string vector that grows; for argv and envp. */
+struct jb_strv {
+    char **v;
+    size_t n, cap;
+};
+int jb_strv_add(struct jb_strv *sv, const char *s);
+int jb_strv_addf(struct jb_strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds name=value from env when name is set there. */
+int jb_strv_pass(struct jb_strv *sv, char *const *env, const char *name);
+const char *jb_strv_get(char *const *env, const char *name);
+void jb_strv_free(struct jb_strv *sv);
+
+#endif

@@ -1,0 +1,428 @@
+#include "stack.h"
+
+#include "err.h"
+#include "fsutil.h"
+#include "log.h"
+#include "parse.h"
+#include "ssh.h"
+#include "stackcfg.h"
+#include "terraform.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define INIT_TIMEOUT_S 300
+#define APPLY_TIMEOUT_S 900
+#define DESTROY_TIMEOUT_S 900
+#define OUTPUT_TIMEOUT_S 60
+
+static void progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail)
+{
+    if (ctx->progress)
+        ctx->progress(ctx->progress_ctx, stage, detail ? detail : "");
+}
+
+void jb_create_result_clear(struct jb_create_result *r)
+{
+    jb_keypair_free(r->user_key);
+    jb_secret_free(r->teardown_token);
+    jb_lease_clear(&r->lease);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A free port on 127.0.0.1 for the local sshd.  Racy in principle; sshd
+ * failing to bind is reported and rolled back like any other failure. */
+static int free_port(void)
+{
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+    return cJSON_AddStringToObject(o, k, v) != NULL;
+}
+
+/* The module's non-secret inputs; they go to Terraform and into the lease,
+ * so the stack can be destroyed from anywhere. */
+static int build_vars(const struct jb_create_req *req, const struct jb_stack_paths *p,
+                      const struct jb_state *st, const char *pub, const char *host_pub,
+                      const char *expires, const char *user, int port, cJSON **out, char *err,
+                      size_t errlen)
+{
+    cJSON *v = cJSON_CreateObject();
+    int ok = v && add_str(v, "stack_id", req->stack_id) &&
+             add_str(v, "requester", req->requester) && add_str(v, "public_key", pub) &&
+             add_str(v, "host_public_key", host_pub) && add_str(v, "expires_at", expires) &&
+             add_str(v, "allow_cidr", req->allow_cidr) && add_str(v, "state_url", st->url);
+
+    if (ok && user)
+        ok = add_str(v, "ssh_user", user);
+    if (ok && port > 0)
+        ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
+    if (ok && strcmp(req->module, "local") == 0) {
+        char localbox[PATH_MAX + 32], cleaner[PATH_MAX + 32];
+        snprintf(localbox, sizeof(localbox), "%s/jumpbox-localbox", p->bin_dir);
+        snprintf(cleaner, sizeof(cleaner), "%s/cleaner", p->bin_dir);
+        ok = add_str(v, "box_dir", p->box_dir) && add_str(v, "localbox_bin", localbox) &&
+             add_str(v, "cleaner_bin", cleaner) && add_str(v, "ttl_log", p->ttl_log);
+    }
+    if (ok) {
+        const char *extra_path = getenv("JUMPBOX_MODULE_VARS");
+        if (extra_path && *extra_path) {
+            char *text = NULL;
+            cJSON *extra = NULL, *item;
+            int rc = jb_file_read(extra_path, 65536, &text, NULL, err, errlen);
+            if (rc != 0) {
+                cJSON_Delete(v);
+                return rc;
+            }
+            extra = cJSON_Parse(text);
+            free(text);
+            if (!cJSON_IsObject(extra)) {
+                cJSON_Delete(extra);
+                cJSON_Delete(v);
+                return jb_err(err, errlen, JB_ERR_INVALID,
+                              "JUMPBOX_MODULE_VARS: not a JSON object");
+            }
+            cJSON_ArrayForEach(item, extra)
+            {
+                if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL)
+                    cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1));
+            }
+            cJSON_Delete(extra);
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(v);
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    }
+    *out = v;
+    return 0;
+}
+
+/* host_private_key and teardown_token reach Terraform only through this
+ * 0600 file, wiped as soon as apply returns. */
+static int write_secret_vars(const char *workdir, const char *host_priv, const char *token,
+                             char *path, size_t pathlen, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    int rc;
+
+    if (jb_path_join(path, pathlen, workdir, "secret.tfvars.json") != 0) {
+        cJSON_Delete(o);
+        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+    }
+    jb_file_wipe(path, NULL, 0); /* a leftover of a killed run */
+    if (o == NULL || !add_str(o, "host_private_key", host_priv) ||
+        !add_str(o, "teardown_token", token) || (text = cJSON_PrintUnformatted(o)) == NULL)
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    else
+        rc = jb_file_create(path, text, strlen(text), 0600, err, errlen);
+    if (text) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+    /* cJSON copied the secrets into its own nodes: wipe them too. */
+    if (o) {
+        cJSON *it;
+        cJSON_ArrayForEach(it, o) if (cJSON_IsString(it))
+            sodium_memzero(it->valuestring, strlen(it->valuestring));
+        cJSON_Delete(o);
+    }
+    return rc;
+}
+
+static int tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
+                      const char *stack_id, const cJSON *vars, struct jb_tf *tf, char *err,
+                      size_t errlen)
+{
+    int rc;
+
+    if ((rc = jb_stack_write_root(p, ctx->state, stack_id, vars, err, errlen)) != 0)
+        return rc;
+    if ((rc = jb_tf_open(tf, p->workdir, p->log, environ, err, errlen)) != 0)
+        return rc;
+    tf->cancel = ctx->cancel;
+    progress(ctx, "terraform init", NULL);
+    return jb_tf_init(tf, INIT_TIMEOUT_S, err, errlen);
+}
+
+static void audit(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
+                  const char *detail)
+{
+    char expires[JB_RFC3339_LEN];
+    const char *kv[] = {"module", l->module, "requester",          l->requester, "expires_at",
+                        expires,  "detail",  detail ? detail : "", NULL,         NULL};
+
+    jb_format_rfc3339(l->expires_at, expires);
+    jb_log_event(ctx->audit_fd, event, l->stack_id, kv);
+}
+
+/* Runs destroy in an already prepared runner; on success the stack's state
+ * and lease go; on failure the lease stays, expired, for the sweeper. */
+static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
+                    const struct jb_stack_paths *p, char *err, size_t errlen)
+{
+    char detail[JB_ERRLEN];
+    volatile sig_atomic_t *cancel = tf->cancel;
+    int rc;
+
+    /* A Ctrl-C that stopped the create must not also stop its rollback. */
+    tf->cancel = NULL;
+    progress(ctx, "terraform destroy", NULL);
+    rc = jb_tf_destroy(tf, DESTROY_TIMEOUT_S, err, errlen);
+    tf->cancel = cancel;
+    if (rc != 0) {
+        snprintf(l->status, sizeof(l->status), "failed");
+        if (l->expires_at > time(NULL))
+            l->expires_at = time(NULL);
+        jb_lease_update(ctx->state, l, detail, sizeof(detail));
+        audit(ctx, "destroy.failed", l, err);
+        return rc;
+    }
+    if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0)
+        return rc;
+    jb_rm_tree(p->workdir, NULL, 0);
+    audit(ctx, "destroy.done", l, NULL);
+    return 0;
+}
+
+static int make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1])
+{
+    unsigned char raw[32], h[crypto_hash_sha256_BYTES];
+
+    if ((*out = jb_secret_alloc(JB_TOKEN_HEX_LEN + 1)) == NULL)
+        return JB_ERR_NOMEM;
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(*out, JB_TOKEN_HEX_LEN + 1, raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
+    crypto_hash_sha256(h, (const unsigned char *)*out, JB_TOKEN_HEX_LEN);
+    sodium_bin2hex((char *)hash_hex, JB_TOKEN_HEX_LEN + 1, h, sizeof(h));
+    return 0;
+}
+
+int jb_stack_token_matches(const struct jb_lease *l, const char *token)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[JB_TOKEN_HEX_LEN + 1];
+
+    if (token == NULL || strlen(l->token_hash) != JB_TOKEN_HEX_LEN ||
+        strlen(token) != JB_TOKEN_HEX_LEN)
+        return 0;
+    crypto_hash_sha256(h, (const unsigned char *)token, JB_TOKEN_HEX_LEN);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    return sodium_memcmp(hex, l->token_hash, JB_TOKEN_HEX_LEN) == 0;
+}
+
+int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
+                    struct jb_create_result *res, char *err, size_t errlen)
+{
+    struct jb_keypair *host = NULL;
+    struct jb_stack_paths paths;
+    struct jb_tf tf;
+    struct jb_lease *l = &res->lease;
+    char *host_priv = NULL, expires[JB_RFC3339_LEN], secret_path[PATH_MAX] = "";
+    char detail[JB_ERRLEN], user_buf[65];
+    unsigned char token_hash[JB_TOKEN_HEX_LEN + 1];
+    const char *user = req->ssh_user;
+    cJSON *vars = NULL, *outs = NULL;
+    int rc, port = 0, tf_open = 0, lease_made = 0, applied = 0, attempts = 0;
+    time_t now = time(NULL);
+
+    memset(res, 0, sizeof(*res));
+    memset(&tf, 0, sizeof(tf));
+    tf.log_fd = -1;
+    if ((rc = jb_stack_paths(req->stack_id, req->module, &paths, err, errlen)) != 0)
+        return rc;
+
+    progress(ctx, "keys", "Ed25519 user and host keys");
+    if ((rc = jb_keypair_new(&res->user_key, err, errlen)) != 0 ||
+        (rc = jb_keypair_new(&host, err, errlen)) != 0 ||
+        (rc = jb_key_private_text(host, req->stack_id, &host_priv, NULL, err, errlen)) != 0 ||
+        (rc = make_token(&res->teardown_token, token_hash)) != 0) {
+        if (rc == JB_ERR_NOMEM)
+            jb_err(err, errlen, rc, "out of locked memory");
+        goto out;
+    }
+    snprintf(detail, sizeof(detail), "jumpbox-%s", req->stack_id);
+    jb_key_public_line(res->user_key->pk, detail, res->public_key, sizeof(res->public_key));
+    jb_key_public_line(host->pk, NULL, res->host_public_key, sizeof(res->host_public_key));
+    jb_key_fingerprint(host->pk, res->host_fingerprint);
+
+    if (strcmp(req->module, "local") == 0) {
+        if (user == NULL) {
+            struct passwd *pw = getpwuid(geteuid());
+            if (pw == NULL) {
+                rc = jb_err(err, errlen, JB_ERR_SYSTEM, "cannot find the current user's name");
+                goto out;
+            }
+            snprintf(user_buf, sizeof(user_buf), "%s", pw->pw_name);
+            user = user_buf;
+        }
+        if ((port = free_port()) <= 0) {
+            rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "no free port on 127.0.0.1");
+            goto out;
+        }
+    }
+    jb_format_rfc3339(now + req->ttl_s, expires);
+    if ((rc = build_vars(req, &paths, ctx->state, res->public_key, res->host_public_key, expires,
+                         user, port, &vars, err, errlen)) != 0)
+        goto out;
+
+    /* The lease comes first: from here on a crash leaves something the
+     * sweeper can find. */
+    progress(ctx, "lease", ctx->state->url);
+    snprintf(l->stack_id, sizeof(l->stack_id), "%s", req->stack_id);
+    snprintf(l->module, sizeof(l->module), "%s", req->module);
+    snprintf(l->requester, sizeof(l->requester), "%s", req->requester);
+    snprintf(l->status, sizeof(l->status), "creating");
+    snprintf(l->host_fingerprint, sizeof(l->host_fingerprint), "%s", res->host_fingerprint);
+    snprintf(l->token_hash, sizeof(l->token_hash), "%s", token_hash);
+    l->created_at = now;
+    l->expires_at = now + req->ttl_s;
+    l->vars = vars;
+    vars = NULL;
+    if ((rc = jb_lease_create(ctx->state, l, err, errlen)) != 0)
+        goto out;
+    lease_made = 1;
+    audit(ctx, "create.start", l, NULL);
+
+    if ((rc = tf_prepare(ctx, &paths, req->stack_id, l->vars, &tf, err, errlen)) != 0) {
+        tf_open = tf.log_fd >= 0;
+        goto out;
+    }
+    tf_open = 1;
+    if ((rc = write_secret_vars(paths.workdir, host_priv, res->teardown_token, secret_path,
+                                sizeof(secret_path), err, errlen)) != 0)
+        goto out;
+    progress(ctx, "terraform apply", req->module);
+    applied = 1; /* even a failed apply may have made something */
+    rc = jb_tf_apply(&tf, secret_path, APPLY_TIMEOUT_S, err, errlen);
+    jb_file_wipe(secret_path, NULL, 0);
+    secret_path[0] = '\0';
+    if (rc != 0)
+        goto out;
+
+    progress(ctx, "terraform output", NULL);
+    if ((rc = jb_tf_output(&tf, &outs, OUTPUT_TIMEOUT_S, err, errlen)) != 0 ||
+        (rc = jb_tf_output_string(outs, "host", l->host, sizeof(l->host), err, errlen)) != 0 ||
+        (rc = jb_tf_output_port(outs, "port", &l->port, err, errlen)) != 0 ||
+        (rc = jb_tf_output_string(outs, "user", l->user, sizeof(l->user), err, errlen)) != 0 ||
+        (rc = jb_tf_output_string(outs, "instance_id", l->instance_id, sizeof(l->instance_id), err,
+                                  errlen)) != 0)
+        goto out;
+    jb_key_known_hosts_line(l->host, l->port, host->pk, res->known_hosts, sizeof(res->known_hosts));
+
+    snprintf(detail, sizeof(detail), "%s@%s:%d", l->user, l->host, l->port);
+    progress(ctx, "ssh probe", detail);
+    {
+        struct jb_ssh_target t = {l->host, l->port, l->user, host->pk, res->user_key};
+        int wait_s = req->ready_timeout_s > 0 ? req->ready_timeout_s : 120;
+        if ((rc = jb_ssh_wait_ready(&t, wait_s, ctx->cancel, &attempts, err, errlen)) != 0)
+            goto out;
+    }
+    snprintf(l->status, sizeof(l->status), "ready");
+    if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0)
+        goto out;
+    audit(ctx, "create.ready", l, detail);
+    progress(ctx, "ready", detail);
+
+out:
+    if (secret_path[0])
+        jb_file_wipe(secret_path, NULL, 0);
+    if (rc != 0 && lease_made) {
+        char why[JB_ERRLEN], terr[JB_ERRLEN];
+        snprintf(why, sizeof(why), "%s", err ? err : "");
+        audit(ctx, "create.failed", l, why);
+        if (applied && tf_open) {
+            progress(ctx, "rollback", "destroying what was made");
+            if (teardown(ctx, &tf, l, &paths, terr, sizeof(terr)) != 0 && err) {
+                size_t used = strlen(err);
+                snprintf(err + used, errlen - used,
+                         "; rollback failed too (%s): lease %s kept for the sweeper", terr,
+                         l->stack_id);
+            }
+        } else {
+            /* Nothing was applied: only our own records to remove. */
+            jb_lease_purge(ctx->state, l->stack_id, NULL, 0);
+            jb_rm_tree(paths.workdir, NULL, 0);
+        }
+    }
+    if (tf_open)
+        jb_tf_close(&tf);
+    cJSON_Delete(outs);
+    cJSON_Delete(vars);
+    jb_secret_free(host_priv);
+    jb_keypair_free(host);
+    if (rc != 0) {
+        jb_keypair_free(res->user_key);
+        res->user_key = NULL;
+    }
+    return rc;
+}
+
+int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
+                     int *gone, char *err, size_t errlen)
+{
+    struct jb_lease l;
+    struct jb_stack_paths paths;
+    struct jb_tf tf;
+    int rc;
+
+    *gone = 0;
+    memset(&tf, 0, sizeof(tf));
+    tf.log_fd = -1;
+    rc = jb_lease_get(ctx->state, stack_id, &l, err, errlen);
+    if (rc == JB_ERR_NOTFOUND) {
+        /* Terraform state without a lease would be a stack we can't
+         * rebuild a configuration for: purge refuses to guess. */
+        *gone = 1;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
+        goto out;
+    snprintf(l.status, sizeof(l.status), "destroying");
+    if ((rc = jb_lease_update(ctx->state, &l, err, errlen)) != 0)
+        goto out;
+    {
+        const char *kv[] = {"reason", reason ? reason : "request", NULL, NULL};
+        jb_log_event(ctx->audit_fd, "destroy.start", stack_id, kv);
+    }
+    rc = tf_prepare(ctx, &paths, stack_id, l.vars, &tf, err, errlen);
+    if (rc != 0) {
+        char d[JB_ERRLEN];
+        snprintf(l.status, sizeof(l.status), "failed");
+        jb_lease_update(ctx->state, &l, d, sizeof(d));
+        goto out;
+    }
+    rc = teardown(ctx, &tf, &l, &paths, err, errlen);
+out:
+    if (tf.log_fd >= 0)
+        jb_tf_close(&tf);
+    jb_lease_clear(&l);
+    return rc;
+}

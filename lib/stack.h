@@ -1,0 +1,63 @@
+/* A stack's life: create (keys, lease, Terraform, readiness), destroy
+ * (Terraform destroy, then the stack's state and lease), sweep (destroy
+ * every expired lease).  Shared by the CLIs and the Lambda handlers. */
+#ifndef JB_STACK_H
+#define JB_STACK_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "keys.h"
+#include "lease.h"
+#include "state.h"
+
+#define JB_TOKEN_HEX_LEN 64
+#define JB_KNOWN_HOSTS_MAX 600
+
+/* Stage names and elapsed seconds for people watching; never secrets. */
+typedef void (*jb_progress_fn)(void *ctx, const char *stage, const char *detail);
+
+struct jb_stack_ctx {
+    const struct jb_state *state;
+    volatile sig_atomic_t *cancel;
+    jb_progress_fn progress;
+    void *progress_ctx;
+    int audit_fd; /* -1: none */
+};
+
+struct jb_create_req {
+    const char *module;     /* "local" or "aws" */
+    const char *stack_id;   /* validated */
+    long ttl_s;             /* validated: 1 s … 24 h */
+    const char *allow_cidr; /* validated, canonical */
+    const char *requester;  /* validated label */
+    const char *ssh_user;   /* NULL: the module's default (local: the current user) */
+    int ready_timeout_s;    /* 0: 120 s */
+};
+
+struct jb_create_result {
+    struct jb_lease lease;       /* host, port, user, expiry… */
+    struct jb_keypair *user_key; /* locked memory; jb_create_result_clear frees it */
+    char *teardown_token;        /* locked memory, hex */
+    char public_key[JB_PUBLIC_LINE_MAX];
+    char host_public_key[JB_PUBLIC_LINE_MAX];
+    char host_fingerprint[JB_FINGERPRINT_LEN];
+    char known_hosts[JB_KNOWN_HOSTS_MAX];
+};
+
+void jb_create_result_clear(struct jb_create_result *r);
+
+/* On failure after work began, everything made is destroyed again; if even
+ * that fails, the lease is kept, marked failed and expired, for the sweeper.
+ * JB_ERR_EXISTS: a stack with that id exists (nothing was done). */
+int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
+                    struct jb_create_result *res, char *err, size_t errlen);
+
+/* *gone is set when there was nothing to destroy (success too). */
+int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
+                     int *gone, char *err, size_t errlen);
+
+/* The token check for remote teardown: constant time against the hash. */
+int jb_stack_token_matches(const struct jb_lease *l, const char *token);
+
+#endif

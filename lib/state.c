@@ -1,0 +1,134 @@
+#include "state.h"
+
+#include "err.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int has_dotdot(const char *path)
+{
+    const char *p = path;
+
+    while ((p = strstr(p, "..")) != NULL) {
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return 1;
+        p += 2;
+    }
+    return 0;
+}
+
+static int parse_s3(const char *rest, struct jb_state *st, char *err, size_t errlen)
+{
+    const char *slash = strchr(rest, '/');
+    size_t bl = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *prefix = slash ? slash + 1 : "";
+    size_t pl;
+
+    if (bl < 3 || bl > 63)
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3 bucket name must be 3 to 63 characters");
+    for (size_t i = 0; i < bl; i++) {
+        char c = rest[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return jb_err(err, errlen, JB_ERR_INVALID,
+                          "S3 bucket name may hold only a-z, 0-9, '-' and '.'");
+    }
+    if (rest[0] == '-' || rest[0] == '.' || rest[bl - 1] == '-' || rest[bl - 1] == '.')
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "S3 bucket name must start and end with a letter or digit");
+    memcpy(st->bucket, rest, bl);
+    st->bucket[bl] = '\0';
+    pl = strlen(prefix);
+    while (pl > 0 && prefix[pl - 1] == '/')
+        pl--;
+    if (pl >= sizeof(st->prefix))
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix too long");
+    if (prefix[0] == '/' || strstr(prefix, "//") || has_dotdot(prefix) || strstr(prefix, "/./") ||
+        strncmp(prefix, "./", 2) == 0)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "S3 prefix may not hold empty, '.' or '..' segments");
+    for (size_t i = 0; i < pl; i++)
+        if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f || prefix[i] == '\\')
+            return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix holds control characters");
+    memcpy(st->prefix, prefix, pl);
+    st->prefix[pl] = '\0';
+    st->kind = JB_STATE_S3;
+    return 0;
+}
+
+int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof(*st));
+    if (url == NULL || *url == '\0')
+        return jb_err(err, errlen, JB_ERR_INVALID, "empty state URL");
+    if (strlen(url) >= sizeof(st->url))
+        return jb_err(err, errlen, JB_ERR_INVALID, "state URL too long");
+    strcpy(st->url, url);
+    if (strncmp(url, "file://", 7) == 0) {
+        const char *path = url + 7;
+        size_t n = strlen(path);
+        if (path[0] != '/')
+            return jb_err(err, errlen, JB_ERR_INVALID,
+                          "'%s': a file:// URL needs an absolute path (file:///dir)", url);
+        if (has_dotdot(path))
+            return jb_err(err, errlen, JB_ERR_INVALID, "'%s': '..' is not allowed", url);
+        while (n > 1 && path[n - 1] == '/')
+            n--;
+        if (n >= sizeof(st->dir))
+            return jb_err(err, errlen, JB_ERR_INVALID, "state path too long");
+        memcpy(st->dir, path, n);
+        st->dir[n] = '\0';
+        st->kind = JB_STATE_FILE;
+        return 0;
+    }
+    if (strncmp(url, "s3://", 5) == 0) {
+        int rc = parse_s3(url + 5, st, err, errlen);
+        if (rc != 0)
+            return rc;
+        snprintf(st->url, sizeof(st->url), "s3://%s%s%s", st->bucket, st->prefix[0] ? "/" : "",
+                 st->prefix);
+        return 0;
+    }
+    return jb_err(err, errlen, JB_ERR_INVALID, "'%s': use file:///dir or s3://bucket/prefix", url);
+}
+
+int jb_state_default(struct jb_state *st, char *err, size_t errlen)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char url[PATH_MAX + 8];
+
+    if (xdg && xdg[0] == '/')
+        snprintf(url, sizeof(url), "file://%s/jumpbox", xdg);
+    else if (home && home[0] == '/')
+        snprintf(url, sizeof(url), "file://%s/.local/state/jumpbox", home);
+    else
+        return jb_err(err, errlen, JB_ERR_INVALID, "neither XDG_STATE_HOME nor HOME is set");
+    return jb_state_parse(url, st, err, errlen);
+}
+
+int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen)
+{
+    int rc;
+
+    if (st->kind != JB_STATE_FILE)
+        return 0;
+    if ((rc = jb_mkdir_p(st->dir, 0700, err, errlen)) != 0)
+        return rc;
+    if (access(st->dir, W_OK | X_OK) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", st->dir);
+    return 0;
+}
+
+int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen)
+{
+    int n;
+
+    if (st->kind == JB_STATE_FILE)
+        n = snprintf(out, outlen, "%s/%s", st->dir, stack_id);
+    else
+        n = snprintf(out, outlen, "%s%s%s", st->prefix, st->prefix[0] ? "/" : "", stack_id);
+    return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
+}

@@ -1,0 +1,32 @@
+/* Where stacks keep their lease and Terraform state: a file:// directory or
+ * an s3://bucket/prefix.  Each stack owns <root>/<stack>/ and nothing else. */
+#ifndef JB_STATE_H
+#define JB_STATE_H
+
+#include <limits.h>
+#include <stddef.h>
+
+enum jb_state_kind { JB_STATE_FILE = 1, JB_STATE_S3 = 2 };
+
+struct jb_state {
+    enum jb_state_kind kind;
+    char url[PATH_MAX + 8];
+    char dir[PATH_MAX]; /* file: absolute directory */
+    char bucket[64];    /* s3 */
+    char prefix[1024];  /* s3: "" or "a/b" without slashes at either end */
+};
+
+/* Parses file:///abs/dir or s3://bucket[/prefix]. */
+int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errlen);
+
+/* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
+int jb_state_default(struct jb_state *st, char *err, size_t errlen);
+
+/* Checks the location can be used (file: created 0700 and writable). */
+int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen);
+
+/* file: <dir>/<stack>;  s3: <prefix>/<stack> (the object key prefix, no
+ * trailing slash). */
+int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen);
+
+#endif

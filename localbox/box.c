@@ -1,0 +1,406 @@
+#include "box.h"
+
+#include "err.h"
+#include "fsutil.h"
+#include "keys.h"
+#include "parse.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define CLEANER_TIMEOUT_S (20 * 60)
+
+static int check_spec(const struct jb_box_spec *s, time_t *expires, char *err, size_t errlen)
+{
+    char detail[JB_ERRLEN];
+    unsigned char pk[JB_ED25519_PK_LEN];
+    struct jb_keypair *kp = NULL;
+
+    if (s->dir == NULL || s->dir[0] != '/')
+        return jb_err(err, errlen, JB_ERR_INVALID, "--dir: an absolute path is required");
+    if (jb_check_stack_id(s->stack_id, detail, sizeof(detail)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--stack-id: %s", detail);
+    if (s->port < 1 || s->port > 65535)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--port: not a TCP port");
+    if (s->user == NULL || jb_check_label(s->user, 32, detail, sizeof(detail)) != 0 ||
+        strpbrk(s->user, " ,*?!@") != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--user: not a user name");
+    if (jb_parse_cidr(s->allow_cidr, NULL, 0, detail, sizeof(detail)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--allow-cidr: %s", detail);
+    if (jb_key_parse_public_line(s->public_key, pk, detail, sizeof(detail)) != 0 ||
+        strpbrk(s->public_key, "\n\r\"") != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--public-key: %s", detail);
+    if (jb_parse_rfc3339(s->expires_at, expires, detail, sizeof(detail)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--expires-at: %s", detail);
+    if (s->cleaner == NULL || s->cleaner[0] != '/' || access(s->cleaner, X_OK) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "--cleaner: an executable absolute path is required");
+    if (s->state_url == NULL || jb_check_label(s->state_url, PATH_MAX, detail, sizeof(detail)))
+        return jb_err(err, errlen, JB_ERR_INVALID, "--state: required");
+    if (s->host_private_key == NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JB_HOST_PRIVATE_KEY: not set");
+    if (jb_key_parse_private_text(s->host_private_key, strlen(s->host_private_key), &kp, detail,
+                                  sizeof(detail)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JB_HOST_PRIVATE_KEY: %s", detail);
+    jb_keypair_free(kp);
+    return 0;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, mode_t mode, char *err,
+                      size_t errlen)
+{
+    char path[PATH_MAX];
+
+    if (jb_path_join(path, sizeof(path), dir, name) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--dir: path too long");
+    return jb_file_create(path, text, strlen(text), mode, err, errlen);
+}
+
+static int write_pid(const char *dir, const char *name, pid_t pid, char *err, size_t errlen)
+{
+    char text[32], path[PATH_MAX];
+
+    snprintf(text, sizeof(text), "%ld\n", (long)pid);
+    if (jb_path_join(path, sizeof(path), dir, name) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--dir: path too long");
+    return jb_file_replace(path, text, strlen(text), 0600, err, errlen);
+}
+
+static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
+{
+    char *cfg = NULL, *auth = NULL, *key = NULL;
+    size_t keylen;
+    int rc;
+
+    /* Hardened like the AWS box, but for whoever runs it on this machine. */
+    if (asprintf(&cfg,
+                 "# jumpbox local jump box for stack %s\n"
+                 "ListenAddress 127.0.0.1:%d\n"
+                 "HostKey %s/ssh_host_ed25519_key\n"
+                 "HostKeyAlgorithms ssh-ed25519\n"
+                 "PidFile none\n"
+                 "AuthorizedKeysFile %s/authorized_keys\n"
+                 "AllowUsers %s\n"
+                 "PermitRootLogin %s\n"
+                 "PubkeyAuthentication yes\n"
+                 "PasswordAuthentication no\n"
+                 "KbdInteractiveAuthentication no\n"
+                 "UsePAM no\n"
+                 "AllowAgentForwarding no\n"
+                 "X11Forwarding no\n"
+                 "AllowTcpForwarding yes\n"
+                 "PermitTunnel no\n"
+                 "PermitUserEnvironment no\n"
+                 "LoginGraceTime 20\n"
+                 "MaxAuthTries 3\n"
+                 "ClientAliveInterval 30\n"
+                 "PrintMotd no\n"
+                 "LogLevel VERBOSE\n"
+                 /* The files are ours, 0600 in a 0700 directory; StrictModes
+                  * would also walk parents such as /tmp. */
+                 "StrictModes no\n",
+                 s->stack_id, s->port, s->dir, s->dir, s->user,
+                 strcmp(s->user, "root") == 0 ? "prohibit-password" : "no") < 0 ||
+        asprintf(&auth, "from=\"%s\",restrict,port-forwarding %s\n", s->allow_cidr, s->public_key) <
+            0) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* OpenSSH insists on the final newline that environments tend to lose. */
+    keylen = strlen(s->host_private_key);
+    if ((key = jb_secret_alloc(keylen + 2)) == NULL) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
+        goto out;
+    }
+    memcpy(key, s->host_private_key, keylen + 1);
+    if (keylen == 0 || key[keylen - 1] != '\n')
+        memcpy(key + keylen, "\n", 2);
+    if ((rc = write_text(s->dir, "sshd_config", cfg, 0600, err, errlen)) != 0 ||
+        (rc = write_text(s->dir, "authorized_keys", auth, 0600, err, errlen)) != 0 ||
+        (rc = write_text(s->dir, "ssh_host_ed25519_key", key, 0600, err, errlen)) != 0)
+        goto out;
+out:
+    jb_secret_free(key);
+    free(cfg);
+    free(auth);
+    return rc;
+}
+
+static const char *sshd_path(void)
+{
+    const char *p = getenv("JUMPBOX_SSHD");
+
+    return p && *p ? p : "/usr/sbin/sshd";
+}
+
+static int sshd_check(const char *cfgpath, int log_fd, char *err, size_t errlen)
+{
+    char *const argv[] = {(char *)sshd_path(), "-t", "-f", (char *)cfgpath, NULL};
+    char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    struct jb_proc_opts o = {0};
+    int status, rc;
+
+    o.path = sshd_path();
+    o.argv = argv;
+    o.envp = envp;
+    o.timeout_ms = 20000;
+    o.log_fd = log_fd;
+    if ((rc = jb_proc_run(&o, &status, NULL, err, errlen)) != 0)
+        return rc;
+    if (status != 0)
+        return jb_err(err, errlen, JB_ERR_SYSTEM, "sshd -t rejected the configuration (exit %d)",
+                      status);
+    return 0;
+}
+
+/* A daemon: own session, stdio on /dev/null or the log, no inherited fds. */
+static void detach(int log_fd)
+{
+    int null_fd = open("/dev/null", O_RDWR);
+
+    setsid();
+    dup2(null_fd, 0);
+    dup2(log_fd >= 0 ? log_fd : null_fd, 1);
+    dup2(log_fd >= 0 ? log_fd : null_fd, 2);
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != log_fd)
+            close(fd);
+}
+
+static int start_sshd(const char *dir, pid_t *pid, char *err, size_t errlen)
+{
+    char cfg[PATH_MAX], log[PATH_MAX];
+    char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    pid_t p;
+
+    if (jb_path_join(cfg, sizeof(cfg), dir, "sshd_config") != 0 ||
+        jb_path_join(log, sizeof(log), dir, "sshd.log") != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "--dir: path too long");
+    if ((p = fork()) < 0)
+        return jb_err_errno(err, errlen, JB_ERR_SYSTEM, "fork");
+    if (p == 0) {
+        char *const argv[] = {(char *)sshd_path(), "-D", "-f", cfg, "-E", log, NULL};
+        detach(-1);
+        execve(sshd_path(), argv, envp);
+        _exit(127);
+    }
+    *pid = p;
+    return 0;
+}
+
+static int wait_listening(int port, pid_t pid, int timeout_ms)
+{
+    struct sockaddr_in sa = {0};
+
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+        if (fd < 0)
+            return -1;
+        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(fd);
+        if (ok)
+            return 0;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1; /* sshd exited: the port is someone else's, or config is bad */
+        poll(NULL, 0, 50);
+    }
+    return -1;
+}
+
+/* Is pid still the process we started for dir?  Guards against pid reuse. */
+static int pid_is_ours(pid_t pid, const char *dir)
+{
+    char path[64], buf[8192];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = '\n';
+    return strstr(buf, dir) != NULL;
+}
+
+static pid_t read_pid(const char *dir, const char *name)
+{
+    char path[PATH_MAX], *text = NULL;
+    long v = 0;
+
+    if (jb_path_join(path, sizeof(path), dir, name) != 0 ||
+        jb_file_read(path, 64, &text, NULL, NULL, 0) != 0)
+        return 0;
+    v = strtol(text, NULL, 10);
+    free(text);
+    return v > 1 ? (pid_t)v : 0;
+}
+
+static void stop_pid(pid_t pid, const char *dir)
+{
+    if (pid <= 1 || !pid_is_ours(pid, dir))
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+        waitpid(pid, NULL, WNOHANG); /* ours when down runs from the timer */
+        poll(NULL, 0, 50);
+        if (!pid_is_ours(pid, dir))
+            return;
+    }
+    if (pid_is_ours(pid, dir))
+        kill(pid, SIGKILL);
+}
+
+static int run_cleaner(const struct jb_box_spec *s, int log_fd)
+{
+    char *const argv[] = {"cleaner",           "destroy", "--stack-id",
+                          (char *)s->stack_id, "--state", (char *)s->state_url,
+                          "--reason",          "ttl",     NULL};
+    struct jb_proc_opts o = {0};
+    int status = -1;
+
+    o.path = s->cleaner;
+    o.argv = argv;
+    o.envp = environ; /* JB_HOST_PRIVATE_KEY was removed in main() */
+    o.timeout_ms = CLEANER_TIMEOUT_S * 1000;
+    o.log_fd = log_fd;
+    if (jb_proc_run(&o, &status, NULL, NULL, 0) != 0)
+        return -1;
+    return status;
+}
+
+/* The TTL, armed from inside the box: at expiry ask the cleaner to destroy
+ * the stack; if the box still runs after that, stop sshd ourselves. */
+static void timer_main(const struct jb_box_spec *s, time_t expires, pid_t sshd_pid, int log_fd)
+{
+    struct timespec at = {expires, 0};
+    char fired[PATH_MAX], armed[PATH_MAX];
+    char stamp[JB_RFC3339_LEN];
+    int status;
+
+    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
+        ;
+    /* From here `down` must not kill us: we are the one destroying. */
+    if (jb_path_join(armed, sizeof(armed), s->dir, "timer.pid") == 0 &&
+        jb_path_join(fired, sizeof(fired), s->dir, "timer.fired") == 0)
+        rename(armed, fired);
+    jb_format_rfc3339(time(NULL), stamp);
+    dprintf(log_fd, "%s jumpbox-localbox: TTL reached for %s, running cleaner\n", stamp,
+            s->stack_id);
+    status = run_cleaner(s, log_fd);
+    if (pid_is_ours(sshd_pid, s->dir)) {
+        dprintf(log_fd, "jumpbox-localbox: cleaner exited %d and sshd still runs: stopping it\n",
+                status);
+        stop_pid(sshd_pid, s->dir);
+    }
+    _exit(status == 0 ? 0 : 1);
+}
+
+static int start_timer(const struct jb_box_spec *s, time_t expires, pid_t sshd_pid, char *err,
+                       size_t errlen)
+{
+    int log_fd = -1;
+    pid_t p;
+
+    if (s->log) {
+        log_fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
+        if (log_fd < 0)
+            return jb_err_errno(err, errlen, JB_ERR_IO, "--log %s", s->log);
+    }
+    if ((p = fork()) < 0) {
+        if (log_fd >= 0)
+            close(log_fd);
+        return jb_err_errno(err, errlen, JB_ERR_SYSTEM, "fork");
+    }
+    if (p == 0) {
+        detach(log_fd);
+        timer_main(s, expires, sshd_pid, log_fd >= 0 ? log_fd : 2);
+    }
+    if (log_fd >= 0)
+        close(log_fd);
+    return write_pid(s->dir, "timer.pid", p, err, errlen);
+}
+
+int jb_box_up(const struct jb_box_spec *s, char *err, size_t errlen)
+{
+    char cfgpath[PATH_MAX], parent[PATH_MAX], *slash;
+    time_t expires;
+    pid_t sshd = 0;
+    int rc;
+
+    if ((rc = check_spec(s, &expires, err, errlen)) != 0)
+        return rc;
+    if (expires <= time(NULL))
+        return jb_err(err, errlen, JB_ERR_INVALID, "--expires-at: already in the past");
+    snprintf(parent, sizeof(parent), "%s", s->dir);
+    if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+        *slash = '\0';
+        if ((rc = jb_mkdir_p(parent, 0700, err, errlen)) != 0)
+            return rc;
+    }
+    /* A leftover of an earlier run of this stack is stopped first. */
+    jb_box_down(s->dir, NULL, 0);
+    if (mkdir(s->dir, 0700) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", s->dir);
+    if (geteuid() == 0 && mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
+        return jb_err_errno(err, errlen, JB_ERR_SYSTEM, "mkdir /run/sshd");
+    if ((rc = write_config(s, err, errlen)) != 0)
+        goto fail;
+    if (jb_path_join(cfgpath, sizeof(cfgpath), s->dir, "sshd_config") != 0) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID, "--dir: path too long");
+        goto fail;
+    }
+    if ((rc = sshd_check(cfgpath, 2, err, errlen)) != 0 ||
+        (rc = start_sshd(s->dir, &sshd, err, errlen)) != 0 ||
+        (rc = write_pid(s->dir, "sshd.pid", sshd, err, errlen)) != 0)
+        goto fail;
+    if (wait_listening(s->port, sshd, 10000) != 0) {
+        rc = jb_err(err, errlen, JB_ERR_SYSTEM,
+                    "sshd did not start listening on 127.0.0.1:%d (see %s/sshd.log)", s->port,
+                    s->dir);
+        goto fail;
+    }
+    if ((rc = start_timer(s, expires, sshd, err, errlen)) != 0)
+        goto fail;
+    return 0;
+fail:
+    jb_box_down(s->dir, NULL, 0);
+    return rc;
+}
+
+int jb_box_down(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (dir == NULL || dir[0] != '/')
+        return jb_err(err, errlen, JB_ERR_INVALID, "--dir: an absolute path is required");
+    if (lstat(dir, &st) != 0)
+        return errno == ENOENT ? 0 : jb_err_errno(err, errlen, JB_ERR_IO, "%s", dir);
+    stop_pid(read_pid(dir, "timer.pid"), dir);
+    stop_pid(read_pid(dir, "sshd.pid"), dir);
+    return jb_rm_tree(dir, err, errlen);
+}

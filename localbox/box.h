@@ -1,0 +1,17 @@
+/* The local jump box: a real sshd on 127.0.0.1 plus its TTL timer. */
+#ifndef LOCALBOX_BOX_H
+#define LOCALBOX_BOX_H
+
+#include <stddef.h>
+
+struct jb_box_spec {
+    const char *dir, *stack_id, *user, *allow_cidr, *public_key, *expires_at;
+    const char *cleaner, *state_url, *log;
+    const char *host_private_key; /* locked memory, owned by the caller */
+    int port;
+};
+
+int jb_box_up(const struct jb_box_spec *spec, char *err, size_t errlen);
+int jb_box_down(const char *dir, char *err, size_t errlen);
+
+#endif

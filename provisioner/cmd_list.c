@@ -1,0 +1,82 @@
+#include "cmd.h"
+
+#include "cli.h"
+#include "err.h"
+#include "lease.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] = "usage: provisioner list [--state URL]\n"
+                            "\n"
+                            "Prints a JSON array of the leases in the state location, oldest\n"
+                            "first, each with \"expired\": true once its time has passed.\n";
+
+static int by_created(const void *a, const void *b)
+{
+    const struct jb_lease *x = a, *y = b;
+    return x->created_at < y->created_at ? -1 : x->created_at > y->created_at;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *state_url = NULL;
+    char err[JB_ERRLEN], *json = NULL;
+    struct jb_state st;
+    struct jb_lease *ls = NULL;
+    size_t n = 0, bad = 0;
+    cJSON *arr = NULL;
+    int c, status = 1;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S':
+            state_url = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "provisioner list: %s: unknown option, or its value is missing\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "provisioner list: %s: unexpected argument\n", argv[optind]);
+        return 2;
+    }
+    if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "provisioner list: --state: %s\n", err);
+        return 2;
+    }
+    if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
+        fprintf(stderr, "provisioner list: %s\n", err);
+        return 1;
+    }
+    if (n > 1)
+        qsort(ls, n, sizeof(*ls), by_created);
+    if ((arr = cJSON_CreateArray()) == NULL)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, jb_lease_summary(&ls[i], time(NULL)));
+    if ((json = cJSON_Print(arr)) == NULL)
+        goto out;
+    puts(json);
+    if (bad)
+        fprintf(stderr, "provisioner list: %zu unreadable lease(s) skipped\n", bad);
+    status = 0;
+out:
+    free(json);
+    cJSON_Delete(arr);
+    jb_lease_list_free(ls, n);
+    return status;
+}

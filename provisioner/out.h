@@ -1,0 +1,28 @@
+/* What `create` hands back: the JSON on stdout, and with --out the files
+ * an ssh client needs (key 0600, known_hosts, ssh_config). */
+#ifndef PROVISIONER_OUT_H
+#define PROVISIONER_OUT_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "stack.h"
+
+struct jb_out_dir {
+    char dir[PATH_MAX]; /* absolute */
+    char key[PATH_MAX], pub[PATH_MAX], known_hosts[PATH_MAX], ssh_config[PATH_MAX],
+        token[PATH_MAX];
+};
+
+/* Before anything is made: the directory is usable and holds none of our files. */
+int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t errlen);
+int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result *res,
+                     char *err, size_t errlen);
+void jb_out_dir_remove(const struct jb_out_dir *od);
+
+/* Prints the create JSON; the private key only when od is NULL, from
+ * locked memory that is wiped afterwards. */
+int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_dir *od,
+                        char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,45 @@
+# The embedded default jump box: a real OpenSSH sshd on 127.0.0.1, started
+# and stopped by Terraform through jumpbox-localbox (argv via `interpreter`,
+# no shell), with no provider to download.
+
+terraform {
+  required_version = ">= 1.4"
+}
+
+resource "terraform_data" "box" {
+  # Kept in state for the destroy-time provisioner, which may only read
+  # self. Nothing secret here.
+  input = {
+    stack_id     = var.stack_id
+    box_dir      = var.box_dir
+    localbox_bin = var.localbox_bin
+    port         = var.ssh_port
+    expires_at   = var.expires_at
+  }
+
+  provisioner "local-exec" {
+    interpreter = [
+      var.localbox_bin, "up",
+      "--stack-id", var.stack_id,
+      "--port", tostring(var.ssh_port),
+      "--user", var.ssh_user,
+      "--allow-cidr", var.allow_cidr,
+      "--public-key", var.public_key,
+      "--expires-at", var.expires_at,
+      "--cleaner", var.cleaner_bin,
+      "--state", var.state_url,
+      "--log", var.ttl_log,
+      "--dir",
+    ]
+    command = var.box_dir
+    environment = {
+      JB_HOST_PRIVATE_KEY = var.host_private_key
+    }
+  }
+
+  provisioner "local-exec" {
+    when        = destroy
+    interpreter = [self.input.localbox_bin, "down", "--dir"]
+    command     = self.input.box_dir
+  }
+}

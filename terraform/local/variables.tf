@@ -1,0 +1,92 @@
+# The same inputs as terraform/aws (see ../README.md), plus where the local
+# helper programs live.
+
+variable "stack_id" {
+  type = string
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", var.stack_id))
+    error_message = "stack_id must match [a-z0-9-]{1,40} and not start or end with '-'."
+  }
+}
+
+variable "requester" {
+  type = string
+}
+
+variable "public_key" {
+  type        = string
+  description = "The user key to trust: ssh-ed25519 AAAA... [comment]"
+  validation {
+    condition     = can(regex("^ssh-ed25519 [A-Za-z0-9+/=]+( [^\"\\n]*)?$", var.public_key))
+    error_message = "public_key must be one ssh-ed25519 public key line."
+  }
+}
+
+variable "host_private_key" {
+  type        = string
+  sensitive   = true
+  default     = ""
+  description = "OpenSSH private key text of the pinned host key. Reaches only the helper's environment, never state."
+}
+
+variable "host_public_key" {
+  type = string
+}
+
+variable "expires_at" {
+  type = string
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", var.expires_at))
+    error_message = "expires_at must be an RFC 3339 UTC time."
+  }
+}
+
+variable "allow_cidr" {
+  type = string
+  validation {
+    condition     = can(cidrhost(var.allow_cidr, 0))
+    error_message = "allow_cidr must be a CIDR block."
+  }
+}
+
+variable "ssh_user" {
+  type    = string
+  default = "jump"
+}
+
+variable "ssh_port" {
+  type    = number
+  default = 22
+}
+
+variable "state_url" {
+  type = string
+}
+
+variable "teardown_token" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+
+# Local only.
+
+variable "box_dir" {
+  type        = string
+  description = "Absolute directory for this box's sshd files (created 0700, wiped at destroy)."
+}
+
+variable "localbox_bin" {
+  type        = string
+  description = "Absolute path of jumpbox-localbox."
+}
+
+variable "cleaner_bin" {
+  type        = string
+  description = "Absolute path of cleaner, which the TTL timer runs at expiry."
+}
+
+variable "ttl_log" {
+  type        = string
+  description = "Where the TTL timer appends what happened at expiry."
+}
