@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "lease.h"
 #include "log.h"
 #include "out.h"
 #include "parse.h"
@@ -156,6 +157,15 @@ int cmd_create(int argc, char **argv)
         return bad("--requester", err);
     if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0)
         return bad("--state", err);
+    {
+        struct jb_lease existing;
+        if (jb_lease_get(&st, stack_id, &existing, NULL, 0) != JB_ERR_NOTFOUND) {
+            jb_lease_clear(&existing);
+            snprintf(err, sizeof(err), "a stack named %s already exists in %.300s", stack_id,
+                     st.url);
+            return bad("--stack-id", err);
+        }
+    }
     if (outdir && jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
         return bad("--out", err);
     if (jb_work_root(work_root, sizeof(work_root), err, sizeof(err)) != 0)

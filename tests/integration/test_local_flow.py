@@ -1,0 +1,231 @@
+"""The whole flow on one machine: provisioner create -> Terraform ->
+terraform/local -> a real sshd -> the real ssh client -> cleaner destroy."""
+import os
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import run
+from localflow import Env, box_processes, copy_module, ssh
+
+
+@pytest.fixture
+def jb(tmp_path, provisioner, cleaner):
+    e = Env(tmp_path, provisioner, cleaner)
+    yield e
+    e.cleanup()
+    assert not box_processes(e.work), "a test left a jump box running"
+
+
+def secret_lines(private_key_text):
+    """The base64 body lines of an OpenSSH private key."""
+    return [l for l in private_key_text.splitlines() if l and not l.startswith("-----")]
+
+
+def assert_no_secret_under(root, lines):
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            data = open(os.path.join(dirpath, name), "rb").read().decode(errors="replace")
+            for line in lines:
+                assert line not in data, f"secret material in {dirpath}/{name}"
+
+
+def test_create_ssh_list_destroy(jb, tmp_path):
+    out = tmp_path / "out"
+    res, cp = jb.create("--module", "local", "--ttl", "10m", "--stack-id", "flow-1",
+                        "--out", str(out))
+    # Progress is for people, on stderr; stdout is exactly one JSON object.
+    assert "terraform apply" in cp.stderr and "ready" in cp.stderr
+    for field in ("stack_id", "module", "host", "port", "user", "public_key",
+                  "host_public_key", "host_fingerprint", "known_hosts", "expires_at"):
+        assert res[field], field
+    assert "private_key" not in res and res["stack_id"] == "flow-1"
+    assert res["expires_at"].endswith("Z")
+
+    key = out / "id_ed25519"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "teardown_token").stat().st_mode) == 0o600
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True,
+                             text=True, check=True).stdout.split()[:2]
+    assert derived == res["public_key"].split()[:2]
+    fp = subprocess.run(["ssh-keygen", "-lf", str(out / "known_hosts")], capture_output=True,
+                        text=True, check=True).stdout.split()[1]
+    assert fp == res["host_fingerprint"]
+
+    # The real ssh client, strict host key checking, through the written config.
+    r = ssh(out / "ssh_config", "flow-1", "echo", "through-the-box")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "through-the-box"
+
+    # A jump box: ProxyJump through it to itself works (TCP forwarding on).
+    r = subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "BatchMode=yes",
+                        "-J", "flow-1", "-o", f"HostKeyAlias=[127.0.0.1]:{res['port']}",
+                        "-p", str(res["port"]), "-i", str(key),
+                        "-o", f"UserKnownHostsFile={out / 'known_hosts'}",
+                        f"{res['user']}@127.0.0.1", "true"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+    leases = jb.leases()
+    assert [l["stack_id"] for l in leases] == ["flow-1"]
+    assert leases[0]["status"] == "ready" and leases[0]["expired"] is False
+
+    # No private key anywhere but --out: not in state, logs, work dir.
+    lines = secret_lines(key.read_text())
+    assert_no_secret_under(jb.state_dir, lines)
+    assert_no_secret_under(jb.work / "logs", lines)
+    assert_no_secret_under(jb.work / "stacks", lines)
+    state = (jb.state_dir / "flow-1" / "terraform.tfstate").read_text()
+    assert "PRIVATE KEY" not in state and (out / "teardown_token").read_text() not in state
+
+    cp = jb.destroy("flow-1")
+    assert '"destroyed"' in cp.stdout
+    assert not box_processes(jb.work)
+    assert jb.stack_dirs() == []
+    assert ssh(out / "ssh_config", "flow-1", "true").returncode != 0
+    # Destroying what is already gone succeeds, and says so.
+    cp = jb.destroy("flow-1")
+    assert '"already_gone"' in cp.stdout and "already gone" in cp.stderr
+
+
+def test_without_out_the_key_is_in_the_json(jb, tmp_path):
+    res, _ = jb.create("--ttl", "10m", "--stack-id", "flow-2")
+    key = tmp_path / "k"
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, res["private_key"].encode())
+    os.close(fd)
+    kh = tmp_path / "kh"
+    kh.write_text(res["known_hosts"] + "\n")
+    r = subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                        "-o", f"UserKnownHostsFile={kh}", "-i", str(key), "-p",
+                        str(res["port"]), f"{res['user']}@{res['host']}", "true"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # The same login with someone else's host key pinned must fail.
+    other = tmp_path / "other"
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=0)
+    kh.write_text(f"[{res['host']}]:{res['port']} " + (tmp_path / "other.pub").read_text())
+    r = subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                        "-o", f"UserKnownHostsFile={kh}", "-i", str(key), "-p",
+                        str(res["port"]), f"{res['user']}@{res['host']}", "true"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "HOST IDENTIFICATION HAS CHANGED" in r.stderr
+    jb.destroy("flow-2")
+
+
+def test_ttl_tears_the_box_down_with_nobody_asking(jb, tmp_path):
+    res, _ = jb.create("--ttl", "6s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
+    assert jb.stack_dirs() == ["flow-ttl"]
+    assert jb.wait_gone("flow-ttl", timeout=90), "the TTL did not destroy the stack"
+    log = (jb.work / "logs" / "flow-ttl.ttl.log").read_text()
+    assert "TTL reached" in log
+    assert '"destroyed"' in log
+    assert jb.leases() == []
+
+
+def test_sweep_destroys_expired_leases_only(jb, tmp_path):
+    jb.create("--ttl", "1h", "--stack-id", "keep")
+    jb.create("--ttl", "1h", "--stack-id", "old")
+    lease = jb.state_dir / "old" / "lease.json"
+    text = lease.read_text()
+    import json
+    obj = json.loads(text)
+    obj["expires_at"] = "2020-01-01T00:00:00Z"
+    lease.write_text(json.dumps(obj))
+    cp = jb.sweep()
+    res = json.loads(cp.stdout)
+    assert [s["stack_id"] for s in res["stacks"]] == ["old"]
+    assert res["stacks"][0]["result"] == "destroyed"
+    assert jb.stack_dirs() == ["keep"]
+    assert len(box_processes(jb.work)) == 2  # keep's sshd and its timer
+    jb.destroy("keep")
+
+
+def test_host_key_mismatch_is_a_hard_error_and_rolls_back(jb, tmp_path):
+    """A box that shows another host key than the one we made is never trusted."""
+    impostor = tmp_path / "impostor"
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)], check=0)
+    mods = copy_module(tmp_path, lambda name, t: t.replace(
+        "JB_HOST_PRIVATE_KEY = var.host_private_key",
+        f'JB_HOST_PRIVATE_KEY = file("{impostor}")'))
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "mitm", check=1,
+                      extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert "host key other than the pinned one" in cp.stderr
+    assert "rollback" in cp.stderr
+    assert not box_processes(jb.work)
+    assert jb.stack_dirs() == []
+
+
+def test_failure_after_apply_rolls_back(jb, tmp_path):
+    mods = copy_module(tmp_path, lambda name, t: t.replace(
+        "value = var.ssh_port", 'value = "not-a-port"') if name == "outputs.tf" else t)
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "badout", check=1,
+                      extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert "terraform output port" in cp.stderr
+    assert cp.stdout == ""
+    assert not box_processes(jb.work)
+    assert jb.stack_dirs() == []
+
+
+def test_failed_apply_rolls_back(jb, tmp_path):
+    mods = copy_module(tmp_path, lambda name, t: t.replace(
+        '"--port", tostring(var.ssh_port)', '"--port", "0"'))
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "badapply", check=1,
+                      extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert "terraform apply failed" in cp.stderr and "log:" in cp.stderr
+    assert jb.stack_dirs() == []
+    assert not box_processes(jb.work)
+
+
+def test_failed_destroy_keeps_the_lease_for_the_sweeper(jb, tmp_path):
+    jb.create("--ttl", "1h", "--stack-id", "sticky")
+    # A terraform that refuses to destroy: a test stand-in, not the product.
+    fake = tmp_path / "terraform-no-destroy"
+    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
+    fake.write_text("#!/usr/bin/python3\nimport os, sys\n"
+                    "if 'destroy' in sys.argv: sys.exit('refusing to destroy')\n"
+                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
+    fake.chmod(0o755)
+    cp = jb.destroy("sticky", check=1, extra_env={"JUMPBOX_TERRAFORM": str(fake)})
+    assert "terraform destroy failed" in cp.stderr
+    leases = jb.leases()
+    assert [l["stack_id"] for l in leases] == ["sticky"]
+    assert leases[0]["status"] == "failed" and leases[0]["expired"] is True
+    assert box_processes(jb.work)  # still running: the sweeper's job now
+    res = __import__("json").loads(jb.sweep().stdout)
+    assert res["stacks"] == [{"stack_id": "sticky", "result": "destroyed"}]
+    assert not box_processes(jb.work) and jb.stack_dirs() == []
+
+
+def test_stack_id_in_use_is_refused(jb):
+    jb.create("--ttl", "10m", "--stack-id", "twice")
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "twice", check=2)
+    assert cp.stderr.startswith("provisioner create: --stack-id:")
+    assert len(box_processes(jb.work)) == 2
+    jb.destroy("twice")
+
+
+def test_interrupt_during_create_rolls_back(jb, tmp_path):
+    """Ctrl-C while Terraform works: stop, destroy what was made, exit 1."""
+    mods = copy_module(tmp_path, lambda name, t: t.replace(
+        "resource \"terraform_data\" \"box\" {",
+        "resource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n"
+        "    interpreter = [\"/bin/sleep\"]\n    command = \"30\"\n  }\n}\n\n"
+        "resource \"terraform_data\" \"box\" {\n  depends_on = [terraform_data.slow]"))
+    env = dict(os.environ, **jb.env, JUMPBOX_MODULE_DIR=mods)
+    p = subprocess.Popen([jb.provisioner, "create", "--state", jb.state, "--ttl", "10m",
+                          "--stack-id", "intr"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and "terraform apply" not in "".join(
+            open(jb.work / "logs" / "intr.log").readlines() if (jb.work / "logs" / "intr.log").exists() else []):
+        time.sleep(0.2)
+    time.sleep(2)
+    p.send_signal(2)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1, err
+    assert "stopped" in err and "rollback" in err
+    assert jb.stack_dirs() == []
+    assert not box_processes(jb.work)
