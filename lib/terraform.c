@@ -50,6 +50,12 @@ int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env)
         for (size_t i = 0; i < sizeof(pass_prefixes) / sizeof(pass_prefixes[0]); i++)
             if (strncmp(*e, pass_prefixes[i], strlen(pass_prefixes[i])) == 0 && strchr(*e, '='))
                 rc = jb_strv_add(out, *e);
+    /* A CLI config that isn't there only makes Terraform warn in every log. */
+    {
+        const char *cli = jb_strv_get(env, "TF_CLI_CONFIG_FILE");
+        if (rc == 0 && cli && access(cli, R_OK) == 0)
+            rc = jb_strv_pass(out, env, "TF_CLI_CONFIG_FILE");
+    }
     if (rc == 0 && jb_strv_get(env, "PATH") == NULL)
         rc = jb_strv_add(out, "PATH=/usr/local/bin:/usr/bin:/bin");
     if (rc == 0)

@@ -10,6 +10,7 @@
 #include "stackcfg.h"
 
 #include <getopt.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,9 @@ int cmd_create(int argc, char **argv)
         return bad("--allow-cidr", err);
     if (requester == NULL) {
         const char *u = getenv("USER");
+        struct passwd *pw = (u && *u) ? NULL : getpwuid(geteuid());
+        if (pw)
+            u = pw->pw_name;
         if (gethostname(host, sizeof(host)) != 0)
             snprintf(host, sizeof(host), "localhost");
         host[sizeof(host) - 1] = '\0';

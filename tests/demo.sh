@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's demo: create a local jump box, ssh through it, list, destroy.
+# Uses the release build in build/ and a scratch directory it removes again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build
+demo=$(mktemp -d /tmp/jumpbox-demo.XXXXXX)
+export JUMPBOX_WORK_DIR="$demo/work"
+state="file://$demo/state"
+stack=""
+cleanup() {
+    if [ -n "$stack" ]; then
+        "$bin/cleaner" destroy --stack-id "$stack" --state "$state" >/dev/null || true
+    fi
+    rm -rf "$demo"
+}
+trap cleanup EXIT
+
+echo "== 1. create a jump box (TTL 10m) with a key the provisioner makes"
+"$bin/provisioner" create --module local --ttl 10m --state "$state" --out "$demo/out" \
+    | tee "$demo/create.json"
+stack=$(sed -n 's/.*"stack_id":"\([a-z0-9-]*\)".*/\1/p' "$demo/create.json")
+
+echo "== 2. ssh through it with strict host key checking"
+ssh -F "$demo/out/ssh_config" -o BatchMode=yes "$stack" \
+    'echo "hello from the jump box: $(id -un)@$(hostname)"'
+
+echo "== 3. list leases"
+"$bin/provisioner" list --state "$state"
+
+echo "== 4. destroy it"
+"$bin/cleaner" destroy --stack-id "$stack" --state "$state"
+stack=""
+echo "== demo done: nothing left running"

@@ -1,0 +1,152 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "lease.h"
+#include "stackcfg.h"
+#include "terraform.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int has(char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (strcmp(*v, s) == 0)
+            return 1;
+    return 0;
+}
+
+static int has_prefix(char *const *v, const char *p)
+{
+    for (; v && *v; v++)
+        if (strncmp(*v, p, strlen(p)) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_env_passes_only_what_terraform_needs(void **state)
+{
+    char *env[] = {"PATH=/usr/bin",
+                   "HOME=/root",
+                   "AWS_REGION=eu-west-1",
+                   "AWS_SECRET_ACCESS_KEY=s",
+                   "JUMPBOX_TF_PLUGIN_DIR=/p",
+                   "SSH_AUTH_SOCK=/tmp/agent",
+                   "LD_PRELOAD=/evil.so",
+                   "TF_VAR_x=1",
+                   "JB_HOST_PRIVATE_KEY=k",
+                   "GITHUB_TOKEN=t",
+                   NULL};
+    struct jb_strv out = {0};
+    (void)state;
+
+    assert_int_equal(jb_tf_build_env(&out, "/w/s1", env), 0);
+    assert_true(has(out.v, "PATH=/usr/bin"));
+    assert_true(has(out.v, "AWS_REGION=eu-west-1"));
+    assert_true(has(out.v, "AWS_SECRET_ACCESS_KEY=s"));
+    assert_true(has(out.v, "JUMPBOX_TF_PLUGIN_DIR=/p"));
+    assert_true(has(out.v, "TF_DATA_DIR=/w/s1/.terraform"));
+    assert_true(has(out.v, "TF_IN_AUTOMATION=1"));
+    assert_false(has_prefix(out.v, "SSH_AUTH_SOCK="));
+    assert_false(has_prefix(out.v, "LD_PRELOAD="));
+    assert_false(has_prefix(out.v, "TF_VAR_"));
+    assert_false(has_prefix(out.v, "JB_HOST_PRIVATE_KEY"));
+    assert_false(has_prefix(out.v, "GITHUB_TOKEN"));
+    jb_strv_free(&out);
+}
+
+static void test_argv_is_an_array_with_plugin_dir_on_init_only(void **state)
+{
+    struct jb_tf tf;
+    struct jb_strv a = {0}, b = {0};
+    const char *extra[] = {"-auto-approve", NULL};
+    (void)state;
+
+    memset(&tf, 0, sizeof(tf));
+    strcpy(tf.workdir, "/w/with space");
+    strcpy(tf.plugin_dir, "/layer/plugins");
+    assert_int_equal(jb_tf_build_argv(&tf, "init", NULL, &a), 0);
+    assert_string_equal(a.v[0], "terraform");
+    assert_string_equal(a.v[1], "-chdir=/w/with space");
+    assert_string_equal(a.v[2], "init");
+    assert_true(has(a.v, "-input=false"));
+    assert_true(has(a.v, "-plugin-dir=/layer/plugins"));
+    assert_int_equal(jb_tf_build_argv(&tf, "apply", extra, &b), 0);
+    assert_false(has_prefix(b.v, "-plugin-dir"));
+    assert_string_equal(b.v[b.n - 1], "-auto-approve");
+    jb_strv_free(&a);
+    jb_strv_free(&b);
+}
+
+static void test_outputs_are_validated(void **state)
+{
+    cJSON *o = cJSON_Parse("{\"host\":{\"value\":\"10.0.0.5\"},\"port\":{\"value\":22},"
+                           "\"bad\":{\"value\":\"a b\"},\"num\":{\"value\":\"70000\"},"
+                           "\"frac\":{\"value\":22.5},\"list\":{\"value\":[1]}}");
+    char host[64];
+    int port;
+    (void)state;
+
+    assert_int_equal(jb_tf_output_string(o, "host", host, sizeof(host), NULL, 0), 0);
+    assert_string_equal(host, "10.0.0.5");
+    assert_int_equal(jb_tf_output_port(o, "port", &port, NULL, 0), 0);
+    assert_int_equal(port, 22);
+    assert_int_equal(jb_tf_output_string(o, "bad", host, sizeof(host), NULL, 0), JB_ERR_PARSE);
+    assert_int_equal(jb_tf_output_string(o, "missing", host, sizeof(host), NULL, 0), JB_ERR_PARSE);
+    assert_int_equal(jb_tf_output_port(o, "num", &port, NULL, 0), JB_ERR_PARSE);
+    assert_int_equal(jb_tf_output_port(o, "frac", &port, NULL, 0), JB_ERR_PARSE);
+    assert_int_equal(jb_tf_output_port(o, "list", &port, NULL, 0), JB_ERR_PARSE);
+    cJSON_Delete(o);
+}
+
+static void test_literals_cannot_inject_templates(void **state)
+{
+    cJSON *s = jb_tf_literal("a${file(\"/etc/shadow\")}%{if x}$$b");
+    (void)state;
+
+    assert_string_equal(s->valuestring, "a$${file(\"/etc/shadow\")}%%{if x}$$b");
+    cJSON_Delete(s);
+}
+
+static void test_lease_round_trip_and_validation(void **state)
+{
+    struct jb_lease l, back;
+    char *json = NULL;
+    (void)state;
+
+    memset(&l, 0, sizeof(l));
+    strcpy(l.stack_id, "s1");
+    strcpy(l.module, "local");
+    strcpy(l.requester, "me@vm");
+    strcpy(l.status, "ready");
+    l.created_at = 1000;
+    l.expires_at = 2000;
+    l.port = 2222;
+    l.vars = cJSON_Parse("{\"stack_id\":\"s1\"}");
+    assert_int_equal(jb_lease_to_json(&l, &json, NULL, 0), 0);
+    assert_int_equal(jb_lease_from_json(json, &back, NULL, 0), 0);
+    assert_string_equal(back.stack_id, "s1");
+    assert_int_equal(back.expires_at, 2000);
+    assert_int_equal(back.port, 2222);
+    jb_lease_clear(&back);
+    free(json);
+    jb_lease_clear(&l);
+    assert_int_equal(jb_lease_from_json("[]", &back, NULL, 0), JB_ERR_PARSE);
+    assert_int_equal(jb_lease_from_json("{\"stack_id\":\"../x\"}", &back, NULL, 0), JB_ERR_PARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_env_passes_only_what_terraform_needs),
+        cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
+        cmocka_unit_test(test_outputs_are_validated),
+        cmocka_unit_test(test_literals_cannot_inject_templates),
+        cmocka_unit_test(test_lease_round_trip_and_validation),
+    };
+    return cmocka_run_group_tests_name("terraform", tests, NULL, NULL);
+}
