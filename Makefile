@@ -79,7 +79,7 @@ unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
 integration:
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/integration
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/integration tests/faults
 
 demo: deps
 	$(MAKE) all

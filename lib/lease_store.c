@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int lease_path(const struct jb_state *st, const char *stack_id, char *dir, char *file)
 {
@@ -25,6 +26,7 @@ int jb_lease_store_put(const struct jb_state *st, const char *stack_id, const ch
                        size_t len, int create, char *err, size_t errlen)
 {
     char dir[PATH_MAX], file[PATH_MAX];
+    int rc;
 
     if (st->kind != JB_STATE_FILE)
         return jb_err(err, errlen, JB_ERR_UNSUPPORTED, "s3 state is not built in yet");
@@ -35,7 +37,9 @@ int jb_lease_store_put(const struct jb_state *st, const char *stack_id, const ch
             return errno == EEXIST
                        ? jb_err(err, errlen, JB_ERR_EXISTS, "stack %s already exists", stack_id)
                        : jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", dir);
-        return jb_file_create(file, json, len, 0600, err, errlen);
+        if ((rc = jb_file_create(file, json, len, 0600, err, errlen)) != 0)
+            rmdir(dir); /* no half-made stack for list or sweep to trip on */
+        return rc;
     }
     return jb_file_replace(file, json, len, 0600, err, errlen);
 }

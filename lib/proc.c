@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +30,9 @@ static void exec_child(const struct jb_proc_opts *o, int out_w, int null_fd)
     int log = o->log_fd >= 0 ? o->log_fd : null_fd;
 
     setpgid(0, 0);
+    /* If we die (SIGKILL, OOM), the child is told to stop, not orphaned:
+     * Terraform then saves its state and the lease leads the sweeper to it. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (dup2(null_fd, 0) < 0 || dup2(out_w >= 0 ? out_w : log, 1) < 0 || dup2(log, 2) < 0)
         _exit(127);
     if (o->cwd && chdir(o->cwd) != 0)

@@ -26,6 +26,18 @@ extern char **environ;
 #define DESTROY_TIMEOUT_S 900
 #define OUTPUT_TIMEOUT_S 60
 
+/* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
+ * defaults suit AWS, a local box or a test needs far less. */
+static int tf_deadline(int dflt)
+{
+    const char *v = getenv("JUMPBOX_TF_TIMEOUT");
+    long secs;
+
+    if (v && *v && jb_parse_duration(v, &secs, NULL, 0) == 0 && secs < dflt)
+        return (int)secs;
+    return dflt;
+}
+
 static void progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail)
 {
     if (ctx->progress)
@@ -166,7 +178,7 @@ static int tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_path
         return rc;
     tf->cancel = ctx->cancel;
     progress(ctx, "terraform init", NULL);
-    return jb_tf_init(tf, INIT_TIMEOUT_S, err, errlen);
+    return jb_tf_init(tf, tf_deadline(INIT_TIMEOUT_S), err, errlen);
 }
 
 static void audit(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
@@ -192,7 +204,7 @@ static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
     progress(ctx, "terraform destroy", NULL);
-    rc = jb_tf_destroy(tf, DESTROY_TIMEOUT_S, err, errlen);
+    rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
     tf->cancel = cancel;
     if (rc != 0) {
         snprintf(l->status, sizeof(l->status), "failed");
@@ -319,14 +331,14 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
         goto out;
     progress(ctx, "terraform apply", req->module);
     applied = 1; /* even a failed apply may have made something */
-    rc = jb_tf_apply(&tf, secret_path, APPLY_TIMEOUT_S, err, errlen);
+    rc = jb_tf_apply(&tf, secret_path, tf_deadline(APPLY_TIMEOUT_S), err, errlen);
     jb_file_wipe(secret_path, NULL, 0);
     secret_path[0] = '\0';
     if (rc != 0)
         goto out;
 
     progress(ctx, "terraform output", NULL);
-    if ((rc = jb_tf_output(&tf, &outs, OUTPUT_TIMEOUT_S, err, errlen)) != 0 ||
+    if ((rc = jb_tf_output(&tf, &outs, tf_deadline(OUTPUT_TIMEOUT_S), err, errlen)) != 0 ||
         (rc = jb_tf_output_string(outs, "host", l->host, sizeof(l->host), err, errlen)) != 0 ||
         (rc = jb_tf_output_port(outs, "port", &l->port, err, errlen)) != 0 ||
         (rc = jb_tf_output_string(outs, "user", l->user, sizeof(l->user), err, errlen)) != 0 ||

@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import ROOT, run
+from jbtest import ROOT, run
 
 
 def box_processes(work_dir):

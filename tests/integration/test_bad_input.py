@@ -1,7 +1,7 @@
 """Bad input exits 2 with one line naming the field, and creates nothing."""
 import pytest
 
-from conftest import run
+from jbtest import run
 from localflow import Env, box_processes
 
 CASES = [

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import run
+from jbtest import run
 from localflow import Env, box_processes, copy_module, ssh
 
 

@@ -1,0 +1,31 @@
+"""Fixtures for the fault matrix, and the table printed after the run."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+from jbtest import bin_path  # noqa: E402
+from matrix import MATRIX  # noqa: E402
+
+
+@pytest.fixture
+def provisioner():
+    return bin_path("provisioner")
+
+
+@pytest.fixture
+def cleaner():
+    return bin_path("cleaner")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MATRIX:
+        return
+    w = terminalreporter
+    w.section("fault matrix: stage x fault -> outcome, orphans")
+    w.write_line(f"{'stage':<9} {'fault':<46} {'outcome':<46} orphans")
+    for stage, fault, outcome, orphans in MATRIX:
+        w.write_line(f"{stage:<9} {fault:<46} {outcome:<46} {orphans}")
+    w.write_line(f"orphans found in all: {sum(o for *_, o in MATRIX)} (must be 0)")

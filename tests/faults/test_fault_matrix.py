@@ -1,0 +1,193 @@
+"""For each stage of create (and destroy), inject a failure and check the
+promises: no box left running that no lease names, every surviving lease is
+found and destroyed by `cleaner sweep`, no private key on disk outside --out,
+no secret in any log.  The table is printed at the end of the run."""
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from matrix import MATRIX
+from localflow import Env, box_processes, copy_module
+
+HERE = Path(__file__).resolve().parent
+FAKE_TF = str(HERE / "fake_terraform.py")
+
+
+def no_key_outside(root, out_dir):
+    hits = []
+    for dirpath, _, files in os.walk(root):
+        if out_dir and dirpath.startswith(str(out_dir)):
+            continue
+        for name in files:
+            try:
+                data = open(os.path.join(dirpath, name), "rb").read()
+            except OSError:
+                continue
+            if b"PRIVATE KEY-----" in data:
+                hits.append(os.path.join(dirpath, name))
+    return hits
+
+
+def expire_leases(state_dir):
+    for lease in state_dir.glob("*/lease.json"):
+        obj = json.loads(lease.read_text())
+        obj["expires_at"] = "2020-01-01T00:00:00Z"
+        lease.write_text(json.dumps(obj))
+
+
+class Case:
+    def __init__(self, tmp_path, provisioner, cleaner):
+        self.jb = Env(tmp_path, provisioner, cleaner)
+        self.tmp = tmp_path
+        self.env = dict(os.environ, **self.jb.env,
+                        JUMPBOX_REAL_TERRAFORM=shutil.which("terraform"),
+                        JUMPBOX_TF_TIMEOUT="8s")
+
+    def popen(self, args, extra=None, preexec=None, stdout=subprocess.PIPE):
+        env = dict(self.env, **(extra or {}))
+        return subprocess.Popen([self.jb.provisioner, "create", "--state", self.jb.state,
+                                 "--ttl", "10m", *args], env=env, stdout=stdout,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
+
+    def settle(self, stage, fault, outcome):
+        """After the fault: sweep whatever lease survived, then count orphans."""
+        survived = self.jb.stack_dirs()
+        if survived:
+            expire_leases(self.jb.state_dir)
+            subprocess.run([self.jb.cleaner, "sweep", "--state", self.jb.state],
+                           env=self.env, capture_output=True, timeout=120)
+            outcome += f"; lease kept, swept ({len(survived)})"
+        orphans = len(box_processes(self.jb.work)) + len(self.jb.stack_dirs())
+        keys = no_key_outside(self.tmp, self.tmp / "out")
+        MATRIX.append((stage, fault, outcome, orphans + len(keys)))
+        assert not box_processes(self.jb.work), "a box is running that no lease names"
+        assert self.jb.stack_dirs() == [], "a lease survived the sweep"
+        assert keys == [], f"private key on disk outside --out: {keys}"
+        logs = self.jb.work / "logs"
+        for log in logs.glob("*") if logs.exists() else []:
+            assert "PRIVATE KEY" not in log.read_text(errors="replace")
+        self.jb.cleanup()
+
+
+@pytest.fixture
+def case(tmp_path, provisioner, cleaner):
+    return Case(tmp_path, provisioner, cleaner)
+
+
+TF_FAULTS = [
+    ("init", "init:fail", "terraform init fails", "terraform init failed"),
+    ("init", "init:hang", "terraform init hangs past its deadline", "did not finish"),
+    ("apply", "apply:fail-after", "terraform apply exits 1 after making the box",
+     "terraform apply failed"),
+    ("apply", "apply:hang-after", "terraform apply hangs past its deadline",
+     "did not finish"),
+    ("output", "output:fail", "terraform output fails", "terraform output failed"),
+    ("output", "output:garbage", "terraform output prints garbage", "not a JSON object"),
+]
+
+
+@pytest.mark.parametrize("stage,fault,label,message", TF_FAULTS, ids=[f[1] for f in TF_FAULTS])
+def test_terraform_faults(case, stage, fault, label, message):
+    p = case.popen(["--stack-id", "f1", "--out", str(case.tmp / "out")],
+                   extra={"JUMPBOX_TERRAFORM": FAKE_TF, "JUMPBOX_FAULT": fault})
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 1, err
+    assert message in err and out == ""
+    assert not (case.tmp / "out" / "id_ed25519").exists()
+    case.settle(stage, label, f"exit 1, {'rolled back' if 'rollback' in err else 'nothing made'}")
+
+
+def test_lease_write_disk_full(case):
+    def no_space():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    p = case.popen(["--stack-id", "f2"], preexec=no_space)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "lease" not in out
+    assert "File too large" in err or "No space" in err, err
+    case.settle("lease", "disk full in the state directory", "exit 1, nothing made")
+
+
+def test_keys_without_lockable_memory(case):
+    def no_mlock():
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
+    p = case.popen(["--stack-id", "f3"], preexec=no_mlock)
+    out, err = p.communicate(timeout=120)
+    # libsodium keeps the guard pages and wipe even when mlock is refused.
+    assert p.returncode == 0, err
+    stack = json.loads(out)["stack_id"]
+    subprocess.run([case.jb.cleaner, "destroy", "--state", case.jb.state, "--stack-id", stack],
+                   env=case.env, check=True, capture_output=True)
+    case.settle("keys", "RLIMIT_MEMLOCK=0 (no lockable memory)", "ok, destroyed on request")
+
+
+def test_probe_never_answers(case):
+    mods = copy_module(case.tmp, lambda name, t: t.replace(
+        "value = var.ssh_port", "value = var.ssh_port == 1 ? 2 : 1")
+        if name == "outputs.tf" else t)
+    p = case.popen(["--stack-id", "f4", "--ready-timeout", "3s"],
+                   extra={"JUMPBOX_MODULE_DIR": mods})
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "gave up after" in err, err
+    case.settle("probe", "SSH never answers", "exit 1, rolled back")
+
+
+def test_probe_wrong_host_key(case):
+    impostor = case.tmp / "impostor"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)],
+                   check=True)
+    mods = copy_module(case.tmp, lambda name, t: t.replace(
+        "JB_HOST_PRIVATE_KEY = var.host_private_key",
+        f'JB_HOST_PRIVATE_KEY = file("{impostor}")'))
+    p = case.popen(["--stack-id", "f5"], extra={"JUMPBOX_MODULE_DIR": mods})
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "pinned" in err, err
+    impostor.unlink()  # the test's own key, not the product's
+    case.settle("probe", "SSH answers with the wrong host key", "exit 1, rolled back")
+
+
+def test_response_cannot_be_written(case):
+    with open("/dev/full", "w") as full:
+        p = case.popen(["--stack-id", "f6"], stdout=full)
+        _, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "destroying the stack again" in err, err
+    case.settle("response", "stdout is full (ENOSPC)", "exit 1, destroyed")
+
+
+def test_sigkill_mid_apply(case):
+    mods = copy_module(case.tmp, lambda name, t: t.replace(
+        "  provisioner \"local-exec\" {\n    when",
+        "  provisioner \"local-exec\" {\n    interpreter = [\"/bin/sleep\"]\n"
+        "    command     = \"4\"\n  }\n\n  provisioner \"local-exec\" {\n    when", 1))
+    p = case.popen(["--stack-id", "f7"], extra={"JUMPBOX_MODULE_DIR": mods})
+    log = case.jb.work / "logs" / "f7.log"
+    deadline = time.time() + 60
+    while time.time() < deadline and not box_processes(case.jb.work):
+        time.sleep(0.1)
+    assert box_processes(case.jb.work), "the box never started"
+    p.kill()
+    p.communicate(timeout=30)
+    time.sleep(6)  # Terraform, told by PDEATHSIG, finishes and saves state
+    assert case.jb.stack_dirs() == ["f7"], "the lease must survive for the sweeper"
+    assert log.exists()
+    case.settle("apply", "provisioner SIGKILLed mid-apply", "killed; lease left")
+
+
+def test_destroy_fails(case):
+    p = case.popen(["--stack-id", "f8"])
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    env = dict(case.env, JUMPBOX_TERRAFORM=FAKE_TF, JUMPBOX_FAULT="destroy:fail")
+    r = subprocess.run([case.jb.cleaner, "destroy", "--state", case.jb.state,
+                        "--stack-id", "f8"], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "kept" not in r.stdout
+    lease = json.loads((case.jb.state_dir / "f8" / "lease.json").read_text())
+    assert lease["status"] == "failed"
+    case.settle("destroy", "terraform destroy fails", "exit 1, lease kept")

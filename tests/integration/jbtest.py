@@ -1,0 +1,41 @@
+"""Helpers shared by the pytest suites: the binaries under test (ASan builds
+from `make asan`) and running them the way a user does."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("JUMPBOX_BIN_DIR", ROOT / "build-asan"))
+
+
+def bin_path(name):
+    p = BIN_DIR / name
+    if not p.exists():
+        pytest.fail(f"{p} is missing: run `make asan` (or `make test`) first")
+    return str(p)
+
+
+def run(args, env=None, timeout=300, check=None, input=None):
+    """Runs a binary; returns CompletedProcess with text stdout/stderr.
+    check=N asserts the exit status is N and prints stderr when it is not."""
+    full_env = dict(os.environ)
+    full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    if env:
+        full_env.update(env)
+    cp = subprocess.run(args, env=full_env, capture_output=True, text=True,
+                        timeout=timeout, input=input)
+    if check is not None:
+        assert cp.returncode == check, (
+            f"{args[:2]} exited {cp.returncode}, wanted {check}\n"
+            f"stdout: {cp.stdout}\nstderr: {cp.stderr}")
+    return cp
+
+
+def run_json(args, **kw):
+    cp = run(args, check=kw.pop("check", 0), **kw)
+    return json.loads(cp.stdout)
