@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import bin_path, run
+from jbtest import bin_path, run
 from fixture_servers import FIXTURES, PY, clean_aws_env, fixture_server
 
 SECRETS = ["envSecret/DoNotLeak", "fileSecret/DoNotLeak", "configSecret/DoNotLeak",

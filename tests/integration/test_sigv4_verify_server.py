@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import bin_path, run
+from jbtest import bin_path, run
 from fixture_servers import clean_aws_env, fixture_server
 
 AKID = "AKIAVERIFYTEST0000"
