@@ -11,7 +11,6 @@ stack_id=${JUMPBOX_STACK_ID:?JUMPBOX_STACK_ID is not set}
 function_name=${JUMPBOX_CLEAN_FUNCTION:?JUMPBOX_CLEAN_FUNCTION is not set}
 region=${JUMPBOX_REGION:?JUMPBOX_REGION is not set}
 token_file=${JUMPBOX_TOKEN_FILE:-/etc/jumpbox/teardown-token}
-aws=${JUMPBOX_AWS_CLI:-aws}
 
 if [[ ! $stack_id =~ ^[a-z0-9-]{1,40}$ ]]; then
     echo "jumpbox-teardown: stack id '$stack_id' is not [a-z0-9-]{1,40}" >&2
@@ -40,7 +39,7 @@ unset token
 
 # Event (asynchronous): terraform destroy outlasts the CLI's read timeout, and
 # Lambda itself retries a failed asynchronous invocation.
-"$aws" lambda invoke \
+aws lambda invoke \
     --region "$region" \
     --function-name "$function_name" \
     --invocation-type Event \
