@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 debs=(build-essential pkg-config clang-format
       libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev libsodium-dev libexpat1-dev
       libcmocka-dev python3-pytest python3-botocore awscli
-      openssh-server openssh-client ca-certificates)
+      openssh-server openssh-client ca-certificates
+      shellcheck cloud-init python3-yaml systemd)
 
 missing=()
 for p in "${debs[@]}"; do
@@ -21,6 +22,11 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # cloud-init is here only for `cloud-init schema` in the tests: keep it
+    # from configuring this machine when it next boots.
+    if [[ " ${missing[*]} " == *" cloud-init "* ]]; then
+        "${sudo[@]}" touch /etc/cloud/cloud-init.disabled
+    fi
 fi
 
 if ! command -v "${JUMPBOX_TERRAFORM:-terraform}" >/dev/null; then

@@ -216,7 +216,7 @@ data "aws_iam_policy_document" "build" {
   statement {
     sid       = "PassBoxRole"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.box.arn]
+    resources = ["arn:${local.p}:iam::${local.acct}:role/${local.box}"]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
