@@ -184,3 +184,10 @@ def test_public_ip_only_when_asked(tmp_path):
     assert inst["associate_public_ip_address"] is True
     (rule,) = tfo.resources(p, "aws_vpc_security_group_ingress_rule").values()
     assert (rule["from_port"], rule["to_port"]) == (2222, 2222)
+
+
+def test_modules_are_terraform_fmt_clean(tmp_path):
+    for d in ("terraform/aws", "terraform/control-plane", "userdata"):
+        cp = tfo.tf(["fmt", "-check", "-diff", "-no-color", str(tfo.ROOT / d)], tmp_path,
+                    check=False)
+        assert cp.returncode == 0, f"{d}: run terraform fmt\n{cp.stdout}"
