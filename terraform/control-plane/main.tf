@@ -112,7 +112,7 @@ resource "aws_lambda_layer_version" "terraform" {
 }
 
 locals {
-  function_env = {
+  function_env = merge({
     JUMPBOX_MODULE        = "aws"
     JUMPBOX_STATE         = "s3://${local.bucket}/${var.state_prefix}"
     JUMPBOX_MAX_TTL       = var.max_ttl
@@ -121,7 +121,7 @@ locals {
     JUMPBOX_TERRAFORM     = "/opt/bin/terraform"
     JUMPBOX_MODULE_DIR    = "/var/task/terraform"
     JUMPBOX_WORK_DIR      = "/tmp/jumpbox"
-  }
+  }, var.module_vars_file != "" ? { JUMPBOX_MODULE_VARS = var.module_vars_file } : {})
   functions = {
     build = { name = local.build, zip = local.zip_b, role = aws_iam_role.build.arn }
     clean = { name = local.clean, zip = local.zip_c, role = aws_iam_role.clean.arn }

@@ -136,3 +136,9 @@ variable "backup_vm_role_name" {
   type        = string
   default     = ""
 }
+
+variable "module_vars_file" {
+  description = "Path, inside the function, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS); e.g. /var/task/module-vars.json."
+  type        = string
+  default     = ""
+}
