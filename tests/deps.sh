@@ -8,7 +8,8 @@ debs=(build-essential pkg-config clang-format
       libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev libsodium-dev libexpat1-dev
       libcmocka-dev python3-pytest python3-botocore awscli
       openssh-server openssh-client ca-certificates
-      curl openssl)  # curl, openssl: the AWS-core tests read fixture logs and make a TLS cert
+      curl openssl            # the AWS-core tests read fixture logs and make a TLS cert
+      shellcheck cloud-init python3-yaml systemd)  # user data checks
 
 missing=()
 for p in "${debs[@]}"; do
@@ -22,6 +23,11 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # cloud-init is here only for `cloud-init schema` in the tests: keep it
+    # from configuring this machine when it next boots.
+    if [[ " ${missing[*]} " == *" cloud-init "* ]]; then
+        "${sudo[@]}" touch /etc/cloud/cloud-init.disabled
+    fi
 fi
 
 if ! command -v "${JUMPBOX_TERRAFORM:-terraform}" >/dev/null; then

@@ -1,0 +1,130 @@
+# One jump box: a security group that admits the SSH port from one CIDR, and
+# an Amazon Linux 2023 instance configured by cloud-init (../../userdata).
+#
+# No provider block: the root the provisioner writes inherits the default aws
+# provider, configured from the environment (AWS_REGION and the function's
+# role in Lambda).
+
+data "aws_region" "current" {}
+
+data "aws_ssm_parameter" "ami" {
+  count = var.ami_id == "" ? 1 : 0
+  name  = var.ami_ssm_parameter
+}
+
+data "aws_subnet" "box" {
+  count = var.subnet_id != "" && var.vpc_id == "" ? 1 : 0
+  id    = var.subnet_id
+}
+
+data "aws_vpc" "default" {
+  count   = var.subnet_id == "" && var.vpc_id == "" ? 1 : 0
+  default = true
+}
+
+locals {
+  region = var.region != "" ? var.region : data.aws_region.current.name
+  ami_id = var.ami_id != "" ? var.ami_id : data.aws_ssm_parameter.ami[0].insecure_value
+  vpc_id = (var.vpc_id != "" ? var.vpc_id
+    : var.subnet_id != "" ? data.aws_subnet.box[0].vpc_id
+  : data.aws_vpc.default[0].id)
+
+  tags = {
+    Name                 = "jumpbox-${var.stack_id}"
+    "jumpbox:stack"      = var.stack_id
+    "jumpbox:requester"  = var.requester
+    "jumpbox:expires-at" = var.expires_at
+    "jumpbox:state"      = var.state_url
+  }
+}
+
+module "userdata" {
+  source = "../../userdata"
+
+  stack_id               = var.stack_id
+  public_key             = var.public_key
+  host_private_key       = var.host_private_key
+  host_public_key        = var.host_public_key
+  expires_at             = var.expires_at
+  ssh_user               = var.ssh_user
+  ssh_port               = var.ssh_port
+  teardown_token         = var.teardown_token
+  clean_function_name    = var.clean_function_name
+  region                 = local.region
+  poweroff_grace_minutes = var.poweroff_grace_minutes
+}
+
+resource "aws_security_group" "box" {
+  name        = "jumpbox-${var.stack_id}"
+  description = "jumpbox ${var.stack_id}: SSH from one CIDR"
+  vpc_id      = local.vpc_id
+  tags        = local.tags
+  # No inline rules: the provider removes AWS's default allow-all egress rule,
+  # and the rule resources below are the whole policy.
+}
+
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  security_group_id = aws_security_group.box.id
+  description       = "SSH from the requester"
+  ip_protocol       = "tcp"
+  from_port         = var.ssh_port
+  to_port           = var.ssh_port
+  cidr_ipv4         = strcontains(var.allow_cidr, ":") ? null : var.allow_cidr
+  cidr_ipv6         = strcontains(var.allow_cidr, ":") ? var.allow_cidr : null
+  tags              = local.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "tcp" {
+  for_each          = toset(var.egress_cidrs)
+  security_group_id = aws_security_group.box.id
+  description       = "TCP to jump targets and the Lambda endpoint"
+  ip_protocol       = "tcp"
+  from_port         = 0
+  to_port           = 65535
+  cidr_ipv4         = strcontains(each.value, ":") ? null : each.value
+  cidr_ipv6         = strcontains(each.value, ":") ? each.value : null
+  tags              = local.tags
+}
+
+resource "aws_instance" "box" {
+  ami                                  = local.ami_id
+  instance_type                        = var.instance_type
+  subnet_id                            = var.subnet_id != "" ? var.subnet_id : null
+  vpc_security_group_ids               = [aws_security_group.box.id]
+  associate_public_ip_address          = var.associate_public_ip
+  iam_instance_profile                 = var.instance_profile_name != "" ? var.instance_profile_name : null
+  instance_initiated_shutdown_behavior = "terminate"
+  monitoring                           = false
+
+  # The provider keeps only a SHA-1 hash of user_data in plan and state
+  # (user_data_base64 would be kept in clear).  A new user data is a new box.
+  user_data                   = module.userdata.cloud_config
+  user_data_replace_on_change = true
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+    instance_metadata_tags      = "disabled"
+  }
+
+  root_block_device {
+    encrypted             = true
+    volume_type           = "gp3"
+    delete_on_termination = true
+  }
+
+  credit_specification {
+    cpu_credits = "standard"
+  }
+
+  tags        = local.tags
+  volume_tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(module.userdata.cloud_config) <= 16384
+      error_message = "The rendered user data exceeds EC2's 16 KiB limit."
+    }
+  }
+}

@@ -1,0 +1,160 @@
+# ---- The common variables (terraform/README.md) -----------------------------
+
+variable "stack_id" {
+  description = "Stack id, [a-z0-9-]{1,40}."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,40}$", var.stack_id))
+    error_message = "stack_id must match [a-z0-9-]{1,40}."
+  }
+}
+
+variable "requester" {
+  description = "Who asked for the box (audit, tags)."
+  type        = string
+  validation {
+    condition     = length(var.requester) >= 1 && length(var.requester) <= 256 && !can(regex("[\\x00-\\x1f\\x7f]", var.requester))
+    error_message = "requester must be 1..256 printable characters."
+  }
+}
+
+variable "public_key" {
+  description = "\"ssh-ed25519 AAAA... comment\": the user key to trust."
+  type        = string
+}
+
+variable "host_private_key" {
+  description = "OpenSSH private key text of the pinned host key. Reaches only user_data, which the provider stores as a SHA-1 hash."
+  type        = string
+  sensitive   = true
+}
+
+variable "host_public_key" {
+  description = "\"ssh-ed25519 AAAA...\" of the pinned host key."
+  type        = string
+}
+
+variable "expires_at" {
+  description = "RFC 3339 UTC; the box tears itself down then."
+  type        = string
+}
+
+variable "allow_cidr" {
+  description = "The only source allowed to reach the SSH port."
+  type        = string
+  validation {
+    condition     = can(cidrhost(var.allow_cidr, 0)) && can(regex("/[0-9]{1,3}$", var.allow_cidr))
+    error_message = "allow_cidr must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32."
+  }
+  validation {
+    condition     = var.allow_any_cidr || !can(regex("/0+$", var.allow_cidr))
+    error_message = "allow_cidr opens SSH to the whole Internet (/0); set allow_any_cidr = true if that is really meant."
+  }
+}
+
+variable "ssh_user" {
+  description = "Login user."
+  type        = string
+  default     = "jump"
+}
+
+variable "ssh_port" {
+  description = "SSH port."
+  type        = number
+  default     = 22
+}
+
+variable "state_url" {
+  description = "Where the lease lives (tagged on the box so the sweeper can match it)."
+  type        = string
+  default     = ""
+}
+
+variable "teardown_token" {
+  description = "Per-stack token the box's timer presents to the clean function. Reaches only user_data."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+# ---- Specific to this module (defaults match terraform/control-plane) ------
+
+variable "region" {
+  description = "Region of the clean function the box's timer calls; empty: the provider's region."
+  type        = string
+  default     = ""
+}
+
+variable "clean_function_name" {
+  description = "Name or ARN of the clean function the box's timer invokes."
+  type        = string
+  default     = "jumpbox-clean"
+}
+
+variable "instance_profile_name" {
+  description = "Instance profile that may invoke the clean function only (made by terraform/control-plane). Empty: none, and only the poweroff backstop and the sweeper end the box."
+  type        = string
+  default     = "jumpbox-box"
+}
+
+variable "vpc_id" {
+  description = "VPC for the security group. Empty: the subnet's VPC, or the default VPC when subnet_id is empty too."
+  type        = string
+  default     = ""
+}
+
+variable "subnet_id" {
+  description = "Subnet for the instance. Empty: a default subnet of the default VPC."
+  type        = string
+  default     = ""
+}
+
+variable "associate_public_ip" {
+  description = "Give the box a public IPv4 address (and report it as host)."
+  type        = bool
+  default     = false
+}
+
+variable "allow_any_cidr" {
+  description = "Permit allow_cidr to be 0.0.0.0/0 or ::/0."
+  type        = bool
+  default     = false
+}
+
+variable "instance_type" {
+  description = "Instance type; its architecture must match the AMI (t4g: arm64, t3: x86_64)."
+  type        = string
+  default     = "t4g.nano"
+}
+
+variable "ami_ssm_parameter" {
+  description = "Public SSM parameter naming the latest Amazon Linux 2023 AMI."
+  type        = string
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+}
+
+variable "ami_id" {
+  description = "AMI override; when set, the SSM parameter is not read."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.ami_id == "" || can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must be empty or ami-xxxxxxxx."
+  }
+}
+
+variable "egress_cidrs" {
+  description = "Where the box may open TCP connections (the jump targets, and the Lambda endpoint for the teardown timer)."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  validation {
+    condition     = alltrue([for c in var.egress_cidrs : can(cidrhost(c, 0))])
+    error_message = "egress_cidrs must be CIDRs."
+  }
+}
+
+variable "poweroff_grace_minutes" {
+  description = "Minutes after expires_at at which the box powers itself off (and so terminates) whatever the clean function did."
+  type        = number
+  default     = 10
+}

@@ -1,0 +1,355 @@
+# Least privilege.  Every Allow names its actions; resources are ARNs, scoped
+# further by the jumpbox:stack tag or by request conditions.  The one bare "*"
+# resource is the EC2 Describe* statement: those actions support no
+# resource-level permissions (Service Authorization Reference, Amazon EC2).
+
+locals {
+  ec2        = "arn:${local.p}:ec2:${local.region}:${local.acct}"
+  stack_tag  = "jumpbox:stack"
+  state_objs = "${local.bucket_arn}/${var.state_prefix}/*"
+  fn_logs = {
+    for k, f in local.functions :
+    k => "arn:${local.p}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${f.name}:*"
+  }
+  ec2_describe = [
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeInstanceCreditSpecifications",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcs",
+  ]
+}
+
+data "aws_iam_policy_document" "lambda_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# What both functions need: logs, the state, reading what a stack made,
+# tearing a stack down.
+data "aws_iam_policy_document" "common" {
+  for_each = local.functions
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.fn_logs[each.key]]
+  }
+  statement {
+    sid       = "StateList"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [local.bucket_arn]
+  }
+  statement {
+    sid       = "StateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [local.state_objs]
+  }
+  statement {
+    sid       = "Ec2Read"
+    actions   = local.ec2_describe
+    resources = ["*"]
+  }
+  statement {
+    sid       = "AmiParameter"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = ["arn:${local.p}:ssm:${local.region}::parameter/aws/service/ami-amazon-linux-latest/*"]
+  }
+  statement {
+    sid = "TearDownTaggedOnly"
+    actions = [
+      "ec2:TerminateInstances",
+      "ec2:DeleteSecurityGroup",
+      "ec2:RevokeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupEgress",
+    ]
+    resources = ["${local.ec2}:instance/*", "${local.ec2}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+  }
+}
+
+# ---- build ------------------------------------------------------------------
+
+data "aws_iam_policy_document" "build" {
+  source_policy_documents = [data.aws_iam_policy_document.common["build"].json]
+
+  # New instances: tagged, IMDSv2 only, hop limit 1, small, from Amazon's AMIs.
+  statement {
+    sid       = "RunTaggedInstance"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2}:instance/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:MetadataHttpTokens"
+      values   = ["required"]
+    }
+    condition {
+      test     = "NumericLessThanEquals"
+      variable = "ec2:MetadataHttpPutResponseHopLimit"
+      values   = ["1"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:InstanceType"
+      values   = var.box_instance_types
+    }
+  }
+  statement {
+    sid       = "RunEncryptedTaggedVolume"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2}:volume/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "ec2:Encrypted"
+      values   = ["true"]
+    }
+  }
+  statement {
+    sid       = "RunFromAmazonImage"
+    actions   = ["ec2:RunInstances"]
+    resources = ["arn:${local.p}:ec2:${local.region}::image/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:Owner"
+      values   = var.ami_owners
+    }
+  }
+  statement {
+    sid       = "RunInJumpboxSecurityGroup"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "RunNetwork"
+    actions   = ["ec2:RunInstances"]
+    resources = ["${local.ec2}:subnet/*", "${local.ec2}:network-interface/*"]
+  }
+  statement {
+    sid       = "CreateTaggedSecurityGroup"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.ec2}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "CreateSecurityGroupInVpc"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.ec2}:vpc/*"]
+  }
+  statement {
+    sid       = "RulesOnTaggedSecurityGroups"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"]
+    resources = ["${local.ec2}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "TaggedRules"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"]
+    resources = ["${local.ec2}:security-group-rule/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+  }
+  # Tags only as part of creating something: never on what exists.
+  statement {
+    sid     = "TagOnCreate"
+    actions = ["ec2:CreateTags"]
+    resources = [
+      "${local.ec2}:instance/*",
+      "${local.ec2}:volume/*",
+      "${local.ec2}:security-group/*",
+      "${local.ec2}:security-group-rule/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values = [
+        "RunInstances",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "AuthorizeSecurityGroupEgress",
+      ]
+    }
+  }
+  statement {
+    sid       = "PassBoxRole"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.p}:iam::${local.acct}:role/${local.box}"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "build" {
+  name               = local.build
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy" "build" {
+  name   = local.build
+  role   = aws_iam_role.build.id
+  policy = data.aws_iam_policy_document.build.json
+}
+
+# ---- clean ------------------------------------------------------------------
+
+data "aws_iam_policy_document" "clean" {
+  source_policy_documents = [data.aws_iam_policy_document.common["clean"].json]
+
+  # Purging a stack's prefix removes every version of its objects.
+  statement {
+    sid       = "PurgeStateVersions"
+    actions   = ["s3:GetObjectVersion", "s3:DeleteObjectVersion"]
+    resources = [local.state_objs]
+  }
+}
+
+resource "aws_iam_role" "clean" {
+  name               = local.clean
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+resource "aws_iam_role_policy" "clean" {
+  name   = local.clean
+  role   = aws_iam_role.clean.id
+  policy = data.aws_iam_policy_document.clean.json
+}
+
+# ---- the jump box: may ask for its own teardown, nothing else ---------------
+
+data "aws_iam_policy_document" "box_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "box" {
+  statement {
+    sid       = "InvokeClean"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.clean_arn]
+  }
+}
+
+resource "aws_iam_role" "box" {
+  name               = local.box
+  assume_role_policy = data.aws_iam_policy_document.box_trust.json
+}
+
+resource "aws_iam_role_policy" "box" {
+  name   = local.box
+  role   = aws_iam_role.box.id
+  policy = data.aws_iam_policy_document.box.json
+}
+
+resource "aws_iam_instance_profile" "box" {
+  name = local.box
+  role = aws_iam_role.box.name
+}
+
+# ---- the sweep schedule -----------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.acct]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeCleanForSweep"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.clean_arn]
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name_prefix}-sweep"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_trust.json
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "${var.name_prefix}-sweep"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+# ---- the backup VM: may ask for a box and for its teardown, nothing else ----
+
+data "aws_iam_policy_document" "backup_vm" {
+  statement {
+    sid       = "InvokeBuildAndClean"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.build_arn, local.clean_arn]
+  }
+}
+
+resource "aws_iam_policy" "backup_vm" {
+  name        = "${var.name_prefix}-backup-vm"
+  description = "For the backup VM's identity: invoke the jumpbox build and clean functions."
+  policy      = data.aws_iam_policy_document.backup_vm.json
+}
+
+resource "aws_iam_role_policy_attachment" "backup_vm" {
+  count      = var.backup_vm_role_name != "" ? 1 : 0
+  role       = var.backup_vm_role_name
+  policy_arn = aws_iam_policy.backup_vm.arn
+}

@@ -1,0 +1,144 @@
+variable "region" {
+  description = "Region of the control plane and of every jump box."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "account_id" {
+  description = "The AWS account the control plane lives in (12 digits): every policy names its resources by ARN."
+  type        = string
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every name. terraform/aws's defaults (jumpbox-clean, jumpbox-box) assume \"jumpbox\"."
+  type        = string
+  default     = "jumpbox"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,23}$", var.name_prefix))
+    error_message = "name_prefix must match [a-z][a-z0-9-]{0,23}."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "State bucket. Empty: <name_prefix>-state-<account_id>-<region>."
+  type        = string
+  default     = ""
+}
+
+variable "state_prefix" {
+  description = "Key prefix for leases and Terraform states in the bucket."
+  type        = string
+  default     = "stacks"
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,62}$", var.state_prefix))
+    error_message = "state_prefix must match [a-z0-9][a-z0-9-]{0,62}."
+  }
+}
+
+variable "noncurrent_version_days" {
+  description = "Days after which old versions of state objects are deleted."
+  type        = number
+  default     = 30
+}
+
+variable "build_zip" {
+  description = "Build function bundle (bootstrap = provisioner, plus terraform/ and userdata/). Empty: dist/build.zip in the repository."
+  type        = string
+  default     = ""
+}
+
+variable "clean_zip" {
+  description = "Clean function bundle (bootstrap = cleaner, plus terraform/ and userdata/). Empty: dist/clean.zip."
+  type        = string
+  default     = ""
+}
+
+variable "layer_zip" {
+  description = "Layer with bin/terraform and tf-plugins/ (a provider plugin mirror). Empty: dist/terraform-layer.zip."
+  type        = string
+  default     = ""
+}
+
+variable "architecture" {
+  description = "Lambda architecture; the bundles and the layer must be built for it."
+  type        = string
+  default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "tf_plugin_dir" {
+  description = "Where the layer's provider mirror is mounted."
+  type        = string
+  default     = "/opt/tf-plugins"
+}
+
+variable "max_ttl" {
+  description = "Longest lease the build function grants (JUMPBOX_MAX_TTL)."
+  type        = string
+  default     = "4h"
+}
+
+variable "allowed_cidrs" {
+  description = "CIDRs a requester's allow_cidr must lie within (JUMPBOX_ALLOWED_CIDRS)."
+  type        = list(string)
+  validation {
+    condition     = length(var.allowed_cidrs) > 0 && alltrue([for c in var.allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "allowed_cidrs must be a non-empty list of CIDRs."
+  }
+}
+
+variable "box_instance_types" {
+  description = "Instance types the build function may launch."
+  type        = list(string)
+  default     = ["t4g.nano", "t3.nano"]
+}
+
+variable "ami_owners" {
+  description = "Owners (ec2:Owner) of the AMIs the build function may launch; AL2023 is \"amazon\"."
+  type        = list(string)
+  default     = ["amazon"]
+}
+
+variable "sweep_schedule" {
+  description = "EventBridge Scheduler expression for the sweep."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 30
+}
+
+variable "function_memory_mb" {
+  type    = number
+  default = 1024
+}
+
+variable "function_ephemeral_mb" {
+  description = "/tmp size: per-stack Terraform work directories."
+  type        = number
+  default     = 1024
+}
+
+variable "backup_vm_role_name" {
+  description = "IAM role of the backup VM (e.g. IAM Roles Anywhere); when set, the invoke policy is attached to it."
+  type        = string
+  default     = ""
+}
+
+variable "module_vars_file" {
+  description = "Path, inside the function, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS); e.g. /var/task/module-vars.json."
+  type        = string
+  default     = ""
+}

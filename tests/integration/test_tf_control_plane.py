@@ -1,0 +1,178 @@
+"""terraform/control-plane: planned offline (a copy of the module plus a test
+override that points the provider at an unused loopback port), then the plan
+JSON is checked: bucket hardening, functions and their environment, the sweep
+schedule, and least privilege in every IAM policy."""
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import tf_offline as tfo
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+BUCKET = f"jumpbox-state-{ACCOUNT}-{REGION}"
+FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("control-plane")
+    mod = tmp / "cp"
+    shutil.copytree(tfo.ROOT / "terraform" / "control-plane", mod,
+                    ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    (mod / "zz_test_override.tf").write_text(tfo.provider_block(REGION))
+    zips = {}
+    for name in ("build", "clean", "layer"):
+        z = tmp / f"{name}.zip"
+        with zipfile.ZipFile(z, "w") as f:
+            f.writestr("bootstrap" if name != "layer" else "bin/terraform", f"{name} stand-in\n")
+        zips[name] = str(z)
+    tfo.init(mod)
+    tfo.tf(["validate", "-no-color"], mod)
+    plan, _ = tfo.plan_json(mod, [
+        f"-var=region={REGION}", f"-var=account_id={ACCOUNT}",
+        '-var=allowed_cidrs=["203.0.113.0/24","198.51.100.0/24"]',
+        f"-var=build_zip={zips['build']}", f"-var=clean_zip={zips['clean']}",
+        f"-var=layer_zip={zips['layer']}", "-var=backup_vm_role_name=backup-vm"])
+    return plan
+
+
+def by_type(plan, rtype):
+    return tfo.resources(plan, rtype)
+
+
+def one(plan, rtype):
+    (v,) = by_type(plan, rtype).values()
+    return v
+
+
+def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
+    assert one(planned, "aws_s3_bucket")["bucket"] == BUCKET
+    assert one(planned, "aws_s3_bucket")["force_destroy"] is False
+    v = one(planned, "aws_s3_bucket_versioning")
+    assert v["versioning_configuration"][0]["status"] == "Enabled"
+    sse = one(planned, "aws_s3_bucket_server_side_encryption_configuration")
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "AES256"
+    pab = one(planned, "aws_s3_bucket_public_access_block")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
+                                        "ignore_public_acls", "restrict_public_buckets"))
+    (rule,) = one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["status"] == "Enabled"
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 30
+    pol = json.loads(one(planned, "aws_s3_bucket_policy")["policy"])
+    (st,) = pol["Statement"]
+    assert st["Effect"] == "Deny"
+    assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert sorted(st["Resource"]) == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
+
+
+def test_functions_runtime_layer_and_environment(planned):
+    fns = {f["function_name"]: f for f in by_type(planned, "aws_lambda_function").values()}
+    assert set(fns) == {"jumpbox-build", "jumpbox-clean"}
+    for f in fns.values():
+        assert f["runtime"] == "provided.al2023" and f["handler"] == "bootstrap"
+        assert f["timeout"] == 900
+        env = f["environment"][0]["variables"]
+        assert env["JUMPBOX_MODULE"] == "aws"
+        assert env["JUMPBOX_STATE"] == f"s3://{BUCKET}/stacks"
+        assert env["JUMPBOX_MAX_TTL"] == "4h"
+        assert env["JUMPBOX_ALLOWED_CIDRS"] == "203.0.113.0/24,198.51.100.0/24"
+        assert env["JUMPBOX_TF_PLUGIN_DIR"].startswith("/opt/")
+        assert f["logging_config"][0]["log_group"] == f"/aws/lambda/{f['function_name']}"
+    layer = one(planned, "aws_lambda_layer_version")
+    assert layer["compatible_runtimes"] == ["provided.al2023"]
+    for g in by_type(planned, "aws_cloudwatch_log_group").values():
+        assert g["retention_in_days"] == 30
+
+
+def test_sweep_schedule_invokes_clean(planned):
+    s = one(planned, "aws_scheduler_schedule")
+    (target,) = s["target"]
+    assert json.loads(target["input"]) == {"action": "sweep"}
+    assert s["schedule_expression"].startswith("rate(")
+    cfg = {r["address"]: r for r in planned["configuration"]["root_module"]["resources"]}
+    refs = cfg["aws_scheduler_schedule.sweep"]["expressions"]["target"][0]["arn"]["references"]
+    assert 'aws_lambda_function.fn["clean"]' in refs
+
+
+def policies(plan):
+    """Every IAM policy document in the plan, by where it is."""
+    out = {}
+    for rtype, attr in (("aws_iam_role_policy", "policy"), ("aws_iam_policy", "policy"),
+                        ("aws_iam_role", "assume_role_policy"),
+                        ("aws_s3_bucket_policy", "policy")):
+        for addr, after in tfo.resources(plan, rtype).items():
+            out[f"{addr}.{attr}"] = json.loads(after[attr])
+    return out
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def test_every_policy_names_actions_and_resources(planned):
+    pols = policies(planned)
+    assert len(pols) >= 10
+    for where, doc in pols.items():
+        for st in doc["Statement"]:
+            assert "NotAction" not in st and "NotResource" not in st, where
+            if st["Effect"] == "Deny":
+                continue  # the bucket's TLS-only guard denies s3:* on purpose
+            actions = as_list(st["Action"])
+            for a in actions:
+                assert a != "*" and not a.endswith(":*") and "*" not in a, (where, a)
+            if "Principal" in st:  # trust policies name their service
+                assert st["Principal"] != "*", where
+                continue
+            resources = as_list(st["Resource"])
+            if "*" in resources:
+                # Describe* supports no resource-level permissions (iam.tf).
+                assert resources == ["*"], where
+                assert all(a.startswith("ec2:Describe") for a in actions), (where, actions)
+            for r in resources:
+                assert r == "*" or r.startswith("arn:aws:"), (where, r)
+
+
+def statements(plan, address):
+    return {st.get("Sid"): st for st in policies(plan)[address]["Statement"]}
+
+
+def test_box_may_only_invoke_clean(planned):
+    (st,) = statements(planned, "aws_iam_role_policy.box.policy").values()
+    assert st["Action"] == "lambda:InvokeFunction"
+    assert st["Resource"] == f"{FN}:jumpbox-clean"
+    prof = one(planned, "aws_iam_instance_profile")
+    assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
+
+
+def test_backup_vm_may_only_invoke_build_and_clean(planned):
+    (st,) = statements(planned, "aws_iam_policy.backup_vm.policy").values()
+    assert st["Action"] == "lambda:InvokeFunction"
+    assert sorted(st["Resource"]) == [f"{FN}:jumpbox-build", f"{FN}:jumpbox-clean"]
+    att = one(planned, "aws_iam_role_policy_attachment")
+    assert att["role"] == "backup-vm"
+
+
+def test_build_launches_only_hardened_tagged_boxes(planned):
+    sts = statements(planned, "aws_iam_role_policy.build.policy")
+    run = sts["RunTaggedInstance"]
+    assert run["Condition"]["StringEquals"]["ec2:MetadataHttpTokens"] == "required"
+    assert run["Condition"]["NumericLessThanEquals"]["ec2:MetadataHttpPutResponseHopLimit"] == "1"
+    assert run["Condition"]["Null"] == {"aws:RequestTag/jumpbox:stack": "false"}
+    assert sts["RunEncryptedTaggedVolume"]["Condition"]["Bool"] == {"ec2:Encrypted": "true"}
+    assert sts["PassBoxRole"]["Condition"]["StringEquals"] == {
+        "iam:PassedToService": "ec2.amazonaws.com"}
+    assert sts["TagOnCreate"]["Condition"]["StringEquals"]["ec2:CreateAction"]
+    teardown = sts["TearDownTaggedOnly"]
+    assert teardown["Condition"]["Null"] == {"aws:ResourceTag/jumpbox:stack": "false"}
+
+
+def test_clean_cannot_launch_or_pass_roles(planned):
+    sts = statements(planned, "aws_iam_role_policy.clean.policy")
+    actions = {a for st in sts.values() for a in as_list(st["Action"])}
+    assert "ec2:RunInstances" not in actions and "iam:PassRole" not in actions
+    assert "ec2:CreateTags" not in actions
+    assert {"s3:DeleteObjectVersion", "ec2:TerminateInstances"} <= actions

@@ -1,0 +1,251 @@
+"""userdata/: the cloud-config rendered by Terraform itself (the same module
+terraform/aws uses), then checked with the real tools: cloud-init's schema,
+shellcheck, systemd-analyze verify, sshd -t, and the teardown script run
+against a stand-in `aws` that records what it was asked."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+import tf_offline as tfo
+
+# Every top-level key the template may use.  `cloud-init schema` does not
+# flag unknown top-level keys, so this list is the check for typos.
+ALLOWED_TOP_KEYS = {
+    "ssh_deletekeys", "ssh_keys", "ssh_pwauth", "disable_root", "allow_public_ssh_keys",
+    "users", "bootcmd", "write_files", "runcmd",
+}
+
+
+def need(tool):
+    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
+    if not path:
+        pytest.fail(f"{tool} is missing: run tests/deps.sh")
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("userdata")
+    inputs = tfo.box_inputs(tmp)
+    text = tfo.render_userdata(tmp, inputs)
+    (tmp / "cloud-config.yaml").write_text(text)
+    return {"tmp": tmp, "inputs": inputs, "text": text, "doc": yaml.safe_load(text),
+            "path": tmp / "cloud-config.yaml"}
+
+
+def files_of(doc):
+    return {f["path"]: f for f in doc["write_files"]}
+
+
+def test_cloud_config_passes_cloud_init_schema(rendered):
+    cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(rendered["path"])],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "Valid cloud-config" in cp.stdout
+
+
+def test_schema_check_rejects_a_broken_config(rendered, tmp_path):
+    # The check above must be able to fail.  (An empty ssh_genkeytypes is
+    # also why the template leaves that key out.)
+    bad = dict(rendered["doc"], ssh_genkeytypes=[])
+    p = tmp_path / "bad.yaml"
+    p.write_text("#cloud-config\n" + yaml.safe_dump(bad))
+    cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(p)],
+                        capture_output=True, text=True)
+    assert cp.returncode != 0
+
+
+def test_top_level_keys_are_known(rendered):
+    assert rendered["text"].startswith("#cloud-config\n")
+    keys = set(rendered["doc"])
+    assert keys <= ALLOWED_TOP_KEYS, f"unknown top-level keys: {keys - ALLOWED_TOP_KEYS}"
+    assert {"ssh_keys", "users", "write_files", "runcmd"} <= keys
+
+
+def test_host_key_user_and_hardening(rendered):
+    doc, inputs = rendered["doc"], rendered["inputs"]
+    assert doc["ssh_keys"]["ed25519_private"] == inputs["host_private_key_text"]
+    assert doc["ssh_keys"]["ed25519_public"] == inputs["host_public_key"]
+    assert doc["ssh_deletekeys"] is True
+    assert doc["ssh_pwauth"] is False and doc["disable_root"] is True
+    assert doc["allow_public_ssh_keys"] is False
+    (user,) = doc["users"]  # no "default": no ec2-user
+    assert user["name"] == "jump"
+    assert user["ssh_authorized_keys"] == [inputs["public_key"]]
+    assert user["lock_passwd"] is True
+    assert "sudo" not in user and "groups" not in user
+    assert ["systemctl", "set-property", "user.slice",
+            "IPAddressDeny=169.254.169.254/32 fd00:ec2::254/128"] in doc["bootcmd"]
+
+
+def test_teardown_token_file_is_root_only(rendered):
+    f = files_of(rendered["doc"])["/etc/jumpbox/teardown-token"]
+    assert f["permissions"] == "0600" and f["owner"] == "root:root"
+    assert f["content"] == tfo.TOKEN
+
+
+def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
+    sshd = need("sshd")
+    conf = files_of(rendered["doc"])["/etc/ssh/sshd_config.d/00-jumpbox.conf"]
+    assert conf["permissions"] == "0600"
+    hk = tmp_path / "host_key"
+    hk.write_text(rendered["inputs"]["host_private_key_text"])
+    hk.chmod(0o600)
+    p = tmp_path / "sshd_config"
+    p.write_text(conf["content"].replace("/etc/ssh/ssh_host_ed25519_key", str(hk)))
+    if not os.path.isdir("/run/sshd"):
+        try:
+            os.makedirs("/run/sshd", mode=0o755)  # sshd -t insists on its privsep dir
+        except PermissionError:
+            pytest.skip("sshd -t needs /run/sshd, which is missing and cannot be made")
+    cp = subprocess.run([sshd, "-t", "-f", str(p)], capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    cp = subprocess.run([sshd, "-T", "-f", str(p), "-C", "user=jump,host=h,addr=203.0.113.7"],
+                        capture_output=True, text=True, check=True)
+    eff = dict(ln.split(" ", 1) for ln in cp.stdout.splitlines() if " " in ln)
+    want = {
+        "port": "22", "passwordauthentication": "no", "kbdinteractiveauthentication": "no",
+        "permitrootlogin": "no", "allowagentforwarding": "no", "x11forwarding": "no",
+        "allowtcpforwarding": "local", "permittunnel": "no", "allowstreamlocalforwarding": "no",
+        "gatewayports": "no", "logingracetime": "20", "loglevel": "VERBOSE",
+        "hostkeyalgorithms": "ssh-ed25519", "authenticationmethods": "publickey",
+        "allowusers": "jump", "permituserenvironment": "no",
+    }
+    assert {k: eff.get(k) for k in want} == want
+
+
+def extract(rendered, tmp):
+    """write_files entries into tmp; units point at the extracted script."""
+    out = {}
+    files = files_of(rendered["doc"])
+    script = tmp / "jumpbox-teardown"
+    script.write_text(files["/usr/local/sbin/jumpbox-teardown"]["content"])
+    script.chmod(0o755)
+    out["script"] = script
+    units = tmp / "units"
+    units.mkdir()
+    for path, f in files.items():
+        if path.startswith("/etc/systemd/system/"):
+            u = units / Path(path).name
+            u.write_text(f["content"].replace("ExecStart=/usr/local/sbin/jumpbox-teardown",
+                                              f"ExecStart={script}"))
+            out[u.name] = u
+    return out
+
+
+def test_embedded_script_passes_shellcheck(rendered, tmp_path):
+    files = extract(rendered, tmp_path)
+    for script in (files["script"], tfo.ROOT / "userdata" / "jumpbox-teardown.sh"):
+        cp = subprocess.run([need("shellcheck"), "--shell=bash", str(script)],
+                            capture_output=True, text=True)
+        assert cp.returncode == 0, cp.stdout
+
+
+def test_embedded_units_pass_systemd_analyze_verify(rendered, tmp_path):
+    files = extract(rendered, tmp_path)
+    units = sorted(str(p) for n, p in files.items() if n.startswith("jumpbox-"))
+    assert len(units) == 4
+    cp = subprocess.run([need("systemd-analyze"), "verify", *units],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0 and cp.stderr.strip() == "", cp.stderr
+    # ...and verify is strict enough to catch a bad calendar.
+    timer = files["jumpbox-teardown.timer"]
+    timer.write_text(timer.read_text().replace("OnCalendar=2030-01-02", "OnCalendar=2030-13-02"))
+    cp = subprocess.run([need("systemd-analyze"), "verify", *units],
+                        capture_output=True, text=True)
+    assert cp.returncode != 0
+
+
+def test_ttl_is_armed_twice(rendered):
+    files = files_of(rendered["doc"])
+    teardown = files["/etc/systemd/system/jumpbox-teardown.timer"]["content"]
+    poweroff = files["/etc/systemd/system/jumpbox-poweroff.timer"]["content"]
+    assert "OnCalendar=2030-01-02 03:04:05 UTC\n" in teardown
+    assert "OnCalendar=2030-01-02 03:14:05 UTC\n" in poweroff  # 10 minutes of grace
+    service = files["/etc/systemd/system/jumpbox-teardown.service"]["content"]
+    assert 'Environment="JUMPBOX_STACK_ID=nightly-7"' in service
+    assert 'Environment="JUMPBOX_CLEAN_FUNCTION=jumpbox-clean"' in service
+    assert 'Environment="JUMPBOX_REGION=eu-west-1"' in service
+    assert tfo.TOKEN not in service
+    assert "ExecStart=/usr/bin/systemctl --no-block poweroff" in \
+        files["/etc/systemd/system/jumpbox-poweroff.service"]["content"]
+    assert ["systemctl", "enable", "--now", "jumpbox-teardown.timer",
+            "jumpbox-poweroff.timer"] in rendered["doc"]["runcmd"]
+
+
+STUB_AWS = r"""#!/usr/bin/python3
+# Stand-in for the AWS CLI: records argv and the payload file it was given.
+import json, os, sys
+args = sys.argv[1:]
+payload = None
+if "--payload" in args:
+    ref = args[args.index("--payload") + 1]
+    assert ref.startswith("fileb://"), ref
+    p = ref[len("fileb://"):]
+    payload = open(p).read()
+    mode = os.stat(p).st_mode & 0o777
+else:
+    mode = None
+with open(os.environ["STUB_RECORD"], "w") as f:
+    json.dump({"argv": args, "payload": payload, "mode": mode}, f)
+open(args[-1], "w").write("")
+print(json.dumps({"StatusCode": 202}))
+sys.exit(int(os.environ.get("STUB_EXIT", "0")))
+"""
+
+
+def run_teardown(rendered, tmp, token, stub_exit=0):
+    files = extract(rendered, tmp)
+    bindir = tmp / "bin"
+    bindir.mkdir()
+    aws = bindir / "aws"
+    aws.write_text(STUB_AWS)
+    aws.chmod(0o755)
+    tok = tmp / "token"
+    tok.write_text(token)
+    tok.chmod(0o600)
+    record = tmp / "record.json"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_STACK_ID": "nightly-7",
+           "JUMPBOX_CLEAN_FUNCTION": "jumpbox-clean", "JUMPBOX_REGION": "eu-west-1",
+           "JUMPBOX_TOKEN_FILE": str(tok), "STUB_RECORD": str(record),
+           "STUB_EXIT": str(stub_exit), "TMPDIR": str(tmp)}
+    cp = subprocess.run([str(files["script"])], env=env, capture_output=True, text=True)
+    rec = json.loads(record.read_text()) if record.exists() else None
+    return cp, rec
+
+
+def test_teardown_script_invokes_clean_with_token_from_file(rendered, tmp_path):
+    cp, rec = run_teardown(rendered, tmp_path, tfo.TOKEN + "\n")
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(rec["payload"]) == {"action": "destroy", "stack_id": "nightly-7",
+                                          "token": tfo.TOKEN}
+    assert rec["mode"] == stat.S_IRUSR | stat.S_IWUSR
+    argv = rec["argv"]
+    assert argv[:2] == ["lambda", "invoke"]
+    assert argv[argv.index("--function-name") + 1] == "jumpbox-clean"
+    assert argv[argv.index("--region") + 1] == "eu-west-1"
+    assert argv[argv.index("--invocation-type") + 1] == "Event"
+    assert not any(tfo.TOKEN in a for a in argv)
+    assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
+
+
+def test_teardown_script_fails_when_the_invoke_fails(rendered, tmp_path):
+    cp, _ = run_teardown(rendered, tmp_path, tfo.TOKEN, stub_exit=255)
+    assert cp.returncode != 0  # systemd then retries (Restart=on-failure)
+
+
+def test_teardown_script_without_token_leaves_it_to_the_backstop(rendered, tmp_path):
+    cp, rec = run_teardown(rendered, tmp_path, "")
+    assert cp.returncode == 0 and rec is None
+    assert "backstop" in cp.stderr
+
+
+def test_teardown_script_refuses_a_token_needing_escapes(rendered, tmp_path):
+    cp, rec = run_teardown(rendered, tmp_path, 'x","action":"sweep')
+    assert cp.returncode == 2 and rec is None

@@ -1,0 +1,49 @@
+# Renders the jump box's cloud-config.  A module of its own so that the aws
+# module and the tests render exactly the same text.
+terraform {
+  required_version = ">= 1.9"
+}
+
+locals {
+  poweroff_at = timeadd(var.expires_at, "${var.poweroff_grace_minutes}m")
+  # systemd calendar syntax, pinned to UTC whatever the box's time zone.
+  teardown_calendar = "${formatdate("YYYY-MM-DD hh:mm:ss", var.expires_at)} UTC"
+  poweroff_calendar = "${formatdate("YYYY-MM-DD hh:mm:ss", local.poweroff_at)} UTC"
+
+  cloud_config = templatefile("${path.module}/cloud-config.yaml.tftpl", {
+    stack_id         = var.stack_id
+    expires_at       = var.expires_at
+    ssh_user         = var.ssh_user
+    public_key       = var.public_key
+    host_private_key = var.host_private_key
+    host_public_key  = var.host_public_key
+    teardown_token   = var.teardown_token
+    sshd_config = templatefile("${path.module}/sshd-jumpbox.conf.tftpl", {
+      ssh_port = var.ssh_port
+      ssh_user = var.ssh_user
+    })
+    teardown_script = file("${path.module}/jumpbox-teardown.sh")
+    teardown_service = templatefile("${path.module}/jumpbox-teardown.service.tftpl", {
+      stack_id       = var.stack_id
+      clean_function = var.clean_function_name
+      region         = var.region
+    })
+    teardown_timer = templatefile("${path.module}/jumpbox-teardown.timer.tftpl", {
+      stack_id    = var.stack_id
+      expires_at  = var.expires_at
+      on_calendar = local.teardown_calendar
+    })
+    poweroff_service = file("${path.module}/jumpbox-poweroff.service")
+    poweroff_timer = templatefile("${path.module}/jumpbox-poweroff.timer.tftpl", {
+      stack_id    = var.stack_id
+      poweroff_at = local.poweroff_at
+      on_calendar = local.poweroff_calendar
+    })
+  })
+}
+
+output "cloud_config" {
+  description = "The #cloud-config user data (holds the host private key and the teardown token)."
+  value       = local.cloud_config
+  sensitive   = true
+}

@@ -1,0 +1,93 @@
+variable "stack_id" {
+  type = string
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,40}$", var.stack_id))
+    error_message = "stack_id must match [a-z0-9-]{1,40}."
+  }
+}
+
+variable "public_key" {
+  type = string
+  validation {
+    condition     = can(regex("^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\x00-\\x1f\\x7f]*)?$", var.public_key))
+    error_message = "public_key must be one line \"ssh-ed25519 AAAA... [comment]\"."
+  }
+}
+
+variable "host_private_key" {
+  type      = string
+  sensitive = true
+  validation {
+    condition     = startswith(var.host_private_key, "-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    error_message = "host_private_key must be OpenSSH private key text."
+  }
+}
+
+variable "host_public_key" {
+  type = string
+  validation {
+    condition     = can(regex("^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\x00-\\x1f\\x7f]*)?$", var.host_public_key))
+    error_message = "host_public_key must be one line \"ssh-ed25519 AAAA... [comment]\"."
+  }
+}
+
+variable "expires_at" {
+  type = string
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", var.expires_at)) && can(timeadd(var.expires_at, "0s"))
+    error_message = "expires_at must be RFC 3339 UTC, YYYY-MM-DDTHH:MM:SSZ."
+  }
+}
+
+variable "ssh_user" {
+  type    = string
+  default = "jump"
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]{0,31}$", var.ssh_user)) && var.ssh_user != "root"
+    error_message = "ssh_user must be a POSIX user name ([a-z_][a-z0-9_-]{0,31}) other than root."
+  }
+}
+
+variable "ssh_port" {
+  type    = number
+  default = 22
+  validation {
+    condition     = var.ssh_port >= 1 && var.ssh_port <= 65535 && floor(var.ssh_port) == var.ssh_port
+    error_message = "ssh_port must be an integer in 1..65535."
+  }
+}
+
+variable "teardown_token" {
+  type      = string
+  sensitive = true
+  default   = ""
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._~+/=-]{0,512}$", var.teardown_token))
+    error_message = "teardown_token must be at most 512 characters of [A-Za-z0-9._~+/=-]."
+  }
+}
+
+variable "clean_function_name" {
+  type = string
+  validation {
+    condition     = can(regex("^[A-Za-z0-9:_-]{1,170}$", var.clean_function_name))
+    error_message = "clean_function_name must be a Lambda function name or ARN."
+  }
+}
+
+variable "region" {
+  type = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "poweroff_grace_minutes" {
+  type    = number
+  default = 10
+  validation {
+    condition     = var.poweroff_grace_minutes >= 1 && var.poweroff_grace_minutes <= 120 && floor(var.poweroff_grace_minutes) == var.poweroff_grace_minutes
+    error_message = "poweroff_grace_minutes must be an integer in 1..120."
+  }
+}
