@@ -219,6 +219,50 @@ int jb_path_join(char *out, size_t outlen, const char *a, const char *b)
     return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
 }
 
+/* Length of the first component of p (p not starting with '/'). */
+static size_t component(const char *p)
+{
+    const char *slash = strchr(p, '/');
+    return slash ? (size_t)(slash - p) : strlen(p);
+}
+
+int jb_path_relative(const char *from, const char *to, char *out, size_t outlen)
+{
+    size_t pos = 0;
+    int n;
+
+    if (from[0] != '/' || to[0] != '/')
+        return JB_ERR_INVALID;
+    /* Skip the components both share. */
+    for (;;) {
+        size_t lf, lt;
+        while (*from == '/')
+            from++;
+        while (*to == '/')
+            to++;
+        lf = component(from);
+        lt = component(to);
+        if (lf == 0 || lf != lt || memcmp(from, to, lf) != 0)
+            break;
+        from += lf;
+        to += lt;
+    }
+    out[0] = '\0';
+    /* Climb out of what is left of from, then down into to. */
+    while (*from) {
+        size_t lf = component(from);
+        n = snprintf(out + pos, outlen - pos, "%s..", pos ? "/" : "");
+        if (n < 0 || (size_t)n >= outlen - pos)
+            return JB_ERR_INVALID;
+        pos += (size_t)n;
+        from += lf;
+        while (*from == '/')
+            from++;
+    }
+    n = snprintf(out + pos, outlen - pos, "%s%s", pos ? (*to ? "/" : "") : (*to ? "./" : "."), to);
+    return (n < 0 || (size_t)n >= outlen - pos) ? JB_ERR_INVALID : 0;
+}
+
 int jb_self_dir(char *out, size_t outlen, char *err, size_t errlen)
 {
     char buf[PATH_MAX];

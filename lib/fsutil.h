@@ -32,6 +32,10 @@ int jb_rm_tree(const char *path, char *err, size_t errlen);
 /* Joins a and b with one '/'; JB_ERR_INVALID when it does not fit. */
 int jb_path_join(char *out, size_t outlen, const char *a, const char *b);
 
+/* The relative path from directory `from` to `to`, both absolute and
+ * normalised (realpath): "../../terraform/local". */
+int jb_path_relative(const char *from, const char *to, char *out, size_t outlen);
+
 /* Directory holding the running executable (from /proc/self/exe). */
 int jb_self_dir(char *out, size_t outlen, char *err, size_t errlen);
 

@@ -163,7 +163,20 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
     mod = cJSON_AddObjectToObject(root, "module");
     box = cJSON_AddObjectToObject(mod, "box");
     outs = cJSON_AddObjectToObject(root, "output");
-    cJSON_AddItemToObject(box, "source", jb_tf_literal(p->module_dir));
+    /* Terraform copies a module named by an absolute path into .terraform,
+     * then refuses its "../" references (terraform/aws uses ../../userdata);
+     * a relative source is read in place. */
+    {
+        char real_work[PATH_MAX], rel[PATH_MAX];
+        if ((rc = jb_mkdir_p(p->workdir, 0700, err, errlen)) != 0)
+            goto out;
+        if (realpath(p->workdir, real_work) == NULL ||
+            jb_path_relative(real_work, p->module_dir, rel, sizeof(rel)) != 0) {
+            rc = jb_err_errno(err, errlen, JB_ERR_INVALID, "module path from %s", p->workdir);
+            goto out;
+        }
+        cJSON_AddItemToObject(box, "source", jb_tf_literal(rel));
+    }
     cJSON_ArrayForEach(v, vars)
     {
         cJSON *lit = literal_copy(v);

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "parse.h"
+#include "fsutil.h"
 #include "state.h"
 
 #include <string.h>
@@ -116,12 +117,30 @@ static void test_state_urls(void **state)
         assert_int_equal(jb_state_parse(bad[i], &st, NULL, 0), JB_ERR_INVALID);
 }
 
+static void test_relative_paths(void **state)
+{
+    char out[256];
+    (void)state;
+
+    assert_int_equal(jb_path_relative("/w/stacks/s1", "/repo/terraform/aws", out, sizeof(out)), 0);
+    assert_string_equal(out, "../../../repo/terraform/aws");
+    assert_int_equal(jb_path_relative("/a/b", "/a/b/c", out, sizeof(out)), 0);
+    assert_string_equal(out, "./c");
+    assert_int_equal(jb_path_relative("/a/b", "/a/bc", out, sizeof(out)), 0);
+    assert_string_equal(out, "../bc");
+    assert_int_equal(jb_path_relative("/a", "/a", out, sizeof(out)), 0);
+    assert_string_equal(out, ".");
+    assert_int_equal(jb_path_relative("/", "/x/y", out, sizeof(out)), 0);
+    assert_string_equal(out, "./x/y");
+    assert_int_equal(jb_path_relative("rel", "/x", out, sizeof(out)), JB_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations),  cmocka_unit_test(test_stack_ids),
         cmocka_unit_test(test_cidrs),      cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_state_urls),
+        cmocka_unit_test(test_state_urls), cmocka_unit_test(test_relative_paths),
     };
     return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
