@@ -25,7 +25,8 @@ typedef int (*start_fn)(struct walk *w, int depth);
 
 struct walk {
     XML_Parser p;
-    const char *root; /* expected root element */
+    const char *root;     /* expected root element */
+    const char *alt_root; /* a root that means "not supported here", or NULL */
     int depth;
     char names[MAX_DEPTH + 1][NAME_MAX_LEN];
     char text[JB_S3XML_MAX_TEXT + 1];
@@ -83,6 +84,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         if (strcmp(name, "Error") == 0) {
             w->error_doc = 1;
             w->cut_text = 1;
+        } else if (w->alt_root && strcmp(name, w->alt_root) == 0) {
+            walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_UNSUPPORTED,
+                                "S3 response XML: expected <%s>, got <%s>: the server does "
+                                "not support this call",
+                                w->root, name));
         } else if (strcmp(name, w->root) != 0) {
             walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE,
                                 "S3 response XML: expected <%s>, got <%.40s>", w->root, name));
@@ -471,6 +477,7 @@ int jb_s3xml_parse_versions(const char *xml, size_t len, struct jb_s3_versions_p
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
     *w = (struct walk){
         .root = "ListVersionsResult",
+        .alt_root = "ListBucketResult",
         .on_start = versions_start,
         .on_end = versions_end,
         .ctx = &c,

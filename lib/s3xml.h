@@ -74,7 +74,9 @@ int jb_s3xml_parse_list(const char *xml, size_t len, struct jb_s3_list_page *out
 void jb_s3_list_page_free(struct jb_s3_list_page *p);
 
 /* ListObjectVersions (<ListVersionsResult>): <Version> and <DeleteMarker>
- * entries in document order; keys and key markers URL-decoded as above. */
+ * entries in document order; keys and key markers URL-decoded as above.
+ * JB_ERR_UNSUPPORTED when the answer is a plain <ListBucketResult> (servers
+ * without versioning that ignore ?versions). */
 int jb_s3xml_parse_versions(const char *xml, size_t len, struct jb_s3_versions_page *out, char *err,
                             size_t errlen);
 void jb_s3_versions_page_free(struct jb_s3_versions_page *p);
