@@ -72,6 +72,11 @@ int jb_sigv4_canonical(const struct jb_sigv4_request *req, const struct jb_aws_c
  * query string (keep_slash = 0) that go on the wire. */
 int jb_uri_encode(const char *in, size_t len, int keep_slash, char **out);
 
+/* The path as it goes on the wire for service: encoded once (keep '/'); for
+ * services other than s3 also with dot segments and empty segments removed,
+ * as botocore signs it.  *out is malloc'd. */
+int jb_sigv4_wire_path(const char *service, const char *path, char **out);
+
 /* Lower-case hex SHA-256 of data. */
 int jb_sha256_hex(const void *data, size_t len, char out[JB_SHA256_HEX_LEN]);
 
