@@ -10,6 +10,8 @@ debs=(build-essential pkg-config clang-format
       openssh-server openssh-client ca-certificates)
 
 missing=()
+# Node may come from elsewhere (with npm built in): only ask Debian when npm is missing.
+command -v npm >/dev/null || debs+=(nodejs npm)
 for p in "${debs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$p")
@@ -21,6 +23,12 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# s3rver (a local S3 server for the tests and bench/), pinned by package-lock.json.
+if [ ! -f node_modules/s3rver/package.json ]; then
+    echo "deps: npm ci (s3rver into ./node_modules)" >&2
+    npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if ! command -v "${JUMPBOX_TERRAFORM:-terraform}" >/dev/null; then
