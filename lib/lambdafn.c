@@ -31,6 +31,11 @@ void jb_fn_env_defaults(void)
         snprintf(path, sizeof(path), "%s/terraform", task) < (int)sizeof(path) &&
         access(path, R_OK | X_OK) == 0)
         set_default("JUMPBOX_MODULE_DIR", path);
+    /* The package's libcurl was built for Debian's CA path; Amazon Linux
+     * keeps the bundle elsewhere. */
+    if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) != 0 &&
+        access("/etc/pki/tls/certs/ca-bundle.crt", R_OK) == 0)
+        set_default("AWS_CA_BUNDLE", "/etc/pki/tls/certs/ca-bundle.crt");
     if (access("/opt/terraform/plugins", R_OK | X_OK) == 0)
         set_default("JUMPBOX_TF_PLUGIN_DIR", "/opt/terraform/plugins");
 }

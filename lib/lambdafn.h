@@ -19,7 +19,9 @@
 /* Sets what Lambda leaves unset, only where unset: JUMPBOX_WORK_DIR=/tmp/jumpbox
  * and HOME=/tmp (only /tmp is writable), JUMPBOX_AUDIT_LOG=- (the function's
  * log), JUMPBOX_MODULE_DIR=$LAMBDA_TASK_ROOT/terraform and
- * JUMPBOX_TF_PLUGIN_DIR=/opt/terraform/plugins when those exist. */
+ * JUMPBOX_TF_PLUGIN_DIR=/opt/terraform/plugins when those exist, and
+ * AWS_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt where Debian's bundle
+ * path is missing (Amazon Linux). */
 void jb_fn_env_defaults(void);
 
 /* The event as a JSON object holding only the allowed keys (NULL-terminated). */
