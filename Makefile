@@ -26,7 +26,7 @@ PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(wildcard lib/*.h tests/unit/*.h)
 
-.PHONY: all asan deps test check unit integration demo format check-format clean help bench
+.PHONY: all asan deps test check unit integration demo format check-format clean help bench lambda
 all: $(PROGS)
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
+	@echo "make lambda     dist/build.zip and dist/clean.zip for provided.al2023 (docs/lambda.md)"
 	@echo "make format     clang-format the C sources"
 
 $(B)/obj/%.o: %.c $(wildcard lib/*.h)
@@ -88,6 +89,9 @@ demo: deps
 bench: deps all
 	bash bench/run.sh
 
+lambda:
+	bash packaging/lambda.sh
+
 format:
 	clang-format -i $(SRC_ALL)
 
@@ -95,4 +99,4 @@ check-format:
 	@clang-format --dry-run --Werror $(SRC_ALL)
 
 clean:
-	rm -rf build build-asan dist
+	rm -rf build build-asan build-lambda dist

@@ -1,4 +1,6 @@
 /* cleaner: destroys jump boxes on request, at their TTL, or by sweeping. */
+#include "cmd.h"
+
 #include "cli.h"
 #include "err.h"
 #include "lease.h"
@@ -19,11 +21,16 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  destroy --stack-id ID [--state URL]   destroy one stack, its state and lease\n"
-    "  sweep [--state URL]                   destroy every stack whose lease expired\n"
+    "  sweep [--state URL] [--parallel N]    destroy every stack whose lease expired,\n"
+    "                                        N at a time (default 4, at most 16)\n"
+    "  request --function NAME --stack-id ID (--token-file F | --out DIR)\n"
+    "                                        ask the clean Lambda function to destroy it\n"
     "\n"
     "Prints a JSON result on stdout, progress on stderr.\n"
     "Exit status: 0 done (also when the stack was already gone), 1 failed (the\n"
-    "lease stays for the next sweep), 2 bad input (nothing done).\n";
+    "lease stays for the next sweep), 2 bad input (nothing done).\n"
+    "With AWS_LAMBDA_RUNTIME_API set and no command it serves the clean function\n"
+    "(docs/lambda.md).\n";
 
 static void print_progress(void *ctx, const char *stage, const char *detail)
 {
@@ -32,16 +39,15 @@ static void print_progress(void *ctx, const char *stage, const char *detail)
 }
 
 struct opts {
-    const char *stack_id, *state_url, *reason;
+    const char *stack_id, *state_url, *reason, *parallel;
 };
 
 static int parse(int argc, char **argv, const char *cmd, struct opts *o)
 {
-    static const struct option lopts[] = {{"stack-id", required_argument, NULL, 's'},
-                                          {"state", required_argument, NULL, 'S'},
-                                          {"reason", required_argument, NULL, 'r'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option lopts[] = {
+        {"stack-id", required_argument, NULL, 's'}, {"state", required_argument, NULL, 'S'},
+        {"reason", required_argument, NULL, 'r'},   {"parallel", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -56,6 +62,9 @@ static int parse(int argc, char **argv, const char *cmd, struct opts *o)
             break;
         case 'r':
             o->reason = optarg;
+            break;
+        case 'p':
+            o->parallel = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -152,11 +161,10 @@ static int cmd_sweep(int argc, char **argv)
     struct opts o;
     struct jb_state st;
     struct jb_stack_ctx ctx;
-    struct jb_lease *ls = NULL;
-    size_t n = 0, bad = 0, failed = 0;
-    char err[JB_ERRLEN];
-    cJSON *res, *arr;
-    time_t now = time(NULL);
+    size_t failed = 0;
+    char err[JB_ERRLEN], *end = NULL;
+    long par = 4;
+    cJSON *res;
     int rc;
 
     if ((rc = parse(argc, argv, "sweep", &o)) >= 0)
@@ -165,48 +173,29 @@ static int cmd_sweep(int argc, char **argv)
         fputs("cleaner sweep: --stack-id: not used by sweep (see destroy)\n", stderr);
         return 2;
     }
+    if (o.parallel && ((par = strtol(o.parallel, &end, 10)) < 1 || par > 16 || *end != '\0')) {
+        fputs("cleaner sweep: --parallel: a number from 1 to 16\n", stderr);
+        return 2;
+    }
     if ((rc = setup("sweep", &o, &st, &ctx)) >= 0)
         return rc;
-    if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
+    res = sweep_run(&ctx, (int)par, &jb_cli_stop, 0, &failed, err, sizeof(err));
+    jb_log_close(ctx.audit_fd);
+    if (res == NULL) {
         fprintf(stderr, "cleaner sweep: %s\n", err);
-        jb_log_close(ctx.audit_fd);
         return 1;
     }
-    res = cJSON_CreateObject();
-    arr = cJSON_AddArrayToObject(res, "stacks");
-    for (size_t i = 0; i < n && !jb_cli_stop; i++) {
-        cJSON *item;
-        int gone = 0;
-        if (ls[i].expires_at > now && strcmp(ls[i].status, "failed") != 0)
-            continue;
-        ctx.progress_ctx = ls[i].stack_id;
-        rc = jb_stack_destroy(&ctx, ls[i].stack_id, "sweep", &gone, err, sizeof(err));
-        item = cJSON_CreateObject();
-        cJSON_AddStringToObject(item, "stack_id", ls[i].stack_id);
-        cJSON_AddStringToObject(item, "result",
-                                rc != 0 ? "failed"
-                                : gone  ? "already_gone"
-                                        : "destroyed");
-        if (rc != 0) {
-            cJSON_AddStringToObject(item, "error", err);
-            fprintf(stderr, "cleaner sweep: %s: %s\n", ls[i].stack_id, err);
-            failed++;
-        }
-        cJSON_AddItemToArray(arr, item);
-    }
-    cJSON_AddNumberToObject(res, "examined", (double)n);
-    cJSON_AddNumberToObject(res, "unreadable", (double)bad);
-    cJSON_AddNumberToObject(res, "failed", (double)failed);
+    if (cJSON_GetNumberValue(cJSON_GetObjectItem(res, "unreadable")) > 0)
+        fprintf(stderr, "cleaner sweep: %.0f unreadable lease(s) left alone\n",
+                cJSON_GetNumberValue(cJSON_GetObjectItem(res, "unreadable")));
     print_json(res);
-    jb_lease_list_free(ls, n);
-    jb_log_close(ctx.audit_fd);
-    if (bad)
-        fprintf(stderr, "cleaner sweep: %zu unreadable lease(s) left alone\n", bad);
     return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
+    if (argc < 2 && getenv("AWS_LAMBDA_RUNTIME_API") != NULL)
+        return cmd_lambda_clean();
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;
@@ -220,6 +209,8 @@ int main(int argc, char **argv)
         return cmd_destroy(argc - 1, argv + 1);
     if (strcmp(argv[1], "sweep") == 0)
         return cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(argv[1], "request") == 0)
+        return cmd_request(argc - 1, argv + 1);
     fprintf(stderr, "cleaner: command: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

@@ -6,5 +6,12 @@
 int cmd_keygen(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+/* On the backup VM: asks the build function for a jump box. */
+int cmd_request(int argc, char **argv);
+/* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the build function. */
+int cmd_lambda_build(void);
+
+/* "jb-" and ten random [a-z0-9]. */
+void cmd_random_stack_id(char out[16]);
 
 #endif

@@ -57,7 +57,7 @@ static int bad(const char *field, const char *detail)
     return 2;
 }
 
-static void random_stack_id(char out[16])
+void cmd_random_stack_id(char out[16])
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     memcpy(out, "jb-", 3);
@@ -135,7 +135,7 @@ int cmd_create(int argc, char **argv)
     if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0 || ready > 3600)
         return bad("--ready-timeout", ready > 3600 ? "at most 1h" : err);
     if (stack_id == NULL) {
-        random_stack_id(gen_id);
+        cmd_random_stack_id(gen_id);
         stack_id = gen_id;
     } else if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0) {
         return bad("--stack-id", err);

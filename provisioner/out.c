@@ -88,14 +88,11 @@ out:
     return rc;
 }
 
-int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_dir *od, char *err,
-                        size_t errlen)
+cJSON *jb_out_create_json(const struct jb_create_result *res)
 {
     const struct jb_lease *l = &res->lease;
-    char expires[JB_RFC3339_LEN], *key = NULL, *buf = NULL;
-    size_t keylen = 0, cap;
+    char expires[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject();
-    int rc = 0;
 
     jb_format_rfc3339(l->expires_at, expires);
     if (o == NULL || !cJSON_AddStringToObject(o, "stack_id", l->stack_id) ||
@@ -109,6 +106,22 @@ int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_
         !cJSON_AddStringToObject(o, "host_fingerprint", res->host_fingerprint) ||
         !cJSON_AddStringToObject(o, "known_hosts", res->known_hosts) ||
         !cJSON_AddStringToObject(o, "expires_at", expires)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_dir *od, char *err,
+                        size_t errlen)
+{
+    const struct jb_lease *l = &res->lease;
+    char *key = NULL, *buf = NULL;
+    size_t keylen = 0, cap;
+    cJSON *o = jb_out_create_json(res);
+    int rc = 0;
+
+    if (o == NULL) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }

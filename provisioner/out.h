@@ -3,6 +3,7 @@
 #ifndef PROVISIONER_OUT_H
 #define PROVISIONER_OUT_H
 
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stddef.h>
 
@@ -19,6 +20,10 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
 int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result *res,
                      char *err, size_t errlen);
 void jb_out_dir_remove(const struct jb_out_dir *od);
+
+/* The create JSON without any secret: stack, host, port, user, keys'
+ * public halves, known_hosts line, expiry.  NULL when out of memory. */
+cJSON *jb_out_create_json(const struct jb_create_result *res);
 
 /* Prints the create JSON; the private key only when od is NULL, from
  * locked memory that is wiped afterwards. */

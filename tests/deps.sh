@@ -12,6 +12,8 @@ debs=(build-essential pkg-config clang-format
       shellcheck cloud-init python3-yaml systemd)  # user data checks
 
 missing=()
+# Node may come from elsewhere (with npm built in): only ask Debian when npm is missing.
+command -v npm >/dev/null || debs+=(nodejs npm)
 for p in "${debs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$p")
@@ -28,6 +30,12 @@ if ((${#missing[@]})); then
     if [[ " ${missing[*]} " == *" cloud-init "* ]]; then
         "${sudo[@]}" touch /etc/cloud/cloud-init.disabled
     fi
+fi
+
+# s3rver (a local S3 server for the tests and bench/), pinned by package-lock.json.
+if [ ! -f node_modules/s3rver/package.json ]; then
+    echo "deps: npm ci (s3rver into ./node_modules)" >&2
+    npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if ! command -v "${JUMPBOX_TERRAFORM:-terraform}" >/dev/null; then

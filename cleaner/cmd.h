@@ -1,0 +1,25 @@
+/* Command handlers of the cleaner.  Each returns an exit status:
+ * 0 done, 1 failed (the lease stays for the next sweep), 2 bad input. */
+#ifndef CLEANER_CMD_H
+#define CLEANER_CMD_H
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "stack.h"
+
+/* Destroys every expired (or failed) lease, up to `parallel` at a time,
+ * each in its own process.  Starts no new destroy once *stop is set or
+ * stop_ms (Unix ms; 0: none) has passed; those are reported "skipped".
+ * Returns {"stacks":[{stack_id,result[,error]}],"examined","unreadable",
+ * "failed","skipped"}, or NULL with err when the leases can't be listed. */
+cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atomic_t *stop,
+                 long long stop_ms, size_t *failed, char *err, size_t errlen);
+
+/* On the backup VM: asks the clean function to destroy a stack. */
+int cmd_request(int argc, char **argv);
+/* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the clean function. */
+int cmd_lambda_clean(void);
+
+#endif

@@ -1,0 +1,190 @@
+/* The clean function: `cleaner` started by Lambda with no command.
+ *   {"action":"destroy","stack_id":…,"token":…}  only with the stack's token
+ *   {"action":"sweep"}                           every expired lease */
+#include "cmd.h"
+
+#include "err.h"
+#include "lambdafn.h"
+#include "lease.h"
+#include "log.h"
+#include "parse.h"
+#include "runtime.h"
+#include "stack.h"
+#include "stackcfg.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct clean_cfg {
+    struct jb_state st;
+    int parallel;
+    char work_root[PATH_MAX];
+};
+
+static int config(struct clean_cfg *c, char *err, size_t errlen)
+{
+    const char *s = getenv("JUMPBOX_STATE"), *p = getenv("JUMPBOX_SWEEP_PARALLEL");
+    char inner[JB_ERRLEN], *end = NULL;
+    long long reserve;
+    long par = 4;
+
+    memset(c, 0, sizeof(*c));
+    if (s == NULL || *s == '\0')
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: required (s3://… or file://…)");
+    if (jb_state_parse(s, &c->st, inner, sizeof(inner)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: %s", inner);
+    if (p && *p && ((par = strtol(p, &end, 10)) < 1 || par > 16 || *end != '\0'))
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_SWEEP_PARALLEL: a number from 1 to 16");
+    c->parallel = (int)par;
+    if (jb_fn_reserve_ms(1, 0, &reserve, inner, sizeof(inner)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_DEADLINE_RESERVE: %s", inner);
+    return jb_work_root(c->work_root, sizeof(c->work_root), err, errlen);
+}
+
+static void progress(void *ctx, const char *stage, const char *detail)
+{
+    fprintf(stderr, "clean %s: %s%s%s\n", ctx ? (const char *)ctx : "-", stage, *detail ? ": " : "",
+            detail);
+}
+
+static char *print(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response,
+                      struct jb_handler_error *e)
+{
+    const char *stack_id, *token;
+    char err[JB_ERRLEN];
+    struct jb_lease l;
+    cJSON *o;
+    int rc, gone = 0;
+
+    if (jb_fn_str(ev, "stack_id", 1, &stack_id, e) != 0)
+        return -1;
+    if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
+        return jb_handler_fail(e, JB_FN_INVALID, "stack_id: %s", err);
+    if (jb_fn_str(ev, "token", 1, &token, e) != 0)
+        return -1;
+    if (strlen(token) != JB_TOKEN_HEX_LEN || strspn(token, "0123456789abcdef") != JB_TOKEN_HEX_LEN)
+        return jb_handler_fail(e, JB_FN_INVALID, "token: must be %d lower-case hex digits",
+                               JB_TOKEN_HEX_LEN);
+    memset(&l, 0, sizeof(l));
+    rc = jb_lease_get(ctx->state, stack_id, &l, err, sizeof(err));
+    if (rc != 0 && rc != JB_ERR_NOTFOUND)
+        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    if (rc == 0) {
+        int ok = jb_stack_token_matches(&l, token);
+        jb_lease_clear(&l);
+        if (!ok) {
+            const char *kv[] = {"detail", "wrong teardown token", NULL, NULL};
+            jb_log_event(ctx->audit_fd, "destroy.denied", stack_id, kv);
+            return jb_handler_fail(e, JB_FN_DENIED,
+                                   "token: does not match stack %s's teardown token", stack_id);
+        }
+        ctx->progress_ctx = (void *)stack_id;
+        if (jb_stack_destroy(ctx, stack_id, "request", &gone, err, sizeof(err)) != 0)
+            return jb_handler_fail(e, JB_FN_FAILED, "%s (the lease stays for the sweeper)", err);
+    } else {
+        gone = 1;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "stack_id", stack_id);
+    cJSON_AddStringToObject(o, "result", gone ? "already_gone" : "destroyed");
+    if ((*response = print(o)) == NULL)
+        return jb_handler_fail(e, JB_FN_FAILED, "out of memory");
+    return 0;
+}
+
+static int do_sweep(const struct clean_cfg *c, struct jb_stack_ctx *ctx,
+                    const struct jb_invocation *inv, char **response, struct jb_handler_error *e)
+{
+    char err[JB_ERRLEN];
+    long long reserve;
+    size_t failed = 0;
+    cJSON *res;
+
+    if (jb_fn_reserve_ms(inv->deadline_ms, jb_runtime_now_ms(), &reserve, err, sizeof(err)) != 0)
+        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    /* No new destroy starts inside the reserve: a started one must finish. */
+    res = sweep_run(ctx, c->parallel, NULL, inv->deadline_ms - reserve, &failed, err, sizeof(err));
+    if (res == NULL)
+        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    /* Failures are in the report; the sweep itself did its job. */
+    if ((*response = print(res)) == NULL)
+        return jb_handler_fail(e, JB_FN_FAILED, "out of memory");
+    return 0;
+}
+
+static int handle(void *vctx, const struct jb_invocation *inv, char **response,
+                  struct jb_handler_error *e)
+{
+    static const char *const allowed[] = {"action", "stack_id", "token", NULL};
+    const struct clean_cfg *c = vctx;
+    struct jb_state st = c->st;
+    struct jb_stack_ctx ctx;
+    const char *action;
+    char err[JB_ERRLEN];
+    cJSON *ev = NULL;
+    int rc = -1;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.audit_fd = -1;
+    if (jb_fn_event(inv, allowed, &ev, e) != 0 || jb_fn_str(ev, "action", 1, &action, e) != 0)
+        goto out;
+    if (strcmp(action, "destroy") != 0 && strcmp(action, "sweep") != 0) {
+        jb_handler_fail(e, JB_FN_INVALID, "action: unknown action (\"destroy\" or \"sweep\")");
+        goto out;
+    }
+    if (strcmp(action, "sweep") == 0 && (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
+                                         cJSON_GetObjectItemCaseSensitive(ev, "token"))) {
+        jb_handler_fail(e, JB_FN_INVALID, "stack_id: not used by sweep");
+        goto out;
+    }
+    if (jb_state_prepare(&st, err, sizeof(err)) != 0) {
+        jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+        goto out;
+    }
+    ctx.state = &st;
+    ctx.cancel = NULL; /* a destroy, once started, is not cut short */
+    ctx.progress = progress;
+    ctx.audit_fd = jb_log_open(c->work_root);
+    rc = strcmp(action, "sweep") == 0 ? do_sweep(c, &ctx, inv, response, e)
+                                      : do_destroy(&ctx, ev, response, e);
+out:
+    jb_log_close(ctx.audit_fd);
+    cJSON_Delete(ev);
+    return rc;
+}
+
+static void note(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "clean: %s\n", line);
+}
+
+int cmd_lambda_clean(void)
+{
+    static struct clean_cfg cfg;
+    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    struct jb_runtime rt = {.api = api, .handler = handle, .ctx = &cfg, .note = note};
+    char err[JB_ERRLEN], ierr[JB_ERRLEN];
+
+    jb_fn_env_defaults();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || config(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clean: init: %s\n", err);
+        if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)
+            fprintf(stderr, "clean: init: reporting it failed too: %s\n", ierr);
+        return 1;
+    }
+    if (jb_runtime_run(&rt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clean: runtime: %s\n", err);
+        return 1;
+    }
+    return 0;
+}

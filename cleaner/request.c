@@ -1,0 +1,161 @@
+/* `cleaner request`: the backup VM asks the clean function to destroy its
+ * stack, proving it may with the teardown token it was given. */
+#include "cmd.h"
+
+#include "err.h"
+#include "fsutil.h"
+#include "keys.h"
+#include "lambda.h"
+#include "parse.h"
+#include "stack.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INVOKE_TIMEOUT_MS (16L * 60 * 1000)
+
+static const char usage[] =
+    "usage: cleaner request --function NAME --stack-id ID (--token-file F | --out DIR)\n"
+    "\n"
+    "Asks the clean Lambda function to destroy stack ID; the teardown token comes\n"
+    "from F, or from DIR/teardown_token as `provisioner request --out DIR` wrote\n"
+    "it.  With --out, the key and token files in DIR are wiped once the stack is\n"
+    "gone.  Prints the function's JSON answer.\n"
+    "Exit status: 0 destroyed or already gone, 1 failed, 2 bad input or refused.\n";
+
+static int bad(const char *field, const char *detail)
+{
+    fprintf(stderr, "cleaner request: %s: %s\n", field, detail);
+    return 2;
+}
+
+/* The token into locked memory, without its trailing newline. */
+static int read_token(const char *path, char **out, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    *out = NULL;
+    if ((rc = jb_file_read(path, 4096, &text, &len, err, errlen)) != 0)
+        return rc;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    if (len != JB_TOKEN_HEX_LEN || strspn(text, "0123456789abcdef") < JB_TOKEN_HEX_LEN) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID, "%s: not a teardown token (64 hex digits)", path);
+    } else if ((*out = jb_secret_alloc(JB_TOKEN_HEX_LEN + 1)) == NULL) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
+    } else {
+        memcpy(*out, text, JB_TOKEN_HEX_LEN);
+        (*out)[JB_TOKEN_HEX_LEN] = '\0';
+    }
+    explicit_bzero(text, len);
+    free(text);
+    return rc;
+}
+
+int cmd_request(int argc, char **argv)
+{
+    static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
+                                         {"stack-id", required_argument, NULL, 's'},
+                                         {"token-file", required_argument, NULL, 't'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *function = NULL, *stack_id = NULL, *token_file = NULL, *outdir = NULL;
+    char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *event = NULL;
+    struct jb_http_options http = {.total_timeout_ms = INVOKE_TIMEOUT_MS};
+    struct jb_lambda_config lc = {.http = &http};
+    struct jb_lambda_result lr;
+    cJSON *ev = NULL;
+    size_t cap = 512;
+    int c, status = 1;
+
+    memset(&lr, 0, sizeof(lr));
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            function = optarg;
+            break;
+        case 's':
+            stack_id = optarg;
+            break;
+        case 't':
+            token_file = optarg;
+            break;
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
+        }
+    }
+    if (optind < argc)
+        return bad(argv[optind], "unexpected argument");
+    if (function == NULL)
+        return bad("--function", "required (the clean function's name or ARN)");
+    if (jb_lambda_check_name(function, err, sizeof(err)) != 0)
+        return bad("--function", err);
+    if (stack_id == NULL)
+        return bad("--stack-id", "required");
+    if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
+        return bad("--stack-id", err);
+    if ((token_file == NULL) == (outdir == NULL))
+        return bad("--token-file", "give either --token-file or --out");
+    if (outdir) {
+        if (jb_path_join(tpath, sizeof(tpath), outdir, "teardown_token") != 0 ||
+            jb_path_join(kpath, sizeof(kpath), outdir, "id_ed25519") != 0)
+            return bad("--out", "path too long");
+        token_file = tpath;
+    }
+    if (read_token(token_file, &token, err, sizeof(err)) != 0)
+        return bad(outdir ? "--out" : "--token-file", err);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fputs("cleaner request: curl_global_init failed\n", stderr);
+        goto out;
+    }
+    /* The token is referenced, not copied, and printed into locked memory. */
+    ev = cJSON_CreateObject();
+    if (ev == NULL || !cJSON_AddStringToObject(ev, "action", "destroy") ||
+        !cJSON_AddStringToObject(ev, "stack_id", stack_id) ||
+        !cJSON_AddItemToObject(ev, "token", cJSON_CreateStringReference(token)) ||
+        (event = jb_secret_alloc(cap)) == NULL ||
+        !cJSON_PrintPreallocated(ev, event, (int)cap - 5, 0)) {
+        fputs("cleaner request: out of memory\n", stderr);
+        goto out;
+    }
+    fprintf(stderr, "cleaner request: invoking %s for %s\n", function, stack_id);
+    if (jb_lambda_invoke(&lc, function, event, strlen(event), JB_LAMBDA_REQUEST_RESPONSE, &lr, err,
+                         sizeof(err)) != 0) {
+        fprintf(stderr, "cleaner request: %s\n", err);
+        if (lr.function_error && lr.payload &&
+            (strstr(lr.payload, "\"jumpbox.InvalidRequest\"") ||
+             strstr(lr.payload, "\"jumpbox.Denied\"")))
+            status = 2;
+        goto out;
+    }
+    puts(lr.payload);
+    fflush(stdout);
+    if (outdir) {
+        /* The box is gone: its key and token open nothing any more. */
+        jb_file_wipe(kpath, NULL, 0);
+        jb_file_wipe(tpath, NULL, 0);
+    }
+    status = 0;
+out:
+    jb_lambda_result_free(&lr);
+    jb_secret_free(event);
+    jb_secret_free(token);
+    cJSON_Delete(ev);
+    return status;
+}

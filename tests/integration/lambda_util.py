@@ -1,0 +1,24 @@
+"""Helpers for the Lambda tests: the local harness (tests/fixtures/) and a
+real botocore Lambda client pointed at it."""
+import sys
+from pathlib import Path
+
+import botocore.session
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from lambda_harness import LambdaHarness  # noqa: E402,F401
+
+
+def boto_lambda(h, secret=None):
+    """A botocore Lambda client for harness h (secret: sign with a wrong key)."""
+    return botocore.session.get_session().create_client(
+        "lambda", region_name=h.region, endpoint_url=h.endpoint,
+        aws_access_key_id=h.access_key, aws_secret_access_key=secret or h.secret_key,
+        config=Config(retries={"max_attempts": 1}, read_timeout=600, connect_timeout=5))
+
+
+def invoke(client, name, payload):
+    """(payload bytes, FunctionError or None)."""
+    r = client.invoke(FunctionName=name, Payload=payload)
+    return r["Payload"].read(), r.get("FunctionError")

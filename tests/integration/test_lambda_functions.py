@@ -1,0 +1,284 @@
+"""The build and clean functions end to end: `provisioner request` and
+`cleaner request` (SigV4, lib/lambda) -> the local Lambda harness -> the real
+binaries as custom-runtime functions -> Terraform with terraform/local -> a
+real sshd -> real `ssh`.  Plus every bad event, each refused with the field
+named and nothing made or touched."""
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, bin_path, run, run_json
+from lambda_util import LambdaHarness, boto_lambda, invoke
+
+BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
+X25519_B64 = base64.b64encode(bytes(range(1, 33))).decode()
+
+
+class Env:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.state = tmp / "state"
+        self.work = tmp / "work"
+        self.state.mkdir(mode=0o700)
+        self.task = tmp / "task"
+        self.base = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+            "JUMPBOX_STATE": "file://" + str(self.state),
+            "JUMPBOX_WORK_DIR": str(self.work),
+        }
+        # What a CLI on the same machine needs to see the same stacks.
+        self.cli = {"JUMPBOX_WORK_DIR": str(self.work), "XDG_STATE_HOME": str(tmp / "xdg")}
+
+    def bootstrap(self, name, binary):
+        """A task directory like Lambda's: bootstrap is the binary itself."""
+        d = self.task / name
+        d.mkdir(parents=True)
+        (d / "bootstrap").symlink_to(bin_path(binary))
+        return str(d / "bootstrap")
+
+    def leases(self):
+        return sorted(p.name for p in self.state.iterdir() if (p / "lease.json").exists())
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path)
+    yield e
+    # Whatever a failed test left behind: destroyed with the CLI.
+    for sid in e.leases():
+        run([bin_path("cleaner"), "destroy", "--stack-id", sid, "--state",
+             "file://" + str(e.state)], env=e.cli)
+
+
+def build_env(e, **over):
+    d = dict(e.base, JUMPBOX_MODULE="local", JUMPBOX_MAX_TTL="30m",
+             JUMPBOX_ALLOWED_CIDRS="127.0.0.0/8, ::1/128", JUMPBOX_DEADLINE_RESERVE="20s")
+    d.update(over)
+    return d
+
+
+@pytest.fixture
+def harness(env, tmp_path):
+    h = LambdaHarness(str(tmp_path)).start()
+    h.add_function(BUILD, [env.bootstrap("build", "provisioner")], build_env(env),
+                   timeout_s=120)
+    h.add_function(CLEAN, [env.bootstrap("clean", "cleaner")], dict(env.base), timeout_s=120)
+    yield h
+    h.stop()
+
+
+def cli_create(env, ttl="10m"):
+    return run_json([bin_path("provisioner"), "create", "--ttl", ttl, "--state",
+                     "file://" + str(env.state)], env=env.cli)
+
+
+def test_request_ssh_and_teardown_through_the_functions(env, harness, tmp_path):
+    out = tmp_path / "out"
+    cenv = harness.client_env()
+    res = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
+                    "--allow-cidr", "127.0.0.1/32", "--requester", "backup-vm-1",
+                    "--out", str(out)], env=cenv)
+    sid = res["stack_id"]
+    assert env.leases() == [sid]
+    for name, mode in [("id_ed25519", 0o600), ("teardown_token", 0o600),
+                       ("known_hosts", 0o644), ("ssh_config", 0o644)]:
+        assert stat.S_IMODE((out / name).stat().st_mode) == mode, name
+    # The function's answer held the key and token only sealed.
+    answer = harness.functions[BUILD].history[-1]["body"].decode()
+    token = (out / "teardown_token").read_text()
+    assert "PRIVATE KEY" not in answer and token not in answer
+    assert "sealed_private_key" in json.loads(answer)
+    lease = json.loads((env.state / sid / "lease.json").read_text())
+    assert lease["requester"] == "backup-vm-1"
+
+    ssh = subprocess.run(["ssh", "-F", str(out / "ssh_config"), sid, "echo", "via-lambda"],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "via-lambda"
+
+    gone = run_json([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id", sid,
+                     "--out", str(out)], env=cenv)
+    assert gone == {"stack_id": sid, "result": "destroyed"}
+    assert env.leases() == []
+    assert not (out / "id_ed25519").exists() and not (out / "teardown_token").exists()
+    ssh = subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "ConnectTimeout=5", sid,
+                          "true"], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert ssh.returncode != 0
+
+
+def good_event(**over):
+    ev = {"action": "create", "ttl": "10m", "allow_cidr": "127.0.0.1/32",
+          "requester": "t", "recipient_key": X25519_B64}
+    ev.update(over)
+    return {k: v for k, v in ev.items() if v is not None}
+
+
+BAD_BUILD = [
+    (b"not json", "event: not JSON"),
+    (b"[1]", "event: must be a JSON object"),
+    ({}, "action: required"),
+    (good_event(action=5), "action: must be a string"),
+    (good_event(action="explode"), "action: unknown action"),
+    (good_event(ttl=30), "ttl: must be a string"),
+    (good_event(ttl="soon"), "ttl: "),
+    (good_event(ttl="2h"), "ttl: over this function's limit"),
+    (good_event(allow_cidr=None), "allow_cidr: required"),
+    (good_event(allow_cidr="300.1.1.1/32"), "allow_cidr: "),
+    (good_event(allow_cidr="10.0.0.0/8"), "allow_cidr: 10.0.0.0/8 is not inside"),
+    (good_event(requester=None), "requester: required"),
+    (good_event(requester="a\nb"), "requester: "),
+    (good_event(recipient_key=None), "recipient_key: required"),
+    (good_event(recipient_key="abc"), "recipient_key: not a base64 X25519"),
+    (good_event(recipient_key=base64.b64encode(bytes(32)).decode()), "recipient_key: "),
+    (good_event(recipient_key=["x"]), "recipient_key: must be a string"),
+    (good_event(module="aws"), "module: unknown field"),
+]
+
+
+@pytest.mark.parametrize("event,msg", BAD_BUILD, ids=[m for _, m in BAD_BUILD])
+def test_build_refuses_bad_events(env, harness, event, msg):
+    payload = event if isinstance(event, bytes) else json.dumps(event).encode()
+    body, ferr = invoke(boto_lambda(harness), BUILD, payload)
+    assert ferr == "Unhandled"
+    doc = json.loads(body)
+    assert doc["errorType"] == "jumpbox.InvalidRequest", doc
+    assert doc["errorMessage"].startswith(msg), doc
+    assert env.leases() == []
+    assert not (env.work / "stacks").exists() or not any((env.work / "stacks").iterdir())
+
+
+def test_request_cli_reports_a_refusal_as_bad_input(env, harness, tmp_path):
+    cp = run([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "5h",
+              "--allow-cidr", "127.0.0.1/32", "--out", str(tmp_path / "o")],
+             env=harness.client_env(), check=2)
+    assert "ttl: over this function's limit" in cp.stderr
+    assert env.leases() == []
+
+
+def test_build_config_errors_are_init_errors(env, tmp_path):
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function("b", [env.bootstrap("b", "provisioner")],
+                       build_env(env, JUMPBOX_ALLOWED_CIDRS="not-a-cidr"), timeout_s=30)
+        body, ferr = invoke(boto_lambda(h), "b", json.dumps(good_event()).encode())
+        assert ferr == "Unhandled"
+        doc = json.loads(body)
+        assert doc["errorType"] == "jumpbox.ConfigError"
+        assert doc["errorMessage"].startswith("JUMPBOX_ALLOWED_CIDRS: ")
+        assert h.functions["b"].history[-1]["outcome"] == "init_error"
+    finally:
+        h.stop()
+    assert env.leases() == []
+
+
+def test_plaintext_key_only_where_the_function_allows_it(env, tmp_path):
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function("plain", [env.bootstrap("plain", "provisioner")],
+                       build_env(env, JUMPBOX_ALLOW_PLAINTEXT_KEY="1"), timeout_s=120)
+        body, ferr = invoke(boto_lambda(h), "plain",
+                            json.dumps(good_event(recipient_key=None)).encode())
+        assert ferr is None, body
+        res = json.loads(body)
+        assert res["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+        assert len(res["teardown_token"]) == 64
+        assert "sealed_private_key" not in res
+        assert env.leases() == [res["stack_id"]]
+    finally:
+        h.stop()
+
+
+BAD_CLEAN = [
+    (b"{", "event: not JSON"),
+    ({}, "action: required"),
+    ({"action": "nuke"}, "action: unknown action"),
+    ({"action": "destroy", "token": "0" * 64}, "stack_id: required"),
+    ({"action": "destroy", "stack_id": "UPPER", "token": "0" * 64}, "stack_id: "),
+    ({"action": "destroy", "stack_id": 7, "token": "0" * 64}, "stack_id: must be a string"),
+    ({"action": "destroy", "stack_id": "SID"}, "token: required"),
+    ({"action": "destroy", "stack_id": "SID", "token": "xyz"}, "token: must be 64"),
+    ({"action": "sweep", "stack_id": "SID"}, "stack_id: not used by sweep"),
+    ({"action": "destroy", "stack_id": "SID", "token": "0" * 64, "force": True},
+     "force: unknown field"),
+]
+
+
+@pytest.mark.parametrize("event,msg", BAD_CLEAN, ids=[m for _, m in BAD_CLEAN])
+def test_clean_refuses_bad_events_and_leaves_the_lease(env, harness, event, msg):
+    sid = cli_create(env)["stack_id"]
+    before = (env.state / sid / "lease.json").read_bytes()
+    if isinstance(event, dict) and event.get("stack_id") == "SID":
+        event["stack_id"] = sid
+    payload = event if isinstance(event, bytes) else json.dumps(event).encode()
+    body, ferr = invoke(boto_lambda(harness), CLEAN, payload)
+    assert ferr == "Unhandled"
+    doc = json.loads(body)
+    assert doc["errorType"] == "jumpbox.InvalidRequest", doc
+    assert doc["errorMessage"].startswith(msg), doc
+    assert (env.state / sid / "lease.json").read_bytes() == before
+
+
+def test_clean_denies_a_wrong_token(env, harness):
+    created = run_json([bin_path("provisioner"), "create", "--ttl", "10m", "--state",
+                        "file://" + str(env.state)], env=env.cli)
+    sid, token = created["stack_id"], created["teardown_token"]
+    before = (env.state / sid / "lease.json").read_bytes()
+    wrong = ("0" if token[0] != "0" else "1") + token[1:]
+    body, ferr = invoke(boto_lambda(harness), CLEAN, json.dumps(
+        {"action": "destroy", "stack_id": sid, "token": wrong}).encode())
+    assert ferr == "Unhandled"
+    doc = json.loads(body)
+    assert doc["errorType"] == "jumpbox.Denied"
+    assert doc["errorMessage"].startswith("token: does not match")
+    assert (env.state / sid / "lease.json").read_bytes() == before
+    # The right one works.
+    body, ferr = invoke(boto_lambda(harness), CLEAN, json.dumps(
+        {"action": "destroy", "stack_id": sid, "token": token}).encode())
+    assert ferr is None and json.loads(body)["result"] == "destroyed"
+    assert env.leases() == []
+
+
+def test_sweep_destroys_expired_leases_only(env, harness):
+    sids = [cli_create(env)["stack_id"] for _ in range(3)]
+    for sid in sids[:2]:
+        p = env.state / sid / "lease.json"
+        lease = json.loads(p.read_text())
+        lease["expires_at"] = "2001-01-01T00:00:00Z"
+        p.write_text(json.dumps(lease))
+    body, ferr = invoke(boto_lambda(harness), CLEAN, b'{"action":"sweep"}')
+    assert ferr is None, body
+    res = json.loads(body)
+    assert sorted(s["stack_id"] for s in res["stacks"]) == sorted(sids[:2])
+    assert all(s["result"] == "destroyed" for s in res["stacks"])
+    assert res["failed"] == 0 and res["examined"] == 3
+    assert env.leases() == [sids[2]]
+
+
+def test_build_rolls_back_before_the_deadline(env, tmp_path):
+    real = shutil.which("terraform")
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
+            env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
+            JUMPBOX_REAL_TERRAFORM=real, JUMPBOX_SLOW_APPLY_S="120",
+            JUMPBOX_DEADLINE_RESERVE="15s"), timeout_s=30)
+        body, ferr = invoke(boto_lambda(h), "slow", json.dumps(good_event()).encode())
+        assert ferr == "Unhandled"
+        doc = json.loads(body)
+        assert doc["errorType"] == "jumpbox.Timeout", doc
+        # Reported by the function itself, before Lambda's deadline.
+        assert h.functions["slow"].history[-1]["outcome"] == "error"
+    finally:
+        h.stop()
+    # The apply had made a box; the rollback destroyed it and its lease.
+    log = (tmp_path / "slow.log").read_text()
+    assert "terraform destroy" in log, log
+    assert env.leases() == []
