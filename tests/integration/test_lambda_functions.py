@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, bin_path, run, run_json
+from jbtest import ROOT, bin_path, run, run_json
 from lambda_util import LambdaHarness, boto_lambda, invoke
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"

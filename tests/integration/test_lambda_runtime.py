@@ -7,7 +7,7 @@ import os
 import botocore.exceptions
 import pytest
 
-from conftest import bin_path
+from jbtest import bin_path
 from lambda_util import LambdaHarness, boto_lambda, invoke
 
 TIMEOUT_S = 6
