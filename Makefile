@@ -103,7 +103,9 @@ demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
 
-bench: deps all
+bench:
+	bash bench/deps.sh
+	$(MAKE) all
 	bash bench/run.sh
 
 format:
