@@ -247,11 +247,12 @@ EOF
     echo
     echo "| | ours mean s | bare mean s | ours median s | bare median s | ratio (mean) | added s (mean) |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
-    echo "| create vs init+apply | $cro_mean | $bap_mean | $cro_med | $bap_med | $(ratio "$cro_mean" "$bap_mean") | $(awk -v a="$cro_mean" -v b="$bap_mean" 'BEGIN {printf "%.2f", a - b}') |"
-    echo "| destroy vs destroy | $deo_mean | $bde_mean | $deo_med | $bde_med | $(ratio "$deo_mean" "$bde_mean") | $(awk -v a="$deo_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a - b}') |"
+    f2() { awk -v v="$1" 'BEGIN {printf "%.2f", v}'; }
+    echo "| create vs init+apply | $(f2 "$cro_mean") | $(f2 "$bap_mean") | $(f2 "$cro_med") | $(f2 "$bap_med") | $(ratio "$cro_mean" "$bap_mean") | $(awk -v a="$cro_mean" -v b="$bap_mean" 'BEGIN {printf "%.2f", a - b}') |"
+    echo "| destroy vs destroy | $(f2 "$deo_mean") | $(f2 "$bde_mean") | $(f2 "$deo_med") | $(f2 "$bde_med") | $(ratio "$deo_mean" "$bde_mean") | $(awk -v a="$deo_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a - b}') |"
     tot_o=$(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {print a + b}')
     tot_b=$(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {print a + b}')
-    echo "| whole lifecycle | $tot_o | $tot_b | | | $(ratio "$tot_o" "$tot_b") | $(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {printf "%.2f", a - b}') |"
+    echo "| whole lifecycle | $(f2 "$tot_o") | $(f2 "$tot_b") | | | $(ratio "$tot_o" "$tot_b") | $(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {printf "%.2f", a - b}') |"
     echo
     echo "Of the create time, the SSH probe (\"ssh probe\" to \"ready\" in the progress lines) took"
     echo "$(awk -v p="$probe_mean" 'BEGIN {printf "%.2f", p}') s on average.  Peak RSS during create:" \
@@ -264,7 +265,7 @@ EOF
     echo "lists and parses it, writes the root config, runs \`terraform init\` and \`destroy\`"
     echo "(nothing to destroy), and purges the lease.  \"stub\" replaces Terraform with /bin/true"
     echo "(JUMPBOX_TERRAFORM), which leaves only our own cost: that is how 1000 leases stay quick."
-    echo "\"real\" runs Terraform $TF for the counts up to $SWEEP_REAL_MAX."
+    echo "\"real\" runs Terraform ($TF) for the counts up to $SWEEP_REAL_MAX."
     echo
     echo "| Terraform | leases | wall s | ms per lease | peak RSS MiB | destroyed | leases left |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
