@@ -22,11 +22,16 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Small test drivers the pytest suites run (tests/tools/NAME.c -> $(B)/tools/NAME).
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c -> build-fuzz/fuzz_NAME), lib/ built in.
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_TIME ?= 60
 PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
-SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(wildcard lib/*.h tests/unit/*.h)
+SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check unit integration demo format check-format clean help bench lambda
+.PHONY: all asan deps test check unit integration demo format check-format clean help bench \
+        lambda fuzz fuzz-build fuzz-smoke
 all: $(PROGS)
 
 help:
@@ -35,6 +40,7 @@ help:
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
 	@echo "make lambda     dist/build.zip and dist/clean.zip for provided.al2023 (docs/lambda.md)"
+	@echo "make fuzz       fuzz every parser FUZZ_TIME seconds each (fuzz-smoke: briefly, in check)"
 	@echo "make format     clang-format the C sources"
 
 $(B)/obj/%.o: %.c $(wildcard lib/*.h)
@@ -65,6 +71,17 @@ asan:
 	    build-asan/provisioner build-asan/cleaner build-asan/jumpbox-localbox \
 	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) $(TOOL_SRC:tests/tools/%.c=build-asan/tools/%)
 
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -O1 -g $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
+fuzz-smoke: fuzz-build
+	bash tests/fuzz/run.sh smoke $(FUZZ_BIN)
+
 deps:
 	bash tests/deps.sh
 
@@ -75,6 +92,7 @@ test: deps
 check: check-format asan
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fuzz-smoke
 
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
@@ -86,7 +104,9 @@ demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
 
-bench: deps all
+bench:
+	bash bench/deps.sh
+	$(MAKE) all
 	bash bench/run.sh
 
 lambda:
@@ -99,4 +119,4 @@ check-format:
 	@clang-format --dry-run --Werror $(SRC_ALL)
 
 clean:
-	rm -rf build build-asan build-lambda dist
+	rm -rf build build-asan build-lambda build-fuzz dist

@@ -13,6 +13,20 @@
 #define AUTH_MAGIC "openssh-key-v1" /* followed by its NUL in the blob */
 #define PEM_COLS 70
 
+/* libsodium 1.0.18's sodium_base642bin reads every byte >= 0x80 as '/'
+ * (it compares a plain char), so a mangled key would still decode: check
+ * the alphabet ourselves first. */
+static int is_base64(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '='))
+            return 0;
+    }
+    return 1;
+}
+
 int jb_keys_init(char *err, size_t errlen)
 {
     if (sodium_init() < 0)
@@ -124,7 +138,8 @@ int jb_key_parse_public_line(const char *line, unsigned char pk[JB_ED25519_PK_LE
     end = strchr(b64, ' ');
     if (end == NULL)
         end = b64 + strlen(b64);
-    if (sodium_base642bin(blob, sizeof(blob), b64, (size_t)(end - b64), NULL, &bloblen, NULL,
+    if (!is_base64(b64, (size_t)(end - b64)) ||
+        sodium_base642bin(blob, sizeof(blob), b64, (size_t)(end - b64), NULL, &bloblen, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         bloblen != JB_ED25519_BLOB_LEN)
         return jb_err(err, errlen, JB_ERR_INVALID, "bad base64 in ssh-ed25519 public key");
@@ -290,7 +305,7 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
 {
     const char *b, *e;
     char *b64 = NULL;
-    unsigned char *raw = NULL;
+    unsigned char *raw = NULL, seed_pk[JB_ED25519_PK_LEN], seed_sk[JB_ED25519_SK_LEN];
     size_t b64n = 0, rawn = 0;
     const unsigned char *d, *pd;
     size_t n, pn;
@@ -300,6 +315,9 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
     int rc = JB_ERR_INVALID;
 
     *out = NULL;
+    if ((rc = jb_keys_init(err, errlen)) != 0) /* sodium_malloc needs it */
+        return rc;
+    rc = JB_ERR_INVALID;
     /* The final newline is optional: shells and env vars strip it. */
     if ((b = strstr(text, PEM_BEGIN)) == NULL ||
         (e = strstr(b, "-----END OPENSSH PRIVATE KEY-----")) == NULL || (size_t)(e - text) > len)
@@ -315,8 +333,8 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
     for (const char *p = b; p < e; p++)
         if (*p != '\n' && *p != '\r')
             b64[b64n++] = *p;
-    if (sodium_base642bin(raw, (size_t)(e - b) + 1, b64, b64n, NULL, &rawn, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
+    if (!is_base64(b64, b64n) || sodium_base642bin(raw, (size_t)(e - b) + 1, b64, b64n, NULL, &rawn,
+                                                   NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         goto bad;
     r = (struct rbuf){raw, rawn, 0};
     if (rawn < sizeof(AUTH_MAGIC) || memcmp(raw, AUTH_MAGIC, sizeof(AUTH_MAGIC)) != 0)
@@ -338,6 +356,14 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
         memcmp(d + 32, kp->pk, JB_ED25519_PK_LEN) != 0)
         goto bad;
     memcpy(kp->sk, d, n);
+    /* The stored public half must be the seed's: libsodium signs with the
+     * stored one, so a mismatch would only show up as failed logins. */
+    if (crypto_sign_ed25519_seed_keypair(seed_pk, seed_sk, kp->sk) != 0 ||
+        sodium_memcmp(seed_pk, kp->pk, JB_ED25519_PK_LEN) != 0) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "openssh-key-v1 Ed25519 private key does not match its public key");
+        goto out;
+    }
     *out = kp;
     kp = NULL;
     rc = 0;
@@ -345,6 +371,7 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
 bad:
     rc = jb_err(err, errlen, JB_ERR_INVALID, "malformed openssh-key-v1 Ed25519 private key");
 out:
+    sodium_memzero(seed_sk, sizeof(seed_sk));
     jb_secret_free(kp);
     jb_secret_free(raw);
     jb_secret_free(b64);

@@ -177,15 +177,20 @@ void jb_format_rfc3339(time_t t, char out[JB_RFC3339_LEN])
 
 int jb_parse_rfc3339(const char *s, time_t *t, char *err, size_t errlen)
 {
+    char again[JB_RFC3339_LEN];
     struct tm tm;
     char *end;
+    time_t v;
 
+    /* strptime skips spaces and timegm rolls Feb 31 or second 60 over, so
+     * only a time that prints back to the same text is taken. */
     memset(&tm, 0, sizeof(tm));
     if (s == NULL || strlen(s) != JB_RFC3339_LEN - 1 ||
-        (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0')
+        (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0' ||
+        ((v = timegm(&tm)), jb_format_rfc3339(v, again), strcmp(again, s) != 0))
         return jb_err(err, errlen, JB_ERR_INVALID, "'%.40s' is not a UTC RFC 3339 time",
                       s ? s : "");
-    *t = timegm(&tm);
+    *t = v;
     return 0;
 }
 

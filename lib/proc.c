@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ static int append(char **buf, size_t *len, size_t *cap, size_t max, const char *
 
 int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err, size_t errlen)
 {
-    int pipefd[2] = {-1, -1}, null_fd = -1, wstatus = 0, rc = 0, reaped = 0;
+    int pipefd[2] = {-1, -1}, null_fd = -1, pidfd = -1, wstatus = 0, rc = 0, reaped = 0;
     char *buf = NULL;
     size_t len = 0, cap = 0;
     long long start = now_ms(), term_at = 0;
@@ -91,6 +92,9 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
     if (pid == 0)
         exec_child(o, pipefd[1], null_fd);
     setpgid(pid, pid); /* both sides, so kill(-pid) works at once */
+    /* A pidfd wakes the poll below the moment the child exits; without one
+     * (kernels before 5.3) each wait rounds up to the 100 ms tick. */
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pipefd[1] >= 0) {
         close(pipefd[1]);
         pipefd[1] = -1;
@@ -110,17 +114,24 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
             kill(-pid, SIGKILL);
             term_at = 0;
         }
-        if (pipefd[0] >= 0) {
-            struct pollfd pfd = {pipefd[0], POLLIN, 0};
-            char chunk[4096];
-            if (poll(&pfd, 1, wait_ms) > 0) {
-                ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
-                if (n > 0) {
-                    if (append(&buf, &len, &cap, o->capture_max, chunk, (size_t)n) != 0) {
+        {
+            struct pollfd pfd[2];
+            nfds_t n = 0, pipe_at = 2;
+            if (pipefd[0] >= 0) {
+                pipe_at = n;
+                pfd[n++] = (struct pollfd){pipefd[0], POLLIN, 0};
+            }
+            if (pidfd >= 0 && !reaped)
+                pfd[n++] = (struct pollfd){pidfd, POLLIN, 0};
+            if (poll(n ? pfd : NULL, n, wait_ms) > 0 && pipe_at < n && pfd[pipe_at].revents) {
+                char chunk[4096];
+                ssize_t r = read(pipefd[0], chunk, sizeof(chunk));
+                if (r > 0) {
+                    if (append(&buf, &len, &cap, o->capture_max, chunk, (size_t)r) != 0) {
                         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
                         kill(-pid, SIGKILL);
                     }
-                } else if (n == 0 || errno != EINTR) {
+                } else if (r == 0 || errno != EINTR) {
                     close(pipefd[0]);
                     pipefd[0] = -1;
                 }
@@ -130,8 +141,6 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
                 close(pipefd[0]);
                 pipefd[0] = -1;
             }
-        } else {
-            poll(NULL, 0, wait_ms);
         }
         if (!reaped) {
             pid_t w = waitpid(pid, &wstatus, WNOHANG);
@@ -170,6 +179,8 @@ out:
         close(pipefd[1]);
     if (null_fd >= 0)
         close(null_fd);
+    if (pidfd >= 0)
+        close(pidfd);
     return rc;
 }
 

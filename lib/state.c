@@ -46,10 +46,16 @@ static int parse_s3(const char *rest, struct jb_state *st, char *err, size_t err
         pl--;
     if (pl >= sizeof(st->prefix))
         return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix too long");
-    if (prefix[0] == '/' || strstr(prefix, "//") || has_dotdot(prefix) || strstr(prefix, "/./") ||
-        strncmp(prefix, "./", 2) == 0)
-        return jb_err(err, errlen, JB_ERR_INVALID,
-                      "S3 prefix may not hold empty, '.' or '..' segments");
+    /* Each stack owns <prefix>/<stack>: every segment must be a real name.
+     * prefix[pl..] holds only trailing slashes, so segments end by pl. */
+    for (size_t i = 0; i < pl || (i == 0 && prefix[0] == '/'); i++) {
+        size_t seg = strcspn(prefix + i, "/");
+        if (seg == 0 || (seg == 1 && prefix[i] == '.') ||
+            (seg == 2 && prefix[i] == '.' && prefix[i + 1] == '.'))
+            return jb_err(err, errlen, JB_ERR_INVALID,
+                          "S3 prefix may not hold empty, '.' or '..' segments");
+        i += seg;
+    }
     for (size_t i = 0; i < pl; i++)
         if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f || prefix[i] == '\\')
             return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix holds control characters");

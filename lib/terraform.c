@@ -250,18 +250,19 @@ int jb_tf_output_port(const cJSON *outputs, const char *name, int *port, char *e
     const cJSON *v = output_value(outputs, name);
     double d;
 
+    /* Decimal digits only: strtod would also take " 22", "0x16", "nan". */
     if (cJSON_IsString(v)) {
-        char *end;
-        errno = 0;
-        d = strtod(v->valuestring, &end);
-        if (errno || *end)
-            d = -1;
+        size_t n = strlen(v->valuestring);
+        d = n >= 1 && n <= 5 && strspn(v->valuestring, "0123456789") == n
+                ? strtod(v->valuestring, NULL)
+                : -1;
     } else if (cJSON_IsNumber(v)) {
         d = v->valuedouble;
     } else {
         d = -1;
     }
-    if (d < 1 || d > 65535 || d != (double)(int)d)
+    /* Written so that NaN fails too, before the cast to int. */
+    if (!(d >= 1 && d <= 65535) || d != (double)(int)d)
         return jb_err(err, errlen, JB_ERR_PARSE, "terraform output %s: not a TCP port", name);
     *port = (int)d;
     return 0;

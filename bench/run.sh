@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests: nothing here passes or fails on speed).  Each of our
+# commands runs beside its peer in the same run, alternating, and the results
+# go to bench/RESULTS.md and bench/sweep_scaling.png.  See bench/README.md.
+#
+#   N_KEYGEN=200 N_CREATE=5 SWEEP_COUNTS="10 100 1000" SWEEP_REAL_MAX=100 bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/build
+N_KEYGEN=${N_KEYGEN:-200}
+N_CREATE=${N_CREATE:-5}
+SWEEP_COUNTS=${SWEEP_COUNTS:-10 100 1000}
+SWEEP_REAL_MAX=${SWEEP_REAL_MAX:-100} # real Terraform only up to this many leases
+OUT=${BENCH_OUT:-$ROOT/bench}
+TF=${JUMPBOX_TERRAFORM:-terraform}
+PY=/usr/bin/python3
+
+for p in "$BIN/provisioner" "$BIN/cleaner" "$BIN/jumpbox-localbox"; do
+    [ -x "$p" ] || { echo "bench: $p missing: run make (or make bench)" >&2; exit 1; }
+done
+for c in /usr/bin/time ssh-keygen gnuplot "$TF"; do
+    command -v "$c" >/dev/null || { echo "bench: $c missing: bash bench/deps.sh" >&2; exit 1; }
+done
+
+T=$(mktemp -d /tmp/jumpbox-bench.XXXXXX)
+export JUMPBOX_WORK_DIR=$T/work XDG_STATE_HOME=$T/state TF_IN_AUTOMATION=1
+unset JUMPBOX_TERRAFORM
+
+# Everything we start is a stack (ours or bare Terraform) whose box dir has
+# pid files; tear down what is left, then kill only those pids.
+cleanup() {
+    set +e
+    for d in "$T"/state/jumpbox/*/; do
+        [ -f "$d/lease.json" ] && "$BIN/cleaner" destroy --stack-id "$(basename "$d")" >/dev/null 2>&1
+    done
+    for d in "$T"/bare/run*/; do
+        [ -f "$d/terraform.tfstate" ] && bare_tf "$d" destroy -auto-approve >/dev/null 2>&1
+    done
+    for f in "$T"/work/boxes/*/*.pid "$T"/bare/boxes/*/*.pid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+# /usr/bin/time "%e %M": wall seconds and the peak RSS (KiB) of the largest
+# process in the tree it waited for.
+timed() {
+    local out=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$out" "$@"
+}
+stats() { # values on stdin -> "mean median min max"
+    sort -g | awk '{v[NR]=$1; s+=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2;
+        printf "%.6f %.6f %.6f %.6f\n", s/NR, m, v[1], v[NR]}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+fmt_ms() { awk -v s="$1" 'BEGIN {printf "%.2f", s * 1000}'; }
+fmt_mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+mkdir -p "$T/k" "$T/bare/boxes" "$T/res"
+
+# --- 1. keygen --------------------------------------------------------------
+echo "bench: keygen x $N_KEYGEN (ours and ssh-keygen, alternating)" >&2
+: >"$T/res/kg_ours" && : >"$T/res/kg_ssh" && : >"$T/res/kg_ours_rss" && : >"$T/res/kg_ssh_rss"
+for ((i = 0; i < N_KEYGEN; i++)); do
+    mkdir -p "$T/k/o$i" "$T/k/s$i" "$T/k/ro$i" "$T/k/rs$i"
+    t0=$(now_us)
+    "$BIN/provisioner" keygen --out "$T/k/o$i" >/dev/null
+    t1=$(now_us)
+    ssh-keygen -q -t ed25519 -N '' -f "$T/k/s$i/id_ed25519" </dev/null >/dev/null
+    t2=$(now_us)
+    echo "$(((t1 - t0)))e-6" >>"$T/res/kg_ours"
+    echo "$(((t2 - t1)))e-6" >>"$T/res/kg_ssh"
+    # Memory in separate runs, so /usr/bin/time's own start-up stays out of the times.
+    timed "$T/res/m" "$BIN/provisioner" keygen --out "$T/k/ro$i" >/dev/null
+    cut -d' ' -f2 "$T/res/m" >>"$T/res/kg_ours_rss"
+    timed "$T/res/m" ssh-keygen -q -t ed25519 -N '' -f "$T/k/rs$i/id_ed25519" </dev/null >/dev/null
+    cut -d' ' -f2 "$T/res/m" >>"$T/res/kg_ssh_rss"
+    rm -rf "$T/k/o$i" "$T/k/s$i" "$T/k/ro$i" "$T/k/rs$i"
+done
+read -r kgo_mean kgo_med kgo_min kgo_max < <(awk '{printf "%.9f\n", $1}' "$T/res/kg_ours" | stats)
+read -r kgs_mean kgs_med kgs_min kgs_max < <(awk '{printf "%.9f\n", $1}' "$T/res/kg_ssh" | stats)
+kgo_rss=$(sort -n "$T/res/kg_ours_rss" | tail -1)
+kgs_rss=$(sort -n "$T/res/kg_ssh_rss" | tail -1)
+
+# --- 2. create + destroy vs bare terraform ------------------------------------
+# The bare run: the same module, a fresh copy per run (as each of our stacks
+# gets a fresh work dir), the same variables, the host key in a 0600 var file
+# as the provisioner does it, the real jumpbox-localbox starting sshd.
+bare_tf() {
+    local dir=$1
+    shift
+    local sub=$1
+    shift
+    local vf=()
+    [ "$sub" = init ] || vf=(-var-file=vars.tfvars.json -var-file=secret.tfvars.json)
+    TF_DATA_DIR=$dir/.terraform "$TF" -chdir="$dir" "$sub" -input=false -no-color "${vf[@]}" "$@"
+}
+echo "bench: create/destroy x $N_CREATE (ours and bare terraform, alternating)" >&2
+user_pub=$("$BIN/provisioner" keygen --out "$T/k/user" | $PY -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
+host_pub=$("$BIN/provisioner" keygen --out "$T/k/host" | $PY -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
+for ((i = 0; i < N_CREATE; i++)); do
+    id=bench-$i
+    timed "$T/res/m" "$BIN/provisioner" create --module local --ttl 10m --stack-id "$id" \
+        --out "$T/k/out-$id" >/dev/null 2>"$T/res/create-$id.err"
+    read -r s rss <"$T/res/m"
+    echo "$s $rss" >>"$T/res/cr_ours"
+    # Stage times from the progress lines ("[   1.0s] ssh probe").
+    awk -F'[][]' '/ssh probe/ {gsub(/[ s]/, "", $2); p=$2} /ready/ {gsub(/[ s]/, "", $2); r=$2}
+        END {print r - p}' "$T/res/create-$id.err" >>"$T/res/cr_probe"
+    user=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["vars"]["ssh_user"])' \
+        "$T/state/jumpbox/$id/lease.json")
+    timed "$T/res/m" "$BIN/cleaner" destroy --stack-id "$id" >/dev/null 2>&1
+    cat "$T/res/m" >>"$T/res/de_ours"
+
+    d=$T/bare/run$i
+    mkdir -p "$d"
+    cp "$ROOT"/terraform/local/*.tf "$d/"
+    $PY - "$d" "$i" "$user_pub" "$host_pub" "$(free_port)" "$user" "$T" "$BIN" <<'EOF'
+import json, os, sys, time
+d, i, upub, hpub, port, user, T, B = sys.argv[1:]
+v = {"stack_id": f"bare-{i}", "requester": "bench", "public_key": upub, "host_public_key": hpub,
+     "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600)),
+     "allow_cidr": "127.0.0.1/32", "state_url": f"file://{T}/bare/state", "ssh_user": user,
+     "ssh_port": int(port), "box_dir": f"{T}/bare/boxes/bare-{i}", "localbox_bin": f"{B}/jumpbox-localbox",
+     "cleaner_bin": f"{B}/cleaner", "ttl_log": f"{T}/bare/bare-{i}.ttl.log"}
+json.dump(v, open(f"{d}/vars.tfvars.json", "w"))
+fd = os.open(f"{d}/secret.tfvars.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, json.dumps({"host_private_key": open(f"{T}/k/host/id_ed25519").read()}).encode())
+os.close(fd)
+EOF
+    t0=$(now_us)
+    bare_tf "$d" init >"$d/log" 2>&1
+    bare_tf "$d" apply -auto-approve >>"$d/log" 2>&1
+    t1=$(now_us)
+    bare_tf "$d" destroy -auto-approve >>"$d/log" 2>&1
+    t2=$(now_us)
+    echo "$(((t1 - t0)))e-6 $(((t2 - t1)))e-6" >>"$T/res/bare"
+done
+read -r cro_mean cro_med _ < <(cut -d' ' -f1 "$T/res/cr_ours" | stats)
+read -r probe_mean _ < <(stats <"$T/res/cr_probe")
+read -r deo_mean deo_med _ < <(cut -d' ' -f1 "$T/res/de_ours" | stats)
+read -r bap_mean bap_med _ < <(awk '{printf "%.6f\n", $1}' "$T/res/bare" | stats)
+read -r bde_mean bde_med _ < <(awk '{printf "%.6f\n", $2}' "$T/res/bare" | stats)
+cro_rss=$(cut -d' ' -f2 "$T/res/cr_ours" | sort -n | tail -1)
+
+# --- 3. sweep ---------------------------------------------------------------
+# N expired leases made from a real lease's record (the module's inputs), with
+# no Terraform state behind them: each sweep runs, per lease, the root config
+# write, terraform init and destroy (nothing to destroy), then purges.
+echo "bench: sweep over $SWEEP_COUNTS expired leases" >&2
+"$BIN/provisioner" create --module local --ttl 10m --stack-id template --out "$T/k/out-template" \
+    >/dev/null 2>&1
+cp "$T/state/jumpbox/template/lease.json" "$T/template.json"
+"$BIN/cleaner" destroy --stack-id template >/dev/null 2>&1
+make_leases() { # dir count
+    $PY - "$1" "$2" "$T/template.json" <<'EOF'
+import json, os, sys
+root, n, tpl = sys.argv[1], int(sys.argv[2]), json.load(open(sys.argv[3]))
+for i in range(n):
+    l = json.loads(json.dumps(tpl))
+    sid = f"sweep-{i}"
+    l.update(stack_id=sid, status="ready", created_at="2020-01-01T00:00:00Z",
+             expires_at="2020-01-01T00:10:00Z")
+    l["vars"].update(stack_id=sid, box_dir=l["vars"]["box_dir"].rsplit("/", 1)[0] + "/" + sid)
+    os.makedirs(f"{root}/{sid}", mode=0o700)
+    with open(f"{root}/{sid}/lease.json", "w") as f:
+        json.dump(l, f, indent=1)
+EOF
+}
+: >"$T/sweep.dat"
+for n in $SWEEP_COUNTS; do
+    for kind in stub real; do
+        [ "$kind" = real ] && [ "$n" -gt "$SWEEP_REAL_MAX" ] && continue
+        s=$T/sweep-$kind-$n
+        make_leases "$s" "$n"
+        envs=()
+        [ "$kind" = stub ] && envs=(JUMPBOX_TERRAFORM=/bin/true)
+        timed "$T/res/m" env "${envs[@]}" "$BIN/cleaner" sweep --state "file://$s" \
+            >"$T/res/sweep.json" 2>/dev/null || true
+        read -r secs rss <"$T/res/m"
+        done_n=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1]));
+print(sum(1 for x in r["stacks"] if x["result"] == "destroyed"))' "$T/res/sweep.json")
+        left=$(find "$s" -name lease.json | wc -l)
+        echo "$kind $n $secs $rss $done_n $left" >>"$T/sweep.dat"
+        echo "bench:   $kind $n: ${secs}s, $(fmt_mb "$rss") MiB, destroyed $done_n, left $left" >&2
+        rm -rf "$s"
+    done
+done
+
+# --- results ----------------------------------------------------------------
+awk '$1 == "stub" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/stub.dat"
+awk '$1 == "real" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/real.dat"
+gnuplot <<EOF
+set terminal pngcairo size 900,420 font ",10"
+set output "$OUT/sweep_scaling.png"
+set multiplot layout 1,2 title "cleaner sweep over N expired local leases"
+set logscale xy
+set xlabel "expired leases"
+set ylabel "wall time (s)"
+set key top left
+set grid
+plot "$T/stub.dat" using 1:2 with linespoints title "Terraform = /bin/true (our own cost)", \
+     "$T/real.dat" using 1:2 with linespoints title "real Terraform (init + destroy)"
+unset logscale y
+set ylabel "peak RSS (MiB)"
+set yrange [0:*]
+plot "$T/stub.dat" using 1:3 with linespoints title "cleaner (Terraform = /bin/true)", \
+     "$T/real.dat" using 1:3 with linespoints title "largest process (terraform)"
+unset multiplot
+EOF
+
+{
+    echo "# Benchmark results"
+    echo
+    echo "Run with \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) CPUs" \
+        "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)," \
+        "$("$TF" version 2>/dev/null | head -1), $(ssh -V 2>&1 | cut -d, -f1).  Release build (\`make\`)."
+    echo "Times are wall clock; peak RSS is GNU time's %M (the largest process of the tree)."
+    echo
+    echo "## 1. Key generation: \`provisioner keygen\` vs \`ssh-keygen -t ed25519 -N ''\`"
+    echo
+    echo "$N_KEYGEN runs each, alternating, whole process (exec to exit, files written)."
+    echo
+    echo "| | mean ms | median ms | min ms | max ms | peak RSS MiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| provisioner keygen | $(fmt_ms "$kgo_mean") | $(fmt_ms "$kgo_med") | $(fmt_ms "$kgo_min") | $(fmt_ms "$kgo_max") | $(fmt_mb "$kgo_rss") |"
+    echo "| ssh-keygen | $(fmt_ms "$kgs_mean") | $(fmt_ms "$kgs_med") | $(fmt_ms "$kgs_min") | $(fmt_ms "$kgs_max") | $(fmt_mb "$kgs_rss") |"
+    echo "| **ratio ours / ssh-keygen** | $(ratio "$kgo_mean" "$kgs_mean") | $(ratio "$kgo_med" "$kgs_med") | | | $(ratio "$kgo_rss" "$kgs_rss") |"
+    echo
+    fast=$(awk -v a="$kgo_med" -v b="$kgs_med" 'BEGIN {print (a <= b) ? "holds" : "does NOT hold"}')
+    small=$(awk -v a="$kgo_rss" -v b="$kgs_rss" 'BEGIN {print (a <= b) ? "holds" : "does NOT hold"}')
+    echo "Target \"no slower\" (median): **$fast**.  Target \"peak memory at most ssh-keygen's\": **$small**."
+    echo
+    echo "## 2. \`provisioner create --module local --ttl 10m\` + \`cleaner destroy\` vs bare Terraform"
+    echo
+    echo "$N_CREATE runs each, alternating.  Bare: \`terraform init\` + \`apply\` then \`destroy\` of a"
+    echo "fresh copy of terraform/local with the same variables and the real jumpbox-localbox (sshd"
+    echo "started and stopped).  Ours adds: two key pairs, the lease, the root config, \`terraform"
+    echo "output\`, the SSH readiness probe (a real login with the pinned host key), and at destroy a"
+    echo "second \`terraform init\` (a destroy may run on another machine, so it rebuilds its work dir)."
+    echo
+    echo "| | ours mean s | bare mean s | ours median s | bare median s | ratio (mean) | added s (mean) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    f2() { awk -v v="$1" 'BEGIN {printf "%.2f", v}'; }
+    echo "| create vs init+apply | $(f2 "$cro_mean") | $(f2 "$bap_mean") | $(f2 "$cro_med") | $(f2 "$bap_med") | $(ratio "$cro_mean" "$bap_mean") | $(awk -v a="$cro_mean" -v b="$bap_mean" 'BEGIN {printf "%.2f", a - b}') |"
+    echo "| destroy vs destroy | $(f2 "$deo_mean") | $(f2 "$bde_mean") | $(f2 "$deo_med") | $(f2 "$bde_med") | $(ratio "$deo_mean" "$bde_mean") | $(awk -v a="$deo_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a - b}') |"
+    tot_o=$(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {print a + b}')
+    tot_b=$(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {print a + b}')
+    echo "| whole lifecycle | $(f2 "$tot_o") | $(f2 "$tot_b") | | | $(ratio "$tot_o" "$tot_b") | $(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {printf "%.2f", a - b}') |"
+    echo
+    echo "Of the create time, the SSH probe (\"ssh probe\" to \"ready\" in the progress lines) took"
+    echo "$(awk -v p="$probe_mean" 'BEGIN {printf "%.2f", p}') s on average.  Peak RSS during create:" \
+        "$(fmt_mb "$cro_rss") MiB (that is Terraform, the largest process)."
+    echo
+    echo "## 3. \`cleaner sweep\` over N expired local leases"
+    echo
+    echo "Each lease is a copy of a real local lease (the module inputs of a stack made and"
+    echo "destroyed just before), expired, with no Terraform state behind it: per lease the sweep"
+    echo "lists and parses it, writes the root config, runs \`terraform init\` and \`destroy\`"
+    echo "(nothing to destroy), and purges the lease.  \"stub\" replaces Terraform with /bin/true"
+    echo "(JUMPBOX_TERRAFORM), which leaves only our own cost: that is how 1000 leases stay quick."
+    echo "\"real\" runs Terraform ($TF) for the counts up to $SWEEP_REAL_MAX."
+    echo
+    echo "| Terraform | leases | wall s | ms per lease | peak RSS MiB | destroyed | leases left |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    while read -r kind n secs rss dn left; do
+        echo "| $kind | $n | $secs | $(awk -v s="$secs" -v n="$n" 'BEGIN {printf "%.1f", s * 1000 / n}') | $(fmt_mb "$rss") | $dn | $left |"
+    done <"$T/sweep.dat"
+    echo
+    echo "![sweep scaling](sweep_scaling.png)"
+} >"$OUT/RESULTS.md"
+echo "bench: wrote $OUT/RESULTS.md and $OUT/sweep_scaling.png" >&2

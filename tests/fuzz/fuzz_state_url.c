@@ -1,0 +1,37 @@
+#include "fuzz.h"
+#include "state.h"
+
+static int bad_segment(const char *p, size_t n)
+{
+    return n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = fuzz_cstr(data, size), err[256], path[PATH_MAX + 64];
+    static struct jb_state st, back;
+
+    if (jb_state_parse(s, &st, err, sizeof(err)) == 0) {
+        FUZZ_CHECK(st.kind == JB_STATE_FILE || st.kind == JB_STATE_S3);
+        /* What we parsed parses again to the same place. */
+        FUZZ_CHECK(jb_state_parse(st.url, &back, err, sizeof(err)) == 0);
+        FUZZ_CHECK(back.kind == st.kind && strcmp(back.dir, st.dir) == 0 &&
+                   strcmp(back.bucket, st.bucket) == 0 && strcmp(back.prefix, st.prefix) == 0);
+        if (st.kind == JB_STATE_FILE) {
+            FUZZ_CHECK(st.dir[0] == '/');
+        } else {
+            /* Each stack owns <prefix>/<stack>: no empty, "." or ".." key segment. */
+            const char *p = st.prefix;
+            while (*p) {
+                const char *slash = strchr(p, '/');
+                size_t n = slash ? (size_t)(slash - p) : strlen(p);
+                FUZZ_CHECK(!bad_segment(p, n));
+                p += n + (slash != NULL);
+                FUZZ_CHECK(slash == NULL || *p != '\0');
+            }
+        }
+        FUZZ_CHECK(jb_state_stack_path(&st, "abc", path, sizeof(path)) == 0);
+    }
+    free(s);
+    return 0;
+}
