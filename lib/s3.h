@@ -36,8 +36,9 @@
 #include "http.h"
 #include "s3xml.h"
 
-#define JB_S3_BUCKET_MAX 64  /* 63 characters plus NUL */
-#define JB_S3_PREFIX_MAX 512 /* leaves room under JB_S3_KEY_MAX for names below it */
+#define JB_S3_BUCKET_MAX 64     /* 63 characters plus NUL */
+#define JB_S3_PREFIX_MAX 512    /* leaves room under JB_S3_KEY_MAX for names below it */
+#define JB_S3_PURGE_MAX 1000000 /* versions one purge will take on */
 
 /* ---- State URLs -------------------------------------------------------- */
 
@@ -132,11 +133,16 @@ struct jb_s3_purge_stats {
 /* Deletes every object version and delete marker whose key starts with
  * prefix, so nothing of it is left, not even in history.  prefix must be
  * non-empty, not start with '/', and end with '/' (so "stack-1/" never
- * touches "stack-10/"); a listed key outside it is an error before any
- * delete of that page.  Buckets without the versions API (e.g. s3rver) are
- * purged from a plain listing.  Keeps going past per-key errors, then fails
- * with JB_ERR_AWS naming how many keys were left and the first one's error.
- * stats may be NULL. */
+ * touches "stack-10/").
+ *
+ * It first lists everything under the prefix (ListObjectVersions, or a
+ * plain ListObjectsV2 when the server has no versions API, e.g. s3rver),
+ * then deletes in DeleteObjects batches of up to 1000.  A listed key outside
+ * the prefix fails the purge before anything is deleted; so do more than
+ * JB_S3_PURGE_MAX versions.  Objects written while it runs may survive.
+ * Keeps going past per-key errors, then fails with JB_ERR_AWS naming how
+ * many were left and the first one's error.  stats may be NULL and are
+ * filled as far as it got. */
 int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
                        struct jb_s3_purge_stats *stats, char *err, size_t errlen);
 
