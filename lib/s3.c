@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENDPOINT_MAX 512
 #define WHAT_MAX 160 /* "s3://bucket/key" as shown in errors (cut) */
 
 struct jb_s3_client {
     char region[JB_AWS_REGION_MAX];
-    char endpoint[ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
+    char endpoint[JB_S3_ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
     struct jb_creds_provider *creds;
     int own_creds;
     const struct jb_http_options *http;
@@ -42,6 +41,12 @@ int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, 
         }
         strcpy(c->region, cfg->region);
     } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+        goto out;
+    }
+    /* The region becomes part of a host name. */
+    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region)) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "S3 client: region \"%.64s\" is not like us-east-1", c->region);
         goto out;
     }
     const char *e = getenv("AWS_ENDPOINT_URL_S3");
@@ -146,11 +151,39 @@ static int status_error(const struct s3_req *r, const struct jb_http_response *r
     return rc;
 }
 
+int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *key, char *endpoint,
+                  size_t endpointlen, char **path, char *err, size_t errlen)
+{
+    const char *k = key ? key : "";
+    size_t plen = strlen(bucket) + strlen(k) + 3;
+    int n;
+
+    *path = NULL;
+    if ((*path = malloc(plen)) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "S3: out of memory");
+    if (c->endpoint[0]) {
+        n = snprintf(endpoint, endpointlen, "%s", c->endpoint);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else if (strchr(bucket, '.')) {
+        n = snprintf(endpoint, endpointlen, "https://s3.%s.amazonaws.com", c->region);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else {
+        n = snprintf(endpoint, endpointlen, "https://%s.s3.%s.amazonaws.com", bucket, c->region);
+        snprintf(*path, plen, "/%s", k);
+    }
+    if (n < 0 || (size_t)n >= endpointlen) {
+        free(*path);
+        *path = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3: endpoint URL too long");
+    }
+    return 0;
+}
+
 /* Sends r; 0 only for a 2xx answer, which stays in resp either way. */
 static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_response *resp,
                  char *err, size_t errlen)
 {
-    char endpoint[ENDPOINT_MAX + 128];
+    char endpoint[JB_S3_ENDPOINT_MAX];
     char *path = NULL;
     char w[WHAT_MAX];
     char inner[JB_ERRLEN];
@@ -162,21 +195,9 @@ static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_
         return jb_err(err, errlen, rc, "%s: %s", r->op, inner);
     if (r->key && (rc = check_key(r->key, err, errlen)) != 0)
         return rc;
-    const char *key = r->key ? r->key : "";
-    size_t plen = strlen(r->bucket) + strlen(key) + 3;
-    if ((path = malloc(plen)) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "%s: out of memory", r->op);
-    if (c->endpoint[0]) {
-        snprintf(endpoint, sizeof(endpoint), "%s", c->endpoint);
-        snprintf(path, plen, "/%s%s%s", r->bucket, r->key ? "/" : "", key);
-    } else if (strchr(r->bucket, '.')) {
-        snprintf(endpoint, sizeof(endpoint), "https://s3.%s.amazonaws.com", c->region);
-        snprintf(path, plen, "/%s%s%s", r->bucket, r->key ? "/" : "", key);
-    } else {
-        snprintf(endpoint, sizeof(endpoint), "https://%s.s3.%s.amazonaws.com", r->bucket,
-                 c->region);
-        snprintf(path, plen, "/%s", key);
-    }
+    if ((rc = jb_s3_address(c, r->bucket, r->key, endpoint, sizeof(endpoint), &path, err,
+                            errlen)) != 0)
+        return rc;
     if (c->http)
         opts = *c->http;
     if (r->max_body)

@@ -39,6 +39,7 @@
 #define JB_S3_BUCKET_MAX 64     /* 63 characters plus NUL */
 #define JB_S3_PREFIX_MAX 512    /* leaves room under JB_S3_KEY_MAX for names below it */
 #define JB_S3_PURGE_MAX 1000000 /* versions one purge will take on */
+#define JB_S3_ENDPOINT_MAX 640
 
 /* ---- State URLs -------------------------------------------------------- */
 
@@ -78,6 +79,12 @@ struct jb_s3_client;
 int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, char *err,
                      size_t errlen);
 void jb_s3_client_free(struct jb_s3_client *c);
+
+/* Where a request for bucket/key (key NULL: the bucket itself) goes: the
+ * endpoint ("scheme://host[:port]") and the raw path jb_aws_request takes,
+ * per the addressing rules above.  *path is malloc'd. */
+int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *key, char *endpoint,
+                  size_t endpointlen, char **path, char *err, size_t errlen);
 
 /* ---- Calls ------------------------------------------------------------- */
 
