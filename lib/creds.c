@@ -274,6 +274,8 @@ int jb_creds_provider_new(const struct jb_creds_options *opts, struct jb_creds_p
     struct jb_creds_provider *p;
 
     *out = NULL;
+    if (jb_keys_init(err, errlen) != 0)
+        return JB_ERR_CRYPTO; /* locked memory for secrets needs libsodium */
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "credentials: out of memory");
     if (opts != NULL) {

@@ -1,22 +1,24 @@
 /* AWS credentials and region, resolved the way the AWS CLI and SDKs do.
  *
- * Chain order (first that yields credentials wins):
+ * Chain order, botocore's (first that yields credentials wins):
  *   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
- *   2. shared files for the profile (AWS_PROFILE, else "default"):
- *      credentials file ([name]; AWS_SHARED_CREDENTIALS_FILE, else
- *      ~/.aws/credentials), then config file ([profile name] or [default];
- *      AWS_CONFIG_FILE, else ~/.aws/config): aws_access_key_id,
- *      aws_secret_access_key, aws_session_token
- *   3. credential_process from the profile (execve, no shell, timeout)
- *   4. container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (against
+ *   2. shared files for the profile (AWS_PROFILE, else AWS_DEFAULT_PROFILE,
+ *      else "default"): the credentials file ([name]; AWS_SHARED_CREDENTIALS_FILE,
+ *      else ~/.aws/credentials) with aws_access_key_id, aws_secret_access_key,
+ *      aws_session_token; then credential_process from either file (execve,
+ *      no shell, timeout); then those keys in the config file ([profile name]
+ *      or [default]; AWS_CONFIG_FILE, else ~/.aws/config).  A profile named
+ *      explicitly that is in neither file is an error.
+ *   3. container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (against
  *      169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI, with
  *      AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)
- *   5. EC2 IMDSv2, unless AWS_EC2_METADATA_DISABLED=true; endpoint from
- *      AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254
+ *   4. EC2 IMDSv2, unless AWS_EC2_METADATA_DISABLED=true; endpoint from
+ *      AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254 (1 s
+ *      connect timeout; no answer at all counts as "not on EC2")
  * A source that is configured but fails (bad JSON, non-zero exit, ...) is an
- * error naming that source; the chain does not quietly fall through to the
- * next one.  Secrets live in jb_secret_alloc'd memory and never appear in
- * error text. */
+ * error naming that source (the container endpoint is tried 3 times); the chain does not quietly
+ * fall through to the next one.  Secrets live in jb_secret_alloc'd memory and never appear in error
+ * text. */
 #ifndef JB_CREDS_H
 #define JB_CREDS_H
 

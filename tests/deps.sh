@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 debs=(build-essential pkg-config clang-format
       libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev libsodium-dev libexpat1-dev
       libcmocka-dev python3-pytest python3-botocore awscli
-      openssh-server openssh-client ca-certificates)
+      openssh-server openssh-client ca-certificates
+      curl openssl)  # curl, openssl: the AWS-core tests read fixture logs and make a TLS cert
 
 missing=()
 # Node may come from elsewhere (with npm built in): only ask Debian when npm is missing.
