@@ -6,6 +6,9 @@
 #   make && bash bench/s3_purge.sh          BENCH_OBJECTS=2000 for a quick look
 #
 # A benchmark, not a test: numbers depend on the machine; nothing asserts them.
+# Objects go 100 to a "directory" (d000/obj-000000): s3rver reads the whole
+# parent directory after every single delete, so one flat directory of
+# 10,000 keys would time s3rver's O(n^2) housekeeping, not the clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,9 +49,10 @@ export AWS_ENDPOINT_URL_S3="$endpoint"
 unset AWS_PROFILE AWS_ENDPOINT_URL
 
 echo "bench: writing 2 x $N objects to s3rver at $endpoint ..." >&2
+names() { awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "d%03d/obj-%06d\n", int(i / 100), i }'; }
 for side in ours aws; do
     mkdir -p "$work/tree/$side"
-    (cd "$work/tree/$side" && seq -f "obj-%06g" "$N" | xargs touch)
+    (cd "$work/tree/$side" && names | cut -d/ -f1 | sort -u | xargs mkdir -p && names | xargs touch)
 done
 "$AWS" --endpoint-url "$endpoint" s3 cp --recursive --only-show-errors "$work/tree" s3://bench/
 count() { "$OURS" list bench "$1" | wc -l; }
