@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENDPOINT_MAX 512
 #define WHAT_MAX 160 /* "s3://bucket/key" as shown in errors (cut) */
 
 struct jb_s3_client {
     char region[JB_AWS_REGION_MAX];
-    char endpoint[ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
+    char endpoint[JB_S3_ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
     struct jb_creds_provider *creds;
     int own_creds;
     const struct jb_http_options *http;
@@ -42,6 +41,12 @@ int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, 
         }
         strcpy(c->region, cfg->region);
     } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+        goto out;
+    }
+    /* The region becomes part of a host name. */
+    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region)) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "S3 client: region \"%.64s\" is not like us-east-1", c->region);
         goto out;
     }
     const char *e = getenv("AWS_ENDPOINT_URL_S3");
@@ -80,7 +85,8 @@ struct s3_req {
     const char *op; /* "GetObject": for error text */
     const char *method;
     const char *bucket;
-    const char *key; /* NULL for bucket operations */
+    const char *key;   /* NULL for bucket operations */
+    const char *label; /* shown after the bucket in errors instead of key (a prefix) */
     const struct jb_kv *query;
     size_t nquery;
     const struct jb_kv *headers;
@@ -136,7 +142,7 @@ static int status_error(const struct s3_req *r, const struct jb_http_response *r
         rc = JB_ERR_AWS;
         break;
     }
-    what(w, sizeof(w), r->bucket, r->key);
+    what(w, sizeof(w), r->bucket, r->label ? r->label : r->key);
     rc = jb_err(err, errlen, rc, "%s %s: HTTP %ld%s%s%s%s", r->op, w, resp->status,
                 code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
     for (char *p = err; err && *p; p++)
@@ -145,11 +151,39 @@ static int status_error(const struct s3_req *r, const struct jb_http_response *r
     return rc;
 }
 
+int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *key, char *endpoint,
+                  size_t endpointlen, char **path, char *err, size_t errlen)
+{
+    const char *k = key ? key : "";
+    size_t plen = strlen(bucket) + strlen(k) + 3;
+    int n;
+
+    *path = NULL;
+    if ((*path = malloc(plen)) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "S3: out of memory");
+    if (c->endpoint[0]) {
+        n = snprintf(endpoint, endpointlen, "%s", c->endpoint);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else if (strchr(bucket, '.')) {
+        n = snprintf(endpoint, endpointlen, "https://s3.%s.amazonaws.com", c->region);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else {
+        n = snprintf(endpoint, endpointlen, "https://%s.s3.%s.amazonaws.com", bucket, c->region);
+        snprintf(*path, plen, "/%s", k);
+    }
+    if (n < 0 || (size_t)n >= endpointlen) {
+        free(*path);
+        *path = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3: endpoint URL too long");
+    }
+    return 0;
+}
+
 /* Sends r; 0 only for a 2xx answer, which stays in resp either way. */
 static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_response *resp,
                  char *err, size_t errlen)
 {
-    char endpoint[ENDPOINT_MAX + 128];
+    char endpoint[JB_S3_ENDPOINT_MAX];
     char *path = NULL;
     char w[WHAT_MAX];
     char inner[JB_ERRLEN];
@@ -161,21 +195,9 @@ static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_
         return jb_err(err, errlen, rc, "%s: %s", r->op, inner);
     if (r->key && (rc = check_key(r->key, err, errlen)) != 0)
         return rc;
-    const char *key = r->key ? r->key : "";
-    size_t plen = strlen(r->bucket) + strlen(key) + 3;
-    if ((path = malloc(plen)) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "%s: out of memory", r->op);
-    if (c->endpoint[0]) {
-        snprintf(endpoint, sizeof(endpoint), "%s", c->endpoint);
-        snprintf(path, plen, "/%s%s%s", r->bucket, r->key ? "/" : "", key);
-    } else if (strchr(r->bucket, '.')) {
-        snprintf(endpoint, sizeof(endpoint), "https://s3.%s.amazonaws.com", c->region);
-        snprintf(path, plen, "/%s%s%s", r->bucket, r->key ? "/" : "", key);
-    } else {
-        snprintf(endpoint, sizeof(endpoint), "https://%s.s3.%s.amazonaws.com", r->bucket,
-                 c->region);
-        snprintf(path, plen, "/%s", key);
-    }
+    if ((rc = jb_s3_address(c, r->bucket, r->key, endpoint, sizeof(endpoint), &path, err,
+                            errlen)) != 0)
+        return rc;
     if (c->http)
         opts = *c->http;
     if (r->max_body)
@@ -198,7 +220,7 @@ static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_
     rc = jb_aws_request(&call, resp, inner, sizeof(inner));
     free(path);
     if (rc) {
-        what(w, sizeof(w), r->bucket, r->key);
+        what(w, sizeof(w), r->bucket, r->label ? r->label : r->key);
         return jb_err(err, errlen, rc, "%s %s: %s", r->op, w, inner);
     }
     if (resp->status < 200 || resp->status > 299)
@@ -236,6 +258,7 @@ int jb_s3_list(struct jb_s3_client *c, const char *bucket, const char *prefix, c
     struct s3_req r = {.op = "ListObjectsV2",
                        .method = "GET",
                        .bucket = bucket,
+                       .label = prefix,
                        .query = q,
                        .nquery = nq,
                        .max_body = JB_S3XML_MAX_DOC};
@@ -272,6 +295,7 @@ int jb_s3_list_versions(struct jb_s3_client *c, const char *bucket, const char *
     struct s3_req r = {.op = "ListObjectVersions",
                        .method = "GET",
                        .bucket = bucket,
+                       .label = prefix,
                        .query = q,
                        .nquery = nq,
                        .max_body = JB_S3XML_MAX_DOC};
@@ -393,14 +417,17 @@ int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const
 
 /* ---- purge ------------------------------------------------------------- */
 
+/* The purge lists everything first, then deletes: listing markers and
+ * tokens name positions that a delete in between may remove, and how a
+ * server treats a marker that no longer exists is not something to bet a
+ * Terraform state on. */
 struct purge {
     struct jb_s3_client *c;
     const char *bucket;
     const char *prefix;
     struct jb_s3_purge_stats *st;
-    struct jb_s3_object_id objs[JB_S3_DELETE_BATCH];
-    int is_marker[JB_S3_DELETE_BATCH];
-    size_t n;
+    struct jb_s3_version *items; /* owned */
+    size_t n, cap;
     size_t failed;
     char first_failure[JB_ERRLEN / 2];
 };
@@ -412,61 +439,35 @@ static int inside(const struct purge *p, const char *key, char *err, size_t errl
         what(w, sizeof(w), p->bucket, key);
         return jb_err(err, errlen, JB_ERR_PARSE,
                       "purge s3://%s/%s: the listing returned %s, outside the prefix; nothing "
-                      "of that page was deleted",
+                      "was deleted",
                       p->bucket, p->prefix, w);
     }
     return 0;
 }
 
-static int flush(struct purge *p, char *err, size_t errlen)
+/* Takes ownership of key and version (on success and failure alike). */
+static int keep(struct purge *p, char *key, char *version, int marker, char *err, size_t errlen)
 {
-    struct jb_s3_delete_result res;
-    int rc;
-
-    if (p->n == 0)
-        return 0;
-    if ((rc = jb_s3_delete_objects(p->c, p->bucket, p->objs, p->n, &res, err, errlen)) != 0)
-        return rc;
-    p->st->batches++;
-    for (size_t i = 0; i < p->n; i++) {
-        int ok = 1;
-        for (size_t e = 0; e < res.nerrors && ok; e++) {
-            const struct jb_s3_delete_error *de = &res.errors[e];
-            const char *v = p->objs[i].version_id;
-            if (strcmp(de->key, p->objs[i].key) == 0 &&
-                (v == NULL || de->version_id == NULL || strcmp(de->version_id, v) == 0))
-                ok = 0;
-        }
-        if (!ok)
-            continue;
-        if (p->is_marker[i])
-            p->st->delete_markers++;
+    int rc = inside(p, key, err, errlen);
+    if (rc == 0 && p->n >= JB_S3_PURGE_MAX)
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "purge s3://%s/%s: more than %u versions under the prefix; refusing", p->bucket,
+                    p->prefix, JB_S3_PURGE_MAX);
+    if (rc == 0 && p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 1024;
+        struct jb_s3_version *ni = realloc(p->items, ncap * sizeof(*ni));
+        if (ni == NULL)
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "purge: out of memory");
         else
-            p->st->deleted++;
+            p->items = ni, p->cap = ncap;
     }
-    if (res.nerrors && p->failed == 0) {
-        char w[WHAT_MAX];
-        const struct jb_s3_delete_error *de = &res.errors[0];
-        what(w, sizeof(w), p->bucket, de->key);
-        snprintf(p->first_failure, sizeof(p->first_failure), "%s%s%s: %s%s%s", w,
-                 de->version_id ? " version " : "", de->version_id ? de->version_id : "", de->code,
-                 de->message ? ": " : "", de->message ? de->message : "");
-    }
-    p->failed += res.nerrors;
-    jb_s3_delete_result_free(&res);
-    p->n = 0;
-    return 0;
-}
-
-static int add(struct purge *p, const char *key, const char *version, int marker, char *err,
-               size_t errlen)
-{
-    int rc;
-    if (p->n == JB_S3_DELETE_BATCH && (rc = flush(p, err, errlen)) != 0)
+    if (rc) {
+        free(key);
+        free(version);
         return rc;
-    p->objs[p->n] = (struct jb_s3_object_id){key, version};
-    p->is_marker[p->n] = marker;
-    p->n++;
+    }
+    p->items[p->n++] =
+        (struct jb_s3_version){.key = key, .version_id = version, .delete_marker = marker};
     return 0;
 }
 
@@ -475,7 +476,7 @@ static int same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
-static int purge_versions(struct purge *p, char *err, size_t errlen)
+static int list_versions(struct purge *p, char *err, size_t errlen)
 {
     struct jb_s3_versions_page page = {0};
     char *km = NULL, *vm = NULL;
@@ -487,17 +488,13 @@ static int purge_versions(struct purge *p, char *err, size_t errlen)
             goto out;
         p->st->pages++;
         p->st->versioned = 1;
-        for (size_t i = 0; i < page.n; i++)
-            if ((rc = inside(p, page.items[i].key, err, errlen)) != 0)
-                goto out;
         for (size_t i = 0; i < page.n; i++) {
-            const struct jb_s3_version *v = &page.items[i];
-            if ((rc = add(p, v->key, v->version_id, v->delete_marker, err, errlen)) != 0)
+            struct jb_s3_version *v = &page.items[i];
+            rc = keep(p, v->key, v->version_id, v->delete_marker, err, errlen);
+            v->key = v->version_id = NULL;
+            if (rc)
                 goto out;
         }
-        /* The batch points into the page: send it before the page goes. */
-        if ((rc = flush(p, err, errlen)) != 0)
-            goto out;
         if (!page.truncated)
             break;
         if (same(km, page.next_key_marker) && same(vm, page.next_version_id_marker)) {
@@ -520,7 +517,7 @@ out:
     return rc;
 }
 
-static int purge_plain(struct purge *p, char *err, size_t errlen)
+static int list_plain(struct purge *p, char *err, size_t errlen)
 {
     struct jb_s3_list_page page = {0};
     char *token = NULL;
@@ -531,14 +528,12 @@ static int purge_plain(struct purge *p, char *err, size_t errlen)
         if (rc)
             goto out;
         p->st->pages++;
-        for (size_t i = 0; i < page.nkeys; i++)
-            if ((rc = inside(p, page.keys[i], err, errlen)) != 0)
+        for (size_t i = 0; i < page.nkeys; i++) {
+            rc = keep(p, page.keys[i], NULL, 0, err, errlen);
+            page.keys[i] = NULL;
+            if (rc)
                 goto out;
-        for (size_t i = 0; i < page.nkeys; i++)
-            if ((rc = add(p, page.keys[i], NULL, 0, err, errlen)) != 0)
-                goto out;
-        if ((rc = flush(p, err, errlen)) != 0)
-            goto out;
+        }
         if (!page.truncated)
             break;
         if (same(token, page.next_token)) {
@@ -558,11 +553,50 @@ out:
     return rc;
 }
 
+/* One DeleteObjects call for items[from, from+n); counts what went. */
+static int delete_batch(struct purge *p, size_t from, size_t n, char *err, size_t errlen)
+{
+    struct jb_s3_object_id ids[JB_S3_DELETE_BATCH];
+    struct jb_s3_delete_result res;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (struct jb_s3_object_id){p->items[from + i].key, p->items[from + i].version_id};
+    if ((rc = jb_s3_delete_objects(p->c, p->bucket, ids, n, &res, err, errlen)) != 0)
+        return rc;
+    p->st->batches++;
+    for (size_t i = 0; i < n; i++) {
+        int ok = 1;
+        for (size_t e = 0; e < res.nerrors && ok; e++) {
+            const struct jb_s3_delete_error *de = &res.errors[e];
+            if (strcmp(de->key, ids[i].key) == 0 &&
+                (ids[i].version_id == NULL || de->version_id == NULL ||
+                 strcmp(de->version_id, ids[i].version_id) == 0))
+                ok = 0;
+        }
+        if (ok && p->items[from + i].delete_marker)
+            p->st->delete_markers++;
+        else if (ok)
+            p->st->deleted++;
+    }
+    if (res.nerrors && p->failed == 0) {
+        char w[WHAT_MAX];
+        const struct jb_s3_delete_error *de = &res.errors[0];
+        what(w, sizeof(w), p->bucket, de->key);
+        snprintf(p->first_failure, sizeof(p->first_failure), "%s%s%s: %s%s%s", w,
+                 de->version_id ? " version " : "", de->version_id ? de->version_id : "", de->code,
+                 de->message ? ": " : "", de->message ? de->message : "");
+    }
+    p->failed += res.nerrors;
+    jb_s3_delete_result_free(&res);
+    return 0;
+}
+
 int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
                        struct jb_s3_purge_stats *stats, char *err, size_t errlen)
 {
     struct jb_s3_purge_stats local;
-    struct purge *p = NULL;
+    struct purge p = {0};
     size_t n = prefix ? strlen(prefix) : 0;
     int rc;
 
@@ -576,18 +610,23 @@ int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *p
                       JB_S3_KEY_MAX);
     if ((rc = jb_s3_check_bucket(bucket, err, errlen)) != 0)
         return rc;
-    if ((p = calloc(1, sizeof(*p))) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "purge: out of memory");
-    *p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .st = stats};
-    rc = purge_versions(p, err, errlen);
+    p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .st = stats};
+    rc = list_versions(&p, err, errlen);
     if (rc == JB_ERR_UNSUPPORTED && stats->pages == 0) {
         /* No versions API: then there is no history to remove either. */
-        p->n = 0;
-        rc = purge_plain(p, err, errlen);
+        rc = list_plain(&p, err, errlen);
     }
-    if (rc == 0 && p->failed)
+    for (size_t i = 0; rc == 0 && i < p.n; i += JB_S3_DELETE_BATCH) {
+        size_t k = p.n - i < JB_S3_DELETE_BATCH ? p.n - i : JB_S3_DELETE_BATCH;
+        rc = delete_batch(&p, i, k, err, errlen);
+    }
+    if (rc == 0 && p.failed)
         rc = jb_err(err, errlen, JB_ERR_AWS, "purge s3://%s/%s: %zu keys not deleted; first: %s",
-                    bucket, prefix, p->failed, p->first_failure);
-    free(p);
+                    bucket, prefix, p.failed, p.first_failure);
+    for (size_t i = 0; i < p.n; i++) {
+        free(p.items[i].key);
+        free(p.items[i].version_id);
+    }
+    free(p.items);
     return rc;
 }

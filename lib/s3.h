@@ -36,8 +36,10 @@
 #include "http.h"
 #include "s3xml.h"
 
-#define JB_S3_BUCKET_MAX 64  /* 63 characters plus NUL */
-#define JB_S3_PREFIX_MAX 512 /* leaves room under JB_S3_KEY_MAX for names below it */
+#define JB_S3_BUCKET_MAX 64     /* 63 characters plus NUL */
+#define JB_S3_PREFIX_MAX 512    /* leaves room under JB_S3_KEY_MAX for names below it */
+#define JB_S3_PURGE_MAX 1000000 /* versions one purge will take on */
+#define JB_S3_ENDPOINT_MAX 640
 
 /* ---- State URLs -------------------------------------------------------- */
 
@@ -77,6 +79,12 @@ struct jb_s3_client;
 int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, char *err,
                      size_t errlen);
 void jb_s3_client_free(struct jb_s3_client *c);
+
+/* Where a request for bucket/key (key NULL: the bucket itself) goes: the
+ * endpoint ("scheme://host[:port]") and the raw path jb_aws_request takes,
+ * per the addressing rules above.  *path is malloc'd. */
+int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *key, char *endpoint,
+                  size_t endpointlen, char **path, char *err, size_t errlen);
 
 /* ---- Calls ------------------------------------------------------------- */
 
@@ -132,11 +140,16 @@ struct jb_s3_purge_stats {
 /* Deletes every object version and delete marker whose key starts with
  * prefix, so nothing of it is left, not even in history.  prefix must be
  * non-empty, not start with '/', and end with '/' (so "stack-1/" never
- * touches "stack-10/"); a listed key outside it is an error before any
- * delete of that page.  Buckets without the versions API (e.g. s3rver) are
- * purged from a plain listing.  Keeps going past per-key errors, then fails
- * with JB_ERR_AWS naming how many keys were left and the first one's error.
- * stats may be NULL. */
+ * touches "stack-10/").
+ *
+ * It first lists everything under the prefix (ListObjectVersions, or a
+ * plain ListObjectsV2 when the server has no versions API, e.g. s3rver),
+ * then deletes in DeleteObjects batches of up to 1000.  A listed key outside
+ * the prefix fails the purge before anything is deleted; so do more than
+ * JB_S3_PURGE_MAX versions.  Objects written while it runs may survive.
+ * Keeps going past per-key errors, then fails with JB_ERR_AWS naming how
+ * many were left and the first one's error.  stats may be NULL and are
+ * filled as far as it got. */
 int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
                        struct jb_s3_purge_stats *stats, char *err, size_t errlen);
 
