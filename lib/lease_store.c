@@ -28,8 +28,8 @@ int jb_lease_store_put(const struct jb_state *st, const char *stack_id, const ch
     char dir[PATH_MAX], file[PATH_MAX];
     int rc;
 
-    if (st->kind != JB_STATE_FILE)
-        return jb_err(err, errlen, JB_ERR_UNSUPPORTED, "s3 state is not built in yet");
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_put(st, stack_id, json, len, create, err, errlen);
     if (lease_path(st, stack_id, dir, file) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "state path too long");
     if (create) {
@@ -49,8 +49,8 @@ int jb_lease_store_get(const struct jb_state *st, const char *stack_id, char **j
 {
     char dir[PATH_MAX], file[PATH_MAX];
 
-    if (st->kind != JB_STATE_FILE)
-        return jb_err(err, errlen, JB_ERR_UNSUPPORTED, "s3 state is not built in yet");
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_get(st, stack_id, json, err, errlen);
     if (lease_path(st, stack_id, dir, file) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "state path too long");
     return jb_file_read(file, JB_LEASE_MAX_BYTES, json, NULL, err, errlen);
@@ -65,8 +65,8 @@ int jb_lease_store_ids(const struct jb_state *st, char ***ids, size_t *n, char *
 
     *ids = NULL;
     *n = 0;
-    if (st->kind != JB_STATE_FILE)
-        return jb_err(err, errlen, JB_ERR_UNSUPPORTED, "s3 state is not built in yet");
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_ids(st, ids, n, err, errlen);
     if ((d = opendir(st->dir)) == NULL)
         return errno == ENOENT ? 0 : jb_err_errno(err, errlen, JB_ERR_IO, "open %s", st->dir);
     while ((de = readdir(d)) != NULL) {
@@ -98,10 +98,11 @@ int jb_lease_store_purge(const struct jb_state *st, const char *stack_id, char *
 {
     char dir[PATH_MAX];
 
-    if (st->kind != JB_STATE_FILE)
-        return jb_err(err, errlen, JB_ERR_UNSUPPORTED, "s3 state is not built in yet");
-    if (jb_check_stack_id(stack_id, NULL, 0) != 0 ||
-        jb_state_stack_path(st, stack_id, dir, sizeof(dir)) != 0)
+    if (jb_check_stack_id(stack_id, NULL, 0) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_purge(st, stack_id, err, errlen);
+    if (jb_state_stack_path(st, stack_id, dir, sizeof(dir)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
     return jb_rm_tree(dir, err, errlen);
 }

@@ -16,4 +16,15 @@ int jb_lease_store_get(const struct jb_state *st, const char *stack_id, char **j
 int jb_lease_store_ids(const struct jb_state *st, char ***ids, size_t *n, char *err, size_t errlen);
 int jb_lease_store_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
 
+/* s3: the bucket exists and answers us (JB_ERR_INVALID with why, if not). */
+int jb_lease_store_check(const struct jb_state *st, char *err, size_t errlen);
+
+/* The S3 backend behind the functions above. */
+int jb_lease_s3_put(const struct jb_state *st, const char *stack_id, const char *json, size_t len,
+                    int create, char *err, size_t errlen);
+int jb_lease_s3_get(const struct jb_state *st, const char *stack_id, char **json, char *err,
+                    size_t errlen);
+int jb_lease_s3_ids(const struct jb_state *st, char ***ids, size_t *n, char *err, size_t errlen);
+int jb_lease_s3_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
+
 #endif

@@ -363,7 +363,8 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
     int rc;
 
     *body = NULL;
-    *len = 0;
+    if (len)
+        *len = 0;
     rc = s3_do(c, &r, &resp, err, errlen);
     if (rc == 0) {
         if (resp.body == NULL) {
@@ -374,14 +375,16 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
             resp.bodylen = 0;
         }
         *body = resp.body;
-        *len = resp.bodylen;
+        if (len)
+            *len = resp.bodylen;
         resp.body = NULL;
     }
     jb_http_response_free(&resp);
     if (rc) {
         free(*body);
         *body = NULL;
-        *len = 0;
+        if (len)
+            *len = 0;
     }
     return rc;
 }

@@ -114,7 +114,7 @@ int jb_s3_delete_objects(struct jb_s3_client *c, const char *bucket,
 int jb_s3_delete(struct jb_s3_client *c, const char *bucket, const char *key, char *err,
                  size_t errlen);
 
-/* GetObject into *body (malloc'd, NUL-terminated, free()).  max bounds the
+/* GetObject into *body (malloc'd, NUL-terminated, free()); len may be NULL.  max bounds the
  * size (0 = 16 MiB).  JB_ERR_NOTFOUND when the key or bucket is missing. */
 int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_t max, char **body,
               size_t *len, char *err, size_t errlen);

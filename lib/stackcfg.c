@@ -1,6 +1,7 @@
 #include "stackcfg.h"
 
 #include "err.h"
+#include "creds.h"
 #include "fsutil.h"
 
 #include <stdio.h>
@@ -123,7 +124,8 @@ static cJSON *literal_copy(const cJSON *v)
 static cJSON *backend(const struct jb_state *st, const char *stack_id)
 {
     cJSON *b = cJSON_CreateObject(), *inner = cJSON_CreateObject();
-    char path[PATH_MAX + 32];
+    char path[PATH_MAX + 32], region[64];
+    const char *endpoint;
 
     if (b == NULL || inner == NULL)
         goto fail;
@@ -133,12 +135,28 @@ static cJSON *backend(const struct jb_state *st, const char *stack_id)
         cJSON_AddItemToObject(b, "local", inner);
         return b;
     }
-    snprintf(path, sizeof(path), "%s%s%s/terraform.tfstate", st->prefix, st->prefix[0] ? "/" : "",
-             stack_id);
+    snprintf(path, sizeof(path), "%s%s/terraform.tfstate", st->prefix, stack_id);
     cJSON_AddItemToObject(inner, "bucket", jb_tf_literal(st->bucket));
     cJSON_AddItemToObject(inner, "key", jb_tf_literal(path));
     cJSON_AddBoolToObject(inner, "use_lockfile", 1);
     cJSON_AddBoolToObject(inner, "encrypt", 1);
+    if (jb_aws_region(NULL, region, sizeof(region), NULL, 0) == 0)
+        cJSON_AddItemToObject(inner, "region", jb_tf_literal(region));
+    endpoint = getenv("AWS_ENDPOINT_URL_S3");
+    if (endpoint == NULL || *endpoint == '\0')
+        endpoint = getenv("AWS_ENDPOINT_URL");
+    if (endpoint && *endpoint) {
+        /* An S3-compatible server of our own (tests, MinIO): path-style,
+         * and none of the checks that need AWS's account and STS APIs. */
+        cJSON *eps = cJSON_AddObjectToObject(inner, "endpoints");
+        cJSON_AddItemToObject(eps, "s3", jb_tf_literal(endpoint));
+        cJSON_AddBoolToObject(inner, "use_path_style", 1);
+        cJSON_AddBoolToObject(inner, "skip_credentials_validation", 1);
+        cJSON_AddBoolToObject(inner, "skip_requesting_account_id", 1);
+        cJSON_AddBoolToObject(inner, "skip_metadata_api_check", 1);
+        cJSON_AddBoolToObject(inner, "skip_region_validation", 1);
+        cJSON_AddBoolToObject(inner, "skip_s3_checksum", 1);
+    }
     cJSON_AddItemToObject(b, "s3", inner);
     return b;
 fail:

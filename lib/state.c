@@ -2,6 +2,8 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "lease_store.h"
+#include "s3.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,50 +20,6 @@ static int has_dotdot(const char *path)
             return 1;
         p += 2;
     }
-    return 0;
-}
-
-static int parse_s3(const char *rest, struct jb_state *st, char *err, size_t errlen)
-{
-    const char *slash = strchr(rest, '/');
-    size_t bl = slash ? (size_t)(slash - rest) : strlen(rest);
-    const char *prefix = slash ? slash + 1 : "";
-    size_t pl;
-
-    if (bl < 3 || bl > 63)
-        return jb_err(err, errlen, JB_ERR_INVALID, "S3 bucket name must be 3 to 63 characters");
-    for (size_t i = 0; i < bl; i++) {
-        char c = rest[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-            return jb_err(err, errlen, JB_ERR_INVALID,
-                          "S3 bucket name may hold only a-z, 0-9, '-' and '.'");
-    }
-    if (rest[0] == '-' || rest[0] == '.' || rest[bl - 1] == '-' || rest[bl - 1] == '.')
-        return jb_err(err, errlen, JB_ERR_INVALID,
-                      "S3 bucket name must start and end with a letter or digit");
-    memcpy(st->bucket, rest, bl);
-    st->bucket[bl] = '\0';
-    pl = strlen(prefix);
-    while (pl > 0 && prefix[pl - 1] == '/')
-        pl--;
-    if (pl >= sizeof(st->prefix))
-        return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix too long");
-    /* Each stack owns <prefix>/<stack>: every segment must be a real name.
-     * prefix[pl..] holds only trailing slashes, so segments end by pl. */
-    for (size_t i = 0; i < pl || (i == 0 && prefix[0] == '/'); i++) {
-        size_t seg = strcspn(prefix + i, "/");
-        if (seg == 0 || (seg == 1 && prefix[i] == '.') ||
-            (seg == 2 && prefix[i] == '.' && prefix[i + 1] == '.'))
-            return jb_err(err, errlen, JB_ERR_INVALID,
-                          "S3 prefix may not hold empty, '.' or '..' segments");
-        i += seg;
-    }
-    for (size_t i = 0; i < pl; i++)
-        if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f || prefix[i] == '\\')
-            return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix holds control characters");
-    memcpy(st->prefix, prefix, pl);
-    st->prefix[pl] = '\0';
-    st->kind = JB_STATE_S3;
     return 0;
 }
 
@@ -91,11 +49,20 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
         return 0;
     }
     if (strncmp(url, "s3://", 5) == 0) {
-        int rc = parse_s3(url + 5, st, err, errlen);
+        struct jb_s3_url u;
+        size_t pl;
+        int rc = jb_s3_parse_url(url, &u, err, errlen);
         if (rc != 0)
             return rc;
-        snprintf(st->url, sizeof(st->url), "s3://%s%s%s", st->bucket, st->prefix[0] ? "/" : "",
-                 st->prefix);
+        if (strlen(u.prefix) >= sizeof(st->prefix))
+            return jb_err(err, errlen, JB_ERR_INVALID, "S3 prefix too long");
+        strcpy(st->bucket, u.bucket);
+        strcpy(st->prefix, u.prefix);
+        pl = strlen(st->prefix);
+        /* The canonical URL, without the trailing slash. */
+        snprintf(st->url, sizeof(st->url), "s3://%s%s%.*s", st->bucket, pl ? "/" : "",
+                 pl ? (int)pl - 1 : 0, st->prefix);
+        st->kind = JB_STATE_S3;
         return 0;
     }
     return jb_err(err, errlen, JB_ERR_INVALID, "'%s': use file:///dir or s3://bucket/prefix", url);
@@ -119,8 +86,8 @@ int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen)
 {
     int rc;
 
-    if (st->kind != JB_STATE_FILE)
-        return 0;
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_store_check(st, err, errlen);
     if ((rc = jb_mkdir_p(st->dir, 0700, err, errlen)) != 0)
         return rc;
     if (access(st->dir, W_OK | X_OK) != 0)
@@ -135,6 +102,6 @@ int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *o
     if (st->kind == JB_STATE_FILE)
         n = snprintf(out, outlen, "%s/%s", st->dir, stack_id);
     else
-        n = snprintf(out, outlen, "%s%s%s", st->prefix, st->prefix[0] ? "/" : "", stack_id);
+        n = snprintf(out, outlen, "%s%s", st->prefix, stack_id);
     return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
 }

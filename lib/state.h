@@ -13,7 +13,7 @@ struct jb_state {
     char url[PATH_MAX + 8];
     char dir[PATH_MAX]; /* file: absolute directory */
     char bucket[64];    /* s3 */
-    char prefix[1024];  /* s3: "" or "a/b" without slashes at either end */
+    char prefix[1024];  /* s3: "" or "a/b/": never a leading '/', always a trailing one */
 };
 
 /* Parses file:///abs/dir or s3://bucket[/prefix]. */
@@ -22,7 +22,8 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
 /* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
 int jb_state_default(struct jb_state *st, char *err, size_t errlen);
 
-/* Checks the location can be used (file: created 0700 and writable). */
+/* Checks the location can be used (file: created 0700 and writable; s3:
+ * the bucket answers a listing with our credentials). */
 int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen);
 
 /* file: <dir>/<stack>;  s3: <prefix>/<stack> (the object key prefix, no

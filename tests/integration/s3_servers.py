@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, bin_path
+from jbtest import ROOT, bin_path
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 from lambda_invoke_fixture import LambdaInvokeFixture  # noqa: E402

@@ -97,7 +97,7 @@ static void test_state_urls(void **state)
     assert_int_equal(jb_state_parse("s3://my-bucket/state/jb/", &st, NULL, 0), 0);
     assert_int_equal(st.kind, JB_STATE_S3);
     assert_string_equal(st.bucket, "my-bucket");
-    assert_string_equal(st.prefix, "state/jb");
+    assert_string_equal(st.prefix, "state/jb/");
     assert_string_equal(st.url, "s3://my-bucket/state/jb");
     assert_int_equal(jb_state_parse("s3://my-bucket", &st, NULL, 0), 0);
     assert_string_equal(st.prefix, "");
