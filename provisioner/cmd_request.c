@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 #include "err.h"
+#include "myip.h"
 #include "keys.h"
 #include "lambda.h"
 #include "out.h"
@@ -24,7 +25,7 @@
 #define INVOKE_TIMEOUT_MS (16L * 60 * 1000) /* Lambda's longest run, and a minute */
 
 static const char usage[] =
-    "usage: provisioner request --function NAME --allow-cidr CIDR --out DIR\n"
+    "usage: provisioner request --function NAME (--allow-cidr CIDR | --allow-my-ip) --out DIR\n"
     "                           [--ttl DURATION] [--requester TEXT]\n"
     "\n"
     "Asks the build Lambda function (SigV4, credentials and region the way the AWS\n"
@@ -32,6 +33,8 @@ static const char usage[] =
     "back sealed to a key pair made for this request only; DIR gets id_ed25519\n"
     "(0600), id_ed25519.pub, known_hosts, ssh_config (Host = stack id) and\n"
     "teardown_token (0600).  Prints the create JSON with those paths.\n"
+    "--allow-my-ip asks JUMPBOX_CHECKIP_URL (default " JB_CHECKIP_DEFAULT_URL ")\n"
+    "for this machine's public address and allows only that.\n"
     "Exit status: 0 done, 1 failed, 2 bad input (also when the function refused it).\n";
 
 static int bad(const char *field, const char *detail)
@@ -156,6 +159,7 @@ int cmd_request(int argc, char **argv)
     static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
                                          {"ttl", required_argument, NULL, 't'},
                                          {"allow-cidr", required_argument, NULL, 'a'},
+                                         {"allow-my-ip", no_argument, NULL, 'm'},
                                          {"requester", required_argument, NULL, 'r'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
@@ -172,7 +176,7 @@ int cmd_request(int argc, char **argv)
     struct jb_lambda_config lc = {.http = &http};
     cJSON *ev = NULL;
     long ttl;
-    int c, rc, status = 1;
+    int c, rc, status = 1, my_ip = 0;
 
     memset(&res, 0, sizeof(res));
     memset(&lr, 0, sizeof(lr));
@@ -187,6 +191,9 @@ int cmd_request(int argc, char **argv)
             break;
         case 'a':
             cidr_in = optarg;
+            break;
+        case 'm':
+            my_ip = 1;
             break;
         case 'r':
             requester = optarg;
@@ -209,10 +216,12 @@ int cmd_request(int argc, char **argv)
         return bad("--function", err);
     if (ttl_s && jb_parse_duration(ttl_s, &ttl, err, sizeof(err)) != 0)
         return bad("--ttl", err);
-    if (cidr_in == NULL)
+    if (cidr_in && my_ip)
+        return bad("--allow-my-ip", "give either --allow-cidr or --allow-my-ip, not both");
+    if (cidr_in == NULL && !my_ip)
         return bad("--allow-cidr", "required (this machine's address as the jump box sees it, "
-                                   "e.g. 203.0.113.7/32)");
-    if (jb_parse_cidr(cidr_in, cidr, sizeof(cidr), err, sizeof(err)) != 0)
+                                   "e.g. 203.0.113.7/32, or --allow-my-ip)");
+    if (cidr_in && jb_parse_cidr(cidr_in, cidr, sizeof(cidr), err, sizeof(err)) != 0)
         return bad("--allow-cidr", err);
     if (requester == NULL) {
         const char *u = getenv("USER");
@@ -229,6 +238,15 @@ int cmd_request(int argc, char **argv)
     if (jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
         return bad("--out", err);
 
+    if (my_ip) {
+        /* Not bad input when it fails: the network is, so exit 1. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+            jb_my_ip_cidr(cidr, sizeof(cidr), err, sizeof(err)) != 0) {
+            fprintf(stderr, "provisioner request: --allow-my-ip: %s\n", err);
+            return 1;
+        }
+        fprintf(stderr, "provisioner request: allowing %s (this machine's public address)\n", cidr);
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
         jb_seal_keypair_new(pk_b64, &sk, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner request: %s\n", err[0] ? err : "curl_global_init failed");

@@ -282,3 +282,62 @@ def test_build_rolls_back_before_the_deadline(env, tmp_path):
     log = (tmp_path / "slow.log").read_text()
     assert "terraform destroy" in log, log
     assert env.leases() == []
+
+
+class CheckIp:
+    """A test fixture answering like checkip.amazonaws.com: one address."""
+
+    def __init__(self, answer):
+        import http.server
+        import threading
+        body = answer.encode()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.srv.server_port}/"
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_request_allow_my_ip(env, harness, tmp_path):
+    fx = CheckIp("127.0.0.1\n")
+    try:
+        cenv = dict(harness.client_env(), JUMPBOX_CHECKIP_URL=fx.url)
+        cp = run([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
+                  "--allow-my-ip", "--out", str(tmp_path / "out")], env=cenv, check=0)
+        sid = json.loads(cp.stdout)["stack_id"]
+        assert "allowing 127.0.0.1/32" in cp.stderr
+        lease = json.loads((env.state / sid / "lease.json").read_text())
+        assert lease["vars"]["allow_cidr"] == "127.0.0.1/32"
+        run([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id", sid,
+             "--out", str(tmp_path / "out")], env=cenv, check=0)
+    finally:
+        fx.close()
+
+
+def test_request_allow_my_ip_with_a_bad_answer_makes_nothing(env, harness, tmp_path):
+    fx = CheckIp("<html>not an address</html>")
+    try:
+        cenv = dict(harness.client_env(), JUMPBOX_CHECKIP_URL=fx.url)
+        cp = run([bin_path("provisioner"), "request", "--function", BUILD, "--allow-my-ip",
+                  "--out", str(tmp_path / "out")], env=cenv, check=1)
+        assert "--allow-my-ip" in cp.stderr and "not an IP address" in cp.stderr
+        assert env.leases() == []
+        both = run([bin_path("provisioner"), "request", "--function", BUILD, "--allow-my-ip",
+                    "--allow-cidr", "127.0.0.1/32", "--out", str(tmp_path / "o2")], env=cenv,
+                   check=2)
+        assert "--allow-my-ip" in both.stderr
+    finally:
+        fx.close()
