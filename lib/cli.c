@@ -2,7 +2,11 @@
 
 #include "err.h"
 
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 volatile sig_atomic_t jb_cli_stop;
@@ -35,6 +39,21 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
     if (jb_state_prepare(st, err, errlen) != 0)
         return JB_ERR_INVALID;
     return 0;
+}
+
+const char *jb_cli_default_requester(char *buf, size_t buflen)
+{
+    char host[64];
+    const char *u = getenv("USER");
+    struct passwd *pw = (u && *u) ? NULL : getpwuid(geteuid());
+
+    if (pw)
+        u = pw->pw_name;
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, buflen, "%s@%s", u && *u ? u : "unknown", host);
+    return buf;
 }
 
 double jb_cli_elapsed(void)

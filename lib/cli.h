@@ -16,6 +16,9 @@ void jb_cli_catch_signals(void);
  * with the reason when it can't be used. */
 int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen);
 
+/* "user@host" of whoever runs us, for leases and the audit log. */
+const char *jb_cli_default_requester(char *buf, size_t buflen);
+
 /* Seconds since the first call, for progress lines. */
 double jb_cli_elapsed(void);
 

@@ -80,7 +80,7 @@ int cmd_create(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *module = "local", *ttl_s = "1h", *stack_id = NULL, *cidr_in = NULL;
     const char *state_url = NULL, *outdir = NULL, *requester = NULL, *ready_s = "2m";
-    char err[JB_ERRLEN], cidr[JB_CIDR_MAX], gen_id[16], req_buf[160], host[64];
+    char err[JB_ERRLEN], cidr[JB_CIDR_MAX], gen_id[16], req_buf[160];
     char work_root[PATH_MAX];
     struct jb_state st;
     struct jb_stack_ctx ctx;
@@ -146,17 +146,8 @@ int cmd_create(int argc, char **argv)
     if (jb_parse_cidr(cidr_in ? cidr_in : "127.0.0.1/32", cidr, sizeof(cidr), err, sizeof(err)) !=
         0)
         return bad("--allow-cidr", err);
-    if (requester == NULL) {
-        const char *u = getenv("USER");
-        struct passwd *pw = (u && *u) ? NULL : getpwuid(geteuid());
-        if (pw)
-            u = pw->pw_name;
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "localhost");
-        host[sizeof(host) - 1] = '\0';
-        snprintf(req_buf, sizeof(req_buf), "%s@%s", u && *u ? u : "unknown", host);
-        requester = req_buf;
-    }
+    if (requester == NULL)
+        requester = jb_cli_default_requester(req_buf, sizeof(req_buf));
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
         return bad("--requester", err);
     if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0)

@@ -4,6 +4,7 @@
  * which never leaves locked memory. */
 #include "cmd.h"
 
+#include "cli.h"
 #include "err.h"
 #include "myip.h"
 #include "keys.h"
@@ -166,7 +167,7 @@ int cmd_request(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *function = NULL, *ttl_s = NULL, *cidr_in = NULL, *requester = NULL;
     const char *outdir = NULL;
-    char err[JB_ERRLEN], cidr[JB_CIDR_MAX], req_buf[160], host[64];
+    char err[JB_ERRLEN], cidr[JB_CIDR_MAX], req_buf[160];
     char pk_b64[JB_SEAL_KEY_B64_LEN], *event = NULL;
     unsigned char *sk = NULL;
     struct jb_out_dir od;
@@ -223,14 +224,8 @@ int cmd_request(int argc, char **argv)
                                    "e.g. 203.0.113.7/32, or --allow-my-ip)");
     if (cidr_in && jb_parse_cidr(cidr_in, cidr, sizeof(cidr), err, sizeof(err)) != 0)
         return bad("--allow-cidr", err);
-    if (requester == NULL) {
-        const char *u = getenv("USER");
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "localhost");
-        host[sizeof(host) - 1] = '\0';
-        snprintf(req_buf, sizeof(req_buf), "%s@%s", u && *u ? u : "unknown", host);
-        requester = req_buf;
-    }
+    if (requester == NULL)
+        requester = jb_cli_default_requester(req_buf, sizeof(req_buf));
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
         return bad("--requester", err);
     if (outdir == NULL)
