@@ -149,7 +149,7 @@ int jb_s3_parse_url(const char *url, struct jb_s3_url *out, char *err, size_t er
     size_t plen = strlen(p);
     if (p[plen - 1] == '/')
         plen--; /* added back below */
-    if (plen == 0) {
+    if (plen == 0 || p[plen - 1] == '/') {
         memset(out, 0, sizeof(*out));
         return jb_err(err, errlen, JB_ERR_INVALID,
                       "state URL: prefix has an empty path segment (\"//\")");

@@ -20,14 +20,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st.kind == JB_STATE_FILE) {
             FUZZ_CHECK(st.dir[0] == '/');
         } else {
-            /* Each stack owns <prefix>/<stack>: no empty, "." or ".." key segment. */
+            /* Each stack owns <prefix><stack>/: the prefix is "" or ends in
+             * '/', and has no empty, "." or ".." key segment. */
             const char *p = st.prefix;
+            size_t pl = strlen(p);
+            FUZZ_CHECK(pl == 0 || (p[0] != '/' && p[pl - 1] == '/'));
             while (*p) {
                 const char *slash = strchr(p, '/');
-                size_t n = slash ? (size_t)(slash - p) : strlen(p);
-                FUZZ_CHECK(!bad_segment(p, n));
-                p += n + (slash != NULL);
-                FUZZ_CHECK(slash == NULL || *p != '\0');
+                FUZZ_CHECK(slash != NULL);
+                FUZZ_CHECK(!bad_segment(p, (size_t)(slash - p)));
+                p = slash + 1;
             }
         }
         FUZZ_CHECK(jb_state_stack_path(&st, "abc", path, sizeof(path)) == 0);

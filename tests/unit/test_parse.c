@@ -101,18 +101,10 @@ static void test_state_urls(void **state)
     assert_string_equal(st.url, "s3://my-bucket/state/jb");
     assert_int_equal(jb_state_parse("s3://my-bucket", &st, NULL, 0), 0);
     assert_string_equal(st.prefix, "");
-    const char *bad[] = {"",
-                         "s3://",
-                         "s3://b/../x",
-                         "s3://Bucket/x",
-                         "s3://ab",
-                         "s3://-ab/x",
-                         "s3://b.c//x",
-                         "file://rel",
-                         "file:///a/../b",
-                         "http://x",
-                         "/plain/path",
-                         "s3://bkt/./x"};
+    const char *bad[] = {
+        "",           "s3://",       "s3://b/../x",  "s3://Bucket/x", "s3://ab",
+        "s3://-ab/x", "s3://b.c//x", "s3://bkt/a//", "file://rel",    "file:///a/../b",
+        "http://x",   "/plain/path", "s3://bkt/./x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(jb_state_parse(bad[i], &st, NULL, 0), JB_ERR_INVALID);
 }
