@@ -38,8 +38,12 @@ static void exec_child(const struct jb_proc_opts *o, int out_w, int null_fd)
         _exit(127);
     if (o->cwd && chdir(o->cwd) != 0)
         _exit(127);
+    if (o->pass_fd > 0) {
+        if (o->pass_fd == 3 ? fcntl(3, F_SETFD, 0) != 0 : dup2(o->pass_fd, 3) < 0)
+            _exit(127);
+    }
     /* Everything else the parent had open stays with the parent. */
-    for (int fd = 3; fd < 1024; fd++)
+    for (int fd = o->pass_fd > 0 ? 4 : 3; fd < 1024; fd++)
         close(fd);
     execve(o->path, o->argv, o->envp);
     _exit(127);

@@ -16,6 +16,7 @@ struct jb_proc_opts {
     int log_fd;                    /* stderr (and stdout unless captured) go here; -1: /dev/null */
     size_t capture_max;            /* > 0: capture stdout up to this many bytes */
     volatile sig_atomic_t *cancel; /* non-zero: stop the child like a timeout */
+    int pass_fd;                   /* > 0: the child gets it as fd 3 (/dev/fd/3) */
 };
 
 /* Runs the child to completion.  Returns 0 when it ran (its exit status in

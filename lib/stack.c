@@ -133,37 +133,52 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
     return 0;
 }
 
-/* host_private_key and teardown_token reach Terraform only through this
- * 0600 file, wiped as soon as apply returns. */
-static int write_secret_vars(const char *workdir, const char *host_priv, const char *token,
-                             char *path, size_t pathlen, char *err, size_t errlen)
+/* host_private_key and teardown_token reach Terraform only as HCL through a
+ * pipe (jb_tf_apply): never on disk, in argv or in the environment.  The
+ * text is built in locked memory; jb_secret_free wipes it. */
+static int append_hcl(char *out, size_t cap, size_t *pos, const char *name, const char *v)
 {
-    cJSON *o = cJSON_CreateObject();
-    char *text = NULL;
-    int rc;
+    int n = snprintf(out + *pos, cap - *pos, "%s = \"", name);
 
-    if (jb_path_join(path, pathlen, workdir, "secret.tfvars.json") != 0) {
-        cJSON_Delete(o);
-        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+    if (n < 0 || (size_t)n >= cap - *pos)
+        return -1;
+    *pos += (size_t)n;
+    for (; *v; v++) {
+        char esc[3] = {0};
+        if (*v == '\n')
+            memcpy(esc, "\\n", 2);
+        else if (*v == '"' || *v == '\\')
+            esc[0] = '\\', esc[1] = *v;
+        else if ((*v == '$' || *v == '%') && v[1] == '{')
+            esc[0] = *v, esc[1] = *v; /* $${ and %%{: no template */
+        else if ((unsigned char)*v < 0x20)
+            return -1;
+        else
+            esc[0] = *v;
+        if (cap - *pos < strlen(esc) + 3)
+            return -1;
+        memcpy(out + *pos, esc, strlen(esc));
+        *pos += strlen(esc);
     }
-    jb_file_wipe(path, NULL, 0); /* a leftover of a killed run */
-    if (o == NULL || !add_str(o, "host_private_key", host_priv) ||
-        !add_str(o, "teardown_token", token) || (text = cJSON_PrintUnformatted(o)) == NULL)
-        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-    else
-        rc = jb_file_create(path, text, strlen(text), 0600, err, errlen);
-    if (text) {
-        sodium_memzero(text, strlen(text));
-        free(text);
+    memcpy(out + *pos, "\"\n", 3);
+    *pos += 2;
+    return 0;
+}
+
+static int secret_hcl(const char *host_priv, const char *token, char **out, char *err,
+                      size_t errlen)
+{
+    size_t cap = 2 * (strlen(host_priv) + strlen(token)) + 128, pos = 0;
+
+    if ((*out = jb_secret_alloc(cap)) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
+    if (append_hcl(*out, cap, &pos, "host_private_key", host_priv) != 0 ||
+        append_hcl(*out, cap, &pos, "teardown_token", token) != 0) {
+        jb_secret_free(*out);
+        *out = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID, "secret variables do not encode");
     }
-    /* cJSON copied the secrets into its own nodes: wipe them too. */
-    if (o) {
-        cJSON *it;
-        cJSON_ArrayForEach(it, o) if (cJSON_IsString(it))
-            sodium_memzero(it->valuestring, strlen(it->valuestring));
-        cJSON_Delete(o);
-    }
-    return rc;
+    return 0;
 }
 
 static int tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
@@ -255,7 +270,7 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     struct jb_stack_paths paths;
     struct jb_tf tf;
     struct jb_lease *l = &res->lease;
-    char *host_priv = NULL, expires[JB_RFC3339_LEN], secret_path[PATH_MAX] = "";
+    char *host_priv = NULL, *secrets = NULL, expires[JB_RFC3339_LEN];
     char detail[JB_ERRLEN], user_buf[65];
     unsigned char token_hash[JB_TOKEN_HEX_LEN + 1];
     const char *user = req->ssh_user;
@@ -326,14 +341,11 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
         goto out;
     }
     tf_open = 1;
-    if ((rc = write_secret_vars(paths.workdir, host_priv, res->teardown_token, secret_path,
-                                sizeof(secret_path), err, errlen)) != 0)
+    if ((rc = secret_hcl(host_priv, res->teardown_token, &secrets, err, errlen)) != 0)
         goto out;
     progress(ctx, "terraform apply", req->module);
     applied = 1; /* even a failed apply may have made something */
-    rc = jb_tf_apply(&tf, secret_path, tf_deadline(APPLY_TIMEOUT_S), err, errlen);
-    jb_file_wipe(secret_path, NULL, 0);
-    secret_path[0] = '\0';
+    rc = jb_tf_apply(&tf, secrets, tf_deadline(APPLY_TIMEOUT_S), err, errlen);
     if (rc != 0)
         goto out;
 
@@ -362,8 +374,6 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     progress(ctx, "ready", detail);
 
 out:
-    if (secret_path[0])
-        jb_file_wipe(secret_path, NULL, 0);
     if (rc != 0 && lease_made) {
         char why[JB_ERRLEN], terr[JB_ERRLEN];
         snprintf(why, sizeof(why), "%s", err ? err : "");
@@ -386,6 +396,7 @@ out:
         jb_tf_close(&tf);
     cJSON_Delete(outs);
     cJSON_Delete(vars);
+    jb_secret_free(secrets);
     jb_secret_free(host_priv);
     jb_keypair_free(host);
     if (rc != 0) {

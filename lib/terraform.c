@@ -139,7 +139,7 @@ static void log_note(struct jb_tf *tf, const char *what)
 }
 
 static int run(struct jb_tf *tf, const char *cmd, const char *const *extra, int timeout_s,
-               char **capture, char *err, size_t errlen)
+               char **capture, int pass_fd, char *err, size_t errlen)
 {
     struct jb_strv argv = {0};
     struct jb_proc_opts o;
@@ -159,6 +159,7 @@ static int run(struct jb_tf *tf, const char *cmd, const char *const *extra, int 
     o.log_fd = tf->log_fd;
     o.capture_max = capture ? 4 * 1024 * 1024 : 0;
     o.cancel = tf->cancel;
+    o.pass_fd = pass_fd;
     rc = jb_proc_run(&o, &status, capture, err, errlen);
     if (rc == JB_ERR_TIMEOUT || rc == JB_ERR_CANCELLED) {
         size_t used = err ? strlen(err) : 0;
@@ -177,26 +178,44 @@ int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen)
 {
     static const char *const extra[] = {"-reconfigure", NULL};
 
-    return run(tf, "init", extra, timeout_s, NULL, err, errlen);
+    return run(tf, "init", extra, timeout_s, NULL, -1, err, errlen);
 }
 
-int jb_tf_apply(struct jb_tf *tf, const char *var_file, int timeout_s, char *err, size_t errlen)
+int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen)
 {
-    char arg[PATH_MAX + 16];
-    const char *extra[] = {"-auto-approve", NULL, NULL};
+    static const char *const plain[] = {"-auto-approve", NULL};
+    static const char *const piped[] = {"-auto-approve", "-var-file=/dev/fd/3", NULL};
+    size_t len = secret_vars ? strlen(secret_vars) : 0;
+    int fds[2] = {-1, -1}, rc;
 
-    if (var_file) {
-        snprintf(arg, sizeof(arg), "-var-file=%s", var_file);
-        extra[1] = arg;
+    if (secret_vars == NULL)
+        return run(tf, "apply", plain, timeout_s, NULL, -1, err, errlen);
+    if (len > 65536)
+        return jb_err(err, errlen, JB_ERR_INVALID, "secret variables larger than a pipe");
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_SYSTEM, "pipe");
+    /* All of it fits the pipe's buffer: written before Terraform starts. */
+    fcntl(fds[1], F_SETPIPE_SZ, 65536);
+    if (write(fds[1], secret_vars, len) != (ssize_t)len) {
+        rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "writing the secret variables");
+        goto out;
     }
-    return run(tf, "apply", extra, timeout_s, NULL, err, errlen);
+    close(fds[1]);
+    fds[1] = -1;
+    rc = run(tf, "apply", piped, timeout_s, NULL, fds[0], err, errlen);
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return rc;
 }
 
 int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen)
 {
     static const char *const extra[] = {"-auto-approve", NULL};
 
-    return run(tf, "destroy", extra, timeout_s, NULL, err, errlen);
+    return run(tf, "destroy", extra, timeout_s, NULL, -1, err, errlen);
 }
 
 int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen)
@@ -206,7 +225,7 @@ int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t
     int rc;
 
     *out = NULL;
-    if ((rc = run(tf, "output", extra, timeout_s, &text, err, errlen)) != 0)
+    if ((rc = run(tf, "output", extra, timeout_s, &text, -1, err, errlen)) != 0)
         goto out;
     if ((*out = cJSON_Parse(text)) == NULL || !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);

@@ -39,7 +39,10 @@ int jb_tf_build_argv(const struct jb_tf *tf, const char *cmd, const char *const 
 
 /* Each runs one command with a deadline in seconds.  Failures point at the log. */
 int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
-int jb_tf_apply(struct jb_tf *tf, const char *var_file, int timeout_s, char *err, size_t errlen);
+/* secret_vars: HCL assignments (`name = "…"`) handed to Terraform through a
+ * pipe as -var-file=/dev/fd/3, so the secrets never touch a disk.  NULL:
+ * none.  At most 64 KiB (one pipe buffer). */
+int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen);
 int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
 int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen);
 
