@@ -254,6 +254,7 @@ plot "$T/stub.dat" using 1:2 with linespoints title "Terraform = /bin/true (our 
      "$T/real.dat" using 1:2 with linespoints title "real Terraform (init + destroy)"
 unset logscale y
 set ylabel "peak RSS (MiB)"
+set key center right
 set yrange [0:*]
 plot "$T/stub.dat" using 1:3 with linespoints title "cleaner (Terraform = /bin/true)", \
      "$T/real.dat" using 1:3 with linespoints title "largest process (terraform)"
