@@ -3,7 +3,8 @@
 # commands runs beside its peer in the same run, alternating, and the results
 # go to bench/RESULTS.md and bench/sweep_scaling.png.  See bench/README.md.
 #
-#   N_KEYGEN=200 N_CREATE=5 SWEEP_COUNTS="10 100 1000" SWEEP_REAL_MAX=100 bash bench/run.sh
+#   N_KEYGEN=200 N_CREATE=5 SWEEP_COUNTS="10 100 1000" SWEEP_REAL_MAX=100 N_COLD=50 \
+#   N_OBJECTS=10000 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +13,8 @@ N_KEYGEN=${N_KEYGEN:-200}
 N_CREATE=${N_CREATE:-5}
 SWEEP_COUNTS=${SWEEP_COUNTS:-10 100 1000}
 SWEEP_REAL_MAX=${SWEEP_REAL_MAX:-100} # real Terraform only up to this many leases
+N_COLD=${N_COLD:-50}                  # Lambda cold starts, each side
+N_OBJECTS=${N_OBJECTS:-10000}         # objects in the S3 purge
 OUT=${BENCH_OUT:-$ROOT/bench}
 TF=${JUMPBOX_TERRAFORM:-terraform}
 PY=/usr/bin/python3
@@ -74,8 +77,8 @@ for ((i = 0; i < N_KEYGEN; i++)); do
     t1=$(now_us)
     ssh-keygen -q -t ed25519 -N '' -f "$T/k/s$i/id_ed25519" </dev/null >/dev/null
     t2=$(now_us)
-    echo "$(((t1 - t0)))e-6" >>"$T/res/kg_ours"
-    echo "$(((t2 - t1)))e-6" >>"$T/res/kg_ssh"
+    echo "$((t1 - t0))e-6" >>"$T/res/kg_ours"
+    echo "$((t2 - t1))e-6" >>"$T/res/kg_ssh"
     # Memory in separate runs, so /usr/bin/time's own start-up stays out of the times.
     timed "$T/res/m" "$BIN/provisioner" keygen --out "$T/k/ro$i" >/dev/null
     cut -d' ' -f2 "$T/res/m" >>"$T/res/kg_ours_rss"
@@ -97,9 +100,12 @@ bare_tf() {
     shift
     local sub=$1
     shift
-    local vf=()
+    local vf=() pre=()
     [ "$sub" = init ] || vf=(-var-file=vars.tfvars.json -var-file=secret.tfvars.json)
-    TF_DATA_DIR=$dir/.terraform "$TF" -chdir="$dir" "$sub" -input=false -no-color "${vf[@]}" "$@"
+    # BARE_RSS=FILE: append Terraform's peak RSS (KiB) to FILE, as ours is measured.
+    [ -z "${BARE_RSS:-}" ] || pre=(/usr/bin/time -f %M -a -o "$BARE_RSS")
+    "${pre[@]}" env TF_DATA_DIR="$dir/.terraform" "$TF" -chdir="$dir" "$sub" -input=false -no-color \
+        "${vf[@]}" "$@"
 }
 echo "bench: create/destroy x $N_CREATE (ours and bare terraform, alternating)" >&2
 user_pub=$("$BIN/provisioner" keygen --out "$T/k/user" | $PY -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
@@ -135,12 +141,12 @@ os.write(fd, json.dumps({"host_private_key": open(f"{T}/k/host/id_ed25519").read
 os.close(fd)
 EOF
     t0=$(now_us)
-    bare_tf "$d" init >"$d/log" 2>&1
-    bare_tf "$d" apply -auto-approve >>"$d/log" 2>&1
+    BARE_RSS=$T/res/bare_cr_rss bare_tf "$d" init >"$d/log" 2>&1
+    BARE_RSS=$T/res/bare_cr_rss bare_tf "$d" apply -auto-approve >>"$d/log" 2>&1
     t1=$(now_us)
-    bare_tf "$d" destroy -auto-approve >>"$d/log" 2>&1
+    BARE_RSS=$T/res/bare_de_rss bare_tf "$d" destroy -auto-approve >>"$d/log" 2>&1
     t2=$(now_us)
-    echo "$(((t1 - t0)))e-6 $(((t2 - t1)))e-6" >>"$T/res/bare"
+    echo "$((t1 - t0))e-6 $((t2 - t1))e-6" >>"$T/res/bare"
 done
 read -r cro_mean cro_med _ < <(cut -d' ' -f1 "$T/res/cr_ours" | stats)
 read -r probe_mean _ < <(stats <"$T/res/cr_probe")
@@ -148,6 +154,9 @@ read -r deo_mean deo_med _ < <(cut -d' ' -f1 "$T/res/de_ours" | stats)
 read -r bap_mean bap_med _ < <(awk '{printf "%.6f\n", $1}' "$T/res/bare" | stats)
 read -r bde_mean bde_med _ < <(awk '{printf "%.6f\n", $2}' "$T/res/bare" | stats)
 cro_rss=$(cut -d' ' -f2 "$T/res/cr_ours" | sort -n | tail -1)
+deo_rss=$(cut -d' ' -f2 "$T/res/de_ours" | sort -n | tail -1)
+bcr_rss=$(sort -n "$T/res/bare_cr_rss" | tail -1)
+bde_rss=$(sort -n "$T/res/bare_de_rss" | tail -1)
 
 # --- 3. sweep ---------------------------------------------------------------
 # N expired leases made from a real lease's record (the module's inputs), with
@@ -193,7 +202,43 @@ print(sum(1 for x in r["stacks"] if x["result"] == "destroyed"))' "$T/res/sweep.
     done
 done
 
+# --- 4. Lambda cold start ----------------------------------------------------
+# The bootstrap as Lambda runs it: dist/build.zip unzipped into a task root.
+echo "bench: Lambda packages (packaging/lambda.sh)" >&2
+bash packaging/lambda.sh >"$T/res/lambda.log" 2>&1 || { cat "$T/res/lambda.log" >&2; exit 1; }
+mkdir "$T/task"
+$PY -m zipfile -e dist/build.zip "$T/task"
+chmod 755 "$T/task/bootstrap" # Python's zipfile drops the mode; Lambda keeps it
+echo "bench: Lambda cold start x $N_COLD (ours and Python, alternating)" >&2
+$PY bench/cold_start.py --runs "$N_COLD" --task-root "$T/task" --json "$T/res/cold.json" \
+    >"$T/res/cold.md"
+
+# --- 5. package size ----------------------------------------------------------
+echo "bench: package size" >&2
+$PY bench/package_size.py --zip dist/build.zip --zip dist/clean.zip --json "$T/res/size.json" \
+    >"$T/res/size.md"
+
+# --- 6. S3 prefix purge on s3rver --------------------------------------------
+echo "bench: S3 purge of $N_OBJECTS objects (ours, then aws s3 rm --recursive)" >&2
+BENCH_OBJECTS=$N_OBJECTS BENCH_S3_OUT=$T/res/s3.dat bash bench/s3_purge.sh >"$T/res/s3.log" 2>&1 ||
+    { cat "$T/res/s3.log" >&2; exit 1; }
+read -r _ _ s3o_s s3o_rss s3o_left < <(grep '^ours ' "$T/res/s3.dat")
+read -r _ _ s3a_s s3a_rss s3a_left < <(grep '^aws ' "$T/res/s3.dat")
+
 # --- results ----------------------------------------------------------------
+jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
+# "N.Nx faster" / "N.Nx slower" (or less/more) for peer / ours.
+vs() { awk -v o="$1" -v p="$2" -v good="$3" -v bad="$4" \
+    'BEGIN {if (p >= o) printf "%.1fx %s", p / o, good; else printf "%.1fx %s", o / p, bad}'; }
+co_ms=$(jget "$T/res/cold.json" 'd["ours"]["time_s"]["median"] * 1000')
+cp_ms=$(jget "$T/res/cold.json" 'd["python"]["time_s"]["median"] * 1000')
+co_kib=$(jget "$T/res/cold.json" 'd["ours"]["rss_kib"]["max"]')
+cp_kib=$(jget "$T/res/cold.json" 'd["python"]["rss_kib"]["max"]')
+zb=$(jget "$T/res/size.json" 'd["build.zip"]["zipped"]')
+ub=$(jget "$T/res/size.json" 'd["build.zip"]["unzipped"]')
+zp=$(jget "$T/res/size.json" 'd["python"]["with_libs_zipped"]')
+up=$(jget "$T/res/size.json" 'd["python"]["with_libs_unzipped"]')
+fmb() { awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1e6}'; }
 awk '$1 == "stub" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/stub.dat"
 awk '$1 == "real" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/real.dat"
 gnuplot <<EOF
@@ -209,6 +254,7 @@ plot "$T/stub.dat" using 1:2 with linespoints title "Terraform = /bin/true (our 
      "$T/real.dat" using 1:2 with linespoints title "real Terraform (init + destroy)"
 unset logscale y
 set ylabel "peak RSS (MiB)"
+set key center right
 set yrange [0:*]
 plot "$T/stub.dat" using 1:3 with linespoints title "cleaner (Terraform = /bin/true)", \
      "$T/real.dat" using 1:3 with linespoints title "largest process (terraform)"
@@ -221,7 +267,18 @@ EOF
     echo "Run with \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) CPUs" \
         "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)," \
         "$("$TF" version 2>/dev/null | head -1), $(ssh -V 2>&1 | cut -d, -f1).  Release build (\`make\`)."
-    echo "Times are wall clock; peak RSS is GNU time's %M (the largest process of the tree)."
+    echo "Times are wall clock; peak RSS is GNU time's %M (the largest process of the tree),"
+    echo "except for the cold start (VmHWM of the bootstrap, see section 4)."
+    echo
+    echo "## Summary"
+    echo
+    echo "| benchmark | ours | peer | time | peak memory |"
+    echo "|---|---|---|---|---|"
+    echo "| Lambda cold start, exec to first \`next\` (median) | $(printf %.1f "$co_ms") ms, $(fmt_mb "$co_kib") MiB | Python + boto3 + paramiko: $(printf %.0f "$cp_ms") ms, $(fmt_mb "$cp_kib") MiB | $(vs "$co_ms" "$cp_ms" faster slower) | $(vs "$co_kib" "$cp_kib" less more) |"
+    echo "| Lambda package, build.zip (zipped / unzipped) | $(fmb "$zb") / $(fmb "$ub") | Python layer: $(fmb "$zp") / $(fmb "$up") | $(vs "$zb" "$zp" smaller larger) zipped | $(vs "$ub" "$up" smaller larger) unzipped |"
+    echo "| S3 purge of $N_OBJECTS objects (s3rver) | $s3o_s s, $(fmt_mb "$s3o_rss") MiB | \`aws s3 rm --recursive\`: $s3a_s s, $(fmt_mb "$s3a_rss") MiB | $(vs "$s3o_s" "$s3a_s" faster slower) | $(vs "$s3o_rss" "$s3a_rss" less more) |"
+    echo "| Ed25519 key pair to files (median) | $(fmt_ms "$kgo_med") ms, $(fmt_mb "$kgo_rss") MiB | ssh-keygen: $(fmt_ms "$kgs_med") ms, $(fmt_mb "$kgs_rss") MiB | $(vs "$kgo_med" "$kgs_med" faster slower) | $(vs "$kgo_rss" "$kgs_rss" less more) |"
+    echo "| local jump box create + destroy (mean) | $(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {printf "%.2f", a + b}') s | bare \`terraform init/apply/destroy\`: $(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a + b}') s | $(vs "$(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {print a + b}')" "$(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {print a + b}')" faster slower) (we add an SSH login probe and keys) | Terraform's either way |"
     echo
     echo "## 1. Key generation: \`provisioner keygen\` vs \`ssh-keygen -t ed25519 -N ''\`"
     echo
@@ -245,18 +302,19 @@ EOF
     echo "output\`, the SSH readiness probe (a real login with the pinned host key), and at destroy a"
     echo "second \`terraform init\` (a destroy may run on another machine, so it rebuilds its work dir)."
     echo
-    echo "| | ours mean s | bare mean s | ours median s | bare median s | ratio (mean) | added s (mean) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| | ours mean s | bare mean s | ours median s | bare median s | ratio (mean) | added s (mean) | peak RSS MiB ours / bare |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     f2() { awk -v v="$1" 'BEGIN {printf "%.2f", v}'; }
-    echo "| create vs init+apply | $(f2 "$cro_mean") | $(f2 "$bap_mean") | $(f2 "$cro_med") | $(f2 "$bap_med") | $(ratio "$cro_mean" "$bap_mean") | $(awk -v a="$cro_mean" -v b="$bap_mean" 'BEGIN {printf "%.2f", a - b}') |"
-    echo "| destroy vs destroy | $(f2 "$deo_mean") | $(f2 "$bde_mean") | $(f2 "$deo_med") | $(f2 "$bde_med") | $(ratio "$deo_mean" "$bde_mean") | $(awk -v a="$deo_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a - b}') |"
+    echo "| create vs init+apply | $(f2 "$cro_mean") | $(f2 "$bap_mean") | $(f2 "$cro_med") | $(f2 "$bap_med") | $(ratio "$cro_mean" "$bap_mean") | $(awk -v a="$cro_mean" -v b="$bap_mean" 'BEGIN {printf "%.2f", a - b}') | $(fmt_mb "$cro_rss") / $(fmt_mb "$bcr_rss") |"
+    echo "| destroy vs destroy | $(f2 "$deo_mean") | $(f2 "$bde_mean") | $(f2 "$deo_med") | $(f2 "$bde_med") | $(ratio "$deo_mean" "$bde_mean") | $(awk -v a="$deo_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a - b}') | $(fmt_mb "$deo_rss") / $(fmt_mb "$bde_rss") |"
     tot_o=$(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {print a + b}')
     tot_b=$(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {print a + b}')
-    echo "| whole lifecycle | $(f2 "$tot_o") | $(f2 "$tot_b") | | | $(ratio "$tot_o" "$tot_b") | $(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {printf "%.2f", a - b}') |"
+    echo "| whole lifecycle | $(f2 "$tot_o") | $(f2 "$tot_b") | | | $(ratio "$tot_o" "$tot_b") | $(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {printf "%.2f", a - b}') | |"
     echo
     echo "Of the create time, the SSH probe (\"ssh probe\" to \"ready\" in the progress lines) took"
-    echo "$(awk -v p="$probe_mean" 'BEGIN {printf "%.2f", p}') s on average.  Peak RSS during create:" \
-        "$(fmt_mb "$cro_rss") MiB (that is Terraform, the largest process)."
+    echo "$(awk -v p="$probe_mean" 'BEGIN {printf "%.2f", p}') s on average.  Peak RSS is the largest"
+    echo "process of each tree, which on both sides is Terraform (or its AWS-less local provider"
+    echo "plugins), not the provisioner: the same module, so the same peak."
     echo
     echo "## 3. \`cleaner sweep\` over N expired local leases"
     echo
@@ -274,5 +332,49 @@ EOF
     done <"$T/sweep.dat"
     echo
     echo "![sweep scaling](sweep_scaling.png)"
+    echo
+    echo "## 4. Lambda cold start: exec of \`bootstrap\` to its first \`next\` request"
+    echo
+    echo "Ours: \`bootstrap\` (the stripped release provisioner with its lib/) out of"
+    echo "dist/build.zip, unzipped into a task root as Lambda does, with the build function's"
+    echo "settings (JUMPBOX_MODULE=aws, s3:// state, allowed CIDRs).  Python: bench/cold_start_fn.py,"
+    echo "run by Debian's /usr/bin/python3 $($PY -c 'import platform; print(platform.python_version())'):"
+    echo "imports boto3 $($PY -c 'import boto3; print(boto3.__version__)') and paramiko"
+    echo "$($PY -c 'import paramiko; print(paramiko.__version__)'), makes one Ed25519 key (cryptography),"
+    echo "then asks for \`next\` (http.client).  bench/cold_start.py stands in for the Runtime API on"
+    echo "127.0.0.1 (stdlib http.server): it notes when the first \`next\` arrives, holds it, reads the"
+    echo "process's VmHWM (peak RSS of the exec'd image: wait4's ru_maxrss would carry over the"
+    echo "forked Python driver's own RSS across exec) and RssAnon, and kills it.  $N_COLD runs each,"
+    echo "alternating, after 3 discarded warm-up runs each: files are in the page cache, as on a"
+    echo "warm Lambda host; what Lambda does before exec (download, unzip, sandbox) is not in it."
+    echo
+    cat "$T/res/cold.md"
+    echo
+    echo "## 5. Package size: dist/build.zip, dist/clean.zip vs the Python function's layer"
+    echo
+    echo "Ours: the zips \`make lambda\` builds (bootstrap, lib/, terraform/, userdata/), zipped"
+    echo "size on disk and the sum of their files.  Python: built, not estimated, from Debian 12's"
+    echo "packages: every file under /usr/lib/python3/dist-packages of python3-boto3,"
+    echo "python3-paramiko and the python3-* packages they depend on, recursively, zipped here"
+    echo "(deflate) under python/ as a layer would be.  Debian's files are no .pyc (pip-built"
+    echo "layers usually carry them) and link the system's libssl and libsodium where PyPI's"
+    echo "wheels ship their own copies, so the second Python row adds those shared libraries the"
+    echo "way packaging/lambda.sh adds ours; the ratios use that row.  Debian's botocore is"
+    echo "dfsg-trimmed, so a pip-built layer is, if anything, larger."
+    echo
+    cat "$T/res/size.md"
+    echo
+    echo "## 6. Purging an S3 prefix of $N_OBJECTS objects on s3rver"
+    echo
+    echo "bench/s3_purge.sh: s3rver (npm) on 127.0.0.1, two prefixes of $N_OBJECTS empty objects,"
+    echo "100 to a \"directory\"; ours is jb_s3_purge_prefix through build/tools/s3_cli (list,"
+    echo "DeleteObjects in batches of 1,000), the peer Debian's \`aws s3 rm --recursive\` ($(/usr/bin/aws --version 2>&1 | cut -d' ' -f1)),"
+    echo "each under GNU time.  Both then list the prefix to count what is left."
+    echo
+    echo "| | objects | wall s | objects/s | peak RSS MiB | left over |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| ours: s3_cli purge | $N_OBJECTS | $s3o_s | $(awk -v n="$N_OBJECTS" -v s="$s3o_s" 'BEGIN {printf "%.0f", n / s}') | $(fmt_mb "$s3o_rss") | $s3o_left |"
+    echo "| aws s3 rm --recursive | $N_OBJECTS | $s3a_s | $(awk -v n="$N_OBJECTS" -v s="$s3a_s" 'BEGIN {printf "%.0f", n / s}') | $(fmt_mb "$s3a_rss") | $s3a_left |"
+    echo "| **aws / ours** | | $(ratio "$s3a_s" "$s3o_s")x | | $(ratio "$s3a_rss" "$s3o_rss")x | |"
 } >"$OUT/RESULTS.md"
 echo "bench: wrote $OUT/RESULTS.md and $OUT/sweep_scaling.png" >&2

@@ -6,6 +6,9 @@
 #   make && bash bench/s3_purge.sh          BENCH_OBJECTS=2000 for a quick look
 #
 # A benchmark, not a test: numbers depend on the machine; nothing asserts them.
+# Each side runs under GNU time (wall seconds, peak RSS); with BENCH_S3_OUT
+# set, "side objects seconds peak_rss_kib left_over" lines go there too
+# (bench/run.sh reads them).
 # Objects go 100 to a "directory" (d000/obj-000000): s3rver reads the whole
 # parent directory after every single delete, so one flat directory of
 # 10,000 keys would time s3rver's O(n^2) housekeeping, not the clients.
@@ -17,13 +20,17 @@ AWS=/usr/bin/aws
 S3RVER=node_modules/s3rver/bin/s3rver.js
 [ -x "$AWS" ] || { echo "bench: $AWS missing: run bash tests/deps.sh" >&2; exit 1; }
 [ -f "$S3RVER" ] || { echo "bench: $S3RVER missing: run bash tests/deps.sh" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing: run bash bench/deps.sh" >&2; exit 1; }
 make -s build/tools/s3_cli >/dev/null
 OURS=build/tools/s3_cli
 
 work=$(mktemp -d)
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+cleanup() { # s3rver's status (killed) must not become this script's
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,18 +68,22 @@ for side in ours aws; do
     [ "$got" -eq "$N" ] || { echo "bench: $side/ holds $got objects, wanted $N" >&2; exit 1; }
 done
 
-now() { date +%s.%N; }
-t0=$(now)
-"$OURS" purge bench ours/ >"$work/ours.json"
-t1=$(now)
-"$AWS" --endpoint-url "$endpoint" s3 rm --recursive --only-show-errors s3://bench/aws/
-t2=$(now)
+/usr/bin/time -f '%e %M' -o "$work/time.ours" "$OURS" purge bench ours/ >"$work/ours.json"
+/usr/bin/time -f '%e %M' -o "$work/time.aws" \
+    "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --only-show-errors s3://bench/aws/
+read -r s_ours rss_ours <"$work/time.ours"
+read -r s_aws rss_aws <"$work/time.aws"
 left_ours=$(count ours/)
 left_aws=$(count aws/)
 
-printf '\n%-34s %9s %9s %9s %11s\n' "purge of a prefix on s3rver" objects seconds "obj/s" "left over"
-row() { awk -v n="$2" -v a="$3" -v b="$4" -v l="$5" -v name="$1" \
-    'BEGIN { s = b - a; printf "%-34s %9d %9.2f %9.0f %11d\n", name, n, s, (s > 0 ? n / s : 0), l }'; }
-row "jumpbox s3_cli purge (batches)" "$N" "$t0" "$t1" "$left_ours"
-row "aws s3 rm --recursive" "$N" "$t1" "$t2" "$left_aws"
+printf '\n%-34s %9s %9s %9s %11s %11s\n' "purge of a prefix on s3rver" objects seconds "obj/s" \
+    "peak MiB" "left over"
+row() { awk -v n="$2" -v s="$3" -v k="$4" -v l="$5" -v name="$1" \
+    'BEGIN { printf "%-34s %9d %9.2f %9.0f %11.1f %11d\n", name, n, s, (s > 0 ? n / s : 0), k / 1024, l }'; }
+row "jumpbox s3_cli purge (batches)" "$N" "$s_ours" "$rss_ours" "$left_ours"
+row "aws s3 rm --recursive" "$N" "$s_aws" "$rss_aws" "$left_aws"
 echo "ours: $(cat "$work/ours.json")"
+if [ -n "${BENCH_S3_OUT:-}" ]; then
+    printf 'ours %s %s %s %s\naws %s %s %s %s\n' "$N" "$s_ours" "$rss_ours" "$left_ours" \
+        "$N" "$s_aws" "$rss_aws" "$left_aws" >"$BENCH_S3_OUT"
+fi
