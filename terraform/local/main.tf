@@ -6,15 +6,30 @@ terraform {
   required_version = ">= 1.4"
 }
 
-resource "terraform_data" "box" {
-  # Kept in state for the destroy-time provisioner, which may only read
-  # self. Nothing secret here.
+# Stops the box at destroy.  A resource of its own because Terraform skips
+# the destroy-time provisioners of a tainted resource, and "box" is tainted
+# when its create step is interrupted after sshd started.
+resource "terraform_data" "teardown" {
   input = {
-    stack_id     = var.stack_id
     box_dir      = var.box_dir
     localbox_bin = var.localbox_bin
-    port         = var.ssh_port
-    expires_at   = var.expires_at
+  }
+
+  provisioner "local-exec" {
+    when        = destroy
+    interpreter = [self.input.localbox_bin, "down", "--dir"]
+    command     = self.input.box_dir
+  }
+}
+
+resource "terraform_data" "box" {
+  depends_on = [terraform_data.teardown]
+
+  input = {
+    stack_id   = var.stack_id
+    box_dir    = var.box_dir
+    port       = var.ssh_port
+    expires_at = var.expires_at
   }
 
   provisioner "local-exec" {
@@ -35,11 +50,5 @@ resource "terraform_data" "box" {
     environment = {
       JB_HOST_PRIVATE_KEY = var.host_private_key
     }
-  }
-
-  provisioner "local-exec" {
-    when        = destroy
-    interpreter = [self.input.localbox_bin, "down", "--dir"]
-    command     = self.input.box_dir
   }
 }

@@ -48,7 +48,7 @@ class Case:
         self.tmp = tmp_path
         self.env = dict(os.environ, **self.jb.env,
                         JUMPBOX_REAL_TERRAFORM=shutil.which("terraform"),
-                        JUMPBOX_TF_TIMEOUT="8s")
+                        JUMPBOX_TF_TIMEOUT="20s")  # short, yet room for a loaded machine
 
     def popen(self, args, extra=None, preexec=None, stdout=subprocess.PIPE):
         env = dict(self.env, **(extra or {}))
@@ -162,16 +162,21 @@ def test_response_cannot_be_written(case):
 
 
 def test_sigkill_mid_apply(case):
+    # A second create-time step after sshd is up: killed there, "box" is
+    # left tainted, and only the separate teardown resource stops sshd.
     mods = copy_module(case.tmp, lambda name, t: t.replace(
-        "  provisioner \"local-exec\" {\n    when",
+        "      JB_HOST_PRIVATE_KEY = var.host_private_key\n    }\n  }\n",
+        "      JB_HOST_PRIVATE_KEY = var.host_private_key\n    }\n  }\n\n"
         "  provisioner \"local-exec\" {\n    interpreter = [\"/bin/sleep\"]\n"
-        "    command     = \"4\"\n  }\n\n  provisioner \"local-exec\" {\n    when", 1))
+        "    command     = \"30\"\n  }\n", 1))
     p = case.popen(["--stack-id", "f7"], extra={"JUMPBOX_MODULE_DIR": mods})
     log = case.jb.work / "logs" / "f7.log"
-    deadline = time.time() + 60
-    while time.time() < deadline and not box_processes(case.jb.work):
+    def sshd_up():
+        return any("sshd" in cmd for _, cmd in box_processes(case.jb.work))
+    deadline = time.time() + 120
+    while time.time() < deadline and not sshd_up() and p.poll() is None:
         time.sleep(0.1)
-    assert box_processes(case.jb.work), "the box never started"
+    assert sshd_up(), "the box never started: " + (p.stderr.read() if p.poll() is not None else "")
     p.kill()
     p.communicate(timeout=30)
     time.sleep(6)  # Terraform, told by PDEATHSIG, finishes and saves state

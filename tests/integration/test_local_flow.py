@@ -213,7 +213,9 @@ def test_interrupt_during_create_rolls_back(jb, tmp_path):
         "resource \"terraform_data\" \"box\" {",
         "resource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n"
         "    interpreter = [\"/bin/sleep\"]\n    command = \"30\"\n  }\n}\n\n"
-        "resource \"terraform_data\" \"box\" {\n  depends_on = [terraform_data.slow]"))
+        "resource \"terraform_data\" \"box\" {").replace(
+        "depends_on = [terraform_data.teardown]",
+        "depends_on = [terraform_data.teardown, terraform_data.slow]"))
     env = dict(os.environ, **jb.env, JUMPBOX_MODULE_DIR=mods)
     p = subprocess.Popen([jb.provisioner, "create", "--state", jb.state, "--ttl", "10m",
                           "--stack-id", "intr"], env=env, stdout=subprocess.PIPE,
