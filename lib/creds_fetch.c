@@ -79,11 +79,9 @@ static void json_wipe_delete(cJSON *j)
     cJSON_Delete(j);
 }
 
-/* The JSON every source returns: AccessKeyId, SecretAccessKey, a token
- * under token_key, Expiration. */
-static int parse_creds_json(const char *what, const char *body, size_t len, const char *token_key,
-                            int want_version, time_t now, const char *source,
-                            struct jb_aws_creds *out, char *err, size_t errlen)
+int jb_creds_parse_json(const char *what, const char *body, size_t len, const char *token_key,
+                        int want_version, time_t now, const char *source, struct jb_aws_creds *out,
+                        char *err, size_t errlen)
 {
     cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *a, *s, *t, *e, *v;
@@ -294,8 +292,8 @@ int jb_creds_from_process(const char *cmdline, long timeout_ms, time_t now,
     {
         char what[120];
         snprintf(what, sizeof(what), "credential_process '%s'", name);
-        rc = parse_creds_json(what, buf, len, "SessionToken", 1, now, "credential-process", out,
-                              err, errlen);
+        rc = jb_creds_parse_json(what, buf, len, "SessionToken", 1, now, "credential-process", out,
+                                 err, errlen);
     }
 out:
     if (pid > 0) {
@@ -449,8 +447,8 @@ int jb_creds_from_container(const struct jb_creds_provider *p, struct jb_aws_cre
                     resp.status);
         goto out;
     }
-    rc = parse_creds_json("container credentials endpoint", resp.body, resp.bodylen, "Token", 0,
-                          jb_creds_now(p), "container", out, err, errlen);
+    rc = jb_creds_parse_json("container credentials endpoint", resp.body, resp.bodylen, "Token", 0,
+                             jb_creds_now(p), "container", out, err, errlen);
     rc = rc == 0 ? 1 : rc;
 out:
     if (filetok != NULL) {
@@ -568,8 +566,8 @@ int jb_creds_from_imds(const struct jb_creds_provider *p, struct jb_aws_creds *o
                     role, resp.status);
         goto out;
     }
-    rc = parse_creds_json("IMDS role credentials", resp.body, resp.bodylen, "Token", 0,
-                          jb_creds_now(p), "imds", out, err, errlen);
+    rc = jb_creds_parse_json("IMDS role credentials", resp.body, resp.bodylen, "Token", 0,
+                             jb_creds_now(p), "imds", out, err, errlen);
     rc = rc == 0 ? 1 : rc;
 out:
     jb_secret_free(token);

@@ -51,6 +51,14 @@ int jb_creds_from_container(const struct jb_creds_provider *p, struct jb_aws_cre
 int jb_creds_from_imds(const struct jb_creds_provider *p, struct jb_aws_creds *out, char *note,
                        size_t notelen, char *err, size_t errlen);
 
+/* The JSON every source returns (credential_process output, the container
+ * endpoint, IMDS): AccessKeyId, SecretAccessKey, a token under token_key,
+ * Expiration (must be after now); a "Version": 1 when want_version and a
+ * "Code" other than "Success" refused.  len bytes of body, no NUL needed. */
+int jb_creds_parse_json(const char *what, const char *body, size_t len, const char *token_key,
+                        int want_version, time_t now, const char *source, struct jb_aws_creds *out,
+                        char *err, size_t errlen);
+
 /* RFC 3339 as AWS writes Expiration: fractional seconds, 'Z' or an offset. */
 int jb_creds_parse_time(const char *s, time_t *t);
 

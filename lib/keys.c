@@ -13,10 +13,7 @@
 #define AUTH_MAGIC "openssh-key-v1" /* followed by its NUL in the blob */
 #define PEM_COLS 70
 
-/* libsodium 1.0.18's sodium_base642bin reads every byte >= 0x80 as '/'
- * (it compares a plain char), so a mangled key would still decode: check
- * the alphabet ourselves first. */
-static int is_base64(const char *s, size_t n)
+int jb_base64_chars_ok(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -138,7 +135,7 @@ int jb_key_parse_public_line(const char *line, unsigned char pk[JB_ED25519_PK_LE
     end = strchr(b64, ' ');
     if (end == NULL)
         end = b64 + strlen(b64);
-    if (!is_base64(b64, (size_t)(end - b64)) ||
+    if (!jb_base64_chars_ok(b64, (size_t)(end - b64)) ||
         sodium_base642bin(blob, sizeof(blob), b64, (size_t)(end - b64), NULL, &bloblen, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         bloblen != JB_ED25519_BLOB_LEN)
@@ -333,8 +330,9 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
     for (const char *p = b; p < e; p++)
         if (*p != '\n' && *p != '\r')
             b64[b64n++] = *p;
-    if (!is_base64(b64, b64n) || sodium_base642bin(raw, (size_t)(e - b) + 1, b64, b64n, NULL, &rawn,
-                                                   NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+    if (!jb_base64_chars_ok(b64, b64n) ||
+        sodium_base642bin(raw, (size_t)(e - b) + 1, b64, b64n, NULL, &rawn, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
         goto bad;
     r = (struct rbuf){raw, rawn, 0};
     if (rawn < sizeof(AUTH_MAGIC) || memcmp(raw, AUTH_MAGIC, sizeof(AUTH_MAGIC)) != 0)

@@ -64,4 +64,10 @@ int jb_key_sign(const struct jb_keypair *kp, const unsigned char *data, size_t l
 void *jb_secret_alloc(size_t len);
 void jb_secret_free(void *p);
 
+/* 1 when s[0..n) holds only standard base64 characters and '='.  libsodium
+ * 1.0.18's sodium_base642bin reads bytes >= 0x80 as base64 digits (it
+ * compares a plain char; 0x90 reads as '/'), so a mangled key or sealed
+ * text would still decode: every caller checks this first. */
+int jb_base64_chars_ok(const char *s, size_t n);
+
 #endif

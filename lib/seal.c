@@ -30,6 +30,7 @@ int jb_seal_parse_key(const char *b64, unsigned char pk[JB_SEAL_KEY_LEN], char *
     const char *end = NULL;
 
     if (b64 == NULL || strlen(b64) != JB_SEAL_KEY_B64_LEN - 1 ||
+        !jb_base64_chars_ok(b64, JB_SEAL_KEY_B64_LEN - 1) ||
         sodium_base642bin(pk, JB_SEAL_KEY_LEN, b64, strlen(b64), NULL, &n, &end, B64) != 0 ||
         n != JB_SEAL_KEY_LEN || *end != '\0')
         return jb_err(err, errlen, JB_ERR_INVALID,
@@ -86,7 +87,8 @@ int jb_seal_open(const char *sealed_b64, const char *pk_b64, const unsigned char
         return jb_err(err, errlen, JB_ERR_PARSE, "sealed data: empty or too long");
     if ((box = malloc(inlen)) == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-    if (sodium_base642bin(box, inlen, sealed_b64, inlen, NULL, &boxlen, &end, B64) != 0 ||
+    if (!jb_base64_chars_ok(sealed_b64, inlen) ||
+        sodium_base642bin(box, inlen, sealed_b64, inlen, NULL, &boxlen, &end, B64) != 0 ||
         *end != '\0' || boxlen < crypto_box_SEALBYTES) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "sealed data: not base64, or too short");
         goto out;

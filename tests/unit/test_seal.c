@@ -73,6 +73,11 @@ static void test_bad_recipient_keys_refused(void **state)
                      JB_ERR_INVALID);
     assert_int_equal(jb_seal_parse_key(zero, pk, err, sizeof(err)), JB_ERR_INVALID);
     assert_non_null(strstr(err, "all-zero"));
+    /* Found by fuzzing: libsodium 1.0.18 decodes 0x90 as '/'. */
+    assert_int_equal(jb_seal_parse_key("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH\x90"
+                                       "A=",
+                                       pk, NULL, 0),
+                     JB_ERR_INVALID);
     assert_int_equal(jb_seal_parse_key("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", pk, NULL, 0),
                      0);
     assert_int_equal(pk[0], 1);
