@@ -31,7 +31,7 @@ PYTEST    ?= /usr/bin/pytest-3
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check unit integration demo format check-format clean help bench \
-        lambda fuzz fuzz-build fuzz-smoke
+        lambda fuzz fuzz-lib fuzz-build fuzz-smoke
 all: $(PROGS)
 
 help:
@@ -71,10 +71,16 @@ asan:
 	    build-asan/provisioner build-asan/cleaner build-asan/jumpbox-localbox \
 	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) $(TOOL_SRC:tests/tools/%.c=build-asan/tools/%)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard lib/*.h)
+# lib/ once with fuzzer coverage (no libFuzzer main), then one link per target.
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz-lib:
+	$(MAKE) B=build-fuzz CC=clang OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    build-fuzz/libjb.a
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h fuzz-lib
 	@mkdir -p $(dir $@)
-	clang -std=c11 -O1 -g $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang -std=c11 -O1 -g $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) \
+	    -o $@ $< build-fuzz/libjb.a $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
