@@ -4,7 +4,9 @@ CC        ?= cc
 # Lazy (=) on purpose: `make test` installs the -dev packages first, and
 # pkg-config must only run after that.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# libcurl is dlopen'ed on first use (lib/curl_dl.c): nothing links it.
+LAZY_PKGS := libcurl
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS)))
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
 DEFS      := -D_GNU_SOURCE
 OPT       ?= -O2 -g

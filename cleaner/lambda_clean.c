@@ -12,7 +12,6 @@
 #include "stack.h"
 #include "stackcfg.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,7 +175,8 @@ int cmd_lambda_clean(void)
     char err[JB_ERRLEN], ierr[JB_ERRLEN];
 
     jb_fn_env_defaults();
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || config(&cfg, err, sizeof(err)) != 0) {
+    /* libcurl loads on the first AWS call (lib/curl_dl.c), not here. */
+    if (config(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "clean: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)
             fprintf(stderr, "clean: init: reporting it failed too: %s\n", ierr);

@@ -4,13 +4,13 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "http.h"
 #include "keys.h"
 #include "lambda.h"
 #include "parse.h"
 #include "stack.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +120,8 @@ int cmd_request(int argc, char **argv)
     if (read_token(token_file, &token, err, sizeof(err)) != 0)
         return bad(outdir ? "--out" : "--token-file", err);
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-        fputs("cleaner request: curl_global_init failed\n", stderr);
+    if (jb_http_init(err, sizeof(err)) != 0) {
+        fprintf(stderr, "cleaner request: %s\n", err);
         goto out;
     }
     /* The token is referenced, not copied, and printed into locked memory. */

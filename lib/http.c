@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "curl_dl.h"
 #include "err.h"
 #include "keys.h"
 #include "strbuf.h"
@@ -29,6 +30,18 @@ static CURLcode curl_init_rc;
 static void curl_init(void)
 {
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int jb_http_init(char *err, size_t errlen)
+{
+    int rc;
+
+    if ((rc = jb_curl_load(err, errlen)) != 0)
+        return rc;
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return jb_err(err, errlen, JB_ERR_HTTP, "http: libcurl failed to initialise");
+    return 0;
 }
 
 const char *jb_http_header(const struct jb_http_response *resp, const char *name)
@@ -170,9 +183,9 @@ static int do_once(const struct jb_http_request *req, const struct jb_http_optio
     memset(resp, 0, sizeof(*resp));
     *curl_failed = 0;
     r.max = opts && opts->max_body ? opts->max_body : DEF_MAX_BODY;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return jb_err(err, errlen, JB_ERR_HTTP, "http: libcurl failed to initialise");
+    if ((rc = jb_http_init(err, errlen)) != 0)
+        return rc;
+    rc = JB_ERR_NOMEM;
     if (req->method == NULL || req->url == NULL)
         return jb_err(err, errlen, JB_ERR_INVALID, "http: method and url are required");
     if ((c = curl_easy_init()) == NULL)

@@ -47,6 +47,10 @@ struct jb_http_response {
 const char *jb_http_header(const struct jb_http_response *resp, const char *name);
 void jb_http_response_free(struct jb_http_response *resp);
 
+/* Loads libcurl (lib/curl_dl.c) and initialises it, once.  jb_http_do does
+ * it on demand; a CLI calls it first to fail early with a clear message. */
+int jb_http_init(char *err, size_t errlen);
+
 /* One plain HTTP exchange, no signing and no retry (IMDS, container
  * endpoint).  A non-2xx status is NOT an error here: resp->status tells.
  * Errors: JB_ERR_HTTP (connection, TLS, body cap), JB_ERR_TIMEOUT. */

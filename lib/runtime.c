@@ -1,9 +1,9 @@
 #include "runtime.h"
 
 #include "err.h"
+#include "http1.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #define EVENT_MAX (6u * 1024 * 1024 + 4096) /* Lambda's synchronous payload limit */
 #define ERROR_CT "Content-Type: application/vnd.aws.lambda.error+json"
 #define POST_TIMEOUT_MS 30000L
+#define CONNECT_TIMEOUT_MS 10000L
 
 long long jb_runtime_now_ms(void)
 {
@@ -113,11 +114,6 @@ static int buf_add(struct buf *b, const void *d, size_t n)
     return 0;
 }
 
-static size_t on_body(char *d, size_t sz, size_t nm, void *ud)
-{
-    return buf_add(ud, d, sz * nm) == 0 ? sz * nm : 0;
-}
-
 struct next_hdrs {
     char request_id[256];
     char deadline[32];
@@ -138,11 +134,9 @@ static void copy_header(char *dst, size_t dstlen, const char *v, size_t n)
     dst[n] = '\0';
 }
 
-static size_t on_header(char *d, size_t sz, size_t nm, void *ud)
+static void on_header(void *ud, const char *name, size_t nlen, const char *v, size_t vlen)
 {
     struct next_hdrs *h = ud;
-    size_t n = sz * nm, klen;
-    const char *colon = memchr(d, ':', n);
     static const struct {
         const char *name;
         size_t off, len;
@@ -153,77 +147,57 @@ static size_t on_header(char *d, size_t sz, size_t nm, void *ud)
         {"Lambda-Runtime-Trace-Id", offsetof(struct next_hdrs, trace), 1024},
     };
 
-    if (colon == NULL)
-        return n;
-    klen = (size_t)(colon - d);
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        if (strlen(want[i].name) == klen && strncasecmp(d, want[i].name, klen) == 0) {
-            copy_header((char *)h + want[i].off, want[i].len, colon + 1, n - klen - 1);
+        if (strlen(want[i].name) == nlen && strncasecmp(name, want[i].name, nlen) == 0) {
+            copy_header((char *)h + want[i].off, want[i].len, v, vlen);
             if (i == 3)
                 h->has_trace = 1;
         }
     }
-    return n;
-}
-
-static int api_url(char *out, size_t outlen, const char *api, const char *path)
-{
-    int n = snprintf(out, outlen, "http://%s" API_PREFIX "%s", api, path);
-    return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
 /* POSTs body to path; 0 when the API accepted it (2xx). */
-static int api_post(CURL *c, const char *api, const char *path, const char *ctype,
-                    const char *errtype, const char *body, size_t len, char *err, size_t errlen)
+static int api_post(const char *api, const char *path, const char *ctype, const char *errtype,
+                    const char *body, size_t len, char *err, size_t errlen)
 {
-    char url[1024], hdr[160];
-    struct curl_slist *h = NULL, *h2;
-    struct buf resp = {.max = 64 * 1024};
-    long status = 0;
-    CURLcode cc;
-    int rc = 0;
+    char full[512], hdr[160], detail[JB_ERRLEN];
+    const char *hdrs[3] = {ctype, NULL, NULL};
+    struct jb_http1_resp resp = {0};
+    struct jb_http1_req q = {.hostport = api,
+                             .method = "POST",
+                             .path = full,
+                             .headers = hdrs,
+                             .body = body,
+                             .body_len = len,
+                             .timeout_ms = POST_TIMEOUT_MS,
+                             .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                             .max_body = 64 * 1024};
+    int n = snprintf(full, sizeof(full), API_PREFIX "%s", path), rc = 0;
 
-    if (api_url(url, sizeof(url), api, path) != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "runtime API URL too long");
-    if ((h2 = curl_slist_append(h, ctype)) != NULL)
-        h = h2;
-    if ((h2 = curl_slist_append(h, "Expect:")) != NULL)
-        h = h2;
+    if (n < 0 || (size_t)n >= sizeof(full))
+        return jb_err(err, errlen, JB_ERR_INVALID, "runtime API path too long");
     if (errtype) {
         snprintf(hdr, sizeof(hdr), "Lambda-Runtime-Function-Error-Type: %s", errtype);
-        if ((h2 = curl_slist_append(h, hdr)) != NULL)
-            h = h2;
+        hdrs[1] = hdr;
     }
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
-    cc = curl_easy_perform(c);
-    if (cc != CURLE_OK)
-        rc = jb_err(err, errlen, JB_ERR_HTTP, "POST %s: %s", path, curl_easy_strerror(cc));
-    else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status), status < 200 || status > 299)
-        rc = jb_err(err, errlen, JB_ERR_HTTP, "POST %s: HTTP %ld %.200s", path, status,
-                    resp.p ? resp.p : "");
-    curl_slist_free_all(h);
-    buf_free(&resp);
+    if ((rc = jb_http1_request(&q, &resp, detail, sizeof(detail))) != 0)
+        rc = jb_err(err, errlen, rc, "POST %s: %s", path, detail);
+    else if (resp.status < 200 || resp.status > 299)
+        rc = jb_err(err, errlen, JB_ERR_HTTP, "POST %s: HTTP %d %.200s", path, resp.status,
+                    resp.body ? resp.body : "");
+    jb_http1_resp_free(&resp);
     return rc;
 }
 
-static int post_error(CURL *c, const char *api, const char *path, const char *type,
-                      const char *message, char *err, size_t errlen)
+static int post_error(const char *api, const char *path, const char *type, const char *message,
+                      char *err, size_t errlen)
 {
     char *doc = jb_runtime_error_json(type, message);
     int rc;
 
     if (doc == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-    rc = api_post(c, api, path, ERROR_CT, type, doc, strlen(doc), err, errlen);
+    rc = api_post(api, path, ERROR_CT, type, doc, strlen(doc), err, errlen);
     free(doc);
     return rc;
 }
@@ -231,16 +205,9 @@ static int post_error(CURL *c, const char *api, const char *path, const char *ty
 int jb_runtime_init_error(const char *api, const char *type, const char *message, char *err,
                           size_t errlen)
 {
-    CURL *c;
-    int rc;
-
     if (api == NULL || *api == '\0')
         return jb_err(err, errlen, JB_ERR_INVALID, "AWS_LAMBDA_RUNTIME_API: not set");
-    if ((c = curl_easy_init()) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "curl_easy_init failed");
-    rc = post_error(c, api, "/init/error", type, message, err, errlen);
-    curl_easy_cleanup(c);
-    return rc;
+    return post_error(api, "/init/error", type, message, err, errlen);
 }
 
 /* ---- one invocation, in a child ----------------------------------------- */
@@ -309,27 +276,27 @@ static int read_answer(int fd, long long stop_ms, struct buf *b)
     }
 }
 
-static void respond(CURL *c, const struct jb_runtime *rt, const struct jb_invocation *inv,
-                    const char *type, const char *msg, const char *body, size_t len)
+static void respond(const struct jb_runtime *rt, const struct jb_invocation *inv, const char *type,
+                    const char *msg, const char *body, size_t len)
 {
     char path[400], err[JB_ERRLEN];
 
     if (type) {
         snprintf(path, sizeof(path), "/invocation/%s/error", inv->request_id);
-        if (post_error(c, rt->api, path, type, msg, err, sizeof(err)) != 0)
+        if (post_error(rt->api, path, type, msg, err, sizeof(err)) != 0)
             note(rt, "runtime: %s: reporting %s failed: %s", inv->request_id, type, err);
         return;
     }
     snprintf(path, sizeof(path), "/invocation/%s/response", inv->request_id);
-    if (api_post(c, rt->api, path, "Content-Type: application/json", NULL, body, len, err,
+    if (api_post(rt->api, path, "Content-Type: application/json", NULL, body, len, err,
                  sizeof(err)) != 0) {
         note(rt, "runtime: %s: %s", inv->request_id, err);
         /* A response too big or refused still ends the invocation. */
-        respond(c, rt, inv, "Runtime.ResponseRefused", err, NULL, 0);
+        respond(rt, inv, "Runtime.ResponseRefused", err, NULL, 0);
     }
 }
 
-static void invoke(CURL *c, const struct jb_runtime *rt, const struct jb_invocation *inv)
+static void invoke(const struct jb_runtime *rt, const struct jb_invocation *inv)
 {
     long margin = rt->margin_ms > 0 ? rt->margin_ms : 1000;
     long long stop = inv->deadline_ms - margin;
@@ -339,13 +306,13 @@ static void invoke(CURL *c, const struct jb_runtime *rt, const struct jb_invocat
     pid_t pid;
 
     if (stop <= jb_runtime_now_ms()) {
-        respond(c, rt, inv, "Runtime.DeadlineExceeded",
+        respond(rt, inv, "Runtime.DeadlineExceeded",
                 "the deadline had passed before the handler could start", NULL, 0);
         return;
     }
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
-        respond(c, rt, inv, "Runtime.SystemError", msg, NULL, 0);
+        respond(rt, inv, "Runtime.SystemError", msg, NULL, 0);
         return;
     }
     fflush(stdout);
@@ -354,7 +321,7 @@ static void invoke(CURL *c, const struct jb_runtime *rt, const struct jb_invocat
         snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
-        respond(c, rt, inv, "Runtime.SystemError", msg, NULL, 0);
+        respond(rt, inv, "Runtime.SystemError", msg, NULL, 0);
         return;
     }
     if (pid == 0) {
@@ -378,23 +345,23 @@ static void invoke(CURL *c, const struct jb_runtime *rt, const struct jb_invocat
         snprintf(msg, sizeof(msg),
                  "the handler was still running %ld ms before the deadline and was stopped",
                  margin);
-        respond(c, rt, inv, "Runtime.DeadlineExceeded", msg, NULL, 0);
+        respond(rt, inv, "Runtime.DeadlineExceeded", msg, NULL, 0);
     } else if (WIFSIGNALED(wstatus)) {
         snprintf(msg, sizeof(msg), "the handler died of signal %d (%s)", WTERMSIG(wstatus),
                  strsignal(WTERMSIG(wstatus)));
-        respond(c, rt, inv, "Runtime.HandlerCrashed", msg, NULL, 0);
+        respond(rt, inv, "Runtime.HandlerCrashed", msg, NULL, 0);
     } else if (ans.over) {
-        respond(c, rt, inv, "Runtime.ResponseTooLarge",
+        respond(rt, inv, "Runtime.ResponseTooLarge",
                 "the handler's answer is over Lambda's 6 MB payload limit", NULL, 0);
     } else if (ans.n == 0 || (ans.p[0] != 'R' && ans.p[0] != 'E')) {
         snprintf(msg, sizeof(msg), "the handler exited (status %d) without an answer",
                  WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
-        respond(c, rt, inv, "Runtime.HandlerExited", msg, NULL, 0);
+        respond(rt, inv, "Runtime.HandlerExited", msg, NULL, 0);
     } else if (ans.p[0] == 'R') {
-        respond(c, rt, inv, NULL, NULL, ans.p + 1, ans.n - 1);
+        respond(rt, inv, NULL, NULL, ans.p + 1, ans.n - 1);
     } else {
         const char *type = ans.p + 1, *nul = memchr(type, '\0', ans.n - 1);
-        respond(c, rt, inv, type, nul ? nul + 1 : "", NULL, 0);
+        respond(rt, inv, type, nul ? nul + 1 : "", NULL, 0);
     }
     buf_free(&ans);
 }
@@ -414,52 +381,38 @@ static int valid_request_id(const char *s)
 
 int jb_runtime_run(const struct jb_runtime *rt, char *err, size_t errlen)
 {
-    char url[1024];
-    CURL *c = NULL;
     int rc = 0;
 
-    if (rt->api == NULL || *rt->api == '\0' || strpbrk(rt->api, "/ \r\n") != NULL)
+    if (rt->api == NULL || *rt->api == '\0' || strpbrk(rt->api, "/ \r\n") != NULL ||
+        strlen(rt->api) > 300)
         return jb_err(err, errlen, JB_ERR_INVALID, "AWS_LAMBDA_RUNTIME_API: not host:port");
-    if (api_url(url, sizeof(url), rt->api, "/invocation/next") != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "AWS_LAMBDA_RUNTIME_API: too long");
-    if ((c = curl_easy_init()) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "curl_easy_init failed");
     for (long served = 0; rt->max_invocations == 0 || served < rt->max_invocations; served++) {
         struct next_hdrs h;
-        struct buf ev = {.max = EVENT_MAX};
+        struct jb_http1_resp ev = {.on_header = on_header, .ud = &h};
+        /* `next` blocks until an event comes: no read timeout at all. */
+        struct jb_http1_req q = {.hostport = rt->api,
+                                 .method = "GET",
+                                 .path = API_PREFIX "/invocation/next",
+                                 .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                                 .max_body = EVENT_MAX};
         struct jb_invocation inv;
-        long status = 0;
-        char *end = NULL;
-        CURLcode cc;
+        char *end = NULL, detail[JB_ERRLEN];
 
         memset(&h, 0, sizeof(h));
-        curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        /* `next` blocks until an event comes: no read timeout at all. */
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &ev);
-        cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cc != CURLE_OK && !ev.over) {
-            rc = jb_err(err, errlen, JB_ERR_HTTP, "GET next: %s", curl_easy_strerror(cc));
-            buf_free(&ev);
+        if ((rc = jb_http1_request(&q, &ev, detail, sizeof(detail))) != 0) {
+            rc = jb_err(err, errlen, rc == JB_ERR_INVALID ? JB_ERR_INVALID : JB_ERR_HTTP,
+                        "GET next: %s", detail);
             break;
         }
-        if (status != 200 && !ev.over) {
-            rc = jb_err(err, errlen, JB_ERR_HTTP, "GET next: HTTP %ld", status);
-            buf_free(&ev);
+        if (ev.status != 200) {
+            rc = jb_err(err, errlen, JB_ERR_HTTP, "GET next: HTTP %d", ev.status);
+            jb_http1_resp_free(&ev);
             break;
         }
         if (!valid_request_id(h.request_id)) {
             note(rt, "runtime: an invocation without a usable Lambda-Runtime-Aws-Request-Id; "
                      "skipped");
-            buf_free(&ev);
+            jb_http1_resp_free(&ev);
             continue;
         }
         if (h.has_trace)
@@ -469,19 +422,18 @@ int jb_runtime_run(const struct jb_runtime *rt, char *err, size_t errlen)
         memset(&inv, 0, sizeof(inv));
         inv.request_id = h.request_id;
         inv.function_arn = h.arn;
-        inv.event = ev.p ? ev.p : "";
-        inv.event_len = ev.n;
+        inv.event = ev.body ? ev.body : "";
+        inv.event_len = ev.body_len;
         errno = 0;
         inv.deadline_ms = strtoll(h.deadline, &end, 10);
-        if (ev.over)
-            respond(c, rt, &inv, "Runtime.EventTooLarge", "the event is over 6 MB", NULL, 0);
+        if (ev.body_over)
+            respond(rt, &inv, "Runtime.EventTooLarge", "the event is over 6 MB", NULL, 0);
         else if (h.deadline[0] == '\0' || *end != '\0' || errno != 0 || inv.deadline_ms <= 0)
-            respond(c, rt, &inv, "Runtime.BadInvocation",
+            respond(rt, &inv, "Runtime.BadInvocation",
                     "Lambda-Runtime-Deadline-Ms is missing or not a number", NULL, 0);
         else
-            invoke(c, rt, &inv);
-        buf_free(&ev);
+            invoke(rt, &inv);
+        jb_http1_resp_free(&ev);
     }
-    curl_easy_cleanup(c);
     return rc;
 }

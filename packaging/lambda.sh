@@ -3,7 +3,10 @@
 # runtime (docs/lambda.md).  Each zip holds:
 #   bootstrap    the provisioner (build) or the cleaner (clean) itself
 #   lib/         every shared library it needs but glibc's own, found via
-#                an RPATH of $ORIGIN/lib that wins over the system's copies
+#                an RPATH of $ORIGIN/lib that wins over the system's copies;
+#                also libcurl.so.4 and its libraries, which lib/curl_dl.c
+#                dlopen()s on the first AWS call (dlopen honours that RPATH)
+#                and which ldd of the binary therefore does not show
 #   terraform/   the jump-box modules aws/ and local/ (JUMPBOX_MODULE_DIR
 #                defaults there), not control-plane/, which deploys these zips
 #   userdata/    the cloud-init module terraform/aws calls as ../../userdata
@@ -21,7 +24,7 @@ OUT=dist
 mkdir -p "$B"
 cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -c -o "$B/arc4random_compat.o" \
     packaging/arc4random_compat.c
-libs="$(pkg-config --libs libcurl openssl libssh2 libcjson libsodium) \
+libs="$(pkg-config --libs openssl libssh2 libcjson libsodium) \
 -Wl,-Bstatic $(pkg-config --libs --static expat | sed 's/-lm//') -Wl,-Bdynamic -lm $B/arc4random_compat.o"
 rm -f "$B/provisioner" "$B/cleaner"
 # shellcheck disable=SC2016 # $ORIGIN is for the linker, not the shell
@@ -29,6 +32,13 @@ make -s B="$B" EXTRA_LDFLAGS='-Wl,-rpath,\$$ORIGIN/lib -Wl,--disable-new-dtags' 
     PKG_LIBS="$libs" "$B/provisioner" "$B/cleaner"
 if ldd "$B/provisioner" | grep -q libexpat; then
     echo "lambda: $B/provisioner still loads a shared libexpat" >&2
+    exit 1
+fi
+
+# Loaded lazily (lib/curl_dl.c): the one the headers we built with belong to.
+CURL_SO="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
+if [ ! -e "$CURL_SO" ]; then
+    echo "lambda: $CURL_SO not found: install libcurl4" >&2
     exit 1
 fi
 
@@ -61,7 +71,8 @@ package() {
     mkdir -p "$stage/lib" "$OUT"
     cp -L "$B/$bin" "$stage/bootstrap"
     strip --strip-unneeded "$stage/bootstrap"
-    ldd "$B/$bin" | awk '/=> \//{print $3}' | while read -r lib; do
+    { ldd "$B/$bin" && echo "x => $CURL_SO (0)" && ldd "$CURL_SO"; } |
+        awk '/=> \//{print $3}' | sort -u | while read -r lib; do
         is_glibc "$lib" && continue
         cp -L "$lib" "$stage/lib/"
         strip --strip-unneeded "$stage/lib/$(basename "$lib")"

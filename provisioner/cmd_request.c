@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "http.h"
 #include "myip.h"
 #include "keys.h"
 #include "lambda.h"
@@ -15,7 +16,6 @@
 #include "stack.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -235,16 +235,16 @@ int cmd_request(int argc, char **argv)
 
     if (my_ip) {
         /* Not bad input when it fails: the network is, so exit 1. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+        if (jb_http_init(err, sizeof(err)) != 0 ||
             jb_my_ip_cidr(cidr, sizeof(cidr), err, sizeof(err)) != 0) {
             fprintf(stderr, "provisioner request: --allow-my-ip: %s\n", err);
             return 1;
         }
         fprintf(stderr, "provisioner request: allowing %s (this machine's public address)\n", cidr);
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+    if (jb_http_init(err, sizeof(err)) != 0 ||
         jb_seal_keypair_new(pk_b64, &sk, err, sizeof(err)) != 0) {
-        fprintf(stderr, "provisioner request: %s\n", err[0] ? err : "curl_global_init failed");
+        fprintf(stderr, "provisioner request: %s\n", err);
         goto out;
     }
     ev = cJSON_CreateObject();

@@ -13,7 +13,6 @@
 #include "stack.h"
 #include "stackcfg.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,8 +263,9 @@ int cmd_lambda_build(void)
     char err[JB_ERRLEN], ierr[JB_ERRLEN];
 
     jb_fn_env_defaults();
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || jb_keys_init(err, sizeof(err)) != 0 ||
-        config(&cfg, err, sizeof(err)) != 0) {
+    /* libcurl loads on the first AWS call, not here: a cold start only needs the
+     * Runtime API, which lib/http1 speaks. */
+    if (jb_keys_init(err, sizeof(err)) != 0 || config(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "build: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)
             fprintf(stderr, "build: init: reporting it failed too: %s\n", ierr);

@@ -11,7 +11,6 @@
 #include "runtime.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,16 +71,13 @@ int main(void)
     struct jb_runtime rt = {.api = api, .handler = handle, .note = note};
     char err[512];
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (getenv("PROBE_INIT_FAIL")) {
         if (jb_runtime_init_error(api, "Probe.InitFailed", "asked to fail at init", err,
                                   sizeof(err)) != 0)
             fprintf(stderr, "probe: %s\n", err);
-        curl_global_cleanup();
         return 1;
     }
     if (jb_runtime_run(&rt, err, sizeof(err)) != 0)
         fprintf(stderr, "probe: %s\n", err);
-    curl_global_cleanup();
     return 1;
 }
