@@ -67,6 +67,13 @@ int jb_fn_event(const struct jb_invocation *inv, const char *const *allowed, cJS
             cJSON_Delete(ev);
             return jb_handler_fail(e, JB_FN_INVALID, "%s: unknown field", name);
         }
+        /* Two "action"s: a parser elsewhere might read the other one. */
+        if (cJSON_GetObjectItemCaseSensitive(ev, it->string) != it) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s", allowed[i]);
+            cJSON_Delete(ev);
+            return jb_handler_fail(e, JB_FN_INVALID, "%s: given more than once", name);
+        }
     }
     *out = ev;
     return 0;

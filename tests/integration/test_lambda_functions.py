@@ -140,6 +140,8 @@ BAD_BUILD = [
     (good_event(recipient_key=base64.b64encode(bytes(32)).decode()), "recipient_key: "),
     (good_event(recipient_key=["x"]), "recipient_key: must be a string"),
     (good_event(module="aws"), "module: unknown field"),
+    (json.dumps(good_event()).replace('"ttl": "10m"', '"ttl": "10m", "ttl": "24h"').encode(),
+     "ttl: given more than once"),
 ]
 
 
