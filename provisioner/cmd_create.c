@@ -159,15 +159,27 @@ int cmd_create(int argc, char **argv)
     }
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
         return bad("--requester", err);
-    if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0)
-        return bad("--state", err);
+    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
+        if (rc == JB_ERR_INVALID)
+            return bad("--state", err);
+        fprintf(stderr, "provisioner create: %s\n", err);
+        return 1;
+    }
     {
         struct jb_lease existing;
-        if (jb_lease_get(&st, stack_id, &existing, NULL, 0) != JB_ERR_NOTFOUND) {
+        /* Only a lease that is there is a taken name: S3 failing to answer
+         * is not (the create's own If-None-Match still guards the race). */
+        if ((rc = jb_lease_get(&st, stack_id, &existing, err, sizeof(err))) == 0 ||
+            rc == JB_ERR_PARSE) {
             jb_lease_clear(&existing);
             snprintf(err, sizeof(err), "a stack named %s already exists in %.300s", stack_id,
                      st.url);
             return bad("--stack-id", err);
+        }
+        if (rc != JB_ERR_NOTFOUND) {
+            fprintf(stderr, "provisioner create: looking for a stack named %s: %s\n", stack_id,
+                    err);
+            return 1;
         }
     }
     if (outdir && jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
