@@ -198,7 +198,9 @@ static void audit(const struct jb_stack_ctx *ctx, const char *event, const struc
  * it would read the backend's older (or no) state, find nothing to destroy,
  * succeed, and let the purge drop the lease of a box still running.  So the
  * file goes to the backend first; if that fails too, so does the teardown,
- * and the file waits in the work directory for the next attempt. */
+ * and the file waits in the work directory for the next attempt.  (A
+ * destroy that could not save its state leaves one as well, of what is
+ * gone: pushing that is just as right.) */
 static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
                               const struct jb_stack_paths *p, char *err, size_t errlen)
 {
@@ -252,9 +254,6 @@ static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_
         keep_for_sweeper(ctx, l, err);
         return rc;
     }
-    /* A destroy that could not save its (empty) state leaves errored.tfstate
-     * too: then the backend still lists what is gone, and the next teardown
-     * pushes the file and finds nothing left. */
     if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0) {
         /* The box is gone; its records are not.  A lease still saying
          * "destroying" would wait for its expiry before a sweep retried. */

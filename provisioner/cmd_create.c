@@ -167,19 +167,21 @@ int cmd_create(int argc, char **argv)
     }
     {
         struct jb_lease existing;
-        /* Only a lease that is there is a taken name: S3 failing to answer
-         * is not (the create's own If-None-Match still guards the race). */
-        if ((rc = jb_lease_get(&st, stack_id, &existing, err, sizeof(err))) == 0 ||
-            rc == JB_ERR_PARSE) {
-            jb_lease_clear(&existing);
-            snprintf(err, sizeof(err), "a stack named %s already exists in %.300s", stack_id,
-                     st.url);
-            return bad("--stack-id", err);
-        }
-        if (rc != JB_ERR_NOTFOUND) {
+        /* A lease that is there, readable or not, is a taken name; S3 (or
+         * the disk) failing to answer is not: the create's own If-None-Match
+         * still guards the race. */
+        rc = jb_lease_get(&st, stack_id, &existing, err, sizeof(err));
+        jb_lease_clear(&existing);
+        if (rc == JB_ERR_HTTP || rc == JB_ERR_AWS || rc == JB_ERR_TIMEOUT || rc == JB_ERR_AUTH ||
+            rc == JB_ERR_IO || rc == JB_ERR_SYSTEM || rc == JB_ERR_NOMEM) {
             fprintf(stderr, "provisioner create: looking for a stack named %s: %s\n", stack_id,
                     err);
             return 1;
+        }
+        if (rc != JB_ERR_NOTFOUND) {
+            snprintf(err, sizeof(err), "a stack named %s already exists in %.300s", stack_id,
+                     st.url);
+            return bad("--stack-id", err);
         }
     }
     if (outdir && jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)

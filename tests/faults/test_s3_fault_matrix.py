@@ -169,6 +169,20 @@ def test_lease_write_slowdown_storm(case):
     case.settle("lease", "S3: lease PUT 503 SlowDown always", "exit 1, nothing made")
 
 
+def test_lease_lookup_slowdown_storm(case):
+    """The name check before a create reads the lease: S3 failing there is
+    not "already exists" (bad input), it is S3 failing."""
+    case.use("sc")
+    case.proxy.rules([{"method": "GET", "key": LEASE, "action": "503"}])
+    cp = case.create()
+    assert cp.returncode == 1 and cp.stdout == "", cp.stderr
+    line = one_line(cp.stderr, "provisioner create: ")
+    assert "looking for a stack named sc" in line and "503 SlowDown" in line, line
+    assert "already exists" not in line
+    assert not (case.work / "stacks" / "sc").exists() and case.ours() == []
+    case.settle("lease", "S3: lease GET 503 SlowDown always", "exit 1, nothing made")
+
+
 def test_lease_create_answer_lost(case):
     """S3 stored the new lease but the answer never came back; the retry of
     the conditional write meets the lease it made itself (412, as S3
