@@ -95,14 +95,15 @@ static int setup(const char *cmd, const struct opts *o, struct jb_state *st,
                  struct jb_stack_ctx *ctx)
 {
     char err[JB_ERRLEN], root[PATH_MAX];
+    int rc;
 
     if (o->reason && jb_check_label(o->reason, 32, err, sizeof(err)) != 0) {
         fprintf(stderr, "cleaner %s: --reason: %s\n", cmd, err);
         return 2;
     }
-    if (jb_cli_state(o->state_url, st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "cleaner %s: --state: %s\n", cmd, err);
-        return 2;
+    if ((rc = jb_cli_state(o->state_url, st, err, sizeof(err))) != 0) {
+        fprintf(stderr, "cleaner %s: %s%s\n", cmd, rc == JB_ERR_INVALID ? "--state: " : "", err);
+        return rc == JB_ERR_INVALID ? 2 : 1;
     }
     if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0) {
         fprintf(stderr, "cleaner %s: JUMPBOX_WORK_DIR: %s\n", cmd, err);

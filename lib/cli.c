@@ -36,9 +36,7 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
 
     if (rc != 0)
         return JB_ERR_INVALID;
-    if (jb_state_prepare(st, err, errlen) != 0)
-        return JB_ERR_INVALID;
-    return 0;
+    return jb_state_prepare(st, err, errlen);
 }
 
 const char *jb_cli_default_requester(char *buf, size_t buflen)

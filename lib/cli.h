@@ -13,7 +13,8 @@ extern volatile sig_atomic_t jb_cli_stop;
 void jb_cli_catch_signals(void);
 
 /* --state URL, or the default; parsed and checked usable.  JB_ERR_INVALID
- * with the reason when it can't be used. */
+ * with the reason when it can't be used (exit 2); another error when S3
+ * failed to answer (exit 1: the input may be fine). */
 int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen);
 
 /* "user@host" of whoever runs us, for leases and the audit log. */

@@ -16,7 +16,9 @@ int jb_lease_store_get(const struct jb_state *st, const char *stack_id, char **j
 int jb_lease_store_ids(const struct jb_state *st, char ***ids, size_t *n, char *err, size_t errlen);
 int jb_lease_store_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
 
-/* s3: the bucket exists and answers us (JB_ERR_INVALID with why, if not). */
+/* s3: the bucket exists and answers us.  JB_ERR_INVALID with why when it
+ * is missing or refuses us; S3's own failures (5xx, no answer) keep their
+ * error value. */
 int jb_lease_store_check(const struct jb_state *st, char *err, size_t errlen);
 
 /* The S3 backend behind the functions above. */

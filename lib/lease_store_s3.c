@@ -39,9 +39,28 @@ int jb_lease_store_check(const struct jb_state *st, char *err, size_t errlen)
         rc = jb_s3_list(c, st->bucket, st->prefix, NULL, &page, detail, sizeof(detail));
     jb_s3_list_page_free(&page);
     jb_s3_client_free(c);
-    if (rc != 0)
+    /* A missing bucket or refused access is the caller's to fix (bad
+     * input); S3 failing or out of reach is not, and a retry later may do. */
+    if (rc == JB_ERR_NOTFOUND || rc == JB_ERR_AUTH || rc == JB_ERR_INVALID)
         return jb_err(err, errlen, JB_ERR_INVALID, "%s cannot be used: %s", st->url, detail);
+    if (rc != 0)
+        return jb_err(err, errlen, rc, "%s cannot be reached: %s", st->url, detail);
     return 0;
+}
+
+/* A retried create whose first attempt S3 stored (the answer lost on the
+ * way) meets its own lease and gets 412.  The lease holds a fresh random
+ * token hash, so the same bytes can only be our own earlier attempt. */
+static int ours(struct jb_s3_client *c, const char *bucket, const char *key, const char *json,
+                size_t len)
+{
+    char *body = NULL;
+    size_t blen = 0;
+    int same = jb_s3_get(c, bucket, key, JB_LEASE_MAX_BYTES, &body, &blen, NULL, 0) == 0 &&
+               blen == len && memcmp(body, json, len) == 0;
+
+    free(body);
+    return same;
 }
 
 int jb_lease_s3_put(const struct jb_state *st, const char *stack_id, const char *json, size_t len,
@@ -57,6 +76,8 @@ int jb_lease_s3_put(const struct jb_state *st, const char *stack_id, const char 
         return rc;
     rc = jb_s3_put(c, st->bucket, key, json, len, "application/json",
                    create ? JB_S3_PUT_IF_NONE_MATCH : 0, err, errlen);
+    if (rc == JB_ERR_EXISTS && ours(c, st->bucket, key, json, len))
+        rc = 0;
     if (rc == JB_ERR_EXISTS)
         jb_err(err, errlen, rc, "stack %s already exists", stack_id);
     jb_s3_client_free(c);

@@ -145,6 +145,10 @@ static int status_error(const struct s3_req *r, const struct jb_http_response *r
     what(w, sizeof(w), r->bucket, r->label ? r->label : r->key);
     rc = jb_err(err, errlen, rc, "%s %s: HTTP %ld%s%s%s%s", r->op, w, resp->status,
                 code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+    if (err && resp->attempts > 1) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, " (after %d attempts)", resp->attempts);
+    }
     for (char *p = err; err && *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';

@@ -25,6 +25,7 @@ extern char **environ;
 #define APPLY_TIMEOUT_S 900
 #define DESTROY_TIMEOUT_S 900
 #define OUTPUT_TIMEOUT_S 60
+#define PUSH_TIMEOUT_S 120
 
 /* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
  * defaults suit AWS, a local box or a test needs far less. */
@@ -207,30 +208,73 @@ static void audit(const struct jb_stack_ctx *ctx, const char *event, const struc
     jb_log_event(ctx->audit_fd, event, l->stack_id, kv);
 }
 
+/* When Terraform cannot save its state (the backend failing), it leaves
+ * it in errored.tfstate in the working directory.  A destroy that ignored
+ * it would read the backend's older (or no) state, find nothing to destroy,
+ * succeed, and let the purge drop the lease of a box still running.  So the
+ * file goes to the backend first; if that fails too, so does the teardown,
+ * and the file waits in the work directory for the next attempt.  (A
+ * destroy that could not save its state leaves one as well, of what is
+ * gone: pushing that is just as right.) */
+static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
+                              const struct jb_stack_paths *p, char *err, size_t errlen)
+{
+    char path[PATH_MAX], inner[JB_ERRLEN];
+    int rc;
+
+    if (jb_path_join(path, sizeof(path), p->workdir, "errored.tfstate") != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+    if (access(path, F_OK) != 0)
+        return 0;
+    progress(ctx, "terraform state push", "errored.tfstate");
+    if ((rc = jb_tf_state_push(tf, path, tf_deadline(PUSH_TIMEOUT_S), inner, sizeof(inner))) != 0)
+        return jb_err(err, errlen, rc,
+                      "the state Terraform could not save earlier (errored.tfstate) still "
+                      "cannot be saved, so nothing was destroyed: %s",
+                      inner);
+    if (unlink(path) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_IO, "remove %s", path);
+    return 0;
+}
+
+/* Marks the lease failed and expired, for the sweeper to take at once. */
+static void keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_lease *l, const char *why)
+{
+    char detail[JB_ERRLEN];
+
+    snprintf(l->status, sizeof(l->status), "failed");
+    if (l->expires_at > time(NULL))
+        l->expires_at = time(NULL);
+    jb_lease_update(ctx->state, l, detail, sizeof(detail));
+    audit(ctx, "destroy.failed", l, why);
+}
+
 /* Runs destroy in an already prepared runner; on success the stack's state
  * and lease go; on failure the lease stays, expired, for the sweeper. */
 static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
                     const struct jb_stack_paths *p, char *err, size_t errlen)
 {
-    char detail[JB_ERRLEN];
     volatile sig_atomic_t *cancel = tf->cancel;
     int rc;
 
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
-    progress(ctx, "terraform destroy", NULL);
-    rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
+    rc = push_errored_state(ctx, tf, p, err, errlen);
+    if (rc == 0) {
+        progress(ctx, "terraform destroy", NULL);
+        rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
+    }
     tf->cancel = cancel;
     if (rc != 0) {
-        snprintf(l->status, sizeof(l->status), "failed");
-        if (l->expires_at > time(NULL))
-            l->expires_at = time(NULL);
-        jb_lease_update(ctx->state, l, detail, sizeof(detail));
-        audit(ctx, "destroy.failed", l, err);
+        keep_for_sweeper(ctx, l, err);
         return rc;
     }
-    if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0)
+    if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0) {
+        /* The box is gone; its records are not.  A lease still saying
+         * "destroying" would wait for its expiry before a sweep retried. */
+        keep_for_sweeper(ctx, l, err);
         return rc;
+    }
     jb_rm_tree(p->workdir, NULL, 0);
     audit(ctx, "destroy.done", l, NULL);
     return 0;

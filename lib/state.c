@@ -84,12 +84,11 @@ int jb_state_default(struct jb_state *st, char *err, size_t errlen)
 
 int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen)
 {
-    int rc;
-
     if (st->kind == JB_STATE_S3)
         return jb_lease_store_check(st, err, errlen);
-    if ((rc = jb_mkdir_p(st->dir, 0700, err, errlen)) != 0)
-        return rc;
+    /* A directory that can't be made is the caller's to fix: bad input. */
+    if (jb_mkdir_p(st->dir, 0700, err, errlen) != 0)
+        return JB_ERR_INVALID;
     if (access(st->dir, W_OK | X_OK) != 0)
         return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", st->dir);
     return 0;

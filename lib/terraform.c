@@ -115,9 +115,12 @@ int jb_tf_build_argv(const struct jb_tf *tf, const char *cmd, const char *const 
 
     if (rc == 0)
         rc = jb_strv_addf(out, "-chdir=%s", tf->workdir);
+    /* "state push" is a command and its subcommand: two words. */
     if (rc == 0)
-        rc = jb_strv_add(out, cmd);
-    if (rc == 0 && strcmp(cmd, "output") != 0)
+        rc = jb_strv_add(out, strcmp(cmd, "state push") == 0 ? "state" : cmd);
+    if (rc == 0 && strcmp(cmd, "state push") == 0)
+        rc = jb_strv_add(out, "push");
+    if (rc == 0 && strcmp(cmd, "output") != 0 && strcmp(cmd, "state push") != 0)
         rc = jb_strv_add(out, "-input=false");
     if (rc == 0)
         rc = jb_strv_add(out, "-no-color");
@@ -216,6 +219,13 @@ int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen)
     static const char *const extra[] = {"-auto-approve", NULL};
 
     return run(tf, "destroy", extra, timeout_s, NULL, -1, err, errlen);
+}
+
+int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *err, size_t errlen)
+{
+    const char *extra[] = {path, NULL};
+
+    return run(tf, "state push", extra, timeout_s, NULL, err, errlen);
 }
 
 int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen)

@@ -45,6 +45,9 @@ int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
 int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen);
 int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
 int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen);
+/* `terraform state push PATH`: a state file to the backend (refused when
+ * its lineage differs or the backend's serial is newer). */
+int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *err, size_t errlen);
 
 /* Reads a string or number output from `output -json`, validated: printable,
  * at most max bytes. */

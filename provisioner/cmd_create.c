@@ -150,12 +150,26 @@ int cmd_create(int argc, char **argv)
         requester = jb_cli_default_requester(req_buf, sizeof(req_buf));
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
         return bad("--requester", err);
-    if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0)
-        return bad("--state", err);
+    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
+        if (rc == JB_ERR_INVALID)
+            return bad("--state", err);
+        fprintf(stderr, "provisioner create: %s\n", err);
+        return 1;
+    }
     {
         struct jb_lease existing;
-        if (jb_lease_get(&st, stack_id, &existing, NULL, 0) != JB_ERR_NOTFOUND) {
-            jb_lease_clear(&existing);
+        /* A lease that is there, readable or not, is a taken name; S3 (or
+         * the disk) failing to answer is not: the create's own If-None-Match
+         * still guards the race. */
+        rc = jb_lease_get(&st, stack_id, &existing, err, sizeof(err));
+        jb_lease_clear(&existing);
+        if (rc == JB_ERR_HTTP || rc == JB_ERR_AWS || rc == JB_ERR_TIMEOUT || rc == JB_ERR_AUTH ||
+            rc == JB_ERR_IO || rc == JB_ERR_SYSTEM || rc == JB_ERR_NOMEM) {
+            fprintf(stderr, "provisioner create: looking for a stack named %s: %s\n", stack_id,
+                    err);
+            return 1;
+        }
+        if (rc != JB_ERR_NOTFOUND) {
             snprintf(err, sizeof(err), "a stack named %s already exists in %.300s", stack_id,
                      st.url);
             return bad("--stack-id", err);

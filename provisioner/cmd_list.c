@@ -54,9 +54,9 @@ int cmd_list(int argc, char **argv)
         fprintf(stderr, "provisioner list: %s: unexpected argument\n", argv[optind]);
         return 2;
     }
-    if (jb_cli_state(state_url, &st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "provisioner list: --state: %s\n", err);
-        return 2;
+    if ((c = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
+        fprintf(stderr, "provisioner list: %s%s\n", c == JB_ERR_INVALID ? "--state: " : "", err);
+        return c == JB_ERR_INVALID ? 2 : 1;
     }
     if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner list: %s\n", err);

@@ -82,6 +82,25 @@ static void test_argv_is_an_array_with_plugin_dir_on_init_only(void **state)
     jb_strv_free(&b);
 }
 
+/* `state push` takes no -input flag (Terraform refuses it) and is two words. */
+static void test_argv_for_state_push(void **state)
+{
+    struct jb_tf tf;
+    struct jb_strv a = {0};
+    const char *extra[] = {"/w/errored.tfstate", NULL};
+    (void)state;
+
+    memset(&tf, 0, sizeof(tf));
+    strcpy(tf.workdir, "/w");
+    assert_int_equal(jb_tf_build_argv(&tf, "state push", extra, &a), 0);
+    assert_string_equal(a.v[2], "state");
+    assert_string_equal(a.v[3], "push");
+    assert_false(has(a.v, "-input=false"));
+    assert_false(has(a.v, "state push"));
+    assert_string_equal(a.v[a.n - 1], "/w/errored.tfstate");
+    jb_strv_free(&a);
+}
+
 static void test_outputs_are_validated(void **state)
 {
     cJSON *o = cJSON_Parse("{\"host\":{\"value\":\"10.0.0.5\"},\"port\":{\"value\":22},"
@@ -144,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_passes_only_what_terraform_needs),
         cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
+        cmocka_unit_test(test_argv_for_state_push),
         cmocka_unit_test(test_outputs_are_validated),
         cmocka_unit_test(test_literals_cannot_inject_templates),
         cmocka_unit_test(test_lease_round_trip_and_validation),
