@@ -225,7 +225,7 @@ int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *er
 {
     const char *extra[] = {path, NULL};
 
-    return run(tf, "state push", extra, timeout_s, NULL, err, errlen);
+    return run(tf, "state push", extra, timeout_s, NULL, -1, err, errlen);
 }
 
 int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen)

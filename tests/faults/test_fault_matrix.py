@@ -179,7 +179,11 @@ def test_sigkill_mid_apply(case):
     assert sshd_up(), "the box never started: " + (p.stderr.read() if p.poll() is not None else "")
     p.kill()
     p.communicate(timeout=30)
-    time.sleep(6)  # Terraform, told by PDEATHSIG, finishes and saves state
+    # Terraform, told by PDEATHSIG, stops and saves its state: wait for it.
+    deadline = time.time() + 120
+    while time.time() < deadline and any(
+            "terraform" in cmd.split()[0] for _, cmd in box_processes(case.jb.work)):
+        time.sleep(0.2)
     assert case.jb.stack_dirs() == ["f7"], "the lease must survive for the sweeper"
     assert log.exists()
     case.settle("apply", "provisioner SIGKILLed mid-apply", "killed; lease left")
