@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -125,6 +126,13 @@ static int load_shared(const char *var, const char *name, char **text, size_t *l
         return 0;
     if (rc < 0 || (size_t)rc >= pathlen)
         return jb_err(err, errlen, JB_ERR_INVALID, "%s: path is too long", var);
+    /* AWS_CONFIG_FILE=/dev/null is the usual way to say "no file", as the
+     * AWS CLI reads it: empty. */
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISCHR(st.st_mode))
+            return 0;
+    }
     rc = jb_file_read(path, FILE_MAX, text, len, err, errlen);
     if (rc == JB_ERR_NOTFOUND)
         return 0;

@@ -343,3 +343,41 @@ def test_request_allow_my_ip_with_a_bad_answer_makes_nothing(env, harness, tmp_p
         assert "--allow-my-ip" in both.stderr
     finally:
         fx.close()
+
+
+IMDS_SECRET = "imdsFixtureSecret/DoNotLeak+0000000000000"  # tests/fixtures/imds_server.py
+
+
+def test_box_timer_path_with_the_instance_roles_credentials(env, tmp_path):
+    """What the jump box's timer does at expiry: `cleaner request` with no keys
+    of its own, only the instance role's, from IMDSv2 (a test fixture)."""
+    from fixture_servers import fixture_server
+    h = LambdaHarness(str(tmp_path), access_key="ASIAIMDSFIXTURE00001",
+                      secret_key=IMDS_SECRET).start()
+    try:
+        h.add_function(CLEAN, [env.bootstrap("clean", "cleaner")], dict(env.base), timeout_s=120)
+        res = cli_create(env)
+        token = tmp_path / "token"
+        fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, res["teardown_token"].encode())
+        os.close(fd)
+        with fixture_server("imds_server.py") as port:
+            box_env = {k: v for k, v in h.client_env().items()
+                       if not k.startswith("AWS_ACCESS_KEY_ID") and
+                       not k.startswith("AWS_SECRET_ACCESS_KEY")}
+            box_env.update(AWS_EC2_METADATA_DISABLED="false",
+                           AWS_EC2_METADATA_SERVICE_ENDPOINT=f"http://127.0.0.1:{port}/")
+            gone = run_json([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id",
+                             res["stack_id"], "--token-file", str(token)], env=box_env)
+            log = json.loads(subprocess.run(
+                ["curl", "-s", f"http://127.0.0.1:{port}/_fixture/log"], capture_output=True,
+                text=True, check=True).stdout)
+        assert gone == {"stack_id": res["stack_id"], "result": "destroyed"}
+        assert env.leases() == []
+        # IMDSv2: a session token first, then the role's credentials with it.
+        assert log[0]["method"] == "PUT" and log[0]["path"] == "/latest/api/token"
+        assert any(e["path"].startswith("/latest/meta-data/iam/security-credentials/")
+                   for e in log[1:])
+        assert h.verified >= 1 and not h.rejected
+    finally:
+        h.stop()
