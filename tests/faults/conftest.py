@@ -2,22 +2,10 @@
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from jbtest import bin_path  # noqa: E402
+from jbtest import cleaner, provisioner  # noqa: E402,F401  (fixtures)
 from matrix import MATRIX  # noqa: E402
-
-
-@pytest.fixture
-def provisioner():
-    return bin_path("provisioner")
-
-
-@pytest.fixture
-def cleaner():
-    return bin_path("cleaner")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -39,3 +39,14 @@ def run(args, env=None, timeout=300, check=None, input=None):
 def run_json(args, **kw):
     cp = run(args, check=kw.pop("check", 0), **kw)
     return json.loads(cp.stdout)
+
+
+# The binaries under test, as fixtures; each suite's conftest imports them.
+@pytest.fixture
+def provisioner():
+    return bin_path("provisioner")
+
+
+@pytest.fixture
+def cleaner():
+    return bin_path("cleaner")
