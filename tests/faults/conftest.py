@@ -4,7 +4,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from jbtest import cleaner, provisioner  # noqa: E402,F401  (fixtures)
+# The binaries as fixtures, and tmp_path removed after each passing test.
+from jbtest import (  # noqa: E402,F401
+    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
 from matrix import MATRIX  # noqa: E402
 
 

@@ -1,2 +1,4 @@
 """Fixtures for the integration tests; helpers live in jbtest.py."""
-from jbtest import cleaner, provisioner  # noqa: F401  (fixtures)
+# The binaries as fixtures, and tmp_path removed after each passing test.
+from jbtest import (  # noqa: F401
+    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)

@@ -2,6 +2,7 @@
 from `make asan`) and running them the way a user does."""
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def run(args, env=None, timeout=300, check=None, input=None):
 def run_json(args, **kw):
     cp = run(args, check=kw.pop("check", 0), **kw)
     return json.loads(cp.stdout)
+
+
+# A passing test leaves nothing behind in its tmp_path: the keys it wrote
+# with --out, leases it edited, Terraform data dirs.  A failing one keeps it
+# for the post-mortem.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    rep = (yield).get_result()
+    if rep.when == "call":
+        item.jb_passed = rep.passed
+
+
+@pytest.fixture(autouse=True)
+def _remove_tmp_path_of_passing_tests(request, tmp_path):
+    yield
+    if getattr(request.node, "jb_passed", False):
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 # The binaries under test, as fixtures; each suite's conftest imports them.
