@@ -123,6 +123,7 @@ def s3rver(tmp_path_factory):
     srv = S3rver(tmp_path_factory.mktemp("s3rver")).start()
     yield srv
     srv.stop()
+    shutil.rmtree(srv.tmp, ignore_errors=True)
 
 
 class Versioned:

@@ -3,6 +3,7 @@ real AWS provider against an unused loopback port (any API call would fail
 the plan), then the plan JSON is checked for what the module promises."""
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def planned(tmp_path_factory):
     tfo.init(tmp)
     tfo.tf(["validate", "-no-color"], tmp)
     p, raw = tfo.plan_json(tmp)
-    return {"tmp": tmp, "inputs": inputs, "plan": p, "raw": raw}
+    yield {"tmp": tmp, "inputs": inputs, "plan": p, "raw": raw}
+    shutil.rmtree(tmp, ignore_errors=True)  # its keys, token and .terraform
 
 
 def one(plan, rtype):

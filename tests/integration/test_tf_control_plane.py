@@ -5,7 +5,6 @@ schedule, and least privilege in every IAM policy."""
 import json
 import shutil
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -37,7 +36,8 @@ def planned(tmp_path_factory):
         '-var=allowed_cidrs=["203.0.113.0/24","198.51.100.0/24"]',
         f"-var=build_zip={zips['build']}", f"-var=clean_zip={zips['clean']}",
         f"-var=layer_zip={zips['layer']}", "-var=backup_vm_role_name=backup-vm"])
-    return plan
+    yield plan
+    shutil.rmtree(tmp, ignore_errors=True)  # its .terraform and zips
 
 
 def by_type(plan, rtype):

@@ -35,8 +35,9 @@ def rendered(tmp_path_factory):
     inputs = tfo.box_inputs(tmp)
     text = tfo.render_userdata(tmp, inputs)
     (tmp / "cloud-config.yaml").write_text(text)
-    return {"tmp": tmp, "inputs": inputs, "text": text, "doc": yaml.safe_load(text),
-            "path": tmp / "cloud-config.yaml"}
+    yield {"tmp": tmp, "inputs": inputs, "text": text, "doc": yaml.safe_load(text),
+           "path": tmp / "cloud-config.yaml"}
+    shutil.rmtree(tmp, ignore_errors=True)  # its keys, token and .terraform
 
 
 def files_of(doc):
