@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from ec2_standin import InstanceStandIn
-from emulated_cloud import STATE_URL
+from emulated_cloud import REGION, STATE_URL
 from jbtest import bin_path, run, run_json
 from lambda_harness import LambdaHarness
 
@@ -27,7 +27,7 @@ class AwsEnv:
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
-        h = LambdaHarness(str(self.tmp)).start()
+        h = LambdaHarness(str(self.tmp), region=REGION).start()
         fenv = dict(self.cloud.env(), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
                     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                     JUMPBOX_STATE=self.state, JUMPBOX_WORK_DIR=str(self.tmp / "fn-work"))

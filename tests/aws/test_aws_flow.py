@@ -47,9 +47,10 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
     expires = datetime.datetime.strptime(leases["timer"]["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
     assert box.facts["teardown_at"] == expires.replace(tzinfo=datetime.timezone.utc).timestamp()
 
-    aws.wait_for("the timer's destroy", lambda: aws.cloud.leftovers("timer") == [], timeout=400)
+    aws.wait_for("the timer's script", lambda: box.teardown_runs, timeout=300)
     (run,) = box.teardown_runs
     assert run.returncode == 0, run.stderr
+    aws.wait_for("the timer's destroy", lambda: aws.cloud.leftovers("timer") == [], timeout=300)
     assert "asked jumpbox-clean to destroy stack timer" in run.stdout
     clean = aws.harness.functions["jumpbox-clean"].history
     assert [h["event"] for h in clean] and clean[-1]["outcome"] == "response", clean
