@@ -43,9 +43,11 @@ MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 VERSION    := $(shell sh packaging/version.sh)
-# What the programs read at run time: the modules and the user data
-# terraform/aws reaches as ../../userdata (READMEs stay in the repo).
-DATA_FILES := $(sort $(wildcard terraform/*/*.tf) $(filter-out %.md,$(wildcard userdata/*)))
+# What the programs read at run time: the jump-box modules and the user
+# data terraform/aws reaches as ../../userdata.  Not control-plane/, which
+# an operator applies once from a clone (it uploads `make lambda`'s zips).
+DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
+                     $(filter-out %.md,$(wildcard userdata/*)))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)

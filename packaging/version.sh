@@ -5,6 +5,9 @@
 # git describe's own shape.  --no-dirty leaves off "-dirty" (make dist packs
 # HEAD, not the work tree).
 cd "$(dirname "$0")/.." || exit 1
+# `sudo make install` runs this as root in someone else's clone, which git
+# refuses as "dubious ownership"; whoever runs our Makefile trusts the clone.
+git() { command git -c safe.directory="$PWD" "$@"; }
 dirty=--dirty
 [ "${1:-}" = --no-dirty ] && dirty=
 if [ -f VERSION ]; then
