@@ -115,7 +115,7 @@ def test_s3_refusing_the_state_mid_create(aws):
     assert "terraform apply failed" in cp.stderr, cp.stderr
     aws.cloud.faults([])
     settle(aws, "apply", "S3 answers 503 to every state write",
-           "exit 1, " + ("rolled back" if "rolled back" in cp.stderr else "lease kept"))
+           "exit 1, " + ("rolled back" if "rolled back" in cp.stderr else "rollback blocked"))
 
 
 @pytest.fixture(autouse=True)
