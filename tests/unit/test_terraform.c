@@ -59,6 +59,23 @@ static void test_env_passes_only_what_terraform_needs(void **state)
     jb_strv_free(&out);
 }
 
+/* A CLI config file that is not there is left out: Terraform would only
+ * warn about it in every log. */
+static void test_cli_config_file_only_when_it_exists(void **state)
+{
+    char *missing[] = {"PATH=/usr/bin", "TF_CLI_CONFIG_FILE=/nonexistent/.terraformrc", NULL};
+    char *there[] = {"PATH=/usr/bin", "TF_CLI_CONFIG_FILE=/dev/null", NULL};
+    struct jb_strv a = {0}, b = {0};
+    (void)state;
+
+    assert_int_equal(jb_tf_build_env(&a, "/w", missing), 0);
+    assert_false(has_prefix(a.v, "TF_CLI_CONFIG_FILE="));
+    assert_int_equal(jb_tf_build_env(&b, "/w", there), 0);
+    assert_true(has(b.v, "TF_CLI_CONFIG_FILE=/dev/null"));
+    jb_strv_free(&a);
+    jb_strv_free(&b);
+}
+
 static void test_argv_is_an_array_with_plugin_dir_on_init_only(void **state)
 {
     struct jb_tf tf;
@@ -162,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_passes_only_what_terraform_needs),
+        cmocka_unit_test(test_cli_config_file_only_when_it_exists),
         cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
         cmocka_unit_test(test_argv_for_state_push),
         cmocka_unit_test(test_outputs_are_validated),
