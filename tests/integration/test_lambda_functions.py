@@ -138,6 +138,10 @@ BAD_BUILD = [
     (good_event(recipient_key=None), "recipient_key: required"),
     (good_event(recipient_key="abc"), "recipient_key: not a base64 X25519"),
     (good_event(recipient_key=base64.b64encode(bytes(32)).decode()), "recipient_key: "),
+    # A point of small order: nothing can be sealed to it, so it is refused
+    # before a box is built (not after, when the seal fails).
+    (good_event(recipient_key=base64.b64encode(b"\x01" + bytes(31)).decode()),
+     "recipient_key: a point of small order"),
     (good_event(recipient_key=["x"]), "recipient_key: must be a string"),
     (good_event(module="aws"), "module: unknown field"),
     (json.dumps(good_event()).replace('"ttl": "10m"', '"ttl": "10m", "ttl": "24h"').encode(),
