@@ -87,7 +87,7 @@ int cmd_create(int argc, char **argv)
     struct jb_create_req req;
     struct jb_create_result res;
     struct jb_out_dir od;
-    long ttl, ready;
+    long ttl = 0, ready = 0;
     int c, rc, status = 1;
 
     opterr = 0;
@@ -132,8 +132,10 @@ int cmd_create(int argc, char **argv)
         return bad("--ttl", err);
     if (ttl > MAX_TTL_S)
         return bad("--ttl", "at most 24h");
-    if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0 || ready > 3600)
-        return bad("--ready-timeout", ready > 3600 ? "at most 1h" : err);
+    if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0)
+        return bad("--ready-timeout", err);
+    if (ready > 3600)
+        return bad("--ready-timeout", "at most 1h");
     if (stack_id == NULL) {
         cmd_random_stack_id(gen_id);
         stack_id = gen_id;

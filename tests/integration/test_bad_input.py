@@ -65,6 +65,19 @@ def test_cleaner_bad_input(args, field, tmp_path, provisioner, cleaner):
     assert cp.stdout == ""
 
 
+@pytest.mark.parametrize("value,why", [("abc", "'abc' is not a duration"),
+                                       ("", "empty duration"), ("2h", "at most 1h")])
+def test_ready_timeout_names_what_is_wrong(value, why, tmp_path, provisioner, cleaner):
+    """The reason printed is the parse error itself (it was chosen by
+    reading the unparsed, uninitialised value: valgrind saw it)."""
+    jb = Env(tmp_path, provisioner, cleaner)
+    cp = run([provisioner, "create", "--state", jb.state, "--ready-timeout", value],
+             env=jb.env, check=2)
+    assert cp.stderr == f"provisioner create: --ready-timeout: {why}" + (
+        " (use e.g. 90s, 10m, 2h)\n" if why != "at most 1h" else "\n")
+    assert jb.stack_dirs() == []
+
+
 def test_help_everywhere(provisioner, cleaner):
     for b, cmds in ((provisioner, ["create", "list", "keygen"]), (cleaner, ["destroy", "sweep"])):
         assert "usage:" in run([b, "--help"], check=0).stdout
