@@ -231,3 +231,23 @@ def test_interrupt_during_create_rolls_back(jb, tmp_path):
     assert "stopped" in err and "rollback" in err
     assert jb.stack_dirs() == []
     assert not box_processes(jb.work)
+
+
+def audit_events(path):
+    import json
+    return [(e["event"], e.get("stack_id")) for e in
+            map(json.loads, path.read_text().splitlines())] if path.exists() else []
+
+
+def test_audit_log_on_a_fresh_work_dir(jb, tmp_path):
+    """The first run on a machine (no work dir yet) logs like any other:
+    the log was opened before the directory existed, and silently lost."""
+    assert not jb.work.exists()
+    jb.create("--ttl", "10m", "--stack-id", "audit-1")
+    assert audit_events(jb.work / "audit.log") == [("create.start", "audit-1"),
+                                                   ("create.ready", "audit-1")]
+    # A destroy from another machine: a work dir of its own, fresh too.
+    other = tmp_path / "other-work"
+    jb.destroy("audit-1", extra_env={"JUMPBOX_WORK_DIR": str(other)})
+    assert audit_events(other / "audit.log") == [("destroy.start", "audit-1"),
+                                                 ("destroy.done", "audit-1")]
