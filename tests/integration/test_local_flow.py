@@ -251,3 +251,20 @@ def test_audit_log_on_a_fresh_work_dir(jb, tmp_path):
     jb.destroy("audit-1", extra_env={"JUMPBOX_WORK_DIR": str(other)})
     assert audit_events(other / "audit.log") == [("destroy.start", "audit-1"),
                                                  ("destroy.done", "audit-1")]
+
+
+def test_template_characters_in_the_state_and_module_paths(jb, tmp_path):
+    """Terraform reads backend settings and a module's source as they are,
+    never as templates: "${" there must not be escaped, or the state goes to
+    a directory the lease does not name (and the module is not found)."""
+    state_dir = tmp_path / "st${x}%{y}"
+    mods = copy_module(tmp_path / "m${z}", lambda name, t: t)
+    jb.state_dir, jb.state = state_dir, f"file://{state_dir}"
+    jb.create("--ttl", "10m", "--stack-id", "tmpl", extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert sorted(p.name for p in (state_dir / "tmpl").iterdir()) == ["lease.json",
+                                                                      "terraform.tfstate"]
+    assert [p.name for p in tmp_path.iterdir() if "$$" in p.name or "%%" in p.name] == []
+    assert len(box_processes(jb.work)) == 2
+    cp = jb.destroy("tmpl", extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert '"destroyed"' in cp.stdout
+    assert not box_processes(jb.work) and jb.stack_dirs() == []
