@@ -45,7 +45,7 @@ help:
 	@echo "make fuzz       fuzz every parser FUZZ_TIME seconds each (fuzz-smoke: briefly, in check)"
 	@echo "make format     clang-format the C sources"
 
-$(B)/obj/%.o: %.c $(wildcard lib/*.h)
+$(B)/obj/%.o: %.c $(wildcard lib/*.h provisioner/*.h cleaner/*.h localbox/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
