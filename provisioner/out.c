@@ -35,16 +35,33 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
     return 0;
 }
 
-void jb_out_dir_remove(const struct jb_out_dir *od)
+void jb_out_dir_remove(struct jb_out_dir *od)
 {
-    jb_file_wipe(od->key, NULL, 0);
-    jb_file_wipe(od->token, NULL, 0);
-    unlink(od->pub);
-    unlink(od->known_hosts);
-    unlink(od->ssh_config);
+    if (od->made & JB_OUT_KEY)
+        jb_file_wipe(od->key, NULL, 0);
+    if (od->made & JB_OUT_TOKEN)
+        jb_file_wipe(od->token, NULL, 0);
+    if (od->made & JB_OUT_PUB)
+        unlink(od->pub);
+    if (od->made & JB_OUT_KNOWN_HOSTS)
+        unlink(od->known_hosts);
+    if (od->made & JB_OUT_SSH_CONFIG)
+        unlink(od->ssh_config);
+    od->made = 0;
 }
 
-int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result *res, char *err,
+/* O_EXCL: a file that is there already belongs to someone else. */
+static int create_one(struct jb_out_dir *od, unsigned bit, const char *path, const char *data,
+                      size_t len, mode_t mode, char *err, size_t errlen)
+{
+    int rc = jb_file_create(path, data, len, mode, err, errlen);
+
+    if (rc == 0)
+        od->made |= bit;
+    return rc;
+}
+
+int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, char *err,
                      size_t errlen)
 {
     const struct jb_lease *l = &res->lease;
@@ -75,12 +92,14 @@ int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result 
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = jb_file_create(od->key, key, keylen, 0600, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->pub, pub, strlen(pub), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->known_hosts, line, strlen(line), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->ssh_config, cfg, strlen(cfg), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->token, res->teardown_token, strlen(res->teardown_token), 0600, err,
-                             errlen)) != 0)
+    if ((rc = create_one(od, JB_OUT_KEY, od->key, key, keylen, 0600, err, errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_PUB, od->pub, pub, strlen(pub), 0644, err, errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_KNOWN_HOSTS, od->known_hosts, line, strlen(line), 0644, err,
+                         errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_SSH_CONFIG, od->ssh_config, cfg, strlen(cfg), 0644, err,
+                         errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_TOKEN, od->token, res->teardown_token,
+                         strlen(res->teardown_token), 0600, err, errlen)) != 0)
         jb_out_dir_remove(od);
 out:
     free(cfg);

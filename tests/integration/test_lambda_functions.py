@@ -290,6 +290,31 @@ def test_build_rolls_back_before_the_deadline(env, tmp_path):
     assert env.leases() == []
 
 
+def test_request_out_dir_shared_keeps_the_other_runs_files(env, tmp_path):
+    """Two requests with one --out: the other run's ssh_config and token
+    (written, in this staging, while the function's Terraform applies) are
+    never removed by our failed write, only what we wrote ourselves."""
+    from localflow import race_env, race_results
+    from test_local_flow import RIVAL_FILES
+    out = tmp_path / "shared"
+    rival = ["/usr/bin/python3", "-c", RIVAL_FILES, out, "ssh_config", "teardown_token"]
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function(BUILD, [env.bootstrap("build", "provisioner")],
+                       build_env(env, **race_env(tmp_path, "apply", "after", rival)),
+                       timeout_s=120)
+        cp = run([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
+                  "--allow-cidr", "127.0.0.1/32", "--out", str(out)], env=h.client_env(),
+                 check=1)
+    finally:
+        h.stop()
+    assert race_results(tmp_path)[0]["exit"] == 0
+    assert "ssh_config: File exists" in cp.stderr, cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ssh_config", "teardown_token"]
+    for name in ("ssh_config", "teardown_token"):
+        assert (out / name).read_text() == "the winner's " + name
+
+
 class CheckIp:
     """A test fixture answering like checkip.amazonaws.com: one address."""
 

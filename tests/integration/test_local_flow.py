@@ -8,7 +8,7 @@ import time
 import pytest
 
 from jbtest import run
-from localflow import Env, box_processes, copy_module, ssh
+from localflow import Env, box_processes, copy_module, race_env, race_results, ssh
 
 
 @pytest.fixture
@@ -268,3 +268,28 @@ def test_template_characters_in_the_state_and_module_paths(jb, tmp_path):
     cp = jb.destroy("tmpl", extra_env={"JUMPBOX_MODULE_DIR": mods})
     assert '"destroyed"' in cp.stdout
     assert not box_processes(jb.work) and jb.stack_dirs() == []
+
+
+RIVAL_FILES = """import os, sys
+for name in sys.argv[2:]:
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"the winner's " + name.encode())
+    os.close(fd)
+"""
+
+
+def test_out_dir_shared_by_two_runs_keeps_the_winners_files(jb, tmp_path):
+    """Two creates with one --out: the other run (the rival, staged while our
+    Terraform applies) wrote its ssh_config and teardown_token first.  We
+    fail on ssh_config and remove only what we wrote, never the other
+    run's files, whose box keeps running with them."""
+    out = tmp_path / "shared"
+    rival = ["/usr/bin/python3", "-c", RIVAL_FILES, out, "ssh_config", "teardown_token"]
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "loser", "--out", str(out), check=1,
+                      extra_env=race_env(tmp_path, "apply", "after", rival))
+    assert race_results(tmp_path)[0]["exit"] == 0, cp.stderr
+    assert "ssh_config: File exists" in cp.stderr, cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ssh_config", "teardown_token"]
+    for name in ("ssh_config", "teardown_token"):
+        assert (out / name).read_text() == "the winner's " + name
+    assert jb.stack_dirs() == [] and not box_processes(jb.work)
