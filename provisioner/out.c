@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t errlen)
@@ -16,19 +17,33 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
     const char *names[] = {"id_ed25519", "id_ed25519.pub", "known_hosts", "ssh_config",
                            "teardown_token"};
     char *paths[] = {od->key, od->pub, od->known_hosts, od->ssh_config, od->token};
+    struct stat st;
     int rc;
 
     memset(od, 0, sizeof(*od));
+    /* The paths go into ssh_config, quoted: no quote or newline can, and
+     * no '%', which ssh expands there (IdentityFile, UserKnownHostsFile). */
     if (strpbrk(dir, "\"\n\r") != NULL)
         return jb_err(err, errlen, JB_ERR_INVALID, "quotes and newlines are not allowed");
+    if (strchr(dir, '%') != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "'%%' is not allowed (ssh would expand it in ssh_config)");
     if ((rc = jb_mkdir_p(dir, 0700, err, errlen)) != 0)
         return rc;
-    if (realpath(dir, od->dir) == NULL || access(od->dir, W_OK) != 0)
+    if (realpath(dir, od->dir) == NULL)
         return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", dir);
+    if (stat(od->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return jb_err(err, errlen, JB_ERR_INVALID, "%s is not a directory", dir);
+    if (access(od->dir, W_OK | X_OK) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", dir);
+    if (strpbrk(od->dir, "\"\n\r%") != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "%s: its real path holds a quote, newline or '%%'", dir);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (jb_path_join(paths[i], PATH_MAX, od->dir, names[i]) != 0)
             return jb_err(err, errlen, JB_ERR_INVALID, "path too long");
-        if (access(paths[i], F_OK) == 0)
+        /* lstat: a symlink, dangling or not, is there all the same. */
+        if (lstat(paths[i], &st) == 0 || errno != ENOENT)
             return jb_err(err, errlen, JB_ERR_INVALID, "%s already exists; not overwriting",
                           paths[i]);
     }

@@ -95,3 +95,53 @@ def test_out_dir_that_holds_a_key_is_refused_before_anything(tmp_path, provision
     assert "--out" in cp.stderr
     assert (out / "id_ed25519").read_text() == "mine"
     assert jb.stack_dirs() == []
+
+
+def _regular_file(tmp):
+    (tmp / "file").write_text("not a directory")
+    return tmp / "file"
+
+
+def _dangling_symlink(tmp):
+    (tmp / "link").symlink_to(tmp / "nowhere")
+    return tmp / "link"
+
+
+def _dangling_key_link(tmp):
+    (tmp / "o").mkdir()
+    (tmp / "o" / "id_ed25519").symlink_to(tmp / "nowhere")
+    return tmp / "o"
+
+
+def _percent(tmp):
+    return tmp / "o%h"
+
+
+def _percent_in_a_parent(tmp):
+    (tmp / "p%d").mkdir()
+    (tmp / "q").symlink_to(tmp / "p%d")
+    return tmp / "q" / "o"
+
+
+OUT_DIRS = [(_regular_file, "not a directory"),
+            (_dangling_symlink, "No such file"),
+            (_dangling_key_link, "already exists"),
+            (_percent, "'%'"),
+            (_percent_in_a_parent, "'%'")]
+
+
+@pytest.mark.parametrize("make,why", OUT_DIRS, ids=[m.__name__[1:] for m, _ in OUT_DIRS])
+def test_unusable_out_dir_is_refused_before_anything(make, why, tmp_path, provisioner, cleaner):
+    """An --out that cannot take the files (a regular file, a dangling
+    symlink where a file goes, a '%' that ssh would expand in the written
+    ssh_config) is bad input, not a failure after a whole create."""
+    jb = Env(tmp_path, provisioner, cleaner)
+    out = make(tmp_path)
+    cp = run([provisioner, "create", "--state", jb.state, "--ttl", "5m", "--out", str(out)],
+             env=jb.env, check=2)
+    lines = cp.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provisioner create: --out: "), cp.stderr
+    assert why in lines[0], cp.stderr
+    assert jb.stack_dirs() == [] and not (jb.work / "stacks").exists()
+    if make is _dangling_key_link:
+        assert (out / "id_ed25519").is_symlink()
