@@ -12,6 +12,11 @@
 #include "state.h"
 
 #define JB_TOKEN_HEX_LEN 64
+/* A TTL shorter than a create takes would expire before the box is up
+ * (the local box refuses an expiry in the past): 10 s is more than a
+ * local create needs, far less than an AWS one. */
+#define JB_TTL_MIN_S 10
+#define JB_TTL_MAX_S (24 * 3600)
 #define JB_KNOWN_HOSTS_MAX 600
 
 /* Stage names and elapsed seconds for people watching; never secrets. */
@@ -28,7 +33,7 @@ struct jb_stack_ctx {
 struct jb_create_req {
     const char *module;     /* "local" or "aws" */
     const char *stack_id;   /* validated */
-    long ttl_s;             /* validated: 1 s … 24 h */
+    long ttl_s;             /* validated: JB_TTL_MIN_S … JB_TTL_MAX_S */
     const char *allow_cidr; /* validated, canonical */
     const char *requester;  /* validated label */
     const char *ssh_user;   /* NULL: the module's default (local: the current user) */

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_TTL_S (24 * 3600)
-
 static const char usage[] =
     "usage: provisioner create [--module local|aws] [--ttl DURATION] [--stack-id ID]\n"
     "                          [--allow-cidr CIDR] [--state URL] [--out DIR]\n"
@@ -32,7 +30,7 @@ static const char usage[] =
     "Progress goes to stderr.\n"
     "\n"
     "  --module       local (default: a real sshd on 127.0.0.1) or aws\n"
-    "  --ttl          lifetime, e.g. 90s, 10m, 2h (default 1h, at most 24h)\n"
+    "  --ttl          lifetime, e.g. 90s, 10m, 2h (default 1h, 10s to 24h)\n"
     "  --stack-id     [a-z0-9-]{1,40} (default: jb-<random>)\n"
     "  --allow-cidr   the only source allowed to reach SSH (default 127.0.0.1/32\n"
     "                 for local; required for aws)\n"
@@ -130,8 +128,10 @@ int cmd_create(int argc, char **argv)
         return bad("--module", "must be local or aws");
     if (jb_parse_duration(ttl_s, &ttl, err, sizeof(err)) != 0)
         return bad("--ttl", err);
-    if (ttl > MAX_TTL_S)
+    if (ttl > JB_TTL_MAX_S)
         return bad("--ttl", "at most 24h");
+    if (ttl < JB_TTL_MIN_S)
+        return bad("--ttl", "at least 10s (the box must be up before it expires)");
     if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0)
         return bad("--ready-timeout", err);
     if (ready > 3600)

@@ -11,6 +11,9 @@ CASES = [
     (["create", "--ttl", "0"], "--ttl"),
     (["create", "--ttl", "0s"], "--ttl"),
     (["create", "--ttl", "25h"], "--ttl"),
+    # Expired before the box could be up: refused, not a create that fails.
+    (["create", "--ttl", "1s"], "--ttl"),
+    (["create", "--ttl", "9s"], "--ttl"),
     (["create", "--ttl", "10x"], "--ttl"),
     (["create", "--ttl", "-5m"], "--ttl"),
     (["create", "--stack-id", "Bad_Id"], "--stack-id"),
@@ -35,6 +38,7 @@ CASES = [
     (["create", "extra-arg"], "extra-arg"),
     (["create", "--requester", "a\tb"], "--requester"),
     (["list", "--state", "nope"], "--state"),
+    (["request", "--function", "f", "--ttl", "1s", "--allow-cidr", "127.0.0.1/32"], "--ttl"),
     (["frobnicate"], "command"),
 ]
 

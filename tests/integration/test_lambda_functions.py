@@ -130,6 +130,7 @@ BAD_BUILD = [
     (good_event(ttl=30), "ttl: must be a string"),
     (good_event(ttl="soon"), "ttl: "),
     (good_event(ttl="2h"), "ttl: over this function's limit"),
+    (good_event(ttl="1s"), "ttl: at least 10s"),
     (good_event(allow_cidr=None), "allow_cidr: required"),
     (good_event(allow_cidr="300.1.1.1/32"), "allow_cidr: "),
     (good_event(allow_cidr="10.0.0.0/8"), "allow_cidr: 10.0.0.0/8 is not inside"),

@@ -116,7 +116,7 @@ def test_without_out_the_key_is_in_the_json(jb, tmp_path):
 
 
 def test_ttl_tears_the_box_down_with_nobody_asking(jb, tmp_path):
-    res, _ = jb.create("--ttl", "6s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
+    res, _ = jb.create("--ttl", "10s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
     assert jb.stack_dirs() == ["flow-ttl"]
     assert jb.wait_gone("flow-ttl", timeout=90), "the TTL did not destroy the stack"
     log = (jb.work / "logs" / "flow-ttl.ttl.log").read_text()
