@@ -148,6 +148,11 @@ int cmd_create(int argc, char **argv)
     if (jb_parse_cidr(cidr_in ? cidr_in : "127.0.0.1/32", cidr, sizeof(cidr), err, sizeof(err)) !=
         0)
         return bad("--allow-cidr", err);
+    /* The local box is reached from 127.0.0.1 only: a CIDR without it would
+     * lock out its own readiness probe, after a whole create. */
+    if (strcmp(module, "local") == 0 && !jb_cidr_within("127.0.0.1/32", cidr))
+        return bad("--allow-cidr", "module local is reached from 127.0.0.1 only: the CIDR must "
+                                   "hold it");
     if (requester == NULL)
         requester = jb_cli_default_requester(req_buf, sizeof(req_buf));
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)

@@ -127,6 +127,10 @@ static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_
     if (i == c->ncidrs)
         return jb_handler_fail(
             e, JB_FN_INVALID, "allow_cidr: %s is not inside any of JUMPBOX_ALLOWED_CIDRS", r->cidr);
+    if (strcmp(c->module, "local") == 0 && !jb_cidr_within("127.0.0.1/32", r->cidr))
+        return jb_handler_fail(e, JB_FN_INVALID,
+                               "allow_cidr: module local is reached from 127.0.0.1 only: the "
+                               "CIDR must hold it");
     if (jb_check_label(r->requester, 128, inner, sizeof(inner)) != 0)
         return jb_handler_fail(e, JB_FN_INVALID, "requester: %s", inner);
     if (rk == NULL) {

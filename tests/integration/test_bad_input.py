@@ -24,6 +24,10 @@ CASES = [
     (["create", "--allow-cidr", "10.0.0.1/33"], "--allow-cidr"),
     (["create", "--allow-cidr", "10.0.0.1/8"], "--allow-cidr"),
     (["create", "--allow-cidr", "banana/32"], "--allow-cidr"),
+    # The local box is reached from 127.0.0.1 only (a bounded probe, should
+    # a create start after all).
+    (["create", "--allow-cidr", "10.0.0.0/8", "--ready-timeout", "5s"], "--allow-cidr"),
+    (["create", "--allow-cidr", "::1/128", "--ready-timeout", "5s"], "--allow-cidr"),
     (["create", "--module", "gcp"], "--module"),
     (["create", "--module", "aws"], "--allow-cidr"),
     (["create", "--state", "s3://"], "--state"),

@@ -134,6 +134,7 @@ BAD_BUILD = [
     (good_event(allow_cidr=None), "allow_cidr: required"),
     (good_event(allow_cidr="300.1.1.1/32"), "allow_cidr: "),
     (good_event(allow_cidr="10.0.0.0/8"), "allow_cidr: 10.0.0.0/8 is not inside"),
+    (good_event(allow_cidr="::1/128"), "allow_cidr: module local is reached from 127.0.0.1"),
     (good_event(requester=None), "requester: required"),
     (good_event(requester="a\nb"), "requester: "),
     (good_event(recipient_key=None), "recipient_key: required"),
