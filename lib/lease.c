@@ -46,7 +46,18 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
     }
     cJSON_Delete(vars);
     cJSON_Delete(o);
-    return ok ? 0 : jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    if (!ok)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    /* What list, destroy and sweep could not read back is never written. */
+    if (strlen(*out) > JB_LEASE_MAX_BYTES) {
+        size_t n = strlen(*out);
+        free(*out);
+        *out = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "the lease would be %zu bytes, over the %d a lease may hold", n,
+                      JB_LEASE_MAX_BYTES);
+    }
+    return 0;
 }
 
 static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int allow_empty,

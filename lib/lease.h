@@ -31,7 +31,9 @@ struct jb_lease {
 
 void jb_lease_clear(struct jb_lease *l);
 
-/* JSON text (malloc'd) of a lease, and back with every field validated. */
+/* JSON text (malloc'd) of a lease, and back with every field validated.
+ * JB_ERR_INVALID when the text would be over JB_LEASE_MAX_BYTES: a lease
+ * is never written larger than a reader takes. */
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen);
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen);
 /* The public view for `provisioner list`: no vars. */

@@ -76,6 +76,50 @@ static int add_str(cJSON *o, const char *k, const char *v)
     return cJSON_AddStringToObject(o, k, v) != NULL;
 }
 
+/* JUMPBOX_MODULE_VARS: extra module inputs (subnet_id, ...) that go into
+ * every lease, so they are bounded and flat (strings, numbers, booleans):
+ * anything else is refused before anything is made. */
+static int extra_vars(cJSON *v, char *err, size_t errlen)
+{
+    const char *path = getenv("JUMPBOX_MODULE_VARS");
+    char *text = NULL, detail[JB_ERRLEN];
+    cJSON *extra, *item;
+    int rc;
+
+    if (path == NULL || *path == '\0')
+        return 0;
+    if ((rc = jb_file_read(path, JB_MODULE_VARS_MAX, &text, NULL, detail, sizeof(detail))) != 0)
+        return jb_err(err, errlen, rc == JB_ERR_NOMEM ? rc : JB_ERR_INVALID,
+                      "JUMPBOX_MODULE_VARS: %s", detail);
+    extra = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(extra)) {
+        cJSON_Delete(extra);
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: not a JSON object");
+    }
+    cJSON_ArrayForEach(item, extra)
+    {
+        if (!cJSON_IsString(item) && !cJSON_IsNumber(item) && !cJSON_IsBool(item)) {
+            rc =
+                jb_err(err, errlen, JB_ERR_INVALID,
+                       "JUMPBOX_MODULE_VARS: %.64s: not a string, number or boolean", item->string);
+            break;
+        }
+        if (strcmp(item->string, "source") == 0 || strcmp(item->string, "version") == 0) {
+            rc = jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: %s: not a module input",
+                        item->string);
+            break;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL &&
+            !cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1))) {
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+    cJSON_Delete(extra);
+    return rc;
+}
+
 /* The module's non-secret inputs; they go to Terraform and into the lease,
  * so the stack can be destroyed from anywhere. */
 static int build_vars(const struct jb_create_req *req, const struct jb_stack_paths *p,
@@ -84,10 +128,10 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
                       size_t errlen)
 {
     cJSON *v = cJSON_CreateObject();
-    int ok = v && add_str(v, "stack_id", req->stack_id) &&
-             add_str(v, "requester", req->requester) && add_str(v, "public_key", pub) &&
-             add_str(v, "host_public_key", host_pub) && add_str(v, "expires_at", expires) &&
-             add_str(v, "allow_cidr", req->allow_cidr) && add_str(v, "state_url", st->url);
+    int rc, ok = v && add_str(v, "stack_id", req->stack_id) &&
+                 add_str(v, "requester", req->requester) && add_str(v, "public_key", pub) &&
+                 add_str(v, "host_public_key", host_pub) && add_str(v, "expires_at", expires) &&
+                 add_str(v, "allow_cidr", req->allow_cidr) && add_str(v, "state_url", st->url);
 
     if (ok && user)
         ok = add_str(v, "ssh_user", user);
@@ -100,31 +144,9 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
         ok = add_str(v, "box_dir", p->box_dir) && add_str(v, "localbox_bin", localbox) &&
              add_str(v, "cleaner_bin", cleaner) && add_str(v, "ttl_log", p->ttl_log);
     }
-    if (ok) {
-        const char *extra_path = getenv("JUMPBOX_MODULE_VARS");
-        if (extra_path && *extra_path) {
-            char *text = NULL;
-            cJSON *extra = NULL, *item;
-            int rc = jb_file_read(extra_path, 65536, &text, NULL, err, errlen);
-            if (rc != 0) {
-                cJSON_Delete(v);
-                return rc;
-            }
-            extra = cJSON_Parse(text);
-            free(text);
-            if (!cJSON_IsObject(extra)) {
-                cJSON_Delete(extra);
-                cJSON_Delete(v);
-                return jb_err(err, errlen, JB_ERR_INVALID,
-                              "JUMPBOX_MODULE_VARS: not a JSON object");
-            }
-            cJSON_ArrayForEach(item, extra)
-            {
-                if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL)
-                    cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1));
-            }
-            cJSON_Delete(extra);
-        }
+    if (ok && (rc = extra_vars(v, err, errlen)) != 0) {
+        cJSON_Delete(v);
+        return rc;
     }
     if (!ok) {
         cJSON_Delete(v);
@@ -327,6 +349,14 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     tf.log_fd = -1;
     if ((rc = jb_stack_paths(req->stack_id, req->module, &paths, err, errlen)) != 0)
         return rc;
+    /* Bad extra inputs are bad input: refused before even the keys. */
+    if ((vars = cJSON_CreateObject()) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    rc = extra_vars(vars, err, errlen);
+    cJSON_Delete(vars);
+    vars = NULL;
+    if (rc != 0)
+        return rc;
 
     progress(ctx, "keys", "Ed25519 user and host keys");
     if ((rc = jb_keypair_new(&res->user_key, err, errlen)) != 0 ||
@@ -377,7 +407,7 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     vars = NULL;
     if ((rc = jb_lease_create(ctx->state, l, err, errlen)) != 0)
         goto out;
-    lease_made = 1;
+    lease_made = res->began = 1;
     audit(ctx, "create.start", l, NULL);
 
     if ((rc = tf_prepare(ctx, &paths, req->stack_id, l->vars, &tf, err, errlen)) != 0) {

@@ -17,6 +17,9 @@
  * local create needs, far less than an AWS one. */
 #define JB_TTL_MIN_S 10
 #define JB_TTL_MAX_S (24 * 3600)
+/* JUMPBOX_MODULE_VARS goes into every lease: it is kept well under
+ * JB_LEASE_MAX_BYTES, beside the stack's own inputs. */
+#define JB_MODULE_VARS_MAX (16 * 1024)
 #define JB_KNOWN_HOSTS_MAX 600
 
 /* Stage names and elapsed seconds for people watching; never secrets. */
@@ -48,13 +51,16 @@ struct jb_create_result {
     char host_public_key[JB_PUBLIC_LINE_MAX];
     char host_fingerprint[JB_FINGERPRINT_LEN];
     char known_hosts[JB_KNOWN_HOSTS_MAX];
+    int began; /* the lease was written: work began (else nothing was made) */
 };
 
 void jb_create_result_clear(struct jb_create_result *r);
 
 /* On failure after work began, everything made is destroyed again; if even
  * that fails, the lease is kept, marked failed and expired, for the sweeper.
- * JB_ERR_EXISTS: a stack with that id exists (nothing was done). */
+ * JB_ERR_EXISTS: a stack with that id exists (nothing was done).
+ * JB_ERR_INVALID with res->began unset: the environment's inputs
+ * (JUMPBOX_MODULE_VARS) are bad, named in err; nothing was made. */
 int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
                     struct jb_create_result *res, char *err, size_t errlen);
 

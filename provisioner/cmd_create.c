@@ -207,6 +207,11 @@ int cmd_create(int argc, char **argv)
         status = bad("--stack-id", err);
         goto out;
     }
+    if (rc == JB_ERR_INVALID && !res.began) {
+        fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
+        status = 2;
+        goto out;
+    }
     if (rc != 0) {
         fprintf(stderr, "provisioner create: %s\n", err);
         goto out;

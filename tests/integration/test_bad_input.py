@@ -157,3 +157,27 @@ def test_unusable_out_dir_is_refused_before_anything(make, why, tmp_path, provis
     assert jb.stack_dirs() == [] and not (jb.work / "stacks").exists()
     if make is _dangling_key_link:
         assert (out / "id_ed25519").is_symlink()
+
+
+MODULE_VARS = [
+    # 64 KiB of inputs made a lease that list, destroy and sweep could not read.
+    ('{"pad": "' + "x" * 60000 + '"}', "larger than 16384 bytes"),
+    ('{"tags": {"a": "b"}}', "tags: not a string, number or boolean"),
+    ('{"source": "../evil"}', "source: not a module input"),
+    ('[1, 2]', "not a JSON object"),
+]
+
+
+@pytest.mark.parametrize("text,why", MODULE_VARS, ids=["huge", "nested", "source", "array"])
+def test_bad_module_vars_are_refused_before_anything(text, why, tmp_path, provisioner, cleaner):
+    jb = Env(tmp_path, provisioner, cleaner)
+    (tmp_path / "vars.json").write_text(text)
+    cp = run([provisioner, "create", "--state", jb.state, "--ttl", "5m", "--stack-id", "mv"],
+             env=dict(jb.env, JUMPBOX_MODULE_VARS=str(tmp_path / "vars.json")), check=None)
+    if cp.returncode == 0:  # before the fix: a box with an unreadable lease
+        run([cleaner, "destroy", "--state", jb.state, "--stack-id", "mv"], env=jb.env)
+    assert cp.returncode == 2, cp.stderr
+    lines = cp.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provisioner create: JUMPBOX_MODULE_VARS: ")
+    assert why in lines[0], cp.stderr
+    assert jb.stack_dirs() == [] and not box_processes(jb.work)

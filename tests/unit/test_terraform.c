@@ -172,6 +172,20 @@ static void test_lease_round_trip_and_validation(void **state)
     free(json);
     jb_lease_clear(&l);
     assert_int_equal(jb_lease_from_json("[]", &back, NULL, 0), JB_ERR_PARSE);
+    /* What a reader refuses (over JB_LEASE_MAX_BYTES) is never written. */
+    {
+        char *big = malloc(JB_LEASE_MAX_BYTES), err[JB_ERRLEN];
+        memset(big, 'x', JB_LEASE_MAX_BYTES - 1);
+        big[JB_LEASE_MAX_BYTES - 1] = '\0';
+        l.vars = cJSON_CreateObject();
+        cJSON_AddStringToObject(l.vars, "pad", big);
+        json = NULL;
+        assert_int_equal(jb_lease_to_json(&l, &json, err, sizeof(err)), JB_ERR_INVALID);
+        assert_null(json);
+        assert_non_null(strstr(err, "over the 65536"));
+        jb_lease_clear(&l);
+        free(big);
+    }
     assert_int_equal(jb_lease_from_json("{\"stack_id\":\"../x\"}", &back, NULL, 0), JB_ERR_PARSE);
 }
 
