@@ -293,3 +293,39 @@ def test_out_dir_shared_by_two_runs_keeps_the_winners_files(jb, tmp_path):
     for name in ("ssh_config", "teardown_token"):
         assert (out / name).read_text() == "the winner's " + name
     assert jb.stack_dirs() == [] and not box_processes(jb.work)
+
+
+def box_pids(work, stack_id):
+    """pid of the sshd serving stack_id's box (from its own pid file)."""
+    return int((work / "boxes" / stack_id / "sshd.pid").read_text())
+
+
+def test_destroy_stops_sshd_even_when_the_box_dir_is_gone(jb):
+    """The box directory (pid files, config) removed behind our back: the
+    destroy still finds and stops the box's sshd and timer instead of
+    reporting "destroyed" over a box that still runs."""
+    import shutil
+    jb.create("--ttl", "10m", "--stack-id", "nodir")
+    assert len(box_processes(jb.work)) == 2
+    shutil.rmtree(jb.work / "boxes" / "nodir")
+    cp = jb.destroy("nodir")
+    assert '"destroyed"' in cp.stdout
+    assert not box_processes(jb.work)
+    assert jb.stack_dirs() == []
+
+
+def test_destroy_stops_only_its_own_box_not_one_whose_name_extends_it(jb):
+    """boxes/ab is not boxes/abc: a stale pid in ab's pid file that now
+    names abc's sshd (pid reuse, staged here by writing it) is not ab's."""
+    jb.create("--ttl", "10m", "--stack-id", "ab")
+    jb.create("--ttl", "10m", "--stack-id", "abc")
+    ab, abc = box_pids(jb.work, "ab"), box_pids(jb.work, "abc")
+    os.kill(ab, 15)
+    while any(pid == ab for pid, _ in box_processes(jb.work)):
+        time.sleep(0.1)
+    (jb.work / "boxes" / "ab" / "sshd.pid").write_text(f"{abc}\n")
+    jb.destroy("ab")
+    assert any(pid == abc for pid, _ in box_processes(jb.work)), "abc's sshd was stopped"
+    assert jb.stack_dirs() == ["abc"]
+    jb.destroy("abc")
+    assert not box_processes(jb.work)
