@@ -254,6 +254,25 @@ def test_clean_denies_a_wrong_token(env, harness):
     assert env.leases() == []
 
 
+def test_clean_answers_an_unknown_stack_as_it_answers_a_wrong_token(env, harness):
+    """Without the right token nobody learns whether a stack id exists: an
+    unknown stack gets the answer a wrong token gets (not "already_gone")."""
+    created = cli_create(env)
+    sid, token = created["stack_id"], created["teardown_token"]
+    wrong = ("0" if token[0] != "0" else "1") + token[1:]
+    answers = []
+    for stack in (sid, "jb-no-such-stack"):
+        body, ferr = invoke(boto_lambda(harness), CLEAN, json.dumps(
+            {"action": "destroy", "stack_id": stack, "token": wrong}).encode())
+        doc = json.loads(body)
+        answers.append((ferr, doc["errorType"], doc["errorMessage"].replace(stack, "ID")))
+    assert answers[0] == answers[1] == (
+        "Unhandled", "jumpbox.Denied", "token: does not match stack ID's teardown token")
+    assert env.leases() == [sid]
+    run([bin_path("cleaner"), "destroy", "--stack-id", sid, "--state",
+         "file://" + str(env.state)], env=env.cli, check=0)
+
+
 def test_sweep_destroys_expired_leases_only(env, harness):
     sids = [cli_create(env)["stack_id"] for _ in range(3)]
     for sid in sids[:2]:
