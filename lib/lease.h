@@ -13,6 +13,7 @@
 #include "state.h"
 
 #define JB_LEASE_MAX_BYTES (64 * 1024)
+#define JB_LEASE_ETAG_MAX 132 /* a stored version's id (lease_store.h), with the NUL */
 
 struct jb_lease {
     char stack_id[JB_STACK_ID_MAX + 1];
@@ -26,7 +27,11 @@ struct jb_lease {
     char instance_id[129];
     char host_fingerprint[JB_FINGERPRINT_LEN];
     char token_hash[65]; /* hex SHA-256 of the teardown token; "" when none */
+    char revision[17];   /* random hex id of the write that made this version */
     cJSON *vars;         /* module inputs without secrets; owned */
+    /* Not in the JSON: the stored version this copy was read or written
+     * as, for the next conditional update (lease_store.h). */
+    char etag[JB_LEASE_ETAG_MAX];
 };
 
 void jb_lease_clear(struct jb_lease *l);
@@ -36,13 +41,20 @@ void jb_lease_clear(struct jb_lease *l);
  * is never written larger than a reader takes. */
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen);
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen);
+/* 1 when the sweeper may take the lease at `now`: expired, or failed. */
+int jb_lease_sweepable(const struct jb_lease *l, time_t now);
 /* The public view for `provisioner list`: no vars. */
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now);
 
-/* Writes a new lease; JB_ERR_EXISTS when the stack already has one. */
-int jb_lease_create(const struct jb_state *st, const struct jb_lease *l, char *err, size_t errlen);
-int jb_lease_update(const struct jb_state *st, const struct jb_lease *l, char *err, size_t errlen);
-/* JB_ERR_NOTFOUND when there is none. */
+/* Writes a new lease; JB_ERR_EXISTS when the stack already has one.  Sets
+ * l->revision and l->etag. */
+int jb_lease_create(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen);
+/* Replaces the version l was read or written as, and only that one:
+ * JB_ERR_CONFLICT when another process changed the lease since,
+ * JB_ERR_NOTFOUND when it is gone (destroyed meanwhile).  Sets l->revision
+ * and l->etag on success. */
+int jb_lease_update(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen);
+/* JB_ERR_NOTFOUND when there is none.  Sets l->etag. */
 int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_lease *l, char *err,
                  size_t errlen);
 /* Every readable lease; unreadable ones are counted in *bad, not fatal. */

@@ -259,26 +259,81 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
     return 0;
 }
 
-/* Marks the lease failed and expired, for the sweeper to take at once. */
-static void keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_lease *l, const char *why)
-{
-    char detail[JB_ERRLEN];
+/* What became of a stack whose teardown did not simply succeed. */
+enum fate {
+    FATE_DESTROYED, /* ours: destroyed, state and lease purged */
+    FATE_GONE,      /* another process destroyed it first: nothing is left */
+    FATE_KEPT,      /* the lease says failed and expired: the sweeper's now */
+    FATE_OTHER,     /* another process is destroying it (its lease says so) */
+    FATE_UNKNOWN,   /* the lease could not be written either */
+};
 
-    snprintf(l->status, sizeof(l->status), "failed");
-    if (l->expires_at > time(NULL))
-        l->expires_at = time(NULL);
-    jb_lease_update(ctx->state, l, detail, sizeof(detail));
-    audit(ctx, "destroy.failed", l, why);
+static void audit_gone(const struct jb_stack_ctx *ctx, const struct jb_lease *l)
+{
+    audit(ctx, "destroy.already_gone", l, "another process destroyed the stack first");
+}
+
+/* Marks the lease failed and expired, for the sweeper to take at once.
+ * The update is conditional: when it loses, the lease as it is now
+ * decides.  Gone: another process destroyed the stack.  Destroying or
+ * failed: another process is at it, or has handed it to the sweeper
+ * already; theirs stands.  Anything else is marked failed after all. */
+static enum fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_lease *l,
+                                  const char *why, char *detail, size_t detaillen)
+{
+    enum fate f = FATE_UNKNOWN;
+
+    for (int tries = 0; tries < 3; tries++) {
+        struct jb_lease now;
+        int rc;
+
+        snprintf(l->status, sizeof(l->status), "failed");
+        if (l->expires_at > time(NULL))
+            l->expires_at = time(NULL);
+        rc = jb_lease_update(ctx->state, l, detail, detaillen);
+        if (rc == 0) {
+            f = FATE_KEPT;
+            break;
+        }
+        if (rc == JB_ERR_NOTFOUND) {
+            f = FATE_GONE;
+            break;
+        }
+        if (rc != JB_ERR_CONFLICT)
+            break;
+        rc = jb_lease_get(ctx->state, l->stack_id, &now, detail, detaillen);
+        if (rc == JB_ERR_NOTFOUND) {
+            f = FATE_GONE;
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (strcmp(now.status, "destroying") == 0 || strcmp(now.status, "failed") == 0) {
+            f = strcmp(now.status, "failed") == 0 ? FATE_KEPT : FATE_OTHER;
+            jb_lease_clear(&now);
+            break;
+        }
+        memcpy(l->etag, now.etag, sizeof(l->etag));
+        jb_lease_clear(&now);
+    }
+    if (f == FATE_GONE)
+        audit_gone(ctx, l);
+    else
+        audit(ctx, "destroy.failed", l, why);
+    return f;
 }
 
 /* Runs destroy in an already prepared runner; on success the stack's state
- * and lease go; on failure the lease stays, expired, for the sweeper. */
+ * and lease go; on failure the lease stays, expired, for the sweeper
+ * (*fate says which, and whether another process was faster). */
 static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
-                    const struct jb_stack_paths *p, char *err, size_t errlen)
+                    const struct jb_stack_paths *p, enum fate *fate, char *err, size_t errlen)
 {
     volatile sig_atomic_t *cancel = tf->cancel;
+    char detail[JB_ERRLEN];
     int rc;
 
+    *fate = FATE_DESTROYED;
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
     rc = push_errored_state(ctx, tf, p, err, errlen);
@@ -287,19 +342,26 @@ static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_
         rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
     }
     tf->cancel = cancel;
-    if (rc != 0) {
-        keep_for_sweeper(ctx, l, err);
-        return rc;
+    /* The box is gone if rc is 0 (its records are not, when the purge
+     * fails: a lease still saying "destroying" would wait for its expiry
+     * before a sweep retried). */
+    if (rc == 0 && (rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) == 0) {
+        jb_rm_tree(p->workdir, NULL, 0);
+        audit(ctx, "destroy.done", l, NULL);
+        return 0;
     }
-    if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0) {
-        /* The box is gone; its records are not.  A lease still saying
-         * "destroying" would wait for its expiry before a sweep retried. */
-        keep_for_sweeper(ctx, l, err);
-        return rc;
+    *fate = keep_for_sweeper(ctx, l, err, detail, sizeof(detail));
+    if (*fate == FATE_GONE) {
+        /* Another destroy won (its Terraform held the state, say) and
+         * finished: nothing of the stack is left. */
+        jb_rm_tree(p->workdir, NULL, 0);
+        return 0;
     }
-    jb_rm_tree(p->workdir, NULL, 0);
-    audit(ctx, "destroy.done", l, NULL);
-    return 0;
+    if (err && *fate == FATE_UNKNOWN) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, "; marking its lease failed failed too: %s", detail);
+    }
+    return rc;
 }
 
 static int make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1])
@@ -442,8 +504,15 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
             goto out;
     }
     snprintf(l->status, sizeof(l->status), "ready");
-    if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0)
+    if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0) {
+        /* A destroy or a sweep took the stack while it was being made
+         * (the lease changed, or is gone): theirs stands, ours is undone. */
+        if (rc == JB_ERR_CONFLICT || rc == JB_ERR_NOTFOUND)
+            jb_err(err, errlen, rc,
+                   "another process %s the lease of %s while the box was being made",
+                   rc == JB_ERR_NOTFOUND ? "removed" : "changed", l->stack_id);
         goto out;
+    }
     audit(ctx, "create.ready", l, detail);
     progress(ctx, "ready", detail);
 
@@ -453,11 +522,27 @@ out:
         snprintf(why, sizeof(why), "%s", err ? err : "");
         audit(ctx, "create.failed", l, why);
         if (applied && tf_open) {
+            enum fate fate;
+            size_t used = err ? strlen(err) : 0;
             progress(ctx, "rollback", "destroying what was made");
-            if (teardown(ctx, &tf, l, &paths, terr, sizeof(terr)) != 0 && err) {
-                size_t used = strlen(err);
+            if (teardown(ctx, &tf, l, &paths, &fate, terr, sizeof(terr)) != 0 && err) {
+                if (fate == FATE_KEPT)
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): lease %s kept for the sweeper", terr,
+                             l->stack_id);
+                else if (fate == FATE_OTHER)
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): another process is destroying stack "
+                             "%s now",
+                             terr, l->stack_id);
+                else
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): the lease of %s is left as it was, "
+                             "for the sweeper at its expiry",
+                             terr, l->stack_id);
+            } else if (fate == FATE_GONE && err) {
                 snprintf(err + used, errlen - used,
-                         "; rollback failed too (%s): lease %s kept for the sweeper", terr,
+                         "; another process destroyed stack %s meanwhile: nothing is left",
                          l->stack_id);
             }
         } else {
@@ -480,30 +565,60 @@ out:
     return rc;
 }
 
+/* Claims the lease for this destroy (status destroying), conditional on
+ * the version read.  When it changed, it is read again and the claim made
+ * again; when it is gone, *outcome says so.  0 with the claim made or
+ * *outcome set. */
+static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb_lease *l,
+                 int *outcome, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    for (int tries = 0; tries < 3; tries++) {
+        if (ctx->sweep && !jb_lease_sweepable(l, time(NULL))) {
+            *outcome = JB_DESTROY_NOT_DUE; /* it changed since the sweep listed it */
+            return 0;
+        }
+        snprintf(l->status, sizeof(l->status), "destroying");
+        rc = jb_lease_update(ctx->state, l, err, errlen);
+        if (rc != JB_ERR_CONFLICT)
+            break;
+        jb_lease_clear(l);
+        rc = jb_lease_get(ctx->state, stack_id, l, err, errlen);
+        if (rc != 0)
+            break;
+    }
+    if (rc == JB_ERR_NOTFOUND) {
+        *outcome = JB_DESTROY_GONE;
+        return 0;
+    }
+    return rc;
+}
+
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
-                     int *gone, char *err, size_t errlen)
+                     int *outcome, char *err, size_t errlen)
 {
     struct jb_lease l;
     struct jb_stack_paths paths;
     struct jb_tf tf;
+    enum fate fate = FATE_UNKNOWN;
     int rc;
 
-    *gone = 0;
+    *outcome = JB_DESTROY_DONE;
     memset(&tf, 0, sizeof(tf));
     tf.log_fd = -1;
     rc = jb_lease_get(ctx->state, stack_id, &l, err, errlen);
     if (rc == JB_ERR_NOTFOUND) {
         /* Terraform state without a lease would be a stack we can't
          * rebuild a configuration for: purge refuses to guess. */
-        *gone = 1;
+        *outcome = JB_DESTROY_GONE;
         return 0;
     }
     if (rc != 0)
         return rc;
     if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
         goto out;
-    snprintf(l.status, sizeof(l.status), "destroying");
-    if ((rc = jb_lease_update(ctx->state, &l, err, errlen)) != 0)
+    if ((rc = claim(ctx, stack_id, &l, outcome, err, errlen)) != 0 || *outcome != JB_DESTROY_DONE)
         goto out;
     {
         const char *kv[] = {"reason", reason ? reason : "request", NULL, NULL};
@@ -512,11 +627,18 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     rc = tf_prepare(ctx, &paths, stack_id, l.vars, &tf, err, errlen);
     if (rc != 0) {
         char d[JB_ERRLEN];
-        snprintf(l.status, sizeof(l.status), "failed");
-        jb_lease_update(ctx->state, &l, d, sizeof(d));
-        goto out;
+        fate = keep_for_sweeper(ctx, &l, err, d, sizeof(d));
+        if (fate == FATE_GONE)
+            rc = 0;
+    } else {
+        rc = teardown(ctx, &tf, &l, &paths, &fate, err, errlen);
     }
-    rc = teardown(ctx, &tf, &l, &paths, err, errlen);
+    if (rc == 0 && fate == FATE_GONE) {
+        *outcome = JB_DESTROY_GONE;
+    } else if (rc != 0 && fate == FATE_OTHER && err) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, "; another process is destroying the stack now");
+    }
 out:
     if (tf.log_fd >= 0)
         jb_tf_close(&tf);

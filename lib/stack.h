@@ -31,6 +31,7 @@ struct jb_stack_ctx {
     jb_progress_fn progress;
     void *progress_ctx;
     int audit_fd; /* -1: none */
+    int sweep;    /* destroy only a lease the sweeper may take, as read at the time */
 };
 
 struct jb_create_req {
@@ -64,9 +65,18 @@ void jb_create_result_clear(struct jb_create_result *r);
 int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
                     struct jb_create_result *res, char *err, size_t errlen);
 
-/* *gone is set when there was nothing to destroy (success too). */
+/* How a destroy that returned 0 ended. */
+enum {
+    JB_DESTROY_DONE = 0,    /* destroyed by us */
+    JB_DESTROY_GONE = 1,    /* nothing to destroy: no lease, or another destroy finished first */
+    JB_DESTROY_NOT_DUE = 2, /* ctx->sweep: the lease changed and is no longer the sweeper's */
+};
+
+/* Every lease write is conditional (lease.h): two destroys of one stack,
+ * or a destroy meeting a create, never undo each other; the one that
+ * loses says so (JB_DESTROY_GONE when the winner destroyed the stack). */
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
-                     int *gone, char *err, size_t errlen);
+                     int *outcome, char *err, size_t errlen);
 
 /* The token check for remote teardown: constant time against the hash. */
 int jb_stack_token_matches(const struct jb_lease *l, const char *token);
