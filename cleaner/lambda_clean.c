@@ -149,6 +149,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     }
     ctx.state = &st;
     ctx.cancel = NULL; /* a destroy, once started, is not cut short */
+    ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.audit_fd = jb_log_open(c->work_root);
     rc = strcmp(action, "sweep") == 0 ? do_sweep(c, &ctx, inv, response, e)

@@ -17,12 +17,14 @@ void jb_lease_clear(struct jb_lease *l)
 
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen)
 {
-    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN];
+    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN] = "";
     cJSON *o = cJSON_CreateObject(), *vars = NULL;
     int ok;
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
+    if (l->deadline)
+        jb_format_rfc3339(l->deadline, deadline);
     if (l->vars)
         vars = cJSON_Duplicate(l->vars, 1);
     else
@@ -34,6 +36,7 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
          cJSON_AddStringToObject(o, "status", l->status) &&
          cJSON_AddStringToObject(o, "created_at", created) &&
          cJSON_AddStringToObject(o, "expires_at", expires) &&
+         cJSON_AddStringToObject(o, "deadline", deadline) &&
          cJSON_AddStringToObject(o, "host", l->host) &&
          cJSON_AddNumberToObject(o, "port", l->port) &&
          cJSON_AddStringToObject(o, "user", l->user) &&
@@ -84,6 +87,7 @@ static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int 
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen)
 {
     char created[JB_RFC3339_LEN + 1], expires[JB_RFC3339_LEN + 1], detail[JB_ERRLEN];
+    char deadline[JB_RFC3339_LEN + 1] = "";
     cJSON *o = cJSON_Parse(text);
     const cJSON *port, *vars;
     int rc;
@@ -99,6 +103,7 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         (rc = get_str(o, "status", l->status, sizeof(l->status), 0, err, errlen)) ||
         (rc = get_str(o, "created_at", created, sizeof(created), 0, err, errlen)) ||
         (rc = get_str(o, "expires_at", expires, sizeof(expires), 0, err, errlen)) ||
+        (rc = get_str(o, "deadline", deadline, sizeof(deadline), 2, err, errlen)) ||
         (rc = get_str(o, "host", l->host, sizeof(l->host), 1, err, errlen)) ||
         (rc = get_str(o, "user", l->user, sizeof(l->user), 1, err, errlen)) ||
         (rc = get_str(o, "instance_id", l->instance_id, sizeof(l->instance_id), 1, err, errlen)) ||
@@ -116,7 +121,8 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         goto out;
     }
     if (jb_parse_rfc3339(created, &l->created_at, detail, sizeof(detail)) != 0 ||
-        jb_parse_rfc3339(expires, &l->expires_at, detail, sizeof(detail)) != 0) {
+        jb_parse_rfc3339(expires, &l->expires_at, detail, sizeof(detail)) != 0 ||
+        (deadline[0] && jb_parse_rfc3339(deadline, &l->deadline, detail, sizeof(detail)) != 0)) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease times: %s", detail);
         goto out;
     }
@@ -141,16 +147,24 @@ out:
 
 int jb_lease_sweepable(const struct jb_lease *l, time_t now)
 {
-    return l->expires_at <= now || strcmp(l->status, "failed") == 0;
+    int busy = strcmp(l->status, "creating") == 0 || strcmp(l->status, "destroying") == 0;
+
+    return l->expires_at <= now || strcmp(l->status, "failed") == 0 ||
+           (busy && l->deadline != 0 && l->deadline <= now);
 }
 
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
 {
-    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN];
+    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject();
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
+    jb_format_rfc3339(l->deadline, deadline);
+    if (o && l->deadline && !cJSON_AddStringToObject(o, "deadline", deadline)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     if (o == NULL || !cJSON_AddStringToObject(o, "stack_id", l->stack_id) ||
         !cJSON_AddStringToObject(o, "module", l->module) ||
         !cJSON_AddStringToObject(o, "requester", l->requester) ||

@@ -19,8 +19,13 @@ struct jb_lease {
     char stack_id[JB_STACK_ID_MAX + 1];
     char module[16]; /* "local" or "aws" */
     char requester[129];
-    char status[16]; /* "creating", "ready", "destroying" */
+    char status[16]; /* "creating", "ready", "destroying", "failed" */
     time_t created_at, expires_at;
+    /* While creating or destroying: when the process at work will have
+     * finished or died (all its timeouts spent, or its Lambda invocation's
+     * end).  Past it, the sweeper takes the stack without waiting for
+     * expires_at.  0: none. */
+    time_t deadline;
     char host[256];
     int port;
     char user[65];
@@ -41,7 +46,8 @@ void jb_lease_clear(struct jb_lease *l);
  * is never written larger than a reader takes. */
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen);
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen);
-/* 1 when the sweeper may take the lease at `now`: expired, or failed. */
+/* 1 when the sweeper may take the lease at `now`: expired, failed, or
+ * creating or destroying past its deadline (its process is gone). */
 int jb_lease_sweepable(const struct jb_lease *l, time_t now);
 /* The public view for `provisioner list`: no vars. */
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now);

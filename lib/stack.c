@@ -27,6 +27,12 @@ extern char **environ;
 #define OUTPUT_TIMEOUT_S 60
 #define PUSH_TIMEOUT_S 120
 
+/* Between a deadline written in a lease and the sweeper that reads it on
+ * another machine: room for clocks that disagree a little. */
+#define DEADLINE_SLACK_S 60
+/* ... and from a Lambda invocation's end, which Lambda itself enforces. */
+#define UNTIL_SLACK_S 5
+
 /* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
  * defaults suit AWS, a local box or a test needs far less. */
 static int tf_deadline(int dflt)
@@ -37,6 +43,24 @@ static int tf_deadline(int dflt)
     if (v && *v && jb_parse_duration(v, &secs, NULL, 0) == 0 && secs < dflt)
         return (int)secs;
     return dflt;
+}
+
+/* The lease's deadline for work that takes at most `budget` seconds from
+ * now: after it, the process doing the work has finished or died. */
+static time_t work_deadline(const struct jb_stack_ctx *ctx, long budget)
+{
+    time_t d = time(NULL) + budget + DEADLINE_SLACK_S;
+
+    if (ctx->until > 0 && ctx->until + UNTIL_SLACK_S < d)
+        d = ctx->until + UNTIL_SLACK_S;
+    return d;
+}
+
+/* All a teardown may take: init, pushing errored state, destroy. */
+static long teardown_budget(void)
+{
+    return (long)tf_deadline(INIT_TIMEOUT_S) + tf_deadline(PUSH_TIMEOUT_S) +
+           tf_deadline(DESTROY_TIMEOUT_S);
 }
 
 static void progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail)
@@ -290,6 +314,7 @@ static enum fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_leas
         snprintf(l->status, sizeof(l->status), "failed");
         if (l->expires_at > time(NULL))
             l->expires_at = time(NULL);
+        l->deadline = 0;
         rc = jb_lease_update(ctx->state, l, detail, detaillen);
         if (rc == 0) {
             f = FATE_KEPT;
@@ -465,6 +490,11 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     snprintf(l->token_hash, sizeof(l->token_hash), "%s", token_hash);
     l->created_at = now;
     l->expires_at = now + req->ttl_s;
+    /* Every stage has its timeout, the rollback included: a create killed
+     * half-way is the sweeper's once they are all spent, not at expiry. */
+    l->deadline = work_deadline(
+        ctx, (long)tf_deadline(APPLY_TIMEOUT_S) + tf_deadline(OUTPUT_TIMEOUT_S) +
+                 (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) + teardown_budget());
     l->vars = vars;
     vars = NULL;
     if ((rc = jb_lease_create(ctx->state, l, err, errlen)) != 0)
@@ -504,6 +534,7 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
             goto out;
     }
     snprintf(l->status, sizeof(l->status), "ready");
+    l->deadline = 0;
     if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0) {
         /* A destroy or a sweep took the stack while it was being made
          * (the lease changed, or is gone): theirs stands, ours is undone. */
@@ -580,6 +611,7 @@ static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb
             return 0;
         }
         snprintf(l->status, sizeof(l->status), "destroying");
+        l->deadline = work_deadline(ctx, teardown_budget());
         rc = jb_lease_update(ctx->state, l, err, errlen);
         if (rc != JB_ERR_CONFLICT)
             break;

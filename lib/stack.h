@@ -32,6 +32,8 @@ struct jb_stack_ctx {
     void *progress_ctx;
     int audit_fd; /* -1: none */
     int sweep;    /* destroy only a lease the sweeper may take, as read at the time */
+    time_t until; /* 0, or when this process ends at the latest (a Lambda invocation's
+                     deadline): the lease's deadline is never later */
 };
 
 struct jb_create_req {

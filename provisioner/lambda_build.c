@@ -214,6 +214,8 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     cmd_random_stack_id(stack_id);
     ctx.state = &st;
     ctx.cancel = &deadline_near;
+    /* Lambda ends the process there, rollback or not: the lease says so. */
+    ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.progress_ctx = stack_id;
     ctx.audit_fd = jb_log_open(c->work_root);

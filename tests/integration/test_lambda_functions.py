@@ -9,12 +9,15 @@ import os
 import shutil
 import stat
 import subprocess
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from jbtest import ROOT, bin_path, run, run_json
 from lambda_util import LambdaHarness, boto_lambda, invoke
+from localflow import box_processes
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 X25519_B64 = base64.b64encode(bytes(range(1, 33))).decode()
@@ -289,14 +292,23 @@ def test_sweep_destroys_expired_leases_only(env, harness):
     assert env.leases() == [sids[2]]
 
 
-def test_build_rolls_back_before_the_deadline(env, tmp_path):
-    real = shutil.which("terraform")
+def slow_build(env, tmp_path, timeout_s, reserve, **slow):
     h = LambdaHarness(str(tmp_path)).start()
+    h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
+        env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
+        JUMPBOX_REAL_TERRAFORM=shutil.which("terraform"), JUMPBOX_SLOW_APPLY_S="3600",
+        JUMPBOX_DEADLINE_RESERVE=reserve, **slow), timeout_s=timeout_s)
+    return h
+
+
+def test_build_rolls_back_before_the_deadline(env, tmp_path):
+    """The apply runs on past the watchdog; the function stops it, rolls the
+    box back and reports the timeout itself, before Lambda's deadline.
+    Generous on both sides, so a busy machine does not matter: 30 s for
+    init and apply to make the box (a second or two when idle), 60 s of
+    reserve for a local destroy (as long)."""
+    h = slow_build(env, tmp_path, 90, "60s")
     try:
-        h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
-            env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
-            JUMPBOX_REAL_TERRAFORM=real, JUMPBOX_SLOW_APPLY_S="120",
-            JUMPBOX_DEADLINE_RESERVE="15s"), timeout_s=30)
         body, ferr = invoke(boto_lambda(h), "slow", json.dumps(good_event()).encode())
         assert ferr == "Unhandled"
         doc = json.loads(body)
@@ -309,6 +321,39 @@ def test_build_rolls_back_before_the_deadline(env, tmp_path):
     log = (tmp_path / "slow.log").read_text()
     assert "terraform destroy" in log, log
     assert env.leases() == []
+    assert not box_processes(env.work)
+
+
+def test_a_rollback_that_does_not_fit_leaves_a_sweepable_lease(env, tmp_path):
+    """When even the rollback does not fit before Lambda's deadline (staged:
+    its destroy hangs), the runtime's hard stop ends the handler half-way
+    (and Lambda would end the rest).  The lease it leaves carries the
+    invocation's deadline, so the sweeper takes the stack right after it,
+    not at the lease's expiry ten minutes later."""
+    h = slow_build(env, tmp_path, 20, "10s", JUMPBOX_SLOW_DESTROY_S="3600")
+    try:
+        body, ferr = invoke(boto_lambda(h), "slow", json.dumps(good_event()).encode())
+        assert ferr == "Unhandled"
+        assert json.loads(body)["errorType"] == "Runtime.DeadlineExceeded", body
+    finally:
+        h.stop()
+    # Lambda would end everything the function started; the harness ends
+    # only the function: its hanging Terraform goes the same way here.
+    for pid, cmd in box_processes(env.work):
+        if "slow_terraform.py" in cmd or "terraform" in cmd.split()[0]:
+            os.kill(pid, 9)
+    [sid] = env.leases()
+    lease = json.loads((env.state / sid / "lease.json").read_text())
+    assert lease["status"] == "creating", lease
+    deadline = datetime.fromisoformat(lease["deadline"].replace("Z", "+00:00")).timestamp()
+    expires = datetime.fromisoformat(lease["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert deadline <= time.time() + 10 < expires - 60, lease
+    while time.time() <= deadline:  # a few seconds at most: the invocation's end
+        time.sleep(0.5)
+    cp = run([bin_path("cleaner"), "sweep", "--state", "file://" + str(env.state)],
+             env=env.cli, check=0)
+    assert json.loads(cp.stdout)["stacks"] == [{"stack_id": sid, "result": "destroyed"}]
+    assert env.leases() == [] and not box_processes(env.work)
 
 
 def test_request_out_dir_shared_keeps_the_other_runs_files(env, tmp_path):

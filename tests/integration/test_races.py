@@ -220,3 +220,42 @@ def test_purge_meeting_an_update_leaves_nothing(tmp_path, provisioner, cleaner):
         for pid, _ in box_processes(store.work):
             os.kill(pid, 9)
         store.stop()
+
+
+KILL_PARENT = "import os, signal; os.kill(int(os.environ['JUMPBOX_RACE_PARENT']), signal.SIGKILL)"
+
+
+def test_a_killed_create_is_swept_after_its_deadline_not_its_expiry(tmp_path, provisioner,
+                                                                    cleaner):
+    """A create killed right after its apply leaves a running box and a lease
+    saying creating, expiring in an hour.  The lease carries the creator's
+    deadline (all its timeouts, rollback included); once that has passed the
+    sweeper takes the stack, without waiting for the expiry."""
+    store = Store("file", tmp_path)
+    try:
+        extra = dict(race_env(tmp_path, "apply", "after",
+                              ["/usr/bin/python3", "-c", KILL_PARENT]),
+                     JUMPBOX_TF_TIMEOUT="20s")
+        cp = store.run([provisioner, "create", "--state", store.state, "--ttl", "1h",
+                        "--stack-id", "killed", "--ready-timeout", "10s"], extra=extra)
+        assert cp.returncode == -9, cp.stderr
+        lease = store.lease("killed")
+        assert lease["status"] == "creating" and len(box_processes(store.work)) == 2
+        created = lease["created_at"]
+        # 5 Terraform stages of at most 20 s, 10 s of SSH probe, 60 s of slack.
+        from datetime import datetime
+        secs = (datetime.fromisoformat(lease["deadline"].replace("Z", "+00:00")) -
+                datetime.fromisoformat(created.replace("Z", "+00:00"))).total_seconds()
+        assert 170 <= secs <= 175, lease
+        # Before the deadline: the creator may still be at work.
+        res = json.loads(store.run([cleaner, "sweep", "--state", store.state], check=0).stdout)
+        assert res["stacks"] == [] and len(box_processes(store.work)) == 2
+        # After it (the clock moved on: staged by moving the deadline back).
+        lease["deadline"] = "2020-01-01T00:00:00Z"
+        store.put_lease("killed", lease)
+        res = json.loads(store.run([cleaner, "sweep", "--state", store.state], check=0).stdout)
+        assert res["stacks"] == [{"stack_id": "killed", "result": "destroyed"}]
+        assert not box_processes(store.work) and store.left("killed") == []
+    finally:
+        for pid, _ in box_processes(store.work):
+            os.kill(pid, 9)
