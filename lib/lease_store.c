@@ -189,3 +189,62 @@ int jb_lease_store_purge(const struct jb_state *st, const char *stack_id, char *
     unlock_dir(lk);
     return rc;
 }
+
+static int side_path(const struct jb_state *st, const char *stack_id, const char *name, char *dir,
+                     char *file)
+{
+    if (strchr(name, '/') != NULL || name[0] == '.' ||
+        jb_state_stack_path(st, stack_id, dir, PATH_MAX) != 0 ||
+        jb_path_join(file, PATH_MAX, dir, name) != 0)
+        return JB_ERR_INVALID;
+    return 0;
+}
+
+int jb_lease_store_put_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            const void *data, size_t len, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], file[PATH_MAX];
+    struct stat sb;
+    int rc, lk;
+
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_put_file(st, stack_id, name, data, len, err, errlen);
+    if (side_path(st, stack_id, name, dir, file) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack file name");
+    /* Under the lock: never into a directory a purge is removing. */
+    if ((lk = lock_dir(st, err, errlen)) < 0)
+        return JB_ERR_IO;
+    if (stat(dir, &sb) != 0)
+        rc = jb_err_errno(err, errlen, errno == ENOENT ? JB_ERR_NOTFOUND : JB_ERR_IO, "%s", dir);
+    else
+        rc = jb_file_replace(file, data, len, 0600, err, errlen);
+    unlock_dir(lk);
+    return rc;
+}
+
+int jb_lease_store_get_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            size_t max, char **data, size_t *len, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], file[PATH_MAX];
+
+    *data = NULL;
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_get_file(st, stack_id, name, max, data, len, err, errlen);
+    if (side_path(st, stack_id, name, dir, file) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack file name");
+    return jb_file_read(file, max, data, len, err, errlen);
+}
+
+int jb_lease_store_delete_file(const struct jb_state *st, const char *stack_id, const char *name,
+                               char *err, size_t errlen)
+{
+    char dir[PATH_MAX], file[PATH_MAX];
+
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_s3_delete_file(st, stack_id, name, err, errlen);
+    if (side_path(st, stack_id, name, dir, file) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack file name");
+    if (unlink(file) != 0 && errno != ENOENT)
+        return jb_err_errno(err, errlen, JB_ERR_IO, "unlink %s", file);
+    return 0;
+}

@@ -23,6 +23,18 @@ int jb_lease_store_put(const struct jb_state *st, const char *stack_id, const ch
 /* etag may be NULL. */
 int jb_lease_store_get(const struct jb_state *st, const char *stack_id, char **json, char *etag,
                        char *err, size_t errlen);
+/* Other files of a stack, kept beside its lease so any machine finds them
+ * (errored.tfstate): name is a plain file name.  put replaces, and fails
+ * with JB_ERR_NOTFOUND when the stack has no lease directory (file://);
+ * get fails with JB_ERR_NOTFOUND when there is none; delete of a missing
+ * one succeeds.  The purge removes them with the rest. */
+int jb_lease_store_put_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            const void *data, size_t len, char *err, size_t errlen);
+int jb_lease_store_get_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            size_t max, char **data, size_t *len, char *err, size_t errlen);
+int jb_lease_store_delete_file(const struct jb_state *st, const char *stack_id, const char *name,
+                               char *err, size_t errlen);
+
 /* Stack ids that have something under the state root. */
 int jb_lease_store_ids(const struct jb_state *st, char ***ids, size_t *n, char *err, size_t errlen);
 int jb_lease_store_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
@@ -39,5 +51,11 @@ int jb_lease_s3_get(const struct jb_state *st, const char *stack_id, char **json
                     char *err, size_t errlen);
 int jb_lease_s3_ids(const struct jb_state *st, char ***ids, size_t *n, char *err, size_t errlen);
 int jb_lease_s3_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
+int jb_lease_s3_put_file(const struct jb_state *st, const char *stack_id, const char *name,
+                         const void *data, size_t len, char *err, size_t errlen);
+int jb_lease_s3_get_file(const struct jb_state *st, const char *stack_id, const char *name,
+                         size_t max, char **data, size_t *len, char *err, size_t errlen);
+int jb_lease_s3_delete_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            char *err, size_t errlen);
 
 #endif

@@ -220,3 +220,58 @@ int jb_lease_s3_purge(const struct jb_state *st, const char *stack_id, char *err
     jb_s3_client_free(c);
     return rc;
 }
+
+static int side_key(const struct jb_state *st, const char *stack_id, const char *name, char *key,
+                    size_t keylen)
+{
+    int n = snprintf(key, keylen, "%s%s/%s", st->prefix, stack_id, name);
+    return (strchr(name, '/') != NULL || n < 0 || (size_t)n >= keylen) ? JB_ERR_INVALID : 0;
+}
+
+int jb_lease_s3_put_file(const struct jb_state *st, const char *stack_id, const char *name,
+                         const void *data, size_t len, char *err, size_t errlen)
+{
+    struct jb_s3_client *c = NULL;
+    char key[1200];
+    int rc;
+
+    if (side_key(st, stack_id, name, key, sizeof(key)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "stack file key too long");
+    if ((rc = client(&c, 0, err, errlen)) != 0)
+        return rc;
+    rc = jb_s3_put(c, st->bucket, key, data, len, NULL, 0, err, errlen);
+    jb_s3_client_free(c);
+    return rc;
+}
+
+int jb_lease_s3_get_file(const struct jb_state *st, const char *stack_id, const char *name,
+                         size_t max, char **data, size_t *len, char *err, size_t errlen)
+{
+    struct jb_s3_client *c = NULL;
+    char key[1200];
+    int rc;
+
+    if (side_key(st, stack_id, name, key, sizeof(key)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "stack file key too long");
+    if ((rc = client(&c, 0, err, errlen)) != 0)
+        return rc;
+    rc = jb_s3_get(c, st->bucket, key, max, data, len, err, errlen);
+    jb_s3_client_free(c);
+    return rc;
+}
+
+int jb_lease_s3_delete_file(const struct jb_state *st, const char *stack_id, const char *name,
+                            char *err, size_t errlen)
+{
+    struct jb_s3_client *c = NULL;
+    char key[1200];
+    int rc;
+
+    if (side_key(st, stack_id, name, key, sizeof(key)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "stack file key too long");
+    if ((rc = client(&c, 0, err, errlen)) != 0)
+        return rc;
+    rc = jb_s3_delete(c, st->bucket, key, err, errlen);
+    jb_s3_client_free(c);
+    return rc;
+}

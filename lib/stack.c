@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "lease_store.h"
 #include "log.h"
 #include "parse.h"
 #include "ssh.h"
@@ -258,25 +259,74 @@ static void audit(const struct jb_stack_ctx *ctx, const char *event, const struc
  * it in errored.tfstate in the working directory.  A destroy that ignored
  * it would read the backend's older (or no) state, find nothing to destroy,
  * succeed, and let the purge drop the lease of a box still running.  So the
- * file goes to the backend first; if that fails too, so does the teardown,
- * and the file waits in the work directory for the next attempt.  (A
- * destroy that could not save its state leaves one as well, of what is
- * gone: pushing that is just as right.) */
-static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
-                              const struct jb_stack_paths *p, char *err, size_t errlen)
+ * file goes to the backend first; if that fails too, so does the teardown.
+ * (A destroy that could not save its state leaves one as well, of what is
+ * gone: pushing that is just as right.)
+ *
+ * A work directory lives on one machine (or one Lambda container), so the
+ * file is also kept in the state store beside the lease
+ * (<stack>/errored.tfstate): a destroy from anywhere finds it there when
+ * its own work directory has none. */
+#define ERRORED "errored.tfstate"
+#define ERRORED_MAX (64L * 1024 * 1024)
+
+/* The local errored.tfstate, if any, to the state store.  Best effort: on
+ * failure it still waits in the work directory, and detail says why. */
+static int save_errored_state(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
+                              const char *stack_id, char *detail, size_t detaillen)
 {
-    char path[PATH_MAX], inner[JB_ERRLEN];
+    char path[PATH_MAX], *data = NULL;
+    size_t len = 0;
     int rc;
 
-    if (jb_path_join(path, sizeof(path), p->workdir, "errored.tfstate") != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
-    if (access(path, F_OK) != 0)
+    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 || access(path, F_OK) != 0)
         return 0;
-    progress(ctx, "terraform state push", "errored.tfstate");
+    progress(ctx, "saving errored.tfstate", "to the state store, beside the lease");
+    if ((rc = jb_file_read(path, ERRORED_MAX, &data, &len, detail, detaillen)) == 0)
+        rc = jb_lease_store_put_file(ctx->state, stack_id, ERRORED, data, len, detail, detaillen);
+    free(data);
+    return rc;
+}
+
+static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
+                              const struct jb_stack_paths *p, const char *stack_id, char *err,
+                              size_t errlen)
+{
+    char path[PATH_MAX], inner[JB_ERRLEN], *data = NULL;
+    size_t len = 0;
+    int rc, stored = 0;
+
+    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+    if (access(path, F_OK) != 0) {
+        /* Not here: one saved in the store by another machine, maybe.  Not
+         * knowing is no reason to destroy from a state that may be old. */
+        rc = jb_lease_store_get_file(ctx->state, stack_id, ERRORED, ERRORED_MAX, &data, &len, inner,
+                                     sizeof(inner));
+        if (rc == JB_ERR_NOTFOUND)
+            return 0;
+        if (rc == 0)
+            rc = jb_file_replace(path, data, len, 0600, inner, sizeof(inner));
+        free(data);
+        if (rc != 0)
+            return jb_err(err, errlen, rc,
+                          "looking for state Terraform could not save earlier (%s/%s in the "
+                          "state store) failed, so nothing was destroyed: %s",
+                          stack_id, ERRORED, inner);
+        stored = 1;
+    }
+    progress(ctx, "terraform state push", stored ? ERRORED " (from the state store)" : ERRORED);
     if ((rc = jb_tf_state_push(tf, path, tf_deadline(PUSH_TIMEOUT_S), inner, sizeof(inner))) != 0)
         return jb_err(err, errlen, rc,
                       "the state Terraform could not save earlier (errored.tfstate) still "
                       "cannot be saved, so nothing was destroyed: %s",
+                      inner);
+    /* Pushed: the store's copy goes first (an old one pushed again later
+     * would be refused, or worse), then ours. */
+    if ((rc = jb_lease_store_delete_file(ctx->state, stack_id, ERRORED, inner, sizeof(inner))) != 0)
+        return jb_err(err, errlen, rc,
+                      "errored.tfstate was pushed, but its copy in the state store could not "
+                      "be removed, so nothing was destroyed: %s",
                       inner);
     if (unlink(path) != 0)
         return jb_err_errno(err, errlen, JB_ERR_IO, "remove %s", path);
@@ -361,7 +411,7 @@ static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_
     *fate = FATE_DESTROYED;
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
-    rc = push_errored_state(ctx, tf, p, err, errlen);
+    rc = push_errored_state(ctx, tf, p, l->stack_id, err, errlen);
     if (rc == 0) {
         progress(ctx, "terraform destroy", NULL);
         rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
@@ -374,6 +424,13 @@ static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_
         jb_rm_tree(p->workdir, NULL, 0);
         audit(ctx, "destroy.done", l, NULL);
         return 0;
+    }
+    /* Any machine's next destroy must find the state Terraform could not
+     * save, not only this one's. */
+    if (save_errored_state(ctx, p, l->stack_id, detail, sizeof(detail)) != 0 && err) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used,
+                 "; errored.tfstate stays in the work directory only (%s)", detail);
     }
     *fate = keep_for_sweeper(ctx, l, err, detail, sizeof(detail));
     if (*fate == FATE_GONE) {
