@@ -68,7 +68,7 @@ help:
 	@echo "make deb        dist/jumpbox_VERSION_ARCH.deb with dpkg-deb (packaging/deb.sh)"
 	@echo "make dist       dist/jumpbox-VERSION.tar.gz: HEAD plus a VERSION file"
 
-$(B)/obj/%.o: %.c $(wildcard lib/*.h)
+$(B)/obj/%.o: %.c $(wildcard lib/*.h provisioner/*.h cleaner/*.h localbox/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 

@@ -77,21 +77,19 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
     rc = jb_lease_get(ctx->state, stack_id, &l, err, sizeof(err));
     if (rc != 0 && rc != JB_ERR_NOTFOUND)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
-    if (rc == 0) {
-        int ok = jb_stack_token_matches(&l, token);
+    /* A stack that does not exist gets the very answer a wrong token gets:
+     * anything else would tell anyone which stack ids exist. */
+    if (rc == JB_ERR_NOTFOUND || !jb_stack_token_matches(&l, token)) {
+        const char *kv[] = {"detail", "wrong teardown token, or no such stack", NULL, NULL};
         jb_lease_clear(&l);
-        if (!ok) {
-            const char *kv[] = {"detail", "wrong teardown token", NULL, NULL};
-            jb_log_event(ctx->audit_fd, "destroy.denied", stack_id, kv);
-            return jb_handler_fail(e, JB_FN_DENIED,
-                                   "token: does not match stack %s's teardown token", stack_id);
-        }
-        ctx->progress_ctx = (void *)stack_id;
-        if (jb_stack_destroy(ctx, stack_id, "request", &gone, err, sizeof(err)) != 0)
-            return jb_handler_fail(e, JB_FN_FAILED, "%s (the lease stays for the sweeper)", err);
-    } else {
-        gone = 1;
+        jb_log_event(ctx->audit_fd, "destroy.denied", stack_id, kv);
+        return jb_handler_fail(e, JB_FN_DENIED, "token: does not match stack %s's teardown token",
+                               stack_id);
     }
+    jb_lease_clear(&l);
+    ctx->progress_ctx = (void *)stack_id;
+    if (jb_stack_destroy(ctx, stack_id, "request", &gone, err, sizeof(err)) != 0)
+        return jb_handler_fail(e, JB_FN_FAILED, "%s (the lease stays for the sweeper)", err);
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "stack_id", stack_id);
     cJSON_AddStringToObject(o, "result", gone ? "already_gone" : "destroyed");
@@ -151,6 +149,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     }
     ctx.state = &st;
     ctx.cancel = NULL; /* a destroy, once started, is not cut short */
+    ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.audit_fd = jb_log_open(c->work_root);
     rc = strcmp(action, "sweep") == 0 ? do_sweep(c, &ctx, inv, response, e)

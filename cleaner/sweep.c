@@ -18,7 +18,7 @@
 
 #define MAX_PARALLEL 16
 
-enum { EXIT_DESTROYED = 0, EXIT_FAILED = 1, EXIT_GONE = 3 };
+enum { EXIT_DESTROYED = 0, EXIT_FAILED = 1, EXIT_GONE = 3, EXIT_NOT_DUE = 4 };
 
 struct slot {
     pid_t pid;
@@ -30,16 +30,22 @@ static void child(const struct jb_stack_ctx *ctx, const char *stack_id, int fd)
 {
     char err[JB_ERRLEN] = "";
     struct jb_stack_ctx c = *ctx;
-    int gone = 0, rc;
+    int outcome = JB_DESTROY_DONE, rc;
 
     c.progress_ctx = (void *)stack_id;
-    rc = jb_stack_destroy(&c, stack_id, "sweep", &gone, err, sizeof(err));
+    /* The lease is judged again as the destroy reads it: the listing may
+     * be old news (a create that finished, a destroy that came first). */
+    c.sweep = 1;
+    rc = jb_stack_destroy(&c, stack_id, "sweep", &outcome, err, sizeof(err));
     if (rc != 0 && write(fd, err, strlen(err)) < 0)
         rc = -1; /* the exit status still says it failed */
     close(fd);
     fflush(stdout);
     fflush(stderr);
-    _exit(rc != 0 ? EXIT_FAILED : gone ? EXIT_GONE : EXIT_DESTROYED);
+    _exit(rc != 0                         ? EXIT_FAILED
+          : outcome == JB_DESTROY_GONE    ? EXIT_GONE
+          : outcome == JB_DESTROY_NOT_DUE ? EXIT_NOT_DUE
+                                          : EXIT_DESTROYED);
 }
 
 static void record(cJSON *item, int wstatus, int fd, size_t *failed)
@@ -49,8 +55,11 @@ static void record(cJSON *item, int wstatus, int fd, size_t *failed)
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
 
     msg[n > 0 ? n : 0] = '\0';
-    if (code == EXIT_DESTROYED || code == EXIT_GONE) {
-        cJSON_AddStringToObject(item, "result", code == EXIT_GONE ? "already_gone" : "destroyed");
+    if (code == EXIT_DESTROYED || code == EXIT_GONE || code == EXIT_NOT_DUE) {
+        cJSON_AddStringToObject(item, "result",
+                                code == EXIT_GONE      ? "already_gone"
+                                : code == EXIT_NOT_DUE ? "not_due"
+                                                       : "destroyed");
         return;
     }
     (*failed)++;
@@ -95,7 +104,7 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
             int fds[2];
             pid_t pid;
 
-            if (ls[i].expires_at > now && strcmp(ls[i].status, "failed") != 0)
+            if (!jb_lease_sweepable(&ls[i], now))
                 continue;
             items[i] = cJSON_CreateObject();
             cJSON_AddStringToObject(items[i], "stack_id", ls[i].stack_id);

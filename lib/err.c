@@ -38,6 +38,8 @@ const char *jb_err_name(int code)
         return "http";
     case JB_ERR_AWS:
         return "aws";
+    case JB_ERR_CONFLICT:
+        return "conflict";
     case JB_ERR_CANCELLED:
         return "cancelled";
     case JB_ERR_UNSUPPORTED:

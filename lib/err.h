@@ -29,6 +29,7 @@ enum {
     JB_ERR_CANCELLED = -15, /* a signal asked us to stop */
     JB_ERR_UNSUPPORTED = -16,
     JB_ERR_AUTH = -17,
+    JB_ERR_CONFLICT = -18, /* a conditional write lost: someone changed it first */
 };
 
 /* Short stable name of an error value ("invalid", "terraform", ...). */

@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "lease_store.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,14 @@ void jb_lease_clear(struct jb_lease *l)
 
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen)
 {
-    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN];
+    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN] = "";
     cJSON *o = cJSON_CreateObject(), *vars = NULL;
     int ok;
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
+    if (l->deadline)
+        jb_format_rfc3339(l->deadline, deadline);
     if (l->vars)
         vars = cJSON_Duplicate(l->vars, 1);
     else
@@ -33,12 +36,14 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
          cJSON_AddStringToObject(o, "status", l->status) &&
          cJSON_AddStringToObject(o, "created_at", created) &&
          cJSON_AddStringToObject(o, "expires_at", expires) &&
+         cJSON_AddStringToObject(o, "deadline", deadline) &&
          cJSON_AddStringToObject(o, "host", l->host) &&
          cJSON_AddNumberToObject(o, "port", l->port) &&
          cJSON_AddStringToObject(o, "user", l->user) &&
          cJSON_AddStringToObject(o, "instance_id", l->instance_id) &&
          cJSON_AddStringToObject(o, "host_fingerprint", l->host_fingerprint) &&
-         cJSON_AddStringToObject(o, "token_hash", l->token_hash);
+         cJSON_AddStringToObject(o, "token_hash", l->token_hash) &&
+         cJSON_AddStringToObject(o, "revision", l->revision);
     if (ok) {
         cJSON_AddItemToObject(o, "vars", vars);
         vars = NULL;
@@ -46,7 +51,18 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
     }
     cJSON_Delete(vars);
     cJSON_Delete(o);
-    return ok ? 0 : jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    if (!ok)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    /* What list, destroy and sweep could not read back is never written. */
+    if (strlen(*out) > JB_LEASE_MAX_BYTES) {
+        size_t n = strlen(*out);
+        free(*out);
+        *out = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "the lease would be %zu bytes, over the %d a lease may hold", n,
+                      JB_LEASE_MAX_BYTES);
+    }
+    return 0;
 }
 
 static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int allow_empty,
@@ -54,6 +70,9 @@ static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int 
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
+    /* allow_empty 2: may be missing too (fields newer than version 1). */
+    if (v == NULL && allow_empty == 2)
+        return 0;
     if (!cJSON_IsString(v))
         return jb_err(err, errlen, JB_ERR_PARSE, "lease field %s: missing or not a string", name);
     if (strlen(v->valuestring) >= max || (!allow_empty && v->valuestring[0] == '\0'))
@@ -68,6 +87,7 @@ static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int 
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen)
 {
     char created[JB_RFC3339_LEN + 1], expires[JB_RFC3339_LEN + 1], detail[JB_ERRLEN];
+    char deadline[JB_RFC3339_LEN + 1] = "";
     cJSON *o = cJSON_Parse(text);
     const cJSON *port, *vars;
     int rc;
@@ -83,12 +103,14 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         (rc = get_str(o, "status", l->status, sizeof(l->status), 0, err, errlen)) ||
         (rc = get_str(o, "created_at", created, sizeof(created), 0, err, errlen)) ||
         (rc = get_str(o, "expires_at", expires, sizeof(expires), 0, err, errlen)) ||
+        (rc = get_str(o, "deadline", deadline, sizeof(deadline), 2, err, errlen)) ||
         (rc = get_str(o, "host", l->host, sizeof(l->host), 1, err, errlen)) ||
         (rc = get_str(o, "user", l->user, sizeof(l->user), 1, err, errlen)) ||
         (rc = get_str(o, "instance_id", l->instance_id, sizeof(l->instance_id), 1, err, errlen)) ||
         (rc = get_str(o, "host_fingerprint", l->host_fingerprint, sizeof(l->host_fingerprint), 1,
                       err, errlen)) ||
-        (rc = get_str(o, "token_hash", l->token_hash, sizeof(l->token_hash), 1, err, errlen)))
+        (rc = get_str(o, "token_hash", l->token_hash, sizeof(l->token_hash), 1, err, errlen)) ||
+        (rc = get_str(o, "revision", l->revision, sizeof(l->revision), 2, err, errlen)))
         goto out;
     if (jb_check_stack_id(l->stack_id, detail, sizeof(detail)) != 0) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease field stack_id: %s", detail);
@@ -99,7 +121,8 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         goto out;
     }
     if (jb_parse_rfc3339(created, &l->created_at, detail, sizeof(detail)) != 0 ||
-        jb_parse_rfc3339(expires, &l->expires_at, detail, sizeof(detail)) != 0) {
+        jb_parse_rfc3339(expires, &l->expires_at, detail, sizeof(detail)) != 0 ||
+        (deadline[0] && jb_parse_rfc3339(deadline, &l->deadline, detail, sizeof(detail)) != 0)) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease times: %s", detail);
         goto out;
     }
@@ -122,13 +145,26 @@ out:
     return rc;
 }
 
+int jb_lease_sweepable(const struct jb_lease *l, time_t now)
+{
+    int busy = strcmp(l->status, "creating") == 0 || strcmp(l->status, "destroying") == 0;
+
+    return l->expires_at <= now || strcmp(l->status, "failed") == 0 ||
+           (busy && l->deadline != 0 && l->deadline <= now);
+}
+
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
 {
-    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN];
+    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject();
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
+    jb_format_rfc3339(l->deadline, deadline);
+    if (o && l->deadline && !cJSON_AddStringToObject(o, "deadline", deadline)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     if (o == NULL || !cJSON_AddStringToObject(o, "stack_id", l->stack_id) ||
         !cJSON_AddStringToObject(o, "module", l->module) ||
         !cJSON_AddStringToObject(o, "requester", l->requester) ||
@@ -147,25 +183,38 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
     return o;
 }
 
-static int put(const struct jb_state *st, const struct jb_lease *l, int create, char *err,
-               size_t errlen)
+/* Each write gets a fresh random revision: two writes never have the same
+ * bytes (so never the same ETag), and a retried write knows its own. */
+static int put(const struct jb_state *st, struct jb_lease *l, int create, char *err, size_t errlen)
 {
-    char *json = NULL;
+    char *json = NULL, old[sizeof(l->revision)], etag[JB_LEASE_ETAG_MAX];
+    unsigned char rnd[8];
     int rc;
 
-    if ((rc = jb_lease_to_json(l, &json, err, errlen)) != 0)
-        return rc;
-    rc = jb_lease_store_put(st, l->stack_id, json, strlen(json), create, err, errlen);
+    if (!create && l->etag[0] == '\0')
+        return jb_err(err, errlen, JB_ERR_INVALID, "lease of %s: updated without being read",
+                      l->stack_id);
+    memcpy(old, l->revision, sizeof(old));
+    randombytes_buf(rnd, sizeof(rnd));
+    sodium_bin2hex(l->revision, sizeof(l->revision), rnd, sizeof(rnd));
+    if ((rc = jb_lease_to_json(l, &json, err, errlen)) == 0)
+        rc = jb_lease_store_put(st, l->stack_id, json, strlen(json), create ? NULL : l->etag, etag,
+                                err, errlen);
     free(json);
-    return rc;
+    if (rc != 0) {
+        memcpy(l->revision, old, sizeof(old));
+        return rc;
+    }
+    memcpy(l->etag, etag, sizeof(etag));
+    return 0;
 }
 
-int jb_lease_create(const struct jb_state *st, const struct jb_lease *l, char *err, size_t errlen)
+int jb_lease_create(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen)
 {
     return put(st, l, 1, err, errlen);
 }
 
-int jb_lease_update(const struct jb_state *st, const struct jb_lease *l, char *err, size_t errlen)
+int jb_lease_update(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen)
 {
     return put(st, l, 0, err, errlen);
 }
@@ -173,11 +222,11 @@ int jb_lease_update(const struct jb_state *st, const struct jb_lease *l, char *e
 int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_lease *l, char *err,
                  size_t errlen)
 {
-    char *text = NULL, detail[JB_ERRLEN];
+    char *text = NULL, detail[JB_ERRLEN], etag[JB_LEASE_ETAG_MAX] = "";
     int rc;
 
     memset(l, 0, sizeof(*l));
-    if ((rc = jb_lease_store_get(st, stack_id, &text, err, errlen)) != 0)
+    if ((rc = jb_lease_store_get(st, stack_id, &text, etag, err, errlen)) != 0)
         return rc;
     rc = jb_lease_from_json(text, l, detail, sizeof(detail));
     free(text);
@@ -187,6 +236,7 @@ int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_leas
         jb_lease_clear(l);
         return jb_err(err, errlen, JB_ERR_PARSE, "lease of %s names another stack", stack_id);
     }
+    memcpy(l->etag, etag, sizeof(etag));
     return 0;
 }
 

@@ -23,6 +23,10 @@ int jb_log_open(const char *work_root)
         snprintf(path, sizeof(path), "%s", env);
     else if (work_root == NULL || jb_path_join(path, sizeof(path), work_root, "audit.log") != 0)
         return -1;
+    /* A fresh work root does not exist yet: it is made later, by the
+     * first stack, and the log of that first run would be lost. */
+    else if (jb_mkdir_p(work_root, 0700, NULL, 0) != 0)
+        return -1;
     return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* Opens JUMPBOX_AUDIT_LOG, else <work_root>/audit.log, for appending (0600).
+/* Opens JUMPBOX_AUDIT_LOG, else <work_root>/audit.log (making work_root,
+ * 0700, when it is missing), for appending (0600).
  * "-" means stderr.  Returns a descriptor, or -1 when there is none. */
 int jb_log_open(const char *work_root);
 void jb_log_close(int fd);

@@ -138,6 +138,9 @@ static int status_error(const struct s3_req *r, const struct jb_http_response *r
     case 412:
         rc = JB_ERR_EXISTS;
         break;
+    case 409:
+        rc = strcmp(code, "ConditionalRequestConflict") == 0 ? JB_ERR_CONFLICT : JB_ERR_AWS;
+        break;
     default:
         rc = JB_ERR_AWS;
         break;
@@ -358,8 +361,33 @@ int jb_s3_delete(struct jb_s3_client *c, const char *bucket, const char *key, ch
     return rc;
 }
 
+/* An ETag as S3 sends it ("\"hex\"", or with a W/ or -N suffix on other
+ * servers): kept only when it is a short token of printable characters, so
+ * it can go back unchanged in an If-Match header. */
+static void take_etag(const struct jb_http_response *resp, char *etag)
+{
+    const char *v = jb_http_header(resp, "ETag");
+    size_t n = v ? strlen(v) : 0;
+
+    if (etag == NULL)
+        return;
+    etag[0] = '\0';
+    if (n == 0 || n >= JB_S3_ETAG_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f || v[i] == ',')
+            return;
+    memcpy(etag, v, n + 1);
+}
+
 int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_t max, char **body,
               size_t *len, char *err, size_t errlen)
+{
+    return jb_s3_get_etag(c, bucket, key, max, body, len, NULL, err, errlen);
+}
+
+int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                   char **body, size_t *len, char *etag, char *err, size_t errlen)
 {
     struct jb_http_response resp;
     struct s3_req r = {
@@ -382,6 +410,7 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
         if (len)
             *len = resp.bodylen;
         resp.body = NULL;
+        take_etag(&resp, etag);
     }
     jb_http_response_free(&resp);
     if (rc) {
@@ -396,14 +425,28 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
 int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
               size_t len, const char *content_type, int flags, char *err, size_t errlen)
 {
+    return jb_s3_put_if(c, bucket, key, body, len, content_type, flags, NULL, NULL, err, errlen);
+}
+
+int jb_s3_put_if(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
+                 size_t len, const char *content_type, int flags, const char *if_match, char *etag,
+                 char *err, size_t errlen)
+{
     struct jb_http_response resp;
-    struct jb_kv h[2];
+    struct jb_kv h[3];
     size_t nh = 0;
     int rc;
 
+    if (etag)
+        etag[0] = '\0';
+    if (if_match && (*if_match == '\0' || strlen(if_match) >= JB_S3_ETAG_MAX ||
+                     strpbrk(if_match, "\r\n") != NULL))
+        return jb_err(err, errlen, JB_ERR_INVALID, "PutObject: If-Match: not an ETag");
     add_kv(h, &nh, "Content-Type", content_type ? content_type : "application/octet-stream");
     if (flags & JB_S3_PUT_IF_NONE_MATCH)
         add_kv(h, &nh, "If-None-Match", "*");
+    if (if_match)
+        add_kv(h, &nh, "If-Match", if_match);
     struct s3_req r = {.op = "PutObject",
                        .method = "PUT",
                        .bucket = bucket,
@@ -413,11 +456,18 @@ int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const
                        .body = body,
                        .bodylen = len};
     rc = s3_do(c, &r, &resp, err, errlen);
-    if (rc == JB_ERR_EXISTS) {
+    if (rc == JB_ERR_EXISTS && if_match) {
+        char w[WHAT_MAX];
+        what(w, sizeof(w), bucket, key);
+        rc = jb_err(err, errlen, JB_ERR_CONFLICT,
+                    "PutObject %s: changed since it was read (If-Match)", w);
+    } else if (rc == JB_ERR_EXISTS) {
         char w[WHAT_MAX];
         what(w, sizeof(w), bucket, key);
         rc = jb_err(err, errlen, JB_ERR_EXISTS, "PutObject %s: already exists (If-None-Match)", w);
     }
+    if (rc == 0)
+        take_etag(&resp, etag);
     jb_http_response_free(&resp);
     return rc;
 }

@@ -9,8 +9,10 @@
  *
  * Errors (besides those of jb_aws_request): JB_ERR_NOTFOUND for 404
  * (NoSuchKey, NoSuchBucket), JB_ERR_AUTH for 403, JB_ERR_EXISTS for a failed
- * If-None-Match, JB_ERR_PARSE for a response that is not what S3 documents,
- * JB_ERR_AWS for any other error answer.  The detail names the call and the
+ * If-None-Match, JB_ERR_CONFLICT for a failed If-Match (412) or a
+ * conditional write that met another (409 ConditionalRequestConflict),
+ * JB_ERR_PARSE for a response that is not what S3 documents, JB_ERR_AWS for
+ * any other error answer.  The detail names the call and the
  * s3:// URL: "GetObject s3://b/k: HTTP 404 NoSuchKey: The specified key does
  * not exist."
  *
@@ -40,6 +42,7 @@
 #define JB_S3_PREFIX_MAX 512    /* leaves room under JB_S3_KEY_MAX for names below it */
 #define JB_S3_PURGE_MAX 1000000 /* versions one purge will take on */
 #define JB_S3_ENDPOINT_MAX 640
+#define JB_S3_ETAG_MAX 132 /* an ETag as S3 sends it, quotes included, plus NUL */
 
 /* ---- State URLs -------------------------------------------------------- */
 
@@ -118,6 +121,10 @@ int jb_s3_delete(struct jb_s3_client *c, const char *bucket, const char *key, ch
  * size (0 = 16 MiB).  JB_ERR_NOTFOUND when the key or bucket is missing. */
 int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_t max, char **body,
               size_t *len, char *err, size_t errlen);
+/* The same, and the object's ETag into etag (JB_S3_ETAG_MAX bytes; "" when
+ * S3 sent none or one that is not a plain quoted token). */
+int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                   char **body, size_t *len, char *etag, char *err, size_t errlen);
 
 enum {
     /* Create only: sends If-None-Match: *, so S3 refuses (412, here
@@ -128,6 +135,16 @@ enum {
 /* PutObject of len bytes.  content_type NULL = application/octet-stream. */
 int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
               size_t len, const char *content_type, int flags, char *err, size_t errlen);
+/* The same, conditional on if_match (NULL: none), S3's conditional write
+ * since 2024: If-Match: ETAG, so only the version whose ETag was read is
+ * replaced.  JB_ERR_CONFLICT when the object changed (412
+ * PreconditionFailed) or another conditional write met this one (409
+ * ConditionalRequestConflict); JB_ERR_NOTFOUND when it is gone.  The new
+ * object's ETag goes into etag (JB_S3_ETAG_MAX bytes; "" when S3 sent
+ * none) unless etag is NULL. */
+int jb_s3_put_if(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
+                 size_t len, const char *content_type, int flags, const char *if_match, char *etag,
+                 char *err, size_t errlen);
 
 struct jb_s3_purge_stats {
     size_t deleted;        /* object versions (or, unversioned, objects) deleted */

@@ -38,6 +38,18 @@ int jb_seal_parse_key(const char *b64, unsigned char pk[JB_SEAL_KEY_LEN], char *
     /* An all-zero key would "seal" to a key everyone knows. */
     if (sodium_is_zero(pk, JB_SEAL_KEY_LEN))
         return jb_err(err, errlen, JB_ERR_INVALID, "the all-zero key is not a public key");
+    /* Nor would any other point of small order (1, the order-8 points, p-1,
+     * their aliases): crypto_box_seal refuses them, but only when it runs,
+     * after a whole box was built.  The same check it makes, made now: a
+     * clamped scalar (a multiple of 8) times such a point is zero. */
+    {
+        unsigned char s[crypto_scalarmult_SCALARBYTES] = {1}, q[crypto_scalarmult_BYTES];
+        int low = sodium_init() < 0 || crypto_scalarmult(q, s, pk) != 0;
+        sodium_memzero(q, sizeof(q));
+        if (low)
+            return jb_err(err, errlen, JB_ERR_INVALID,
+                          "a point of small order is not a usable public key");
+    }
     return 0;
 }
 

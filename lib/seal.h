@@ -15,7 +15,8 @@
 int jb_seal_keypair_new(char pk_b64[JB_SEAL_KEY_B64_LEN], unsigned char **sk, char *err,
                         size_t errlen);
 
-/* Decodes and checks a recipient key: exactly 32 bytes of base64. */
+/* Decodes and checks a recipient key: exactly 32 bytes of base64, and a
+ * point crypto_box_seal can seal to (not zero, not of small order). */
 int jb_seal_parse_key(const char *b64, unsigned char pk[JB_SEAL_KEY_LEN], char *err, size_t errlen);
 
 /* Seals msg to pk; *out is malloc'd base64 text (not secret). */

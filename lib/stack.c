@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "fsutil.h"
+#include "lease_store.h"
 #include "log.h"
 #include "parse.h"
 #include "ssh.h"
@@ -27,6 +28,12 @@ extern char **environ;
 #define OUTPUT_TIMEOUT_S 60
 #define PUSH_TIMEOUT_S 120
 
+/* Between a deadline written in a lease and the sweeper that reads it on
+ * another machine: room for clocks that disagree a little. */
+#define DEADLINE_SLACK_S 60
+/* ... and from a Lambda invocation's end, which Lambda itself enforces. */
+#define UNTIL_SLACK_S 5
+
 /* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
  * defaults suit AWS, a local box or a test needs far less. */
 static int tf_deadline(int dflt)
@@ -37,6 +44,24 @@ static int tf_deadline(int dflt)
     if (v && *v && jb_parse_duration(v, &secs, NULL, 0) == 0 && secs < dflt)
         return (int)secs;
     return dflt;
+}
+
+/* The lease's deadline for work that takes at most `budget` seconds from
+ * now: after it, the process doing the work has finished or died. */
+static time_t work_deadline(const struct jb_stack_ctx *ctx, long budget)
+{
+    time_t d = time(NULL) + budget + DEADLINE_SLACK_S;
+
+    if (ctx->until > 0 && ctx->until + UNTIL_SLACK_S < d)
+        d = ctx->until + UNTIL_SLACK_S;
+    return d;
+}
+
+/* All a teardown may take: init, pushing errored state, destroy. */
+static long teardown_budget(void)
+{
+    return (long)tf_deadline(INIT_TIMEOUT_S) + tf_deadline(PUSH_TIMEOUT_S) +
+           tf_deadline(DESTROY_TIMEOUT_S);
 }
 
 static void progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail)
@@ -76,6 +101,50 @@ static int add_str(cJSON *o, const char *k, const char *v)
     return cJSON_AddStringToObject(o, k, v) != NULL;
 }
 
+/* JUMPBOX_MODULE_VARS: extra module inputs (subnet_id, ...) that go into
+ * every lease, so they are bounded and flat (strings, numbers, booleans):
+ * anything else is refused before anything is made. */
+static int extra_vars(cJSON *v, char *err, size_t errlen)
+{
+    const char *path = getenv("JUMPBOX_MODULE_VARS");
+    char *text = NULL, detail[JB_ERRLEN];
+    cJSON *extra, *item;
+    int rc;
+
+    if (path == NULL || *path == '\0')
+        return 0;
+    if ((rc = jb_file_read(path, JB_MODULE_VARS_MAX, &text, NULL, detail, sizeof(detail))) != 0)
+        return jb_err(err, errlen, rc == JB_ERR_NOMEM ? rc : JB_ERR_INVALID,
+                      "JUMPBOX_MODULE_VARS: %s", detail);
+    extra = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(extra)) {
+        cJSON_Delete(extra);
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: not a JSON object");
+    }
+    cJSON_ArrayForEach(item, extra)
+    {
+        if (!cJSON_IsString(item) && !cJSON_IsNumber(item) && !cJSON_IsBool(item)) {
+            rc =
+                jb_err(err, errlen, JB_ERR_INVALID,
+                       "JUMPBOX_MODULE_VARS: %.64s: not a string, number or boolean", item->string);
+            break;
+        }
+        if (strcmp(item->string, "source") == 0 || strcmp(item->string, "version") == 0) {
+            rc = jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: %s: not a module input",
+                        item->string);
+            break;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL &&
+            !cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1))) {
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+    cJSON_Delete(extra);
+    return rc;
+}
+
 /* The module's non-secret inputs; they go to Terraform and into the lease,
  * so the stack can be destroyed from anywhere. */
 static int build_vars(const struct jb_create_req *req, const struct jb_stack_paths *p,
@@ -84,10 +153,10 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
                       size_t errlen)
 {
     cJSON *v = cJSON_CreateObject();
-    int ok = v && add_str(v, "stack_id", req->stack_id) &&
-             add_str(v, "requester", req->requester) && add_str(v, "public_key", pub) &&
-             add_str(v, "host_public_key", host_pub) && add_str(v, "expires_at", expires) &&
-             add_str(v, "allow_cidr", req->allow_cidr) && add_str(v, "state_url", st->url);
+    int rc, ok = v && add_str(v, "stack_id", req->stack_id) &&
+                 add_str(v, "requester", req->requester) && add_str(v, "public_key", pub) &&
+                 add_str(v, "host_public_key", host_pub) && add_str(v, "expires_at", expires) &&
+                 add_str(v, "allow_cidr", req->allow_cidr) && add_str(v, "state_url", st->url);
 
     if (ok && user)
         ok = add_str(v, "ssh_user", user);
@@ -104,31 +173,9 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
         ok = add_str(v, "box_dir", p->box_dir) && add_str(v, "localbox_bin", localbox) &&
              add_str(v, "cleaner_bin", cleaner) && add_str(v, "ttl_log", p->ttl_log);
     }
-    if (ok) {
-        const char *extra_path = getenv("JUMPBOX_MODULE_VARS");
-        if (extra_path && *extra_path) {
-            char *text = NULL;
-            cJSON *extra = NULL, *item;
-            int rc = jb_file_read(extra_path, 65536, &text, NULL, err, errlen);
-            if (rc != 0) {
-                cJSON_Delete(v);
-                return rc;
-            }
-            extra = cJSON_Parse(text);
-            free(text);
-            if (!cJSON_IsObject(extra)) {
-                cJSON_Delete(extra);
-                cJSON_Delete(v);
-                return jb_err(err, errlen, JB_ERR_INVALID,
-                              "JUMPBOX_MODULE_VARS: not a JSON object");
-            }
-            cJSON_ArrayForEach(item, extra)
-            {
-                if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL)
-                    cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1));
-            }
-            cJSON_Delete(extra);
-        }
+    if (ok && (rc = extra_vars(v, err, errlen)) != 0) {
+        cJSON_Delete(v);
+        return rc;
     }
     if (!ok) {
         cJSON_Delete(v);
@@ -216,72 +263,191 @@ static void audit(const struct jb_stack_ctx *ctx, const char *event, const struc
  * it in errored.tfstate in the working directory.  A destroy that ignored
  * it would read the backend's older (or no) state, find nothing to destroy,
  * succeed, and let the purge drop the lease of a box still running.  So the
- * file goes to the backend first; if that fails too, so does the teardown,
- * and the file waits in the work directory for the next attempt.  (A
- * destroy that could not save its state leaves one as well, of what is
- * gone: pushing that is just as right.) */
-static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
-                              const struct jb_stack_paths *p, char *err, size_t errlen)
+ * file goes to the backend first; if that fails too, so does the teardown.
+ * (A destroy that could not save its state leaves one as well, of what is
+ * gone: pushing that is just as right.)
+ *
+ * A work directory lives on one machine (or one Lambda container), so the
+ * file is also kept in the state store beside the lease
+ * (<stack>/errored.tfstate): a destroy from anywhere finds it there when
+ * its own work directory has none. */
+#define ERRORED "errored.tfstate"
+#define ERRORED_MAX (64L * 1024 * 1024)
+
+/* The local errored.tfstate, if any, to the state store.  Best effort: on
+ * failure it still waits in the work directory, and detail says why. */
+static int save_errored_state(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
+                              const char *stack_id, char *detail, size_t detaillen)
 {
-    char path[PATH_MAX], inner[JB_ERRLEN];
+    char path[PATH_MAX], *data = NULL;
+    size_t len = 0;
     int rc;
 
-    if (jb_path_join(path, sizeof(path), p->workdir, "errored.tfstate") != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
-    if (access(path, F_OK) != 0)
+    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 || access(path, F_OK) != 0)
         return 0;
-    progress(ctx, "terraform state push", "errored.tfstate");
+    progress(ctx, "saving errored.tfstate", "to the state store, beside the lease");
+    if ((rc = jb_file_read(path, ERRORED_MAX, &data, &len, detail, detaillen)) == 0)
+        rc = jb_lease_store_put_file(ctx->state, stack_id, ERRORED, data, len, detail, detaillen);
+    free(data);
+    return rc;
+}
+
+static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
+                              const struct jb_stack_paths *p, const char *stack_id, char *err,
+                              size_t errlen)
+{
+    char path[PATH_MAX], inner[JB_ERRLEN], *data = NULL;
+    size_t len = 0;
+    int rc, stored = 0;
+
+    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+    if (access(path, F_OK) != 0) {
+        /* Not here: one saved in the store by another machine, maybe.  Not
+         * knowing is no reason to destroy from a state that may be old. */
+        rc = jb_lease_store_get_file(ctx->state, stack_id, ERRORED, ERRORED_MAX, &data, &len, inner,
+                                     sizeof(inner));
+        if (rc == JB_ERR_NOTFOUND)
+            return 0;
+        if (rc == 0)
+            rc = jb_file_replace(path, data, len, 0600, inner, sizeof(inner));
+        free(data);
+        if (rc != 0)
+            return jb_err(err, errlen, rc,
+                          "looking for state Terraform could not save earlier (%s/%s in the "
+                          "state store) failed, so nothing was destroyed: %s",
+                          stack_id, ERRORED, inner);
+        stored = 1;
+    }
+    progress(ctx, "terraform state push", stored ? ERRORED " (from the state store)" : ERRORED);
     if ((rc = jb_tf_state_push(tf, path, tf_deadline(PUSH_TIMEOUT_S), inner, sizeof(inner))) != 0)
         return jb_err(err, errlen, rc,
                       "the state Terraform could not save earlier (errored.tfstate) still "
                       "cannot be saved, so nothing was destroyed: %s",
+                      inner);
+    /* Pushed: the store's copy goes first (an old one pushed again later
+     * would be refused, or worse), then ours. */
+    if ((rc = jb_lease_store_delete_file(ctx->state, stack_id, ERRORED, inner, sizeof(inner))) != 0)
+        return jb_err(err, errlen, rc,
+                      "errored.tfstate was pushed, but its copy in the state store could not "
+                      "be removed, so nothing was destroyed: %s",
                       inner);
     if (unlink(path) != 0)
         return jb_err_errno(err, errlen, JB_ERR_IO, "remove %s", path);
     return 0;
 }
 
-/* Marks the lease failed and expired, for the sweeper to take at once. */
-static void keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_lease *l, const char *why)
-{
-    char detail[JB_ERRLEN];
+/* What became of a stack whose teardown did not simply succeed. */
+enum fate {
+    FATE_DESTROYED, /* ours: destroyed, state and lease purged */
+    FATE_GONE,      /* another process destroyed it first: nothing is left */
+    FATE_KEPT,      /* the lease says failed and expired: the sweeper's now */
+    FATE_OTHER,     /* another process is destroying it (its lease says so) */
+    FATE_UNKNOWN,   /* the lease could not be written either */
+};
 
-    snprintf(l->status, sizeof(l->status), "failed");
-    if (l->expires_at > time(NULL))
-        l->expires_at = time(NULL);
-    jb_lease_update(ctx->state, l, detail, sizeof(detail));
-    audit(ctx, "destroy.failed", l, why);
+static void audit_gone(const struct jb_stack_ctx *ctx, const struct jb_lease *l)
+{
+    audit(ctx, "destroy.already_gone", l, "another process destroyed the stack first");
+}
+
+/* Marks the lease failed and expired, for the sweeper to take at once.
+ * The update is conditional: when it loses, the lease as it is now
+ * decides.  Gone: another process destroyed the stack.  Destroying or
+ * failed: another process is at it, or has handed it to the sweeper
+ * already; theirs stands.  Anything else is marked failed after all. */
+static enum fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struct jb_lease *l,
+                                  const char *why, char *detail, size_t detaillen)
+{
+    enum fate f = FATE_UNKNOWN;
+
+    for (int tries = 0; tries < 3; tries++) {
+        struct jb_lease now;
+        int rc;
+
+        snprintf(l->status, sizeof(l->status), "failed");
+        if (l->expires_at > time(NULL))
+            l->expires_at = time(NULL);
+        l->deadline = 0;
+        rc = jb_lease_update(ctx->state, l, detail, detaillen);
+        if (rc == 0) {
+            f = FATE_KEPT;
+            break;
+        }
+        if (rc == JB_ERR_NOTFOUND) {
+            f = FATE_GONE;
+            break;
+        }
+        if (rc != JB_ERR_CONFLICT)
+            break;
+        rc = jb_lease_get(ctx->state, l->stack_id, &now, detail, detaillen);
+        if (rc == JB_ERR_NOTFOUND) {
+            f = FATE_GONE;
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (strcmp(now.status, "destroying") == 0 || strcmp(now.status, "failed") == 0) {
+            f = strcmp(now.status, "failed") == 0 ? FATE_KEPT : FATE_OTHER;
+            jb_lease_clear(&now);
+            break;
+        }
+        memcpy(l->etag, now.etag, sizeof(l->etag));
+        jb_lease_clear(&now);
+    }
+    if (f == FATE_GONE)
+        audit_gone(ctx, l);
+    else
+        audit(ctx, "destroy.failed", l, why);
+    return f;
 }
 
 /* Runs destroy in an already prepared runner; on success the stack's state
- * and lease go; on failure the lease stays, expired, for the sweeper. */
+ * and lease go; on failure the lease stays, expired, for the sweeper
+ * (*fate says which, and whether another process was faster). */
 static int teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
-                    const struct jb_stack_paths *p, char *err, size_t errlen)
+                    const struct jb_stack_paths *p, enum fate *fate, char *err, size_t errlen)
 {
     volatile sig_atomic_t *cancel = tf->cancel;
+    char detail[JB_ERRLEN];
     int rc;
 
+    *fate = FATE_DESTROYED;
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
-    rc = push_errored_state(ctx, tf, p, err, errlen);
+    rc = push_errored_state(ctx, tf, p, l->stack_id, err, errlen);
     if (rc == 0) {
         progress(ctx, "terraform destroy", NULL);
         rc = jb_tf_destroy(tf, tf_deadline(DESTROY_TIMEOUT_S), err, errlen);
     }
     tf->cancel = cancel;
-    if (rc != 0) {
-        keep_for_sweeper(ctx, l, err);
-        return rc;
+    /* The box is gone if rc is 0 (its records are not, when the purge
+     * fails: a lease still saying "destroying" would wait for its expiry
+     * before a sweep retried). */
+    if (rc == 0 && (rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) == 0) {
+        jb_rm_tree(p->workdir, NULL, 0);
+        audit(ctx, "destroy.done", l, NULL);
+        return 0;
     }
-    if ((rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) != 0) {
-        /* The box is gone; its records are not.  A lease still saying
-         * "destroying" would wait for its expiry before a sweep retried. */
-        keep_for_sweeper(ctx, l, err);
-        return rc;
+    /* Any machine's next destroy must find the state Terraform could not
+     * save, not only this one's. */
+    if (save_errored_state(ctx, p, l->stack_id, detail, sizeof(detail)) != 0 && err) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used,
+                 "; errored.tfstate stays in the work directory only (%s)", detail);
     }
-    jb_rm_tree(p->workdir, NULL, 0);
-    audit(ctx, "destroy.done", l, NULL);
-    return 0;
+    *fate = keep_for_sweeper(ctx, l, err, detail, sizeof(detail));
+    if (*fate == FATE_GONE) {
+        /* Another destroy won (its Terraform held the state, say) and
+         * finished: nothing of the stack is left. */
+        jb_rm_tree(p->workdir, NULL, 0);
+        return 0;
+    }
+    if (err && *fate == FATE_UNKNOWN) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, "; marking its lease failed failed too: %s", detail);
+    }
+    return rc;
 }
 
 static int make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1])
@@ -331,6 +497,14 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     tf.log_fd = -1;
     if ((rc = jb_stack_paths(req->stack_id, req->module, &paths, err, errlen)) != 0)
         return rc;
+    /* Bad extra inputs are bad input: refused before even the keys. */
+    if ((vars = cJSON_CreateObject()) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    rc = extra_vars(vars, err, errlen);
+    cJSON_Delete(vars);
+    vars = NULL;
+    if (rc != 0)
+        return rc;
 
     progress(ctx, "keys", "Ed25519 user and host keys");
     if ((rc = jb_keypair_new(&res->user_key, err, errlen)) != 0 ||
@@ -377,11 +551,16 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
     snprintf(l->token_hash, sizeof(l->token_hash), "%s", token_hash);
     l->created_at = now;
     l->expires_at = now + req->ttl_s;
+    /* Every stage has its timeout, the rollback included: a create killed
+     * half-way is the sweeper's once they are all spent, not at expiry. */
+    l->deadline = work_deadline(
+        ctx, (long)tf_deadline(APPLY_TIMEOUT_S) + tf_deadline(OUTPUT_TIMEOUT_S) +
+                 (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) + teardown_budget());
     l->vars = vars;
     vars = NULL;
     if ((rc = jb_lease_create(ctx->state, l, err, errlen)) != 0)
         goto out;
-    lease_made = 1;
+    lease_made = res->began = 1;
     audit(ctx, "create.start", l, NULL);
 
     if ((rc = tf_prepare(ctx, &paths, req->stack_id, l->vars, &tf, err, errlen)) != 0) {
@@ -416,8 +595,16 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
             goto out;
     }
     snprintf(l->status, sizeof(l->status), "ready");
-    if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0)
+    l->deadline = 0;
+    if ((rc = jb_lease_update(ctx->state, l, err, errlen)) != 0) {
+        /* A destroy or a sweep took the stack while it was being made
+         * (the lease changed, or is gone): theirs stands, ours is undone. */
+        if (rc == JB_ERR_CONFLICT || rc == JB_ERR_NOTFOUND)
+            jb_err(err, errlen, rc,
+                   "another process %s the lease of %s while the box was being made",
+                   rc == JB_ERR_NOTFOUND ? "removed" : "changed", l->stack_id);
         goto out;
+    }
     audit(ctx, "create.ready", l, detail);
     progress(ctx, "ready", detail);
 
@@ -427,11 +614,27 @@ out:
         snprintf(why, sizeof(why), "%s", err ? err : "");
         audit(ctx, "create.failed", l, why);
         if (applied && tf_open) {
+            enum fate fate;
+            size_t used = err ? strlen(err) : 0;
             progress(ctx, "rollback", "destroying what was made");
-            if (teardown(ctx, &tf, l, &paths, terr, sizeof(terr)) != 0 && err) {
-                size_t used = strlen(err);
+            if (teardown(ctx, &tf, l, &paths, &fate, terr, sizeof(terr)) != 0 && err) {
+                if (fate == FATE_KEPT)
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): lease %s kept for the sweeper", terr,
+                             l->stack_id);
+                else if (fate == FATE_OTHER)
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): another process is destroying stack "
+                             "%s now",
+                             terr, l->stack_id);
+                else
+                    snprintf(err + used, errlen - used,
+                             "; rollback failed too (%s): the lease of %s is left as it was, "
+                             "for the sweeper at its expiry",
+                             terr, l->stack_id);
+            } else if (fate == FATE_GONE && err) {
                 snprintf(err + used, errlen - used,
-                         "; rollback failed too (%s): lease %s kept for the sweeper", terr,
+                         "; another process destroyed stack %s meanwhile: nothing is left",
                          l->stack_id);
             }
         } else {
@@ -454,30 +657,61 @@ out:
     return rc;
 }
 
+/* Claims the lease for this destroy (status destroying), conditional on
+ * the version read.  When it changed, it is read again and the claim made
+ * again; when it is gone, *outcome says so.  0 with the claim made or
+ * *outcome set. */
+static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb_lease *l,
+                 int *outcome, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    for (int tries = 0; tries < 3; tries++) {
+        if (ctx->sweep && !jb_lease_sweepable(l, time(NULL))) {
+            *outcome = JB_DESTROY_NOT_DUE; /* it changed since the sweep listed it */
+            return 0;
+        }
+        snprintf(l->status, sizeof(l->status), "destroying");
+        l->deadline = work_deadline(ctx, teardown_budget());
+        rc = jb_lease_update(ctx->state, l, err, errlen);
+        if (rc != JB_ERR_CONFLICT)
+            break;
+        jb_lease_clear(l);
+        rc = jb_lease_get(ctx->state, stack_id, l, err, errlen);
+        if (rc != 0)
+            break;
+    }
+    if (rc == JB_ERR_NOTFOUND) {
+        *outcome = JB_DESTROY_GONE;
+        return 0;
+    }
+    return rc;
+}
+
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
-                     int *gone, char *err, size_t errlen)
+                     int *outcome, char *err, size_t errlen)
 {
     struct jb_lease l;
     struct jb_stack_paths paths;
     struct jb_tf tf;
+    enum fate fate = FATE_UNKNOWN;
     int rc;
 
-    *gone = 0;
+    *outcome = JB_DESTROY_DONE;
     memset(&tf, 0, sizeof(tf));
     tf.log_fd = -1;
     rc = jb_lease_get(ctx->state, stack_id, &l, err, errlen);
     if (rc == JB_ERR_NOTFOUND) {
         /* Terraform state without a lease would be a stack we can't
          * rebuild a configuration for: purge refuses to guess. */
-        *gone = 1;
+        *outcome = JB_DESTROY_GONE;
         return 0;
     }
     if (rc != 0)
         return rc;
     if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
         goto out;
-    snprintf(l.status, sizeof(l.status), "destroying");
-    if ((rc = jb_lease_update(ctx->state, &l, err, errlen)) != 0)
+    if ((rc = claim(ctx, stack_id, &l, outcome, err, errlen)) != 0 || *outcome != JB_DESTROY_DONE)
         goto out;
     {
         const char *kv[] = {"reason", reason ? reason : "request", NULL, NULL};
@@ -486,11 +720,18 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     rc = tf_prepare(ctx, &paths, stack_id, l.vars, &tf, err, errlen);
     if (rc != 0) {
         char d[JB_ERRLEN];
-        snprintf(l.status, sizeof(l.status), "failed");
-        jb_lease_update(ctx->state, &l, d, sizeof(d));
-        goto out;
+        fate = keep_for_sweeper(ctx, &l, err, d, sizeof(d));
+        if (fate == FATE_GONE)
+            rc = 0;
+    } else {
+        rc = teardown(ctx, &tf, &l, &paths, &fate, err, errlen);
     }
-    rc = teardown(ctx, &tf, &l, &paths, err, errlen);
+    if (rc == 0 && fate == FATE_GONE) {
+        *outcome = JB_DESTROY_GONE;
+    } else if (rc != 0 && fate == FATE_OTHER && err) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, "; another process is destroying the stack now");
+    }
 out:
     if (tf.log_fd >= 0)
         jb_tf_close(&tf);

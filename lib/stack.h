@@ -12,6 +12,14 @@
 #include "state.h"
 
 #define JB_TOKEN_HEX_LEN 64
+/* A TTL shorter than a create takes would expire before the box is up
+ * (the local box refuses an expiry in the past): 10 s is more than a
+ * local create needs, far less than an AWS one. */
+#define JB_TTL_MIN_S 10
+#define JB_TTL_MAX_S (24 * 3600)
+/* JUMPBOX_MODULE_VARS goes into every lease: it is kept well under
+ * JB_LEASE_MAX_BYTES, beside the stack's own inputs. */
+#define JB_MODULE_VARS_MAX (16 * 1024)
 #define JB_KNOWN_HOSTS_MAX 600
 
 /* Stage names and elapsed seconds for people watching; never secrets. */
@@ -23,12 +31,15 @@ struct jb_stack_ctx {
     jb_progress_fn progress;
     void *progress_ctx;
     int audit_fd; /* -1: none */
+    int sweep;    /* destroy only a lease the sweeper may take, as read at the time */
+    time_t until; /* 0, or when this process ends at the latest (a Lambda invocation's
+                     deadline): the lease's deadline is never later */
 };
 
 struct jb_create_req {
     const char *module;     /* "local" or "aws" */
     const char *stack_id;   /* validated */
-    long ttl_s;             /* validated: 1 s … 24 h */
+    long ttl_s;             /* validated: JB_TTL_MIN_S … JB_TTL_MAX_S */
     const char *allow_cidr; /* validated, canonical */
     const char *requester;  /* validated label */
     const char *ssh_user;   /* NULL: the module's default (local: the current user) */
@@ -43,19 +54,31 @@ struct jb_create_result {
     char host_public_key[JB_PUBLIC_LINE_MAX];
     char host_fingerprint[JB_FINGERPRINT_LEN];
     char known_hosts[JB_KNOWN_HOSTS_MAX];
+    int began; /* the lease was written: work began (else nothing was made) */
 };
 
 void jb_create_result_clear(struct jb_create_result *r);
 
 /* On failure after work began, everything made is destroyed again; if even
  * that fails, the lease is kept, marked failed and expired, for the sweeper.
- * JB_ERR_EXISTS: a stack with that id exists (nothing was done). */
+ * JB_ERR_EXISTS: a stack with that id exists (nothing was done).
+ * JB_ERR_INVALID with res->began unset: the environment's inputs
+ * (JUMPBOX_MODULE_VARS) are bad, named in err; nothing was made. */
 int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
                     struct jb_create_result *res, char *err, size_t errlen);
 
-/* *gone is set when there was nothing to destroy (success too). */
+/* How a destroy that returned 0 ended. */
+enum {
+    JB_DESTROY_DONE = 0,    /* destroyed by us */
+    JB_DESTROY_GONE = 1,    /* nothing to destroy: no lease, or another destroy finished first */
+    JB_DESTROY_NOT_DUE = 2, /* ctx->sweep: the lease changed and is no longer the sweeper's */
+};
+
+/* Every lease write is conditional (lease.h): two destroys of one stack,
+ * or a destroy meeting a create, never undo each other; the one that
+ * loses says so (JB_DESTROY_GONE when the winner destroyed the stack). */
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
-                     int *gone, char *err, size_t errlen);
+                     int *outcome, char *err, size_t errlen);
 
 /* The token check for remote teardown: constant time against the hash. */
 int jb_stack_token_matches(const struct jb_lease *l, const char *token);

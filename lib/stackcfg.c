@@ -148,6 +148,9 @@ static cJSON *literal_copy(const cJSON *v)
     return NULL; /* only flat values are passed to modules */
 }
 
+/* Backend settings are not expressions: Terraform takes their strings as
+ * they are, "${" included, so they are never escaped (an escaped path is
+ * another path).  The same holds for a module's source. */
 static cJSON *backend(const struct jb_state *st, const char *stack_id)
 {
     cJSON *b = cJSON_CreateObject(), *inner = cJSON_CreateObject();
@@ -158,17 +161,17 @@ static cJSON *backend(const struct jb_state *st, const char *stack_id)
         goto fail;
     if (st->kind == JB_STATE_FILE) {
         snprintf(path, sizeof(path), "%s/%s/terraform.tfstate", st->dir, stack_id);
-        cJSON_AddItemToObject(inner, "path", jb_tf_literal(path));
+        cJSON_AddItemToObject(inner, "path", cJSON_CreateString(path));
         cJSON_AddItemToObject(b, "local", inner);
         return b;
     }
     snprintf(path, sizeof(path), "%s%s/terraform.tfstate", st->prefix, stack_id);
-    cJSON_AddItemToObject(inner, "bucket", jb_tf_literal(st->bucket));
-    cJSON_AddItemToObject(inner, "key", jb_tf_literal(path));
+    cJSON_AddItemToObject(inner, "bucket", cJSON_CreateString(st->bucket));
+    cJSON_AddItemToObject(inner, "key", cJSON_CreateString(path));
     cJSON_AddBoolToObject(inner, "use_lockfile", 1);
     cJSON_AddBoolToObject(inner, "encrypt", 1);
     if (jb_aws_region(NULL, region, sizeof(region), NULL, 0) == 0)
-        cJSON_AddItemToObject(inner, "region", jb_tf_literal(region));
+        cJSON_AddItemToObject(inner, "region", cJSON_CreateString(region));
     endpoint = getenv("AWS_ENDPOINT_URL_S3");
     if (endpoint == NULL || *endpoint == '\0')
         endpoint = getenv("AWS_ENDPOINT_URL");
@@ -176,7 +179,7 @@ static cJSON *backend(const struct jb_state *st, const char *stack_id)
         /* An S3-compatible server of our own (tests, MinIO): path-style,
          * and none of the checks that need AWS's account and STS APIs. */
         cJSON *eps = cJSON_AddObjectToObject(inner, "endpoints");
-        cJSON_AddItemToObject(eps, "s3", jb_tf_literal(endpoint));
+        cJSON_AddItemToObject(eps, "s3", cJSON_CreateString(endpoint));
         cJSON_AddBoolToObject(inner, "use_path_style", 1);
         cJSON_AddBoolToObject(inner, "skip_credentials_validation", 1);
         cJSON_AddBoolToObject(inner, "skip_requesting_account_id", 1);
@@ -220,7 +223,7 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
             rc = jb_err_errno(err, errlen, JB_ERR_INVALID, "module path from %s", p->workdir);
             goto out;
         }
-        cJSON_AddItemToObject(box, "source", jb_tf_literal(rel));
+        cJSON_AddItemToObject(box, "source", cJSON_CreateString(rel));
     }
     cJSON_ArrayForEach(v, vars)
     {

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "lease_store.h"
+#include "parse.h"
 #include "s3.h"
 
 #include <errno.h>
@@ -30,6 +31,11 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
         return jb_err(err, errlen, JB_ERR_INVALID, "empty state URL");
     if (strlen(url) >= sizeof(st->url))
         return jb_err(err, errlen, JB_ERR_INVALID, "state URL too long");
+    /* The URL reaches the box's timer as an argument and the lease as a
+     * label: the same characters are refused here as there, up front. */
+    if (jb_check_label(url, sizeof(st->url), NULL, 0) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "control characters, quotes and backslashes are not allowed");
     strcpy(st->url, url);
     if (strncmp(url, "file://", 7) == 0) {
         const char *path = url + 7;

@@ -16,7 +16,8 @@ struct jb_state {
     char prefix[1024];  /* s3: "" or "a/b/": never a leading '/', always a trailing one */
 };
 
-/* Parses file:///abs/dir or s3://bucket[/prefix]. */
+/* Parses file:///abs/dir or s3://bucket[/prefix]; no control characters,
+ * quotes or backslashes anywhere. */
 int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errlen);
 
 /* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */

@@ -28,7 +28,6 @@ static const char *const pass_names[] = {
     "no_proxy",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
-    "TF_CLI_CONFIG_FILE",
     "TF_PLUGIN_CACHE_DIR",
     "XDG_STATE_HOME",
     "XDG_CACHE_HOME",

@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,25 +227,72 @@ static int wait_listening(int port, pid_t pid, int timeout_ms)
     return -1;
 }
 
-/* Is pid still the process we started for dir?  Guards against pid reuse. */
-static int pid_is_ours(pid_t pid, const char *dir)
+/* The command line of pid, NULs turned into newlines ("" when gone), and
+ * only for a process of ours (same user). */
+static int read_cmdline(pid_t pid, char *buf, size_t len)
 {
-    char path[64], buf[8192];
+    char path[64];
+    struct stat st;
     ssize_t n;
     int fd;
 
+    snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+    if (stat(path, &st) != 0 || st.st_uid != geteuid())
+        return -1;
     snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
+        return -1;
+    n = read(fd, buf, len - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     buf[n] = '\0';
     for (ssize_t i = 0; i < n; i++)
         if (buf[i] == '\0')
             buf[i] = '\n';
-    return strstr(buf, dir) != NULL;
+    return 0;
+}
+
+/* word occurs in cmd as a whole argument: after the start, a newline or a
+ * space (sshd rewrites its title with spaces), and before the end, a
+ * newline or a space.  "boxes/ab" is then not found in "boxes/abc". */
+static int has_arg(const char *cmd, const char *before, const char *word)
+{
+    size_t bl = strlen(before), wl = strlen(word);
+
+    for (const char *p = cmd; (p = strstr(p, word)) != NULL; p++) {
+        const char *b = p - bl;
+        char after = p[wl];
+        if (b < cmd || strncmp(b, before, bl) != 0)
+            continue;
+        if ((b == cmd || b[-1] == '\n' || b[-1] == ' ') &&
+            (after == '\0' || after == '\n' || after == ' '))
+            return 1;
+    }
+    return 0;
+}
+
+/* Is pid the sshd we started for dir (-f DIR/sshd_config), or, with
+ * timers, the TTL timer (jumpbox-localbox up ... --dir DIR)?  An exact
+ * argument, not a prefix, and a process of ours: guards against pid reuse
+ * and against a box whose name extends this one's. */
+static int pid_is_box(pid_t pid, const char *dir, int timers)
+{
+    char buf[8192], cfg[PATH_MAX + 16], *nl;
+
+    if (pid <= 1 || read_cmdline(pid, buf, sizeof(buf)) != 0)
+        return 0;
+    if (snprintf(cfg, sizeof(cfg), "%s/sshd_config", dir) < (int)sizeof(cfg) &&
+        (has_arg(buf, "-f\n", cfg) || has_arg(buf, "-f ", cfg)))
+        return 1;
+    if (!timers || (nl = strchr(buf, '\n')) == NULL || strncmp(nl, "\nup\n", 4) != 0)
+        return 0;
+    return has_arg(buf, "--dir\n", dir);
+}
+
+static int pid_is_ours(pid_t pid, const char *dir)
+{
+    return pid_is_box(pid, dir, 1);
 }
 
 static pid_t read_pid(const char *dir, const char *name)
@@ -392,15 +440,76 @@ fail:
     return rc;
 }
 
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512], *close_paren;
+    ssize_t n;
+    long ppid = 0;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold anything, even ")". */
+    if ((close_paren = strrchr(buf, ')')) == NULL ||
+        sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+/* Our own process and its ancestors: a timer that fired runs the cleaner
+ * whose destroy runs us, and it must not be stopped from below. */
+static int is_self_or_ancestor(pid_t pid)
+{
+    for (pid_t p = getpid(); p > 1; p = parent_of(p))
+        if (p == pid)
+            return 1;
+    return 0;
+}
+
+/* Stops every process of ours serving dir that the pid files did not name
+ * (the directory removed behind our back, a pid file lost): its sshd and,
+ * with timers, its timer.  Found by /proc, exact arguments only. */
+static void stop_strays(const char *dir, int timers)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char *end = NULL;
+        long v = strtol(de->d_name, &end, 10);
+        if (v <= 1 || *end != '\0' || is_self_or_ancestor((pid_t)v))
+            continue;
+        if (pid_is_box((pid_t)v, dir, timers))
+            stop_pid((pid_t)v, dir);
+    }
+    closedir(d);
+}
+
 int jb_box_down(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
 
     if (dir == NULL || dir[0] != '/')
         return jb_err(err, errlen, JB_ERR_INVALID, "--dir: an absolute path is required");
-    if (lstat(dir, &st) != 0)
-        return errno == ENOENT ? 0 : jb_err_errno(err, errlen, JB_ERR_IO, "%s", dir);
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return jb_err_errno(err, errlen, JB_ERR_IO, "%s", dir);
+        /* No pid files to go by, but the box may still run. */
+        stop_strays(dir, 1);
+        return 0;
+    }
     stop_pid(read_pid(dir, "timer.pid"), dir);
     stop_pid(read_pid(dir, "sshd.pid"), dir);
+    /* A timer that fired (timer.fired) is left to finish its cleaner run;
+     * an sshd whose pid file was lost is not left running. */
+    stop_strays(dir, 0);
     return jb_rm_tree(dir, err, errlen);
 }

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_TTL_S (24 * 3600)
-
 static const char usage[] =
     "usage: provisioner create [--module local|aws] [--ttl DURATION] [--stack-id ID]\n"
     "                          [--allow-cidr CIDR] [--state URL] [--out DIR]\n"
@@ -32,7 +30,7 @@ static const char usage[] =
     "Progress goes to stderr.\n"
     "\n"
     "  --module       local (default: a real sshd on 127.0.0.1) or aws\n"
-    "  --ttl          lifetime, e.g. 90s, 10m, 2h (default 1h, at most 24h)\n"
+    "  --ttl          lifetime, e.g. 90s, 10m, 2h (default 1h, 10s to 24h)\n"
     "  --stack-id     [a-z0-9-]{1,40} (default: jb-<random>)\n"
     "  --allow-cidr   the only source allowed to reach SSH (default 127.0.0.1/32\n"
     "                 for local; required for aws)\n"
@@ -87,7 +85,7 @@ int cmd_create(int argc, char **argv)
     struct jb_create_req req;
     struct jb_create_result res;
     struct jb_out_dir od;
-    long ttl, ready;
+    long ttl = 0, ready = 0;
     int c, rc, status = 1;
 
     opterr = 0;
@@ -130,10 +128,14 @@ int cmd_create(int argc, char **argv)
         return bad("--module", "must be local or aws");
     if (jb_parse_duration(ttl_s, &ttl, err, sizeof(err)) != 0)
         return bad("--ttl", err);
-    if (ttl > MAX_TTL_S)
+    if (ttl > JB_TTL_MAX_S)
         return bad("--ttl", "at most 24h");
-    if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0 || ready > 3600)
-        return bad("--ready-timeout", ready > 3600 ? "at most 1h" : err);
+    if (ttl < JB_TTL_MIN_S)
+        return bad("--ttl", "at least 10s (the box must be up before it expires)");
+    if (jb_parse_duration(ready_s, &ready, err, sizeof(err)) != 0)
+        return bad("--ready-timeout", err);
+    if (ready > 3600)
+        return bad("--ready-timeout", "at most 1h");
     if (stack_id == NULL) {
         cmd_random_stack_id(gen_id);
         stack_id = gen_id;
@@ -146,6 +148,11 @@ int cmd_create(int argc, char **argv)
     if (jb_parse_cidr(cidr_in ? cidr_in : "127.0.0.1/32", cidr, sizeof(cidr), err, sizeof(err)) !=
         0)
         return bad("--allow-cidr", err);
+    /* The local box is reached from 127.0.0.1 only: a CIDR without it would
+     * lock out its own readiness probe, after a whole create. */
+    if (strcmp(module, "local") == 0 && !jb_cidr_within("127.0.0.1/32", cidr))
+        return bad("--allow-cidr", "module local is reached from 127.0.0.1 only: the CIDR must "
+                                   "hold it");
     if (requester == NULL)
         requester = jb_cli_default_requester(req_buf, sizeof(req_buf));
     if (jb_check_label(requester, 128, err, sizeof(err)) != 0)
@@ -198,6 +205,11 @@ int cmd_create(int argc, char **argv)
     rc = jb_stack_create(&ctx, &req, &res, err, sizeof(err));
     if (rc == JB_ERR_EXISTS) {
         status = bad("--stack-id", err);
+        goto out;
+    }
+    if (rc == JB_ERR_INVALID && !res.began) {
+        fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
+        status = 2;
         goto out;
     }
     if (rc != 0) {

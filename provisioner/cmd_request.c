@@ -217,6 +217,8 @@ int cmd_request(int argc, char **argv)
         return bad("--function", err);
     if (ttl_s && jb_parse_duration(ttl_s, &ttl, err, sizeof(err)) != 0)
         return bad("--ttl", err);
+    if (ttl_s && ttl < JB_TTL_MIN_S)
+        return bad("--ttl", "at least 10s (the box must be up before it expires)");
     if (cidr_in && my_ip)
         return bad("--allow-my-ip", "give either --allow-cidr or --allow-my-ip, not both");
     if (cidr_in == NULL && !my_ip)

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define MAX_CIDRS 32
-#define HARD_MAX_TTL_S (24 * 3600)
 
 struct build_cfg {
     char module[8];
@@ -50,8 +49,10 @@ static int config(struct build_cfg *c, char *err, size_t errlen)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: %s", inner);
     if (jb_parse_duration(t && *t ? t : "1h", &c->max_ttl_s, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MAX_TTL: %s", inner);
-    if (c->max_ttl_s > HARD_MAX_TTL_S)
+    if (c->max_ttl_s > JB_TTL_MAX_S)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MAX_TTL: at most 24h");
+    if (c->max_ttl_s < JB_TTL_MIN_S)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MAX_TTL: at least 10s");
     if (a == NULL || *a == '\0')
         return jb_err(err, errlen, JB_ERR_INVALID,
                       "JUMPBOX_ALLOWED_CIDRS: required (comma-separated CIDRs requests may use)");
@@ -113,6 +114,9 @@ static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_
         r->ttl_s = c->max_ttl_s < 3600 ? c->max_ttl_s : 3600;
     else if (jb_parse_duration(ttl, &r->ttl_s, inner, sizeof(inner)) != 0)
         return jb_handler_fail(e, JB_FN_INVALID, "ttl: %s", inner);
+    if (r->ttl_s < JB_TTL_MIN_S)
+        return jb_handler_fail(e, JB_FN_INVALID,
+                               "ttl: at least 10s (the box must be up before it expires)");
     if (r->ttl_s > c->max_ttl_s)
         return jb_handler_fail(e, JB_FN_INVALID, "ttl: over this function's limit of %lds",
                                c->max_ttl_s);
@@ -123,6 +127,10 @@ static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_
     if (i == c->ncidrs)
         return jb_handler_fail(
             e, JB_FN_INVALID, "allow_cidr: %s is not inside any of JUMPBOX_ALLOWED_CIDRS", r->cidr);
+    if (strcmp(c->module, "local") == 0 && !jb_cidr_within("127.0.0.1/32", r->cidr))
+        return jb_handler_fail(e, JB_FN_INVALID,
+                               "allow_cidr: module local is reached from 127.0.0.1 only: the "
+                               "CIDR must hold it");
     if (jb_check_label(r->requester, 128, inner, sizeof(inner)) != 0)
         return jb_handler_fail(e, JB_FN_INVALID, "requester: %s", inner);
     if (rk == NULL) {
@@ -206,6 +214,8 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     cmd_random_stack_id(stack_id);
     ctx.state = &st;
     ctx.cancel = &deadline_near;
+    /* Lambda ends the process there, rollback or not: the lease says so. */
+    ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.progress_ctx = stack_id;
     ctx.audit_fd = jb_log_open(c->work_root);

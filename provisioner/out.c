@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t errlen)
@@ -16,35 +17,66 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
     const char *names[] = {"id_ed25519", "id_ed25519.pub", "known_hosts", "ssh_config",
                            "teardown_token"};
     char *paths[] = {od->key, od->pub, od->known_hosts, od->ssh_config, od->token};
+    struct stat st;
     int rc;
 
     memset(od, 0, sizeof(*od));
+    /* The paths go into ssh_config, quoted: no quote or newline can, and
+     * no '%', which ssh expands there (IdentityFile, UserKnownHostsFile). */
     if (strpbrk(dir, "\"\n\r") != NULL)
         return jb_err(err, errlen, JB_ERR_INVALID, "quotes and newlines are not allowed");
+    if (strchr(dir, '%') != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "'%%' is not allowed (ssh would expand it in ssh_config)");
     if ((rc = jb_mkdir_p(dir, 0700, err, errlen)) != 0)
         return rc;
-    if (realpath(dir, od->dir) == NULL || access(od->dir, W_OK) != 0)
+    if (realpath(dir, od->dir) == NULL)
         return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", dir);
+    if (stat(od->dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return jb_err(err, errlen, JB_ERR_INVALID, "%s is not a directory", dir);
+    if (access(od->dir, W_OK | X_OK) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", dir);
+    if (strpbrk(od->dir, "\"\n\r%") != NULL)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "%s: its real path holds a quote, newline or '%%'", dir);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (jb_path_join(paths[i], PATH_MAX, od->dir, names[i]) != 0)
             return jb_err(err, errlen, JB_ERR_INVALID, "path too long");
-        if (access(paths[i], F_OK) == 0)
+        /* lstat: a symlink, dangling or not, is there all the same. */
+        if (lstat(paths[i], &st) == 0 || errno != ENOENT)
             return jb_err(err, errlen, JB_ERR_INVALID, "%s already exists; not overwriting",
                           paths[i]);
     }
     return 0;
 }
 
-void jb_out_dir_remove(const struct jb_out_dir *od)
+void jb_out_dir_remove(struct jb_out_dir *od)
 {
-    jb_file_wipe(od->key, NULL, 0);
-    jb_file_wipe(od->token, NULL, 0);
-    unlink(od->pub);
-    unlink(od->known_hosts);
-    unlink(od->ssh_config);
+    if (od->made & JB_OUT_KEY)
+        jb_file_wipe(od->key, NULL, 0);
+    if (od->made & JB_OUT_TOKEN)
+        jb_file_wipe(od->token, NULL, 0);
+    if (od->made & JB_OUT_PUB)
+        unlink(od->pub);
+    if (od->made & JB_OUT_KNOWN_HOSTS)
+        unlink(od->known_hosts);
+    if (od->made & JB_OUT_SSH_CONFIG)
+        unlink(od->ssh_config);
+    od->made = 0;
 }
 
-int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result *res, char *err,
+/* O_EXCL: a file that is there already belongs to someone else. */
+static int create_one(struct jb_out_dir *od, unsigned bit, const char *path, const char *data,
+                      size_t len, mode_t mode, char *err, size_t errlen)
+{
+    int rc = jb_file_create(path, data, len, mode, err, errlen);
+
+    if (rc == 0)
+        od->made |= bit;
+    return rc;
+}
+
+int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, char *err,
                      size_t errlen)
 {
     const struct jb_lease *l = &res->lease;
@@ -75,12 +107,14 @@ int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result 
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = jb_file_create(od->key, key, keylen, 0600, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->pub, pub, strlen(pub), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->known_hosts, line, strlen(line), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->ssh_config, cfg, strlen(cfg), 0644, err, errlen)) != 0 ||
-        (rc = jb_file_create(od->token, res->teardown_token, strlen(res->teardown_token), 0600, err,
-                             errlen)) != 0)
+    if ((rc = create_one(od, JB_OUT_KEY, od->key, key, keylen, 0600, err, errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_PUB, od->pub, pub, strlen(pub), 0644, err, errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_KNOWN_HOSTS, od->known_hosts, line, strlen(line), 0644, err,
+                         errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_SSH_CONFIG, od->ssh_config, cfg, strlen(cfg), 0644, err,
+                         errlen)) != 0 ||
+        (rc = create_one(od, JB_OUT_TOKEN, od->token, res->teardown_token,
+                         strlen(res->teardown_token), 0600, err, errlen)) != 0)
         jb_out_dir_remove(od);
 out:
     free(cfg);

@@ -13,13 +13,20 @@ struct jb_out_dir {
     char dir[PATH_MAX]; /* absolute */
     char key[PATH_MAX], pub[PATH_MAX], known_hosts[PATH_MAX], ssh_config[PATH_MAX],
         token[PATH_MAX];
+    unsigned made; /* JB_OUT_* bits: the files this process created */
 };
+
+enum { JB_OUT_KEY = 1, JB_OUT_PUB = 2, JB_OUT_KNOWN_HOSTS = 4, JB_OUT_SSH_CONFIG = 8,
+       JB_OUT_TOKEN = 16 };
 
 /* Before anything is made: the directory is usable and holds none of our files. */
 int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t errlen);
-int jb_out_dir_write(const struct jb_out_dir *od, const struct jb_create_result *res,
-                     char *err, size_t errlen);
-void jb_out_dir_remove(const struct jb_out_dir *od);
+/* Writes the files; on failure removes those it wrote, and only those. */
+int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, char *err,
+                     size_t errlen);
+/* Removes (keys and token wiped) the files this process created, never one
+ * another run put there: two runs may share a directory. */
+void jb_out_dir_remove(struct jb_out_dir *od);
 
 /* The create JSON without any secret: stack, host, port, user, keys'
  * public halves, known_hosts line, expiry.  NULL when out of memory. */

@@ -222,6 +222,32 @@ def test_tfstate_put_fails_always(case):
                 expire=False)
 
 
+def test_tfstate_put_fails_then_another_machine_destroys(case):
+    """The same failure, but the machine that made the box is gone (a Lambda
+    container, a VM): its work directory with errored.tfstate in it is lost.
+    The file was saved beside the lease in S3, so a sweep from any other
+    machine pushes it and destroys the box, instead of destroying the
+    backend's empty state, purging the lease and leaving the box running."""
+    import shutil
+    case.use("se")
+    case.proxy.rules([{"method": "PUT", "key": TFSTATE, "action": "500"}])
+    cp = case.create(timeout=170)
+    assert cp.returncode == 1 and "lease se kept for the sweeper" in cp.stderr, cp.stderr
+    assert f"{case.prefix}/se/errored.tfstate" in case.ours()
+    assert b'"terraform_data"' in case.get(f"{case.prefix}/se/errored.tfstate")
+    assert box_processes(case.work), "the box should still be running"
+    case.proxy.healthy()
+    shutil.rmtree(case.work / "stacks")
+    other = dict(case.env, JUMPBOX_WORK_DIR=str(case.tmp / "other-machine"))
+    cp = run([case.cleaner, "sweep", "--state", case.state], env=other, timeout=150)
+    res = json.loads(cp.stdout)
+    assert res["stacks"] == [{"stack_id": "se", "result": "destroyed"}], cp.stderr
+    assert "errored.tfstate (from the state store)" in cp.stderr
+    assert not box_processes(case.work), "destroyed from the backend's empty state: orphan"
+    case.settle("apply", "S3: tfstate PUT 500, then the machine is lost",
+                "exit 1; swept from another machine with the stored errored.tfstate")
+
+
 def test_tfstate_put_fails_during_apply_only(case):
     """The same, but S3 is healthy again by the rollback: the state
     Terraform could not save is pushed, then destroyed."""

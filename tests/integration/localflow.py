@@ -2,6 +2,7 @@
 state directory per test, and a check that nothing is left running."""
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -95,3 +96,25 @@ def copy_module(tmp_path, edit):
         text = f.read_text()
         (mods / "local" / f.name).write_text(edit(f.name, text))
     return str(mods)
+
+
+RACE_TF = str(ROOT / "tests" / "fixtures" / "race_terraform.py")
+
+
+def race_env(tmp_path, on, when, argv, rival_env=None):
+    """Extra environment for a create or destroy whose Terraform runs a
+    rival at command `on` (tests/fixtures/race_terraform.py).  The rival's
+    results are read back with race_results(tmp_path)."""
+    real = shutil.which("terraform")
+    return {"JUMPBOX_TERRAFORM": RACE_TF, "JUMPBOX_REAL_TERRAFORM": real,
+            "JUMPBOX_RACE_ON": on, "JUMPBOX_RACE_WHEN": when,
+            "JUMPBOX_RACE_ARGV": json.dumps([str(a) for a in argv]),
+            "JUMPBOX_RACE_ENV": json.dumps(dict({"JUMPBOX_TERRAFORM": real},
+                                                **(rival_env or {}))),
+            "JUMPBOX_RACE_ONCE": str(tmp_path / "race.once"),
+            "JUMPBOX_RACE_LOG": str(tmp_path / "race.log")}
+
+
+def race_results(tmp_path):
+    log = tmp_path / "race.log"
+    return [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []

@@ -9,12 +9,15 @@ import os
 import shutil
 import stat
 import subprocess
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from jbtest import ROOT, bin_path, run, run_json
 from lambda_util import LambdaHarness, boto_lambda, invoke
+from localflow import box_processes
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 X25519_B64 = base64.b64encode(bytes(range(1, 33))).decode()
@@ -130,14 +133,20 @@ BAD_BUILD = [
     (good_event(ttl=30), "ttl: must be a string"),
     (good_event(ttl="soon"), "ttl: "),
     (good_event(ttl="2h"), "ttl: over this function's limit"),
+    (good_event(ttl="1s"), "ttl: at least 10s"),
     (good_event(allow_cidr=None), "allow_cidr: required"),
     (good_event(allow_cidr="300.1.1.1/32"), "allow_cidr: "),
     (good_event(allow_cidr="10.0.0.0/8"), "allow_cidr: 10.0.0.0/8 is not inside"),
+    (good_event(allow_cidr="::1/128"), "allow_cidr: module local is reached from 127.0.0.1"),
     (good_event(requester=None), "requester: required"),
     (good_event(requester="a\nb"), "requester: "),
     (good_event(recipient_key=None), "recipient_key: required"),
     (good_event(recipient_key="abc"), "recipient_key: not a base64 X25519"),
     (good_event(recipient_key=base64.b64encode(bytes(32)).decode()), "recipient_key: "),
+    # A point of small order: nothing can be sealed to it, so it is refused
+    # before a box is built (not after, when the seal fails).
+    (good_event(recipient_key=base64.b64encode(b"\x01" + bytes(31)).decode()),
+     "recipient_key: a point of small order"),
     (good_event(recipient_key=["x"]), "recipient_key: must be a string"),
     (good_event(module="aws"), "module: unknown field"),
     (json.dumps(good_event()).replace('"ttl": "10m"', '"ttl": "10m", "ttl": "24h"').encode(),
@@ -248,6 +257,25 @@ def test_clean_denies_a_wrong_token(env, harness):
     assert env.leases() == []
 
 
+def test_clean_answers_an_unknown_stack_as_it_answers_a_wrong_token(env, harness):
+    """Without the right token nobody learns whether a stack id exists: an
+    unknown stack gets the answer a wrong token gets (not "already_gone")."""
+    created = cli_create(env)
+    sid, token = created["stack_id"], created["teardown_token"]
+    wrong = ("0" if token[0] != "0" else "1") + token[1:]
+    answers = []
+    for stack in (sid, "jb-no-such-stack"):
+        body, ferr = invoke(boto_lambda(harness), CLEAN, json.dumps(
+            {"action": "destroy", "stack_id": stack, "token": wrong}).encode())
+        doc = json.loads(body)
+        answers.append((ferr, doc["errorType"], doc["errorMessage"].replace(stack, "ID")))
+    assert answers[0] == answers[1] == (
+        "Unhandled", "jumpbox.Denied", "token: does not match stack ID's teardown token")
+    assert env.leases() == [sid]
+    run([bin_path("cleaner"), "destroy", "--stack-id", sid, "--state",
+         "file://" + str(env.state)], env=env.cli, check=0)
+
+
 def test_sweep_destroys_expired_leases_only(env, harness):
     sids = [cli_create(env)["stack_id"] for _ in range(3)]
     for sid in sids[:2]:
@@ -264,14 +292,23 @@ def test_sweep_destroys_expired_leases_only(env, harness):
     assert env.leases() == [sids[2]]
 
 
-def test_build_rolls_back_before_the_deadline(env, tmp_path):
-    real = shutil.which("terraform")
+def slow_build(env, tmp_path, timeout_s, reserve, **slow):
     h = LambdaHarness(str(tmp_path)).start()
+    h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
+        env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
+        JUMPBOX_REAL_TERRAFORM=shutil.which("terraform"), JUMPBOX_SLOW_APPLY_S="3600",
+        JUMPBOX_DEADLINE_RESERVE=reserve, **slow), timeout_s=timeout_s)
+    return h
+
+
+def test_build_rolls_back_before_the_deadline(env, tmp_path):
+    """The apply runs on past the watchdog; the function stops it, rolls the
+    box back and reports the timeout itself, before Lambda's deadline.
+    Generous on both sides, so a busy machine does not matter: 30 s for
+    init and apply to make the box (a second or two when idle), 60 s of
+    reserve for a local destroy (as long)."""
+    h = slow_build(env, tmp_path, 90, "60s")
     try:
-        h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
-            env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
-            JUMPBOX_REAL_TERRAFORM=real, JUMPBOX_SLOW_APPLY_S="120",
-            JUMPBOX_DEADLINE_RESERVE="15s"), timeout_s=30)
         body, ferr = invoke(boto_lambda(h), "slow", json.dumps(good_event()).encode())
         assert ferr == "Unhandled"
         doc = json.loads(body)
@@ -284,6 +321,64 @@ def test_build_rolls_back_before_the_deadline(env, tmp_path):
     log = (tmp_path / "slow.log").read_text()
     assert "terraform destroy" in log, log
     assert env.leases() == []
+    assert not box_processes(env.work)
+
+
+def test_a_rollback_that_does_not_fit_leaves_a_sweepable_lease(env, tmp_path):
+    """When even the rollback does not fit before Lambda's deadline (staged:
+    its destroy hangs), the runtime's hard stop ends the handler half-way
+    (and Lambda would end the rest).  The lease it leaves carries the
+    invocation's deadline, so the sweeper takes the stack right after it,
+    not at the lease's expiry ten minutes later."""
+    h = slow_build(env, tmp_path, 20, "10s", JUMPBOX_SLOW_DESTROY_S="3600")
+    try:
+        body, ferr = invoke(boto_lambda(h), "slow", json.dumps(good_event()).encode())
+        assert ferr == "Unhandled"
+        assert json.loads(body)["errorType"] == "Runtime.DeadlineExceeded", body
+    finally:
+        h.stop()
+    # Lambda would end everything the function started; the harness ends
+    # only the function: its hanging Terraform goes the same way here.
+    for pid, cmd in box_processes(env.work):
+        if "slow_terraform.py" in cmd or "terraform" in cmd.split()[0]:
+            os.kill(pid, 9)
+    [sid] = env.leases()
+    lease = json.loads((env.state / sid / "lease.json").read_text())
+    assert lease["status"] == "creating", lease
+    deadline = datetime.fromisoformat(lease["deadline"].replace("Z", "+00:00")).timestamp()
+    expires = datetime.fromisoformat(lease["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert deadline <= time.time() + 10 < expires - 60, lease
+    while time.time() <= deadline:  # a few seconds at most: the invocation's end
+        time.sleep(0.5)
+    cp = run([bin_path("cleaner"), "sweep", "--state", "file://" + str(env.state)],
+             env=env.cli, check=0)
+    assert json.loads(cp.stdout)["stacks"] == [{"stack_id": sid, "result": "destroyed"}]
+    assert env.leases() == [] and not box_processes(env.work)
+
+
+def test_request_out_dir_shared_keeps_the_other_runs_files(env, tmp_path):
+    """Two requests with one --out: the other run's ssh_config and token
+    (written, in this staging, while the function's Terraform applies) are
+    never removed by our failed write, only what we wrote ourselves."""
+    from localflow import race_env, race_results
+    from test_local_flow import RIVAL_FILES
+    out = tmp_path / "shared"
+    rival = ["/usr/bin/python3", "-c", RIVAL_FILES, out, "ssh_config", "teardown_token"]
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function(BUILD, [env.bootstrap("build", "provisioner")],
+                       build_env(env, **race_env(tmp_path, "apply", "after", rival)),
+                       timeout_s=120)
+        cp = run([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
+                  "--allow-cidr", "127.0.0.1/32", "--out", str(out)], env=h.client_env(),
+                 check=1)
+    finally:
+        h.stop()
+    assert race_results(tmp_path)[0]["exit"] == 0
+    assert "ssh_config: File exists" in cp.stderr, cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ssh_config", "teardown_token"]
+    for name in ("ssh_config", "teardown_token"):
+        assert (out / name).read_text() == "the winner's " + name
 
 
 class CheckIp:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from jbtest import run
-from localflow import Env, box_processes, copy_module, ssh
+from localflow import Env, box_processes, copy_module, race_env, race_results, ssh
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_without_out_the_key_is_in_the_json(jb, tmp_path):
 
 
 def test_ttl_tears_the_box_down_with_nobody_asking(jb, tmp_path):
-    res, _ = jb.create("--ttl", "6s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
+    res, _ = jb.create("--ttl", "10s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
     assert jb.stack_dirs() == ["flow-ttl"]
     assert jb.wait_gone("flow-ttl", timeout=90), "the TTL did not destroy the stack"
     log = (jb.work / "logs" / "flow-ttl.ttl.log").read_text()
@@ -230,4 +230,102 @@ def test_interrupt_during_create_rolls_back(jb, tmp_path):
     assert p.returncode == 1, err
     assert "stopped" in err and "rollback" in err
     assert jb.stack_dirs() == []
+    assert not box_processes(jb.work)
+
+
+def audit_events(path):
+    import json
+    return [(e["event"], e.get("stack_id")) for e in
+            map(json.loads, path.read_text().splitlines())] if path.exists() else []
+
+
+def test_audit_log_on_a_fresh_work_dir(jb, tmp_path):
+    """The first run on a machine (no work dir yet) logs like any other:
+    the log was opened before the directory existed, and silently lost."""
+    assert not jb.work.exists()
+    jb.create("--ttl", "10m", "--stack-id", "audit-1")
+    assert audit_events(jb.work / "audit.log") == [("create.start", "audit-1"),
+                                                   ("create.ready", "audit-1")]
+    # A destroy from another machine: a work dir of its own, fresh too.
+    other = tmp_path / "other-work"
+    jb.destroy("audit-1", extra_env={"JUMPBOX_WORK_DIR": str(other)})
+    assert audit_events(other / "audit.log") == [("destroy.start", "audit-1"),
+                                                 ("destroy.done", "audit-1")]
+
+
+def test_template_characters_in_the_state_and_module_paths(jb, tmp_path):
+    """Terraform reads backend settings and a module's source as they are,
+    never as templates: "${" there must not be escaped, or the state goes to
+    a directory the lease does not name (and the module is not found)."""
+    state_dir = tmp_path / "st${x}%{y}"
+    mods = copy_module(tmp_path / "m${z}", lambda name, t: t)
+    jb.state_dir, jb.state = state_dir, f"file://{state_dir}"
+    jb.create("--ttl", "10m", "--stack-id", "tmpl", extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert sorted(p.name for p in (state_dir / "tmpl").iterdir()) == ["lease.json",
+                                                                      "terraform.tfstate"]
+    assert [p.name for p in tmp_path.iterdir() if "$$" in p.name or "%%" in p.name] == []
+    assert len(box_processes(jb.work)) == 2
+    cp = jb.destroy("tmpl", extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert '"destroyed"' in cp.stdout
+    assert not box_processes(jb.work) and jb.stack_dirs() == []
+
+
+RIVAL_FILES = """import os, sys
+for name in sys.argv[2:]:
+    fd = os.open(os.path.join(sys.argv[1], name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"the winner's " + name.encode())
+    os.close(fd)
+"""
+
+
+def test_out_dir_shared_by_two_runs_keeps_the_winners_files(jb, tmp_path):
+    """Two creates with one --out: the other run (the rival, staged while our
+    Terraform applies) wrote its ssh_config and teardown_token first.  We
+    fail on ssh_config and remove only what we wrote, never the other
+    run's files, whose box keeps running with them."""
+    out = tmp_path / "shared"
+    rival = ["/usr/bin/python3", "-c", RIVAL_FILES, out, "ssh_config", "teardown_token"]
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "loser", "--out", str(out), check=1,
+                      extra_env=race_env(tmp_path, "apply", "after", rival))
+    assert race_results(tmp_path)[0]["exit"] == 0, cp.stderr
+    assert "ssh_config: File exists" in cp.stderr, cp.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ssh_config", "teardown_token"]
+    for name in ("ssh_config", "teardown_token"):
+        assert (out / name).read_text() == "the winner's " + name
+    assert jb.stack_dirs() == [] and not box_processes(jb.work)
+
+
+def box_pids(work, stack_id):
+    """pid of the sshd serving stack_id's box (from its own pid file)."""
+    return int((work / "boxes" / stack_id / "sshd.pid").read_text())
+
+
+def test_destroy_stops_sshd_even_when_the_box_dir_is_gone(jb):
+    """The box directory (pid files, config) removed behind our back: the
+    destroy still finds and stops the box's sshd and timer instead of
+    reporting "destroyed" over a box that still runs."""
+    import shutil
+    jb.create("--ttl", "10m", "--stack-id", "nodir")
+    assert len(box_processes(jb.work)) == 2
+    shutil.rmtree(jb.work / "boxes" / "nodir")
+    cp = jb.destroy("nodir")
+    assert '"destroyed"' in cp.stdout
+    assert not box_processes(jb.work)
+    assert jb.stack_dirs() == []
+
+
+def test_destroy_stops_only_its_own_box_not_one_whose_name_extends_it(jb):
+    """boxes/ab is not boxes/abc: a stale pid in ab's pid file that now
+    names abc's sshd (pid reuse, staged here by writing it) is not ab's."""
+    jb.create("--ttl", "10m", "--stack-id", "ab")
+    jb.create("--ttl", "10m", "--stack-id", "abc")
+    ab, abc = box_pids(jb.work, "ab"), box_pids(jb.work, "abc")
+    os.kill(ab, 15)
+    while any(pid == ab for pid, _ in box_processes(jb.work)):
+        time.sleep(0.1)
+    (jb.work / "boxes" / "ab" / "sshd.pid").write_text(f"{abc}\n")
+    jb.destroy("ab")
+    assert any(pid == abc for pid, _ in box_processes(jb.work)), "abc's sshd was stopped"
+    assert jb.stack_dirs() == ["abc"]
+    jb.destroy("abc")
     assert not box_processes(jb.work)

@@ -93,6 +93,35 @@ def test_conditional_put(versioned):
     assert [v[2] for v in d.all_versions(B, "lease/")] == [False, False, True, False]
 
 
+def etag_of(cp):
+    return next(l[6:] for l in cp.stderr.splitlines() if l.startswith("etag: "))
+
+
+def test_conditional_update_with_if_match(versioned):
+    """S3's If-Match on PutObject: only the version whose ETag was read is
+    replaced; a changed object is 412 (conflict), a deleted one 404, and
+    409 ConditionalRequestConflict is a conflict too."""
+    d = versioned.double
+    e1 = etag_of(versioned.s3_cli("--if-none-match", "put", B, "l/s1.json", input="v1"))
+    assert e1 == '"%s"' % __import__("hashlib").md5(b"v1").hexdigest()
+    assert etag_of(versioned.s3_cli("get", B, "l/s1.json")) == e1
+    e2 = etag_of(versioned.s3_cli("--if-match", e1, "put", B, "l/s1.json", input="v2"))
+    assert e2 != e1
+    # Someone else's write came in between: ours, still on e1, loses.
+    cp = versioned.s3_cli("--if-match", e1, "put", B, "l/s1.json", input="v3", check=1)
+    assert ("s3_cli: conflict: PutObject s3://versioned/l/s1.json: changed since it was read "
+            "(If-Match)") in cp.stderr
+    assert versioned.s3_cli("get", B, "l/s1.json").stdout == "v2"
+    d.fail_next("PutObject", "status", status=409, code="ConditionalRequestConflict")
+    cp = versioned.s3_cli("--if-match", e2, "put", B, "l/s1.json", input="v3", check=1)
+    assert "s3_cli: conflict: " in cp.stderr and "409 ConditionalRequestConflict" in cp.stderr
+    # Gone (a delete marker on top): If-Match finds nothing, never re-creates it.
+    versioned.s3_cli("delete", B, "l/s1.json")
+    cp = versioned.s3_cli("--if-match", e2, "put", B, "l/s1.json", input="v4", check=1)
+    assert "s3_cli: notfound: " in cp.stderr and "NoSuchKey" in cp.stderr
+    assert [v[2] for v in d.all_versions(B, "l/")] == [False, False, True]
+
+
 def test_bad_signature_is_refused(versioned):
     d = versioned.double
     d.put(B, "s/a", b"1")

@@ -4,8 +4,9 @@
  *
  *   s3_cli [--page-size N] list BUCKET [PREFIX]       keys, one a line
  *   s3_cli [--page-size N] versions BUCKET [PREFIX]   KEY\tVERSION\t(version|marker)
- *   s3_cli get BUCKET KEY                             body on stdout
- *   s3_cli put [--if-none-match] [--content-type T] BUCKET KEY   body from stdin
+ *   s3_cli get BUCKET KEY                             body on stdout, "etag: ETAG" on stderr
+ *   s3_cli put [--if-none-match] [--if-match ETAG] [--content-type T] BUCKET KEY
+ *                                                     body from stdin, "etag: ETAG" on stderr
  *   s3_cli delete BUCKET KEY
  *   s3_cli delete-many BUCKET KEY...                  per-key errors on stdout
  *   s3_cli [--page-size N] purge BUCKET PREFIX        stats as JSON
@@ -166,7 +167,8 @@ int main(int argc, char **argv)
     struct jb_s3_config cfg = {0};
     struct jb_s3_client *c = NULL;
     char err[JB_ERRLEN] = "";
-    const char *content_type = NULL;
+    const char *content_type = NULL, *if_match = NULL;
+    char etag[JB_S3_ETAG_MAX] = "";
     char *body = NULL;
     size_t len = 0;
     int flags = 0, rc = 0, i = 1;
@@ -176,6 +178,8 @@ int main(int argc, char **argv)
             cfg.page_size = atoi(argv[++i]);
         else if (strcmp(argv[i], "--if-none-match") == 0)
             flags |= JB_S3_PUT_IF_NONE_MATCH;
+        else if (strcmp(argv[i], "--if-match") == 0 && i + 1 < argc)
+            if_match = argv[++i];
         else if (strcmp(argv[i], "--content-type") == 0 && i + 1 < argc)
             content_type = argv[++i];
         else
@@ -202,14 +206,19 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "versions") == 0 && nargs <= 2) {
         rc = cmd_versions(c, a[0], nargs == 2 ? a[1] : "", err, sizeof(err));
     } else if (strcmp(cmd, "get") == 0 && nargs == 2) {
-        rc = jb_s3_get(c, a[0], a[1], 0, &body, &len, err, sizeof(err));
+        rc = jb_s3_get_etag(c, a[0], a[1], 0, &body, &len, etag, err, sizeof(err));
         if (rc == 0 && fwrite(body, 1, len, stdout) != len)
             rc = jb_err(err, sizeof(err), JB_ERR_IO, "writing stdout failed");
+        if (rc == 0)
+            fprintf(stderr, "etag: %s\n", etag);
     } else if (strcmp(cmd, "put") == 0 && nargs == 2) {
         if (read_stdin(&body, &len) != 0)
             rc = jb_err(err, sizeof(err), JB_ERR_IO, "reading stdin failed");
         else
-            rc = jb_s3_put(c, a[0], a[1], body, len, content_type, flags, err, sizeof(err));
+            rc = jb_s3_put_if(c, a[0], a[1], body, len, content_type, flags, if_match, etag, err,
+                              sizeof(err));
+        if (rc == 0)
+            fprintf(stderr, "etag: %s\n", etag);
     } else if (strcmp(cmd, "delete") == 0 && nargs == 2) {
         rc = jb_s3_delete(c, a[0], a[1], err, sizeof(err));
     } else if (strcmp(cmd, "delete-many") == 0 && nargs >= 2) {

@@ -59,6 +59,23 @@ static void test_env_passes_only_what_terraform_needs(void **state)
     jb_strv_free(&out);
 }
 
+/* A CLI config file that is not there is left out: Terraform would only
+ * warn about it in every log. */
+static void test_cli_config_file_only_when_it_exists(void **state)
+{
+    char *missing[] = {"PATH=/usr/bin", "TF_CLI_CONFIG_FILE=/nonexistent/.terraformrc", NULL};
+    char *there[] = {"PATH=/usr/bin", "TF_CLI_CONFIG_FILE=/dev/null", NULL};
+    struct jb_strv a = {0}, b = {0};
+    (void)state;
+
+    assert_int_equal(jb_tf_build_env(&a, "/w", missing), 0);
+    assert_false(has_prefix(a.v, "TF_CLI_CONFIG_FILE="));
+    assert_int_equal(jb_tf_build_env(&b, "/w", there), 0);
+    assert_true(has(b.v, "TF_CLI_CONFIG_FILE=/dev/null"));
+    jb_strv_free(&a);
+    jb_strv_free(&b);
+}
+
 static void test_argv_is_an_array_with_plugin_dir_on_init_only(void **state)
 {
     struct jb_tf tf;
@@ -155,18 +172,80 @@ static void test_lease_round_trip_and_validation(void **state)
     free(json);
     jb_lease_clear(&l);
     assert_int_equal(jb_lease_from_json("[]", &back, NULL, 0), JB_ERR_PARSE);
+    /* What a reader refuses (over JB_LEASE_MAX_BYTES) is never written. */
+    {
+        char *big = malloc(JB_LEASE_MAX_BYTES), err[JB_ERRLEN];
+        memset(big, 'x', JB_LEASE_MAX_BYTES - 1);
+        big[JB_LEASE_MAX_BYTES - 1] = '\0';
+        l.vars = cJSON_CreateObject();
+        cJSON_AddStringToObject(l.vars, "pad", big);
+        json = NULL;
+        assert_int_equal(jb_lease_to_json(&l, &json, err, sizeof(err)), JB_ERR_INVALID);
+        assert_null(json);
+        assert_non_null(strstr(err, "over the 65536"));
+        jb_lease_clear(&l);
+        free(big);
+    }
     assert_int_equal(jb_lease_from_json("{\"stack_id\":\"../x\"}", &back, NULL, 0), JB_ERR_PARSE);
+}
+
+/* Who the sweeper may take: expired, failed, or busy past its deadline. */
+static void test_lease_deadline_and_sweepable(void **state)
+{
+    struct jb_lease l, back;
+    char *json = NULL;
+    (void)state;
+
+    memset(&l, 0, sizeof(l));
+    strcpy(l.stack_id, "s1");
+    strcpy(l.module, "local");
+    strcpy(l.requester, "me");
+    strcpy(l.status, "creating");
+    l.created_at = 1000;
+    l.expires_at = 5000;
+    l.deadline = 2000;
+    assert_int_equal(jb_lease_to_json(&l, &json, NULL, 0), 0);
+    assert_int_equal(jb_lease_from_json(json, &back, NULL, 0), 0);
+    assert_int_equal(back.deadline, 2000);
+    free(json);
+    jb_lease_clear(&back);
+    assert_false(jb_lease_sweepable(&l, 1999));
+    assert_true(jb_lease_sweepable(&l, 2000));
+    strcpy(l.status, "destroying");
+    assert_true(jb_lease_sweepable(&l, 2000));
+    strcpy(l.status, "ready"); /* a deadline means nothing once ready */
+    assert_false(jb_lease_sweepable(&l, 2000));
+    assert_true(jb_lease_sweepable(&l, 5000));
+    l.deadline = 0;
+    strcpy(l.status, "creating"); /* no deadline (an older lease): the expiry only */
+    assert_false(jb_lease_sweepable(&l, 4999));
+    strcpy(l.status, "failed");
+    assert_true(jb_lease_sweepable(&l, 1000));
+    /* Leases written before deadline and revision existed still read. */
+    assert_int_equal(
+        jb_lease_from_json("{\"stack_id\":\"s1\",\"module\":\"local\",\"requester\":\"me\","
+                           "\"status\":\"ready\",\"created_at\":\"2020-01-01T00:00:00Z\","
+                           "\"expires_at\":\"2020-01-01T01:00:00Z\",\"host\":\"\",\"port\":0,"
+                           "\"user\":\"\",\"instance_id\":\"\",\"host_fingerprint\":\"\","
+                           "\"token_hash\":\"\",\"vars\":{}}",
+                           &back, NULL, 0),
+        0);
+    assert_int_equal(back.deadline, 0);
+    assert_string_equal(back.revision, "");
+    jb_lease_clear(&back);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_passes_only_what_terraform_needs),
+        cmocka_unit_test(test_cli_config_file_only_when_it_exists),
         cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
         cmocka_unit_test(test_argv_for_state_push),
         cmocka_unit_test(test_outputs_are_validated),
         cmocka_unit_test(test_literals_cannot_inject_templates),
         cmocka_unit_test(test_lease_round_trip_and_validation),
+        cmocka_unit_test(test_lease_deadline_and_sweepable),
     };
     return cmocka_run_group_tests_name("terraform", tests, NULL, NULL);
 }
