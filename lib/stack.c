@@ -164,8 +164,7 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
         ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
     if (ok && strcmp(req->module, "local") == 0) {
         char localbox[PATH_MAX], cleaner[PATH_MAX + 32];
-        int rc = jb_localbox_path(p->bin_dir, localbox, sizeof(localbox), err, errlen);
-        if (rc != 0) {
+        if ((rc = jb_localbox_path(p->bin_dir, localbox, sizeof(localbox), err, errlen)) != 0) {
             cJSON_Delete(v);
             return rc;
         }
