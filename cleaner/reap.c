@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "reap.h"
+#include "state.h"
 #include "stackcfg.h"
 
 #include <cjson/cJSON.h>
@@ -85,7 +86,9 @@ int cmd_reap(int argc, char **argv)
         return bad("--grace", err);
     o.dry_run = dry;
     o.stop = &jb_cli_stop;
-    /* Before anything is asked of S3 or EC2. */
+    /* Every setting is checked before anything is asked of S3 or EC2. */
+    if (state_url && jb_state_parse(state_url, &st, err, sizeof(err)) != 0)
+        return bad("--state", err);
     if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
         return bad("AWS_REGION", err);
     if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
