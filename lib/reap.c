@@ -54,7 +54,7 @@ struct reaper {
     struct item *items;
     size_t n;
     struct lease_seen *leases;
-    size_t nleases;
+    size_t nleases, leasecap;
     size_t reaped, would, skipped, failed;
 };
 
@@ -222,6 +222,16 @@ static int lease_of(struct reaper *R, const char *stack, const char **err)
             *err = R->leases[i].err;
             return R->leases[i].rc;
         }
+    if (R->nleases == R->leasecap) {
+        size_t ncap = R->leasecap ? R->leasecap * 2 : 16;
+        struct lease_seen *nl = realloc(R->leases, ncap * sizeof(*nl));
+        if (nl == NULL) {
+            *err = "out of memory";
+            return JB_ERR_NOMEM;
+        }
+        R->leases = nl;
+        R->leasecap = ncap;
+    }
     l = &R->leases[R->nleases++];
     snprintf(l->stack, sizeof(l->stack), "%s", stack);
     l->err[0] = '\0';
@@ -484,8 +494,7 @@ int jb_reap_run(const struct jb_stack_ctx *ctx, const struct jb_reap_opts *o, cJ
         goto out;
     size_t total = pi.total + pgr.total;
     R.items = calloc(total ? total : 1, sizeof(*R.items));
-    R.leases = calloc(total ? total : 1, sizeof(*R.leases));
-    if ((res = cJSON_CreateObject()) == NULL || R.items == NULL || R.leases == NULL ||
+    if ((res = cJSON_CreateObject()) == NULL || R.items == NULL ||
         (arr = cJSON_AddArrayToObject(res, "resources")) == NULL) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
