@@ -17,6 +17,12 @@
 cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atomic_t *stop,
                  long long stop_ms, size_t *failed, char *err, size_t errlen);
 
+/* Progress lines on stderr: "cleaner: [  1.2s] STACK: stage: detail". */
+void cmd_progress(void *ctx, const char *stage, const char *detail);
+
+/* Takes down what EC2 has tagged as ours with no lease (lib/reap.h). */
+int cmd_reap(int argc, char **argv);
+
 /* On the backup VM: asks the clean function to destroy a stack. */
 int cmd_request(int argc, char **argv);
 /* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the clean function. */

@@ -1,6 +1,8 @@
 /* The clean function: `cleaner` started by Lambda with no command.
  *   {"action":"destroy","stack_id":…,"token":…}  only with the stack's token
- *   {"action":"sweep"}                           every expired lease */
+ *   {"action":"sweep"}                           every expired lease, then the reap
+ *   {"action":"reap"[,"dry_run":true]}           what EC2 has tagged as ours
+ *                                                with no lease (lib/reap.h) */
 #include "cmd.h"
 
 #include "err.h"
@@ -8,6 +10,7 @@
 #include "lease.h"
 #include "log.h"
 #include "parse.h"
+#include "reap.h"
 #include "runtime.h"
 #include "stack.h"
 #include "stackcfg.h"
@@ -19,12 +22,15 @@
 struct clean_cfg {
     struct jb_state st;
     int parallel;
+    int reap; /* 0 for the local module: nothing of ours is in EC2 */
+    struct jb_reap_opts reap_opts;
     char work_root[PATH_MAX];
 };
 
 static int config(struct clean_cfg *c, char *err, size_t errlen)
 {
     const char *s = getenv("JUMPBOX_STATE"), *p = getenv("JUMPBOX_SWEEP_PARALLEL");
+    const char *m = getenv("JUMPBOX_MODULE");
     char inner[JB_ERRLEN], *end = NULL;
     long long reserve;
     long par = 4;
@@ -37,6 +43,13 @@ static int config(struct clean_cfg *c, char *err, size_t errlen)
     if (p && *p && ((par = strtol(p, &end, 10)) < 1 || par > 16 || *end != '\0'))
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_SWEEP_PARALLEL: a number from 1 to 16");
     c->parallel = (int)par;
+    /* Unset means aws, the control plane's: better a reap that finds nothing
+     * than an orphan nobody looks for. */
+    if (m && *m && strcmp(m, "aws") != 0 && strcmp(m, "local") != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE: must be aws or local");
+    c->reap = !(m && strcmp(m, "local") == 0);
+    if (jb_reap_opts_from_env(&c->reap_opts, err, errlen) != 0)
+        return JB_ERR_INVALID;
     if (jb_fn_reserve_ms(1, 0, &reserve, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_DEADLINE_RESERVE: %s", inner);
     return jb_work_root(c->work_root, sizeof(c->work_root), err, errlen);
@@ -112,7 +125,41 @@ static int do_sweep(const struct clean_cfg *c, struct jb_stack_ctx *ctx,
     res = sweep_run(ctx, c->parallel, NULL, inv->deadline_ms - reserve, &failed, err, sizeof(err));
     if (res == NULL)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    if (c->reap) {
+        struct jb_reap_opts o = c->reap_opts;
+        size_t rfailed = 0;
+        cJSON *rep = NULL;
+        o.stop_ms = inv->deadline_ms - reserve;
+        if (jb_reap_run(ctx, &o, &rep, &rfailed, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clean sweep: reap: %s\n", err);
+            rep = cJSON_CreateObject();
+            cJSON_AddStringToObject(rep, "error", err);
+        }
+        cJSON_AddItemToObject(res, "reap", rep);
+    }
     /* Failures are in the report; the sweep itself did its job. */
+    if ((*response = print(res)) == NULL)
+        return jb_handler_fail(e, JB_FN_FAILED, "out of memory");
+    return 0;
+}
+
+static int do_reap(const struct clean_cfg *c, struct jb_stack_ctx *ctx, const cJSON *ev,
+                   const struct jb_invocation *inv, char **response, struct jb_handler_error *e)
+{
+    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(ev, "dry_run");
+    struct jb_reap_opts o = c->reap_opts;
+    char err[JB_ERRLEN];
+    long long reserve;
+    size_t failed = 0;
+    cJSON *res = NULL;
+
+    if (jb_fn_reserve_ms(inv->deadline_ms, jb_runtime_now_ms(), &reserve, err, sizeof(err)) != 0)
+        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    o.dry_run = cJSON_IsTrue(dry);
+    o.stop_ms = inv->deadline_ms - reserve;
+    if (jb_reap_run(ctx, &o, &res, &failed, err, sizeof(err)) != 0)
+        return jb_handler_fail(e, JB_FN_FAILED, "reap: %s", err);
+    /* Resources that could not be reaped are in the report, as in a sweep. */
     if ((*response = print(res)) == NULL)
         return jb_handler_fail(e, JB_FN_FAILED, "out of memory");
     return 0;
@@ -121,11 +168,12 @@ static int do_sweep(const struct clean_cfg *c, struct jb_stack_ctx *ctx,
 static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                   struct jb_handler_error *e)
 {
-    static const char *const allowed[] = {"action", "stack_id", "token", NULL};
+    static const char *const allowed[] = {"action", "stack_id", "token", "dry_run", NULL};
     const struct clean_cfg *c = vctx;
     struct jb_state st = c->st;
     struct jb_stack_ctx ctx;
     const char *action;
+    const cJSON *dry;
     char err[JB_ERRLEN];
     cJSON *ev = NULL;
     int rc = -1;
@@ -134,13 +182,29 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.audit_fd = -1;
     if (jb_fn_event(inv, allowed, &ev, e) != 0 || jb_fn_str(ev, "action", 1, &action, e) != 0)
         goto out;
-    if (strcmp(action, "destroy") != 0 && strcmp(action, "sweep") != 0) {
-        jb_handler_fail(e, JB_FN_INVALID, "action: unknown action (\"destroy\" or \"sweep\")");
+    if (strcmp(action, "destroy") != 0 && strcmp(action, "sweep") != 0 &&
+        strcmp(action, "reap") != 0) {
+        jb_handler_fail(e, JB_FN_INVALID,
+                        "action: unknown action (\"destroy\", \"sweep\" or \"reap\")");
         goto out;
     }
-    if (strcmp(action, "sweep") == 0 && (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
-                                         cJSON_GetObjectItemCaseSensitive(ev, "token"))) {
-        jb_handler_fail(e, JB_FN_INVALID, "stack_id: not used by sweep");
+    if (strcmp(action, "destroy") != 0 && (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
+                                           cJSON_GetObjectItemCaseSensitive(ev, "token"))) {
+        jb_handler_fail(e, JB_FN_INVALID, "stack_id: not used by %s", action);
+        goto out;
+    }
+    dry = cJSON_GetObjectItemCaseSensitive(ev, "dry_run");
+    if (dry && strcmp(action, "reap") != 0) {
+        jb_handler_fail(e, JB_FN_INVALID, "dry_run: only for reap");
+        goto out;
+    }
+    if (dry && !cJSON_IsBool(dry)) {
+        jb_handler_fail(e, JB_FN_INVALID, "dry_run: must be true or false");
+        goto out;
+    }
+    if (strcmp(action, "reap") == 0 && !c->reap) {
+        jb_handler_fail(e, JB_FN_INVALID,
+                        "action: no reap with JUMPBOX_MODULE=local (nothing of ours is in EC2)");
         goto out;
     }
     if (jb_state_prepare(&st, err, sizeof(err)) != 0) {
@@ -152,8 +216,12 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.audit_fd = jb_log_open(c->work_root);
-    rc = strcmp(action, "sweep") == 0 ? do_sweep(c, &ctx, inv, response, e)
-                                      : do_destroy(&ctx, ev, response, e);
+    if (strcmp(action, "sweep") == 0)
+        rc = do_sweep(c, &ctx, inv, response, e);
+    else if (strcmp(action, "reap") == 0)
+        rc = do_reap(c, &ctx, ev, inv, response, e);
+    else
+        rc = do_destroy(&ctx, ev, response, e);
 out:
     jb_log_close(ctx.audit_fd);
     cJSON_Delete(ev);

@@ -24,6 +24,9 @@ static const char usage[] =
     "  destroy --stack-id ID [--state URL]   destroy one stack, its state and lease\n"
     "  sweep [--state URL] [--parallel N]    destroy every stack whose lease expired,\n"
     "                                        N at a time (default 4, at most 16)\n"
+    "  reap [--state URL] [--grace D] [--dry-run]\n"
+    "                                        take down what EC2 has tagged as ours\n"
+    "                                        with no lease, expired over D ago\n"
     "  request --function NAME --stack-id ID (--token-file F | --out DIR)\n"
     "                                        ask the clean Lambda function to destroy it\n"
     "\n"
@@ -33,7 +36,7 @@ static const char usage[] =
     "With AWS_LAMBDA_RUNTIME_API set and no command it serves the clean function\n"
     "(docs/lambda.md).\n";
 
-static void print_progress(void *ctx, const char *stage, const char *detail)
+void cmd_progress(void *ctx, const char *stage, const char *detail)
 {
     fprintf(stderr, "cleaner: [%6.1fs] %s%s%s%s%s\n", jb_cli_elapsed(), ctx ? (char *)ctx : "",
             ctx ? ": " : "", stage, *detail ? ": " : "", detail);
@@ -116,7 +119,7 @@ static int setup(const char *cmd, const struct opts *o, struct jb_state *st,
     ctx->state = st;
     /* A destroy is not cancelled half-way: a signal is noted, not obeyed. */
     ctx->cancel = NULL;
-    ctx->progress = print_progress;
+    ctx->progress = cmd_progress;
     ctx->audit_fd = jb_log_open(root);
     return -1;
 }
@@ -215,6 +218,8 @@ int main(int argc, char **argv)
         return cmd_destroy(argc - 1, argv + 1);
     if (strcmp(argv[1], "sweep") == 0)
         return cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(argv[1], "reap") == 0)
+        return cmd_reap(argc - 1, argv + 1);
     if (strcmp(argv[1], "request") == 0)
         return cmd_request(argc - 1, argv + 1);
     fprintf(stderr, "cleaner: command: unknown command '%s' (try --help)\n", argv[1]);

@@ -1,244 +1,25 @@
-/* S3 response parsers on expat, and the DeleteObjects request builder.
- *
- * One small walker drives expat: it keeps the element path, collects the
- * text of the element being read (bounded), and hands each closed element
- * to a document-specific callback that looks at the path, never at raw
- * bytes. */
+/* S3 response parsers on the shared expat walker (xmlwalk.h), and the
+ * DeleteObjects request builder.  Each parser looks at the element path of
+ * what closes, never at raw bytes. */
 #include "s3xml.h"
 
 #include "err.h"
+#include "xmlwalk.h"
 
-#include <expat.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 16
-#define NAME_MAX_LEN 48
+#define WHAT "S3 response XML"
 
-struct walk;
-/* Called when an element closes: depth 1 is the root.  Returns 0 or a
- * negative JB_ERR_* after filling w->err. */
-typedef int (*end_fn)(struct walk *w, int depth, const char *text, size_t len);
-typedef int (*start_fn)(struct walk *w, int depth);
+_Static_assert(JB_S3XML_MAX_TEXT == JB_XML_MAX_TEXT && JB_S3XML_MAX_ENTRIES == JB_XML_MAX_ENTRIES &&
+                   JB_S3XML_MAX_DOC == JB_XML_MAX_DOC,
+               "s3xml.h's limits are the walker's");
 
-struct walk {
-    XML_Parser p;
-    const char *root;     /* expected root element */
-    const char *alt_root; /* a root that means "not supported here", or NULL */
-    int depth;
-    char names[MAX_DEPTH + 1][NAME_MAX_LEN];
-    char text[JB_S3XML_MAX_TEXT + 1];
-    size_t textlen;
-    int cut_text; /* over-long text is cut (error documents), not refused */
-    int error_doc;
-    struct jb_s3_error errdoc;
-    start_fn on_start;
-    end_fn on_end;
-    void *ctx;
-    int rc;
-    char *err;
-    size_t errlen;
-};
-
-static void walk_fail(struct walk *w, int rc)
+static int take_text(struct jb_xml_walk *w, char **dst, const char *text, size_t len)
 {
-    if (w->rc == 0)
-        w->rc = rc;
-    XML_StopParser(w->p, XML_FALSE);
-}
-
-/* Name of the element at depth d (1 = root); "" past the path. */
-static const char *at(const struct walk *w, int d)
-{
-    return d >= 1 && d <= w->depth ? w->names[d] : "";
-}
-
-static int is(const struct walk *w, int d, const char *name)
-{
-    return strcmp(at(w, d), name) == 0;
-}
-
-static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
-    struct walk *w = ud;
-    (void)attrs;
-    if (w->rc)
-        return;
-    if (w->depth >= MAX_DEPTH) {
-        walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                            "S3 response XML: elements nested deeper than %d", MAX_DEPTH));
-        return;
-    }
-    w->depth++;
-    size_t n = strlen(name);
-    /* A name too long to be one of ours still takes its place in the path. */
-    if (n >= NAME_MAX_LEN)
-        strcpy(w->names[w->depth], "?");
-    else
-        memcpy(w->names[w->depth], name, n + 1);
-    w->textlen = 0;
-    w->text[0] = '\0';
-    if (w->depth == 1) {
-        if (strcmp(name, "Error") == 0) {
-            w->error_doc = 1;
-            w->cut_text = 1;
-        } else if (w->alt_root && strcmp(name, w->alt_root) == 0) {
-            walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_UNSUPPORTED,
-                                "S3 response XML: expected <%s>, got <%s>: the server does "
-                                "not support this call",
-                                w->root, name));
-        } else if (strcmp(name, w->root) != 0) {
-            walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                                "S3 response XML: expected <%s>, got <%.40s>", w->root, name));
-        }
-        return;
-    }
-    if (!w->error_doc && w->on_start) {
-        int rc = w->on_start(w, w->depth);
-        if (rc)
-            walk_fail(w, rc);
-    }
-}
-
-static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
-{
-    struct walk *w = ud;
-    if (w->rc || len <= 0)
-        return;
-    size_t room = JB_S3XML_MAX_TEXT - w->textlen;
-    size_t n = (size_t)len;
-    if (n > room) {
-        if (!w->cut_text) {
-            walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                                "S3 response XML: text of <%s> longer than %u bytes",
-                                at(w, w->depth), JB_S3XML_MAX_TEXT));
-            return;
-        }
-        n = room;
-    }
-    memcpy(w->text + w->textlen, s, n);
-    w->textlen += n;
-    w->text[w->textlen] = '\0';
-}
-
-static void copy_cut(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= dstlen)
-        n = dstlen - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static void XMLCALL on_end(void *ud, const XML_Char *name)
-{
-    struct walk *w = ud;
-    (void)name;
-    if (w->rc)
-        return;
-    if (w->error_doc) {
-        if (w->depth == 2 && is(w, 2, "Code"))
-            copy_cut(w->errdoc.code, sizeof(w->errdoc.code), w->text);
-        else if (w->depth == 2 && is(w, 2, "Message"))
-            copy_cut(w->errdoc.message, sizeof(w->errdoc.message), w->text);
-    } else if (w->depth > 1 && w->on_end) {
-        int rc = w->on_end(w, w->depth, w->text, w->textlen);
-        if (rc) {
-            walk_fail(w, rc);
-            return;
-        }
-    }
-    w->depth--;
-    w->textlen = 0;
-    w->text[0] = '\0';
-}
-
-static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal)
-{
-    struct walk *w = ud;
-    (void)name, (void)sysid, (void)pubid, (void)has_internal;
-    walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                        "S3 response XML: a document type declaration is not allowed"));
-}
-
-/* Parses the whole document; returns 0, the callback's error, JB_ERR_PARSE
- * for bad XML, or JB_ERR_AWS when the document is an <Error>. */
-static int walk_run(struct walk *w, const char *xml, size_t len)
-{
-    if (xml == NULL)
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE, "S3 response XML: no body");
-    if (len > JB_S3XML_MAX_DOC)
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                      "S3 response XML: %zu bytes, more than the %u allowed", len,
-                      JB_S3XML_MAX_DOC);
-    w->p = XML_ParserCreate("UTF-8");
-    if (w->p == NULL)
-        return jb_err(w->err, w->errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    XML_SetUserData(w->p, w);
-    XML_SetElementHandler(w->p, on_start, on_end);
-    XML_SetCharacterDataHandler(w->p, on_text);
-    XML_SetStartDoctypeDeclHandler(w->p, on_doctype);
-    enum XML_Status st = XML_Parse(w->p, xml, (int)len, 1);
-    int rc = w->rc;
-    if (rc == 0 && st != XML_STATUS_OK)
-        rc = jb_err(w->err, w->errlen, JB_ERR_PARSE, "S3 response XML: line %lu: %s",
-                    (unsigned long)XML_GetCurrentLineNumber(w->p),
-                    XML_ErrorString(XML_GetErrorCode(w->p)));
-    XML_ParserFree(w->p);
-    w->p = NULL;
-    if (rc == 0 && w->error_doc)
-        rc = jb_err(w->err, w->errlen, JB_ERR_AWS, "S3: %s: %s",
-                    w->errdoc.code[0] ? w->errdoc.code : "(no Code)",
-                    w->errdoc.message[0] ? w->errdoc.message : "(no Message)");
-    return rc;
-}
-
-static int parse_bool(struct walk *w, const char *text, int *out)
-{
-    if (strcmp(text, "true") == 0)
-        *out = 1;
-    else if (strcmp(text, "false") == 0)
-        *out = 0;
-    else
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                      "S3 response XML: <%s> is \"%.20s\", not true or false", at(w, w->depth),
-                      text);
-    return 0;
-}
-
-/* A copy of an element's text that must be set once and not be empty. */
-static int take_text(struct walk *w, char **dst, const char *text, size_t len)
-{
-    if (*dst != NULL)
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE, "S3 response XML: <%s> given twice",
-                      at(w, w->depth));
-    if (len == 0)
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE, "S3 response XML: empty <%s>",
-                      at(w, w->depth));
-    *dst = strndup(text, len);
-    if (*dst == NULL)
-        return jb_err(w->err, w->errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    return 0;
-}
-
-/* Makes room for one more element in *arr (of *cap elements of size sz). */
-static int grow(struct walk *w, void **arr, size_t n, size_t *cap, size_t sz)
-{
-    if (n >= JB_S3XML_MAX_ENTRIES)
-        return jb_err(w->err, w->errlen, JB_ERR_PARSE,
-                      "S3 response XML: more than %u entries in one page", JB_S3XML_MAX_ENTRIES);
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *na = realloc(*arr, ncap * sz);
-    if (na == NULL)
-        return jb_err(w->err, w->errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    *arr = na;
-    *cap = ncap;
-    return 0;
+    return jb_xml_take_text(w, dst, text, len, 0);
 }
 
 static int hexval(char c)
@@ -294,38 +75,38 @@ struct list_ctx {
     char *encoding;
 };
 
-static int list_start(struct walk *w, int depth)
+static int list_start(struct jb_xml_walk *w, int depth)
 {
     struct list_ctx *c = w->ctx;
-    if (depth == 2 && is(w, 2, "Contents")) {
+    if (depth == 2 && jb_xml_is(w, 2, "Contents")) {
         free(c->key);
         c->key = NULL;
     }
     return 0;
 }
 
-static int list_end(struct walk *w, int depth, const char *text, size_t len)
+static int list_end(struct jb_xml_walk *w, int depth, const char *text, size_t len)
 {
     struct list_ctx *c = w->ctx;
     struct jb_s3_list_page *o = c->out;
-    if (depth == 3 && is(w, 2, "Contents") && is(w, 3, "Key"))
+    if (depth == 3 && jb_xml_is(w, 2, "Contents") && jb_xml_is(w, 3, "Key"))
         return take_text(w, &c->key, text, len);
-    if (depth == 2 && is(w, 2, "Contents")) {
+    if (depth == 2 && jb_xml_is(w, 2, "Contents")) {
         if (c->key == NULL)
             return jb_err(w->err, w->errlen, JB_ERR_PARSE,
                           "S3 response XML: <Contents> without <Key>");
-        int rc = grow(w, (void **)&o->keys, o->nkeys, &c->cap, sizeof(*o->keys));
+        int rc = jb_xml_grow(w, (void **)&o->keys, o->nkeys, &c->cap, sizeof(*o->keys));
         if (rc)
             return rc;
         o->keys[o->nkeys++] = c->key;
         c->key = NULL;
         return 0;
     }
-    if (depth == 2 && is(w, 2, "IsTruncated"))
-        return parse_bool(w, text, &o->truncated);
-    if (depth == 2 && is(w, 2, "NextContinuationToken"))
+    if (depth == 2 && jb_xml_is(w, 2, "IsTruncated"))
+        return jb_xml_parse_bool(w, text, &o->truncated);
+    if (depth == 2 && jb_xml_is(w, 2, "NextContinuationToken"))
         return take_text(w, &o->next_token, text, len);
-    if (depth == 2 && is(w, 2, "EncodingType"))
+    if (depth == 2 && jb_xml_is(w, 2, "EncodingType"))
         return take_text(w, &c->encoding, text, len);
     return 0;
 }
@@ -345,13 +126,16 @@ int jb_s3xml_parse_list(const char *xml, size_t len, struct jb_s3_list_page *out
                         size_t errlen)
 {
     struct list_ctx c = {.out = out};
-    struct walk *w = calloc(1, sizeof(*w));
+    struct jb_xml_walk *w = calloc(1, sizeof(*w));
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (w == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    *w = (struct walk){
+    *w = (struct jb_xml_walk){
+        .what = WHAT,
+        .error_root = "Error",
+        .error_label = "S3",
         .root = "ListBucketResult",
         .on_start = list_start,
         .on_end = list_end,
@@ -359,7 +143,7 @@ int jb_s3xml_parse_list(const char *xml, size_t len, struct jb_s3_list_page *out
         .err = err,
         .errlen = errlen,
     };
-    rc = walk_run(w, xml, len);
+    rc = jb_xml_walk_run(w, xml, len);
     if (rc)
         goto out;
     if (out->truncated && out->next_token == NULL) {
@@ -402,51 +186,51 @@ static void version_clear(struct versions_ctx *c)
     c->is_latest = NULL;
 }
 
-static int versions_start(struct walk *w, int depth)
+static int versions_start(struct jb_xml_walk *w, int depth)
 {
-    if (depth == 2 && (is(w, 2, "Version") || is(w, 2, "DeleteMarker")))
+    if (depth == 2 && (jb_xml_is(w, 2, "Version") || jb_xml_is(w, 2, "DeleteMarker")))
         version_clear(w->ctx);
     return 0;
 }
 
-static int versions_end(struct walk *w, int depth, const char *text, size_t len)
+static int versions_end(struct jb_xml_walk *w, int depth, const char *text, size_t len)
 {
     struct versions_ctx *c = w->ctx;
     struct jb_s3_versions_page *o = c->out;
-    int entry = is(w, 2, "Version") || is(w, 2, "DeleteMarker");
+    int entry = jb_xml_is(w, 2, "Version") || jb_xml_is(w, 2, "DeleteMarker");
     int rc;
 
     if (depth == 3 && entry) {
-        if (is(w, 3, "Key"))
+        if (jb_xml_is(w, 3, "Key"))
             return take_text(w, &c->cur.key, text, len);
-        if (is(w, 3, "VersionId"))
+        if (jb_xml_is(w, 3, "VersionId"))
             return take_text(w, &c->cur.version_id, text, len);
-        if (is(w, 3, "IsLatest"))
+        if (jb_xml_is(w, 3, "IsLatest"))
             return take_text(w, &c->is_latest, text, len);
         return 0;
     }
     if (depth == 2 && entry) {
         if (c->cur.key == NULL || c->cur.version_id == NULL)
             return jb_err(w->err, w->errlen, JB_ERR_PARSE, "S3 response XML: <%s> without <%s>",
-                          at(w, 2), c->cur.key == NULL ? "Key" : "VersionId");
-        if (c->is_latest && (rc = parse_bool(w, c->is_latest, &c->cur.is_latest)) != 0)
+                          jb_xml_at(w, 2), c->cur.key == NULL ? "Key" : "VersionId");
+        if (c->is_latest && (rc = jb_xml_parse_bool(w, c->is_latest, &c->cur.is_latest)) != 0)
             return rc;
-        if ((rc = grow(w, (void **)&o->items, o->n, &c->cap, sizeof(*o->items))) != 0)
+        if ((rc = jb_xml_grow(w, (void **)&o->items, o->n, &c->cap, sizeof(*o->items))) != 0)
             return rc;
-        c->cur.delete_marker = is(w, 2, "DeleteMarker");
+        c->cur.delete_marker = jb_xml_is(w, 2, "DeleteMarker");
         o->items[o->n++] = c->cur;
         memset(&c->cur, 0, sizeof(c->cur));
         free(c->is_latest);
         c->is_latest = NULL;
         return 0;
     }
-    if (depth == 2 && is(w, 2, "IsTruncated"))
-        return parse_bool(w, text, &o->truncated);
-    if (depth == 2 && is(w, 2, "NextKeyMarker"))
+    if (depth == 2 && jb_xml_is(w, 2, "IsTruncated"))
+        return jb_xml_parse_bool(w, text, &o->truncated);
+    if (depth == 2 && jb_xml_is(w, 2, "NextKeyMarker"))
         return take_text(w, &o->next_key_marker, text, len);
-    if (depth == 2 && is(w, 2, "NextVersionIdMarker"))
+    if (depth == 2 && jb_xml_is(w, 2, "NextVersionIdMarker"))
         return take_text(w, &o->next_version_id_marker, text, len);
-    if (depth == 2 && is(w, 2, "EncodingType"))
+    if (depth == 2 && jb_xml_is(w, 2, "EncodingType"))
         return take_text(w, &c->encoding, text, len);
     return 0;
 }
@@ -469,13 +253,16 @@ int jb_s3xml_parse_versions(const char *xml, size_t len, struct jb_s3_versions_p
                             size_t errlen)
 {
     struct versions_ctx c = {.out = out};
-    struct walk *w = calloc(1, sizeof(*w));
+    struct jb_xml_walk *w = calloc(1, sizeof(*w));
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (w == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    *w = (struct walk){
+    *w = (struct jb_xml_walk){
+        .what = WHAT,
+        .error_root = "Error",
+        .error_label = "S3",
         .root = "ListVersionsResult",
         .alt_root = "ListBucketResult",
         .on_start = versions_start,
@@ -484,7 +271,7 @@ int jb_s3xml_parse_versions(const char *xml, size_t len, struct jb_s3_versions_p
         .err = err,
         .errlen = errlen,
     };
-    rc = walk_run(w, xml, len);
+    rc = jb_xml_walk_run(w, xml, len);
     if (rc)
         goto out;
     /* Without a key marker a caller would ask for the same page forever. */
@@ -528,44 +315,44 @@ static void delete_error_clear(struct jb_s3_delete_error *e)
     memset(e, 0, sizeof(*e));
 }
 
-static int delete_start(struct walk *w, int depth)
+static int delete_start(struct jb_xml_walk *w, int depth)
 {
     struct delete_ctx *c = w->ctx;
-    if (depth == 2 && is(w, 2, "Error"))
+    if (depth == 2 && jb_xml_is(w, 2, "Error"))
         delete_error_clear(&c->cur);
     return 0;
 }
 
-static int delete_end(struct walk *w, int depth, const char *text, size_t len)
+static int delete_end(struct jb_xml_walk *w, int depth, const char *text, size_t len)
 {
     struct delete_ctx *c = w->ctx;
     struct jb_s3_delete_result *o = c->out;
 
-    if (depth == 3 && is(w, 2, "Error")) {
+    if (depth == 3 && jb_xml_is(w, 2, "Error")) {
         /* Message text is free-form and may be empty. */
-        if (is(w, 3, "Key"))
+        if (jb_xml_is(w, 3, "Key"))
             return take_text(w, &c->cur.key, text, len);
-        if (is(w, 3, "VersionId"))
+        if (jb_xml_is(w, 3, "VersionId"))
             return take_text(w, &c->cur.version_id, text, len);
-        if (is(w, 3, "Code"))
+        if (jb_xml_is(w, 3, "Code"))
             return take_text(w, &c->cur.code, text, len);
-        if (is(w, 3, "Message") && len > 0)
+        if (jb_xml_is(w, 3, "Message") && len > 0)
             return take_text(w, &c->cur.message, text, len);
         return 0;
     }
-    if (depth == 2 && is(w, 2, "Error")) {
+    if (depth == 2 && jb_xml_is(w, 2, "Error")) {
         if (c->cur.key == NULL || c->cur.code == NULL)
             return jb_err(w->err, w->errlen, JB_ERR_PARSE,
                           "S3 response XML: <Error> entry without <%s>",
                           c->cur.key == NULL ? "Key" : "Code");
-        int rc = grow(w, (void **)&o->errors, o->nerrors, &c->cap, sizeof(*o->errors));
+        int rc = jb_xml_grow(w, (void **)&o->errors, o->nerrors, &c->cap, sizeof(*o->errors));
         if (rc)
             return rc;
         o->errors[o->nerrors++] = c->cur;
         memset(&c->cur, 0, sizeof(c->cur));
         return 0;
     }
-    if (depth == 2 && is(w, 2, "Deleted")) {
+    if (depth == 2 && jb_xml_is(w, 2, "Deleted")) {
         if (o->ndeleted >= JB_S3XML_MAX_ENTRIES)
             return jb_err(w->err, w->errlen, JB_ERR_PARSE,
                           "S3 response XML: more than %u entries in one page",
@@ -589,13 +376,16 @@ int jb_s3xml_parse_delete(const char *xml, size_t len, struct jb_s3_delete_resul
                           size_t errlen)
 {
     struct delete_ctx c = {.out = out};
-    struct walk *w = calloc(1, sizeof(*w));
+    struct jb_xml_walk *w = calloc(1, sizeof(*w));
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (w == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
-    *w = (struct walk){
+    *w = (struct jb_xml_walk){
+        .what = WHAT,
+        .error_root = "Error",
+        .error_label = "S3",
         .root = "DeleteResult",
         .on_start = delete_start,
         .on_end = delete_end,
@@ -603,7 +393,7 @@ int jb_s3xml_parse_delete(const char *xml, size_t len, struct jb_s3_delete_resul
         .err = err,
         .errlen = errlen,
     };
-    rc = walk_run(w, xml, len);
+    rc = jb_xml_walk_run(w, xml, len);
     delete_error_clear(&c.cur);
     free(w);
     if (rc)
@@ -616,7 +406,7 @@ int jb_s3xml_parse_delete(const char *xml, size_t len, struct jb_s3_delete_resul
 int jb_s3xml_parse_error(const char *xml, size_t len, struct jb_s3_error *out, char *err,
                          size_t errlen)
 {
-    struct walk *w = calloc(1, sizeof(*w));
+    struct jb_xml_walk *w = calloc(1, sizeof(*w));
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -624,10 +414,21 @@ int jb_s3xml_parse_error(const char *xml, size_t len, struct jb_s3_error *out, c
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 response XML: out of memory");
     /* The root check turns any other root into JB_ERR_PARSE; <Error> itself
      * comes back as JB_ERR_AWS, which is success here. */
-    *w = (struct walk){.root = "Error", .err = err, .errlen = errlen};
-    rc = walk_run(w, xml, len);
+    *w = (struct jb_xml_walk){
+        .what = WHAT,
+        .error_root = "Error",
+        .error_label = "S3",
+        .root = "Error",
+        .err = err,
+        .errlen = errlen,
+    };
+    rc = jb_xml_walk_run(w, xml, len);
     if (rc == JB_ERR_AWS) {
-        *out = w->errdoc;
+        _Static_assert(sizeof(out->code) == sizeof(w->errdoc.code) &&
+                           sizeof(out->message) == sizeof(w->errdoc.message),
+                       "the same error fields");
+        memcpy(out->code, w->errdoc.code, sizeof(out->code));
+        memcpy(out->message, w->errdoc.message, sizeof(out->message));
         rc = 0;
         if (err && errlen)
             err[0] = '\0';

@@ -40,7 +40,10 @@ data "aws_iam_policy_document" "lambda_trust" {
 }
 
 # What both functions need: logs, the state, reading what a stack made,
-# tearing a stack down.
+# tearing a stack down.  The clean function's reaper (lib/reap.c) needs no
+# more: DescribeInstances/DescribeSecurityGroups from Ec2Read, and
+# TerminateInstances/DeleteSecurityGroup from TearDownTaggedOnly, so it too
+# can take down only what carries the jumpbox:stack tag.
 data "aws_iam_policy_document" "common" {
   for_each = local.functions
 

@@ -71,6 +71,13 @@ class AwsEnv:
         return run_json([bin_path("cleaner"), "sweep", "--state", self.state],
                         env=self.cli, check=check, timeout=600)
 
+    def reap(self, *args, check=0, **env):
+        """`cleaner reap` of this state: its JSON report (or, with check other
+        than 0, the CompletedProcess)."""
+        cp = run([bin_path("cleaner"), "reap", "--state", self.state, *args],
+                 env=dict(self.cli, **env), check=check, timeout=600)
+        return json.loads(cp.stdout) if check == 0 else cp
+
     def leases(self):
         return run_json([bin_path("provisioner"), "list", "--state", self.state], env=self.cli)
 

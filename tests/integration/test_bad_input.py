@@ -67,6 +67,8 @@ def test_provisioner_bad_input(args, field, tmp_path, provisioner, cleaner):
     (["destroy", "--stack-id", "ok", "--state", "s3://"], "--state"),
     (["sweep", "--what"], "--what"),
     (["sweep", "--state", "http://x"], "--state"),
+    (["reap", "--grace", "soon"], "--grace"),
+    (["reap", "--dry-run", "--state", "http://x"], "--state"),
     (["nope"], "command"),
 ])
 def test_cleaner_bad_input(args, field, tmp_path, provisioner, cleaner):
@@ -91,7 +93,7 @@ def test_ready_timeout_names_what_is_wrong(value, why, tmp_path, provisioner, cl
 
 
 def test_help_everywhere(provisioner, cleaner):
-    for b, cmds in ((provisioner, ["create", "list", "keygen"]), (cleaner, ["destroy", "sweep"])):
+    for b, cmds in ((provisioner, ["create", "list", "keygen"]), (cleaner, ["destroy", "sweep", "reap"])):
         assert "usage:" in run([b, "--help"], check=0).stdout
         for c in cmds:
             assert "usage:" in run([b, c, "--help"], check=0).stdout

@@ -72,7 +72,10 @@ def harness(env, tmp_path):
     h = LambdaHarness(str(tmp_path)).start()
     h.add_function(BUILD, [env.bootstrap("build", "provisioner")], build_env(env),
                    timeout_s=120)
-    h.add_function(CLEAN, [env.bootstrap("clean", "cleaner")], dict(env.base), timeout_s=120)
+    # The local module: nothing of ours in EC2, so the sweep does not reap
+    # (tests/aws/test_aws_reap.py has the reap on the emulated cloud).
+    h.add_function(CLEAN, [env.bootstrap("clean", "cleaner")],
+                   dict(env.base, JUMPBOX_MODULE="local"), timeout_s=120)
     yield h
     h.stop()
 
@@ -217,6 +220,10 @@ BAD_CLEAN = [
     ({"action": "destroy", "stack_id": "SID"}, "token: required"),
     ({"action": "destroy", "stack_id": "SID", "token": "xyz"}, "token: must be 64"),
     ({"action": "sweep", "stack_id": "SID"}, "stack_id: not used by sweep"),
+    ({"action": "reap", "stack_id": "SID"}, "stack_id: not used by reap"),
+    ({"action": "sweep", "dry_run": True}, "dry_run: only for reap"),
+    ({"action": "reap", "dry_run": "yes"}, "dry_run: must be true or false"),
+    ({"action": "reap"}, "action: no reap with JUMPBOX_MODULE=local"),
     ({"action": "destroy", "stack_id": "SID", "token": "0" * 64, "force": True},
      "force: unknown field"),
 ]
@@ -289,6 +296,7 @@ def test_sweep_destroys_expired_leases_only(env, harness):
     assert sorted(s["stack_id"] for s in res["stacks"]) == sorted(sids[:2])
     assert all(s["result"] == "destroyed" for s in res["stacks"])
     assert res["failed"] == 0 and res["examined"] == 3
+    assert "reap" not in res  # JUMPBOX_MODULE=local
     assert env.leases() == [sids[2]]
 
 

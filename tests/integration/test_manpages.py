@@ -12,7 +12,7 @@ from jbtest import ROOT, run
 
 MAN = ROOT / "man"
 PROGRAMS = {"provisioner": ("create", "list", "keygen", "request"),
-            "cleaner": ("destroy", "sweep", "request")}
+            "cleaner": ("destroy", "sweep", "reap", "request")}
 SOURCES = {"provisioner": "provisioner/*.c", "cleaner": "cleaner/*.c"}
 # Read by code but not settings anyone gives: the local box's host key (from
 # Terraform to jumpbox-localbox), Lambda's own task root, PATH.

@@ -3,6 +3,7 @@ override that points the provider at an unused loopback port), then the plan
 JSON is checked: bucket hardening, functions and their environment, the sweep
 schedule, and least privilege in every IAM policy."""
 import json
+import re
 import shutil
 import zipfile
 
@@ -176,3 +177,26 @@ def test_clean_cannot_launch_or_pass_roles(planned):
     assert "ec2:RunInstances" not in actions and "iam:PassRole" not in actions
     assert "ec2:CreateTags" not in actions
     assert {"s3:DeleteObjectVersion", "ec2:TerminateInstances"} <= actions
+
+
+def test_clean_may_do_what_the_reaper_calls_and_only_on_tagged_resources(planned):
+    # The EC2 actions lib/ec2.c sends (the reaper's), read from its source.
+    src = (tfo.ROOT / "lib" / "ec2.c").read_text()
+    called = {a for a in re.findall(r'"((?:Describe|Terminate|Delete|Revoke|Run|Create|'
+                                    r'Authorize|Modify)[A-Za-z]+)"', src)
+              if not a.endswith("Response")}
+    assert called >= {"DescribeInstances", "DescribeSecurityGroups", "TerminateInstances",
+                      "DeleteSecurityGroup"}, called
+    sts = statements(planned, "aws_iam_role_policy.clean.policy").values()
+    for action in sorted(called):
+        allowing = [st for st in sts if st["Effect"] == "Allow" and
+                    f"ec2:{action}" in as_list(st["Action"])]
+        assert allowing, f"the clean role may not ec2:{action}"
+        for st in allowing:
+            if action.startswith("Describe"):
+                continue  # no resource-level permissions (see the test above)
+            assert st["Condition"] == {
+                "Null": {"aws:ResourceTag/jumpbox:stack": "false"}}, (action, st)
+            assert sorted(as_list(st["Resource"])) == [
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/*"], (action, st)

@@ -39,7 +39,9 @@ def test_systemd_analyze_verify_accepts_the_installed_units(installed):
 
 def test_the_service_runs_the_sweep_unprivileged_from_the_environment_file(installed):
     svc = directives(installed.unit("jumpbox-sweep.service"), "Service")
-    assert svc["ExecStart"] == [f"{installed.bin}/cleaner sweep --state ${{JUMPBOX_STATE}}"]
+    # The sweep, then the reap (a failed sweep skips that run's reap: oneshot).
+    assert svc["ExecStart"] == [f"{installed.bin}/cleaner sweep --state ${{JUMPBOX_STATE}}",
+                                f"{installed.bin}/cleaner reap --state ${{JUMPBOX_STATE}}"]
     assert svc["EnvironmentFile"] == [f"{installed.prefix}/etc/jumpbox/sweep.env"]
     assert svc["DynamicUser"] == ["yes"] and "User" not in svc
     assert svc["Type"] == ["oneshot"]
@@ -51,9 +53,10 @@ def test_the_service_runs_the_sweep_unprivileged_from_the_environment_file(insta
         "timers.target"]
 
 
-def unit_command(installed, env_file, tmp_path):
-    """ExecStart= with the environment systemd would give it: the
-    EnvironmentFile= lines, then Environment= (%S is /var/lib)."""
+def unit_command(installed, env_file, tmp_path, which=0):
+    """ExecStart= (the first: the sweep; the second: the reap) with the
+    environment systemd would give it: the EnvironmentFile= lines, then
+    Environment= (%S is /var/lib)."""
     svc = directives(installed.unit("jumpbox-sweep.service"), "Service")
     env = {"PATH": os.environ["PATH"]}
     for line in env_file.read_text().splitlines():
@@ -65,15 +68,16 @@ def unit_command(installed, env_file, tmp_path):
             k, _, v = pair.partition("=")
             env[k] = v.replace("%S", str(tmp_path / "var-lib"))
     argv = [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), w)
-            for w in svc["ExecStart"][0].split()]
+            for w in svc["ExecStart"][which].split()]
     return argv, env
 
 
 def test_as_shipped_the_sweep_refuses_to_run_until_the_state_is_set(installed, tmp_path):
-    argv, env = unit_command(installed, installed.prefix / "etc" / "jumpbox" / "sweep.env",
-                             tmp_path)
-    cp = run(argv, env=env, check=2)
-    assert "--state" in cp.stderr
+    for which in (0, 1):  # the sweep, then the reap
+        argv, env = unit_command(installed, installed.prefix / "etc" / "jumpbox" / "sweep.env",
+                                 tmp_path, which)
+        cp = run(argv, env=env, check=2)
+        assert "--state" in cp.stderr
 
 
 def test_configured_the_sweep_destroys_expired_stacks(installed, tmp_path):

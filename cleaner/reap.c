@@ -1,0 +1,128 @@
+/* `cleaner reap`: takes down what is tagged as ours in EC2 but has no lease
+ * (lib/reap.h says exactly what). */
+#include "cmd.h"
+
+#include "cli.h"
+#include "creds.h"
+#include "err.h"
+#include "fsutil.h"
+#include "log.h"
+#include "reap.h"
+#include "state.h"
+#include "stackcfg.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: cleaner reap [--state URL] [--grace D] [--dry-run]\n"
+    "\n"
+    "Finds the instances and security groups tagged jumpbox:stack in the region\n"
+    "(AWS_REGION) and takes down each one that names this state in its\n"
+    "jumpbox:state tag, whose stack has no lease there, and whose jumpbox:expires-at\n"
+    "passed more than D ago (--grace, else JUMPBOX_REAP_GRACE, else 10m; 0 allowed):\n"
+    "instances are terminated and waited for, then the groups deleted.  A stack\n"
+    "with a lease is the sweeper's; a resource without a readable expiry is never\n"
+    "reaped.  --dry-run reports what it would do and changes nothing.\n"
+    "Prints a JSON report (found, reaped, skipped and why, failed) on stdout.\n"
+    "Exit status: 0 done (also when nothing was reaped), 1 EC2 or the state failed\n"
+    "to answer or a resource could not be reaped, 2 bad input (nothing done).\n";
+
+static int bad(const char *field, const char *detail)
+{
+    fprintf(stderr, "cleaner reap: %s: %s\n", field, detail);
+    return 2;
+}
+
+int cmd_reap(int argc, char **argv)
+{
+    static const struct option lopts[] = {{"state", required_argument, NULL, 'S'},
+                                          {"grace", required_argument, NULL, 'g'},
+                                          {"dry-run", no_argument, NULL, 'n'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    const char *state_url = NULL, *grace = NULL;
+    char err[JB_ERRLEN], root[PATH_MAX], region[JB_AWS_REGION_MAX];
+    struct jb_reap_opts o;
+    struct jb_state st;
+    struct jb_stack_ctx ctx;
+    cJSON *report = NULL;
+    size_t failed = 0;
+    int c, rc, dry = 0;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'S':
+            state_url = optarg;
+            break;
+        case 'g':
+            grace = optarg;
+            break;
+        case 'n':
+            dry = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "cleaner reap: %s: unknown option, or its value is missing\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cleaner reap: %s: unexpected argument\n", argv[optind]);
+        return 2;
+    }
+    if (jb_reap_opts_from_env(&o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cleaner reap: %s\n", err);
+        return 2;
+    }
+    if (grace && jb_reap_parse_grace(grace, &o.grace_s, err, sizeof(err)) != 0)
+        return bad("--grace", err);
+    o.dry_run = dry;
+    o.stop = &jb_cli_stop;
+    /* Every setting is checked before anything is asked of S3 or EC2. */
+    if (state_url && jb_state_parse(state_url, &st, err, sizeof(err)) != 0)
+        return bad("--state", err);
+    if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
+        return bad("AWS_REGION", err);
+    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
+        fprintf(stderr, "cleaner reap: %s%s\n", rc == JB_ERR_INVALID ? "--state: " : "", err);
+        return rc == JB_ERR_INVALID ? 2 : 1;
+    }
+    if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
+        return bad("JUMPBOX_WORK_DIR", err);
+    jb_cli_elapsed();
+    jb_cli_catch_signals();
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.state = &st;
+    ctx.progress = cmd_progress;
+    /* The audit trail is the record of what the reaper took: its directory
+     * must exist before the log is opened. */
+    if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
+        return bad("JUMPBOX_WORK_DIR", err);
+    ctx.audit_fd = dry ? -1 : jb_log_open(root);
+    rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));
+    jb_log_close(ctx.audit_fd);
+    if (rc != 0) {
+        fprintf(stderr, "cleaner reap: %s\n", err);
+        return rc == JB_ERR_INVALID ? 2 : 1;
+    }
+    {
+        char *s = cJSON_PrintUnformatted(report);
+        if (s)
+            puts(s);
+        free(s);
+    }
+    fprintf(stderr, "cleaner reap: %.0f found, %.0f %s, %zu failed\n",
+            cJSON_GetNumberValue(cJSON_GetObjectItem(report, "found")),
+            cJSON_GetNumberValue(cJSON_GetObjectItem(report, dry ? "would_reap" : "reaped")),
+            dry ? "would be reaped" : "reaped", failed);
+    cJSON_Delete(report);
+    return failed ? 1 : 0;
+}
