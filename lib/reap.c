@@ -235,7 +235,7 @@ static int lease_of(struct reaper *R, const char *stack, const char **err)
     l = &R->leases[R->nleases++];
     snprintf(l->stack, sizeof(l->stack), "%s", stack);
     l->err[0] = '\0';
-    l->rc = jb_lease_store_get(R->ctx->state, stack, &json, l->err, sizeof(l->err));
+    l->rc = jb_lease_store_get(R->ctx->state, stack, &json, NULL, l->err, sizeof(l->err));
     free(json);
     *err = l->err;
     return l->rc;
