@@ -33,7 +33,7 @@ PYTEST    ?= /usr/bin/pytest-3
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check unit integration demo format check-format clean help bench \
-        lambda fuzz fuzz-lib fuzz-build fuzz-smoke
+        lambda image push fuzz fuzz-lib fuzz-build fuzz-smoke
 all: $(PROGS)
 
 help:
@@ -41,7 +41,8 @@ help:
 	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
-	@echo "make lambda     dist/build.zip and dist/clean.zip for provided.al2023 (docs/lambda.md)"
+	@echo "make image      the Lambda container image: dist/image/oci, digest in dist/image/digest"
+	@echo "make push       push it to ECR: REPO=<account>.dkr.ecr.<region>.amazonaws.com/jumpbox"
 	@echo "make fuzz       fuzz every parser FUZZ_TIME seconds each (fuzz-smoke: briefly, in check)"
 	@echo "make format     clang-format the C sources"
 
@@ -120,6 +121,13 @@ bench:
 lambda:
 	bash packaging/lambda.sh
 
+# Needs JUMPBOX_TF_PLUGIN_DIR (an unpacked provider mirror); docs/lambda.md.
+image:
+	nice -n 10 bash packaging/image.sh
+
+push:
+	bash packaging/push.sh
+
 format:
 	clang-format -i $(SRC_ALL)
 
@@ -127,4 +135,4 @@ check-format:
 	@clang-format --dry-run --Werror $(SRC_ALL)
 
 clean:
-	rm -rf build build-asan build-lambda build-fuzz dist
+	rm -rf build build-asan build-image build-fuzz dist

@@ -9,7 +9,8 @@ debs=(build-essential pkg-config clang-format
       libcmocka-dev python3-pytest python3-botocore awscli clang libclang-rt-14-dev
       openssh-server openssh-client ca-certificates
       curl openssl            # the AWS-core tests read fixture logs and make a TLS cert
-      shellcheck cloud-init python3-yaml systemd)  # user data checks
+      shellcheck cloud-init python3-yaml systemd   # user data checks
+      umoci skopeo bubblewrap docker-registry)      # the Lambda image: build, sandbox, push
 
 missing=()
 # Node may come from elsewhere (with npm built in): only ask Debian when npm is missing.
