@@ -46,7 +46,9 @@ done
 # ---- inputs -----------------------------------------------------------------
 TF=${JUMPBOX_TERRAFORM:-}
 [ -n "$TF" ] || TF=$(command -v terraform || true)
-[ -n "$TF" ] && [ -x "$TF" ] || die "terraform not found: install it, or set JUMPBOX_TERRAFORM to its path"
+if [ -z "$TF" ] || [ ! -x "$TF" ]; then
+    die "terraform not found: install it, or set JUMPBOX_TERRAFORM to its path"
+fi
 TF=$(readlink -f "$TF")
 
 case "$(uname -m)" in
