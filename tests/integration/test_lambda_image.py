@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from image_util import TAG, build_image, lambda_image  # noqa: F401
+from image_util import ROOT, TAG, build_image, lambda_image  # noqa: F401
 from jbtest import bin_path, run, run_json
 from lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, tmp_used,
                             tree_listing)
@@ -393,3 +393,82 @@ def test_a_failing_create_runs_terraform_from_the_image_and_rolls_back(lambda_im
     finally:
         s.stop()
         sts.close()
+
+
+# ---- pushing ------------------------------------------------------------------
+
+class Registry:
+    """A test fixture in place of ECR: Debian's docker-registry (the
+    distribution reference implementation) on 127.0.0.1, plain HTTP, no login.
+    It checks what skopeo uploads against the digests it names, as ECR does;
+    ECR's own login, immutable tags, scanning and lifecycle are not here."""
+
+    def __init__(self, tmp):
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        cfg = tmp / "registry.yml"
+        cfg.write_text(f"""version: 0.1
+log: {{level: error}}
+storage: {{filesystem: {{rootdirectory: {tmp / "registry"}}}}}
+http: {{addr: "127.0.0.1:{self.port}"}}
+""")
+        self.log = open(tmp / "registry.log", "wb")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(cfg)],
+                                     stdout=self.log, stderr=self.log)
+        self.url = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            try:
+                self.get("/v2/")
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.close()
+        raise RuntimeError("docker-registry did not start")
+
+    def get(self, path, accept=None):
+        import urllib.request
+        req = urllib.request.Request(self.url + path)
+        if accept:
+            req.add_header("Accept", accept)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read(), dict(r.headers)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.log.close()
+
+
+def push(img, repo, **env):
+    e = dict(os.environ, IMAGE_OUT=str(Path(img.layout).parent), REPO=repo,
+             REGISTRY_LOGIN="0", REGISTRY_TLS_VERIFY="false", **env)
+    return subprocess.run(["bash", str(ROOT / "packaging/push.sh")], env=e, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_push_stores_the_manifest_unchanged(lambda_image, tmp_path):
+    reg = Registry(tmp_path)
+    try:
+        repo = f"127.0.0.1:{reg.port}/jumpbox"
+        cp = push(lambda_image, repo)
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout.strip() == lambda_image.digest
+        tag = lambda_image.digest.split(":")[1][:12]
+        body, headers = reg.get(f"/v2/jumpbox/manifests/{tag}",
+                                accept="application/vnd.oci.image.manifest.v1+json")
+        assert headers["Docker-Content-Digest"] == lambda_image.digest
+        assert headers["Content-Type"] == "application/vnd.oci.image.manifest.v1+json"
+        algo, hexd = lambda_image.digest.split(":")
+        assert body == Path(lambda_image.layout, "blobs", algo, hexd).read_bytes()
+        # Read back by digest, as Lambda pulls it, every layer is there.
+        for d in lambda_image.unpacked.manifest["layers"]:
+            _, h = reg.get(f"/v2/jumpbox/blobs/{d['digest']}")
+            assert int(h["Content-Length"]) == d["size"]
+        # No repository given: a clear error.
+        cp = push(lambda_image, "")
+        assert cp.returncode != 0 and "REPO is not set" in cp.stderr
+    finally:
+        reg.close()
