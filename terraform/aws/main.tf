@@ -122,6 +122,11 @@ resource "aws_instance" "box" {
   volume_tags = local.tags
 
   lifecycle {
+    # Checked when the box is planned, never on destroy (which has no key).
+    precondition {
+      condition     = var.host_private_key != ""
+      error_message = "host_private_key is required to create the box."
+    }
     precondition {
       condition     = length(module.userdata.cloud_config) <= 16384
       error_message = "The rendered user data exceeds EC2's 16 KiB limit."

@@ -1,0 +1,90 @@
+"""Helpers for the emulated-cloud tests: the CLI environment, the Lambda
+harness with the clean (and build) function, and the checks that nothing is
+left."""
+import json
+import os
+import subprocess
+import time
+
+from ec2_standin import InstanceStandIn
+from emulated_cloud import STATE_URL
+from jbtest import bin_path, run, run_json
+from lambda_harness import LambdaHarness
+
+CLEAN, BUILD = "jumpbox-clean", "jumpbox-build"
+
+
+class AwsEnv:
+    def __init__(self, cloud, tmp):
+        self.cloud, self.tmp = cloud, tmp
+        self.work = tmp / "work"
+        self.state = STATE_URL
+        self.cli = cloud.env(JUMPBOX_WORK_DIR=str(self.work),
+                             XDG_STATE_HOME=str(tmp / "xdg"),
+                             XDG_CACHE_HOME=str(tmp / "cache"))
+        self.standin = InstanceStandIn(cloud, tmp / "instances").start()
+        self.harness = None
+
+    # ---- the Lambda side (the box's timer reaches the clean function) -------
+    def start_harness(self, build=False):
+        h = LambdaHarness(str(self.tmp)).start()
+        fenv = dict(self.cloud.env(), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+                    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+                    JUMPBOX_STATE=self.state, JUMPBOX_WORK_DIR=str(self.tmp / "fn-work"))
+        h.add_function(CLEAN, [self._bootstrap("clean", "cleaner")], fenv, timeout_s=300)
+        if build:
+            h.add_function(BUILD, [self._bootstrap("build", "provisioner")],
+                           dict(fenv, JUMPBOX_MODULE="aws", JUMPBOX_MAX_TTL="30m",
+                                JUMPBOX_ALLOWED_CIDRS="10.0.0.0/8, 127.0.0.0/8"),
+                           timeout_s=300)
+        self.harness = h
+        self.standin.set_lambda(h.client_env())
+        return h
+
+    def _bootstrap(self, name, binary):
+        d = self.tmp / "task" / name
+        d.mkdir(parents=True)
+        (d / "bootstrap").symlink_to(bin_path(binary))
+        return str(d / "bootstrap")
+
+    # ---- the CLI -------------------------------------------------------------
+    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8"):
+        cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
+                  "--allow-cidr", cidr, "--state", self.state, *args], env=self.cli,
+                 check=check, timeout=600)
+        return json.loads(cp.stdout) if check == 0 else cp
+
+    def destroy(self, stack_id, check=0):
+        return run_json([bin_path("cleaner"), "destroy", "--stack-id", stack_id,
+                         "--state", self.state], env=self.cli, check=check, timeout=600)
+
+    def sweep(self, check=0):
+        return run_json([bin_path("cleaner"), "sweep", "--state", self.state],
+                        env=self.cli, check=check, timeout=600)
+
+    def leases(self):
+        return run_json([bin_path("provisioner"), "list", "--state", self.state], env=self.cli)
+
+    def ssh(self, out_dir, stack_id, *cmd, timeout=60):
+        return subprocess.run(["ssh", "-F", str(out_dir / "ssh_config"), "-o",
+                               "ConnectTimeout=10", stack_id, *cmd], capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def wait_for(self, what, cond, timeout=240):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.5)
+
+    # ---- afterwards ----------------------------------------------------------
+    def close(self):
+        try:
+            if self.harness:
+                self.harness.stop()
+            for lease in self.leases():
+                run([bin_path("cleaner"), "destroy", "--stack-id", lease["stack_id"],
+                     "--state", self.state], env=self.cli, timeout=600)
+        finally:
+            self.standin.stop()
+        assert self.standin.errors == [], self.standin.errors
+        assert self.cloud.leftovers() == []
