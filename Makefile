@@ -33,7 +33,7 @@ PYTEST    ?= /usr/bin/pytest-3
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check unit integration demo format check-format clean help bench \
-        lambda image push fuzz fuzz-lib fuzz-build fuzz-smoke
+        image push fuzz fuzz-lib fuzz-build fuzz-smoke
 all: $(PROGS)
 
 help:
@@ -106,8 +106,13 @@ check: check-format asan
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
+# The Lambda image is built once for both sessions (tests/integration/image_util.py).
 integration:
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/integration tests/faults
+	rm -rf build-image/test
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test \
+	    $(PYTEST) -v -p no:cacheprovider tests/integration tests/faults
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test \
+	    $(PYTEST) -v -p no:cacheprovider tests/aws
 
 demo: deps
 	$(MAKE) all
@@ -117,9 +122,6 @@ bench:
 	bash bench/deps.sh
 	$(MAKE) all
 	bash bench/run.sh
-
-lambda:
-	bash packaging/lambda.sh
 
 # Needs JUMPBOX_TF_PLUGIN_DIR (an unpacked provider mirror); docs/lambda.md.
 image:

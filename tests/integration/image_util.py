@@ -1,6 +1,12 @@
-"""The Lambda image for the tests: built once per test session with
-packaging/image.sh (what `make image` runs) and unpacked once for the
-sandbox (tests/fixtures/lambda_sandbox.py)."""
+"""The Lambda image for the tests: built with packaging/image.sh (what
+`make image` runs) once per test run and unpacked once per pytest session
+for the sandbox (tests/fixtures/lambda_sandbox.py).
+
+`make integration` runs two pytest sessions (tests/integration and
+tests/aws, which lives in a network namespace of its own); it empties
+JUMPBOX_TEST_IMAGE_DIR first and the first session builds the image there,
+the second finds it.  Without that variable each session builds its own in
+a temporary directory."""
 import os
 import shutil
 import subprocess
@@ -46,7 +52,13 @@ def build_image(out, build_dir=None):
 class BuiltImage:
     def __init__(self, tmp):
         self.tmp = tmp
-        self.layout, self.digest, self.build_s = build_image(tmp / "image")
+        shared = os.environ.get("JUMPBOX_TEST_IMAGE_DIR")
+        out = Path(shared) if shared else tmp / "image"
+        if shared and (out / "digest").exists():
+            self.layout, self.digest, self.build_s = \
+                str(out / "oci"), (out / "digest").read_text().strip(), 0.0
+        else:
+            self.layout, self.digest, self.build_s = build_image(out)
         t0 = time.monotonic()
         self.unpacked = LambdaImage(self.layout, TAG, parent=str(tmp))
         self.unpack_s = time.monotonic() - t0

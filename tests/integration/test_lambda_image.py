@@ -21,8 +21,8 @@ import pytest
 
 from image_util import ROOT, TAG, build_image, lambda_image  # noqa: F401
 from jbtest import bin_path, run, run_json
-from lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, tmp_used,
-                            tree_listing)
+from lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, gone, sandboxed_pids,
+                            tmp_used, tree_listing)
 from lambda_util import LambdaHarness, boto_lambda, invoke
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
@@ -213,8 +213,11 @@ class Sandboxed:
         return sorted(p.name for p in self.state.iterdir() if (p / "lease.json").exists())
 
     def stop(self):
+        pids = [p for fn in self.h.functions.values() if fn.proc
+                for p in [fn.proc.pid] + sandboxed_pids(fn.proc.pid)]
         self.h.stop()
         shutil.rmtree(self.outer, ignore_errors=True)
+        assert gone(pids) == [], "a sandboxed process outlived the harness"
         after = tree_listing(self.img.unpacked.rootfs)
         assert after == self.before, "something in the image's rootfs changed"
 
