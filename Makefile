@@ -12,7 +12,7 @@ DEFS      := -D_GNU_SOURCE
 OPT       ?= -O2 -g
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 B         ?= build
-CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -I$(B)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
@@ -30,10 +30,30 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_TIME ?= 60
 PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
+
+# Where `make install` puts things (GNU names).  DATADIR and LIBEXECDIR are
+# compiled in (lib/stackcfg.c): a PREFIX other than the last build's
+# rebuilds what names them, so `make && sudo make install PREFIX=/opt/jb`
+# installs programs that find /opt/jb/share/jumpbox.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/jumpbox
+DATADIR    ?= $(PREFIX)/share/jumpbox
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+VERSION    := $(shell sh packaging/version.sh)
+# What the programs read at run time: the jump-box modules and the user
+# data terraform/aws reaches as ../../userdata.  Not control-plane/, which
+# an operator applies once from a clone (with `make image`, `make push`).
+DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
+                     $(filter-out %.md,$(wildcard userdata/*)))
+MAN_PAGES  := man/provisioner.1 man/cleaner.1
+UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check unit integration demo format check-format clean help bench \
-        image push fuzz fuzz-lib fuzz-build fuzz-smoke
+.PHONY: all asan deps test check unit integration integration-aws demo format check-format clean help bench \
+        image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
 help:
@@ -45,10 +65,26 @@ help:
 	@echo "make push       push it to ECR: REPO=<account>.dkr.ecr.<region>.amazonaws.com/jumpbox"
 	@echo "make fuzz       fuzz every parser FUZZ_TIME seconds each (fuzz-smoke: briefly, in check)"
 	@echo "make format     clang-format the C sources"
+	@echo "make install    install under PREFIX (default /usr/local), DESTDIR honoured; make uninstall"
+	@echo "make deb        dist/jumpbox_VERSION_ARCH.deb with dpkg-deb (packaging/deb.sh)"
+	@echo "make dist       dist/jumpbox-VERSION.tar.gz: HEAD plus a VERSION file"
 
 $(B)/obj/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Generated headers change only when their text does (cmp), so a new
+# commit rebuilds the two main.o and a new PREFIX only stackcfg.o.
+$(B)/gen/jb_version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define JB_VERSION "%s"\n' '$(VERSION)' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(B)/gen/jb_paths.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define JB_DATADIR "%s"\n#define JB_LIBEXECDIR "%s"\n' '$(DATADIR)' '$(LIBEXECDIR)' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(B)/obj/provisioner/main.o $(B)/obj/cleaner/main.o: $(B)/gen/jb_version.h
+$(B)/obj/lib/stackcfg.o: $(B)/gen/jb_paths.h
 
 $(B)/libjb.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -106,13 +142,20 @@ check: check-format asan
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
-# The Lambda image is built once for both sessions (tests/integration/image_util.py).
+# The Lambda image is built once for both runs (tests/integration/image_util.py):
+# the first builds it into build-image/test, the second finds it there.
+TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
 integration:
 	rm -rf build-image/test
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test \
-	    $(PYTEST) -v -p no:cacheprovider tests/integration tests/faults
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test \
-	    $(PYTEST) -v -p no:cacheprovider tests/aws
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider \
+	    tests/integration tests/faults
+	$(MAKE) integration-aws
+
+# The aws module on the emulated cloud (moto + the EC2 instance stand-in): its
+# own pytest run, since its conftest moves the whole run into a private
+# network namespace.
+integration-aws:
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider tests/aws
 
 demo: deps
 	$(MAKE) all
@@ -136,5 +179,56 @@ format:
 check-format:
 	@clang-format --dry-run --Werror $(SRC_ALL)
 
+version:
+	@echo '$(VERSION)'
+
+# Installs what `make` built in $(B); units and the sweep's environment file
+# get the installed paths.  An existing environment file is configuration
+# and is never overwritten.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/jumpbox
+	install -m 0755 $(B)/provisioner $(B)/cleaner $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/jumpbox-localbox $(DESTDIR)$(LIBEXECDIR)/
+	@set -e; for f in $(DATA_FILES); do \
+	    echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; \
+	    install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f; done
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	@set -e; for f in $(UNIT_IN); do \
+	    t=$(DESTDIR)$(UNITDIR)/$$(basename $$f .in); echo "sed $$f > $$t"; \
+	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$f >$$t; \
+	    chmod 0644 $$t; done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env"; \
+	else \
+	    echo "install -m 0600 packaging/systemd/sweep.env $(DESTDIR)$(SYSCONFDIR)/jumpbox/"; \
+	    install -m 0600 packaging/systemd/sweep.env $(DESTDIR)$(SYSCONFDIR)/jumpbox/; fi
+
+# Removes what install put there, file by file, and then our own
+# directories once empty; a sweep.env someone edited stays.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/provisioner $(DESTDIR)$(BINDIR)/cleaner \
+	    $(DESTDIR)$(LIBEXECDIR)/jumpbox-localbox \
+	    $(addprefix $(DESTDIR)$(DATADIR)/,$(DATA_FILES)) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_PAGES))) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNIT_IN:.in=)))
+	@if cmp -s packaging/systemd/sweep.env $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env; then \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/jumpbox/sweep.env: it was edited"; fi
+	@for d in $(sort $(dir $(addprefix $(DESTDIR)$(DATADIR)/,$(DATA_FILES)))) \
+	    $(DESTDIR)$(DATADIR)/terraform $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/jumpbox; do \
+	    if [ -d $$d ]; then rmdir --ignore-fail-on-non-empty $$d; fi; done
+
+# Packaging builds in trees of their own (tests point them at scratch dirs).
+DEB_B ?= build-deb
+DIST  ?= dist
+deb:
+	bash packaging/deb.sh $(DEB_B) $(DIST)
+
+dist:
+	bash packaging/dist.sh $(DIST)
+
 clean:
-	rm -rf build build-asan build-image build-fuzz dist
+	rm -rf build build-asan build-image build-fuzz build-deb dist

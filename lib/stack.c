@@ -94,8 +94,12 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
     if (ok && port > 0)
         ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
     if (ok && strcmp(req->module, "local") == 0) {
-        char localbox[PATH_MAX + 32], cleaner[PATH_MAX + 32];
-        snprintf(localbox, sizeof(localbox), "%s/jumpbox-localbox", p->bin_dir);
+        char localbox[PATH_MAX], cleaner[PATH_MAX + 32];
+        int rc = jb_localbox_path(p->bin_dir, localbox, sizeof(localbox), err, errlen);
+        if (rc != 0) {
+            cJSON_Delete(v);
+            return rc;
+        }
         snprintf(cleaner, sizeof(cleaner), "%s/cleaner", p->bin_dir);
         ok = add_str(v, "box_dir", p->box_dir) && add_str(v, "localbox_bin", localbox) &&
              add_str(v, "cleaner_bin", cleaner) && add_str(v, "ttl_log", p->ttl_log);

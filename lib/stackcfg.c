@@ -3,6 +3,7 @@
 #include "err.h"
 #include "creds.h"
 #include "fsutil.h"
+#include "jb_paths.h" /* JB_DATADIR, JB_LIBEXECDIR: generated from PREFIX by the Makefile */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +32,25 @@ int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
     return 0;
 }
 
+/* A build tree keeps the modules in ../terraform beside the programs; an
+ * installed tree in ../share/jumpbox/terraform (still true when the whole
+ * prefix was moved or is a DESTDIR staging tree), else where PREFIX put it. */
 static int find_module_dir(const char *bin_dir, const char *module, char *out, size_t outlen)
 {
     static const char *const rel[] = {"../terraform", "../share/jumpbox/terraform"};
     const char *env = getenv("JUMPBOX_MODULE_DIR");
     char base[PATH_MAX], probe[PATH_MAX], real[PATH_MAX], *slash;
 
-    for (int i = -1; i < 2; i++) {
+    for (int i = -1; i < 3; i++) {
         int n;
         if (i < 0 && (env == NULL || *env == '\0'))
             continue;
-        n = i < 0 ? snprintf(base, sizeof(base), "%s", env)
-                  : snprintf(base, sizeof(base), "%s/%s", bin_dir, rel[i]);
+        if (i < 0)
+            n = snprintf(base, sizeof(base), "%s", env);
+        else if (i < 2)
+            n = snprintf(base, sizeof(base), "%s/%s", bin_dir, rel[i]);
+        else
+            n = snprintf(base, sizeof(base), "%s", JB_DATADIR "/terraform");
         if (n < 0 || (size_t)n >= sizeof(base))
             continue;
         n = snprintf(probe, sizeof(probe), "%s/%s/main.tf", base, module);
@@ -58,6 +66,25 @@ static int find_module_dir(const char *bin_dir, const char *module, char *out, s
             return JB_ERR_NOTFOUND; /* an explicit setting must be right */
     }
     return JB_ERR_NOTFOUND;
+}
+
+int jb_localbox_path(const char *bin_dir, char *out, size_t outlen, char *err, size_t errlen)
+{
+    static const char *const rel[] = {"", "/../libexec/jumpbox"};
+    char probe[PATH_MAX], real[PATH_MAX];
+
+    for (int i = 0; i < 3; i++) {
+        int n = i < 2 ? snprintf(probe, sizeof(probe), "%s%s/jumpbox-localbox", bin_dir, rel[i])
+                      : snprintf(probe, sizeof(probe), "%s", JB_LIBEXECDIR "/jumpbox-localbox");
+        if (n > 0 && (size_t)n < sizeof(probe) && access(probe, X_OK) == 0 &&
+            realpath(probe, real) != NULL && strlen(real) < outlen) {
+            memcpy(out, real, strlen(real) + 1);
+            return 0;
+        }
+    }
+    return jb_err(err, errlen, JB_ERR_NOTFOUND,
+                  "jumpbox-localbox: not beside %s, nor in ../libexec/jumpbox, nor in %s", bin_dir,
+                  JB_LIBEXECDIR);
 }
 
 int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_paths *p, char *err,

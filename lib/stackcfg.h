@@ -26,6 +26,10 @@ int jb_work_root(char *out, size_t outlen, char *err, size_t errlen);
 int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_paths *p, char *err,
                    size_t errlen);
 
+/* The local module's helper: beside the programs (a build tree), in
+ * ../libexec/jumpbox (an installed tree), or in the LIBEXECDIR compiled in. */
+int jb_localbox_path(const char *bin_dir, char *out, size_t outlen, char *err, size_t errlen);
+
 /* Terraform reads "${" and "%{" in JSON strings as templates: values from
  * outside must have them doubled.  Returns a new cJSON string. */
 cJSON *jb_tf_literal(const char *s);

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The README's demo: create a local jump box, ssh through it, list, destroy.
-# Uses the release build in build/ and a scratch directory it removes again.
+# Uses the release build in build/, or the programs in the directory given
+# (tests/integration/test_install.py: an installed bin/), and a scratch
+# directory it removes again.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bin=build
+if [ $# -gt 0 ]; then
+    bin=$1
+else
+    cd "$(dirname "$0")/.."
+    bin=build
+fi
 demo=$(mktemp -d /tmp/jumpbox-demo.XXXXXX)
 export JUMPBOX_WORK_DIR="$demo/work"
 state="file://$demo/state"

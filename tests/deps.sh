@@ -9,7 +9,9 @@ debs=(build-essential pkg-config clang-format
       libcmocka-dev python3-pytest python3-botocore awscli clang libclang-rt-14-dev
       openssh-server openssh-client ca-certificates
       curl openssl            # the AWS-core tests read fixture logs and make a TLS cert
+      iproute2 util-linux     # the emulated cloud: a network namespace, instance addresses
       shellcheck cloud-init python3-yaml systemd   # user data checks
+      git mandoc man-db groff-base lintian dpkg-dev  # make install/deb and their tests
       umoci skopeo bubblewrap docker-registry)      # the Lambda image: build, sandbox, push
 
 missing=()
@@ -37,6 +39,17 @@ fi
 if [ ! -f node_modules/s3rver/package.json ]; then
     echo "deps: npm ci (s3rver into ./node_modules)" >&2
     npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# moto (an AWS API emulator) for the emulated-cloud tests (tests/aws): not a
+# Debian package; it must be importable by the python3 on PATH (or by
+# JUMPBOX_MOTO_PYTHON).
+moto_py=${JUMPBOX_MOTO_PYTHON:-python3}
+if ! "$moto_py" -c 'import moto, moto.server, werkzeug' 2>/dev/null; then
+    echo "deps: moto is not installed for $(command -v "$moto_py" || echo "$moto_py"):" >&2
+    echo "deps:   install it with 'pip install \"moto[server]>=5.2\"' into that Python" >&2
+    echo "deps:   (or set JUMPBOX_MOTO_PYTHON to a Python that has it)" >&2
+    exit 1
 fi
 
 if ! command -v "${JUMPBOX_TERRAFORM:-terraform}" >/dev/null; then

@@ -22,12 +22,29 @@ data "aws_vpc" "default" {
   default = true
 }
 
+# A subnet is always named: without one the provider leaves the public
+# address to the subnet's MapPublicIpOnLaunch (true in every default subnet),
+# so the box would get a public IPv4 address it was not asked for, and every
+# later plan would replace it.
+data "aws_subnets" "default" {
+  count = var.subnet_id == "" ? 1 : 0
+  filter {
+    name   = "vpc-id"
+    values = [local.vpc_id]
+  }
+  filter {
+    name   = "default-for-az"
+    values = ["true"]
+  }
+}
+
 locals {
   region = var.region != "" ? var.region : data.aws_region.current.name
   ami_id = var.ami_id != "" ? var.ami_id : data.aws_ssm_parameter.ami[0].insecure_value
   vpc_id = (var.vpc_id != "" ? var.vpc_id
     : var.subnet_id != "" ? data.aws_subnet.box[0].vpc_id
   : data.aws_vpc.default[0].id)
+  subnet_id = var.subnet_id != "" ? var.subnet_id : sort(data.aws_subnets.default[0].ids)[0]
 
   tags = {
     Name                 = "jumpbox-${var.stack_id}"
@@ -89,7 +106,7 @@ resource "aws_vpc_security_group_egress_rule" "tcp" {
 resource "aws_instance" "box" {
   ami                                  = local.ami_id
   instance_type                        = var.instance_type
-  subnet_id                            = var.subnet_id != "" ? var.subnet_id : null
+  subnet_id                            = local.subnet_id
   vpc_security_group_ids               = [aws_security_group.box.id]
   associate_public_ip_address          = var.associate_public_ip
   iam_instance_profile                 = var.instance_profile_name != "" ? var.instance_profile_name : null

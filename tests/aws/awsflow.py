@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from ec2_standin import InstanceStandIn
-from emulated_cloud import STATE_URL
+from emulated_cloud import REGION, STATE_URL
 from jbtest import bin_path, run, run_json
 from lambda_harness import LambdaHarness
 
@@ -27,7 +27,7 @@ class AwsEnv:
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
-        h = LambdaHarness(str(self.tmp)).start()
+        h = LambdaHarness(str(self.tmp), region=REGION).start()
         fenv = dict(self.cloud.env(), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
                     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                     JUMPBOX_STATE=self.state, JUMPBOX_WORK_DIR=str(self.tmp / "fn-work"))
@@ -48,15 +48,24 @@ class AwsEnv:
         return str(d / "bootstrap")
 
     # ---- the CLI -------------------------------------------------------------
-    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8"):
+    def run_env(self, **over):
+        """The full environment a CLI run gets (what jbtest.run builds)."""
+        e = dict(os.environ)
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        e.update(self.cli)
+        e.update(over)
+        return e
+
+    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", env=None):
         cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
-                  "--allow-cidr", cidr, "--state", self.state, *args], env=self.cli,
-                 check=check, timeout=600)
+                  "--allow-cidr", cidr, "--state", self.state, *args],
+                 env=dict(self.cli, **(env or {})), check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
-    def destroy(self, stack_id, check=0):
-        return run_json([bin_path("cleaner"), "destroy", "--stack-id", stack_id,
-                         "--state", self.state], env=self.cli, check=check, timeout=600)
+    def destroy(self, stack_id, check=0, env=None):
+        cp = run([bin_path("cleaner"), "destroy", "--stack-id", stack_id, "--state", self.state],
+                 env=dict(self.cli, **(env or {})), check=check, timeout=600)
+        return json.loads(cp.stdout) if check == 0 else cp
 
     def sweep(self, check=0):
         return run_json([bin_path("cleaner"), "sweep", "--state", self.state],
@@ -88,3 +97,26 @@ class AwsEnv:
             self.standin.stop()
         assert self.standin.errors == [], self.standin.errors
         assert self.cloud.leftovers() == []
+
+
+def plan_changes(aws, stack_id, instance_id):
+    """`terraform plan -detailed-exitcode` of a live stack in its own work dir,
+    with the secrets it was applied with (read back from the instance's user
+    data, as only a test may): 0 means no drift."""
+    from ec2_standin import parse_user_data
+    import tf_offline
+    facts = parse_user_data(aws.cloud.user_data(instance_id))
+    workdir = aws.work / "stacks" / stack_id
+    secrets = workdir / "secrets.auto.tfvars.json"
+    fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"host_private_key": facts["host_private_key"],
+                   "teardown_token": facts["token"]}, f)
+    try:
+        env = dict(aws.cli, TF_DATA_DIR=str(workdir / ".terraform"), TF_IN_AUTOMATION="1",
+                   CHECKPOINT_DISABLE="1", PATH=os.environ["PATH"], HOME=str(aws.tmp))
+        return subprocess.run([tf_offline.terraform_bin(), "plan", "-detailed-exitcode",
+                               "-input=false", "-no-color", "-lock=false"],
+                              cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        secrets.unlink()

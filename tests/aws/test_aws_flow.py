@@ -1,6 +1,9 @@
 """terraform/aws end to end on the emulated cloud: create, ssh through the
 written files, and the three ways down -- each leaving nothing in EC2 or S3."""
 import datetime
+import time
+
+from awsflow import plan_changes
 
 
 def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
@@ -17,6 +20,9 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert ssh.stdout.strip() == "jump"
     assert [lease["stack_id"] for lease in aws.leases()] == [sid]
     assert aws.cloud.leftovers(sid) != []
+    # No drift: what the provider reads back is what it applied.
+    plan = plan_changes(aws, sid, res["instance_id"])
+    assert plan.returncode == 0, plan.stdout + plan.stderr
 
     assert aws.destroy(sid) == {"stack_id": sid, "result": "destroyed"}
     assert aws.cloud.leftovers() == []
@@ -25,3 +31,32 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert state == "terminated"
     aws.wait_for("the box's sshd to go", lambda: not aws.standin.boxes)
     assert aws.ssh(out, sid, "true", timeout=30).returncode != 0
+
+
+def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
+    # Two boxes expiring two minutes from now: "timer" tears itself down through
+    # its user data's script and the clean function; "swept" (its timer never
+    # fires here) is found by `cleaner sweep` once its lease has expired.
+    aws.start_harness()
+    aws.standin.no_timer.add("swept")
+    aws.create("--stack-id", "timer", ttl="2m")
+    aws.create("--stack-id", "swept", ttl="2m")
+    leases = {lease["stack_id"]: lease for lease in aws.leases()}
+    assert set(leases) == {"timer", "swept"}
+    box = aws.standin.box_for("timer")
+    expires = datetime.datetime.strptime(leases["timer"]["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert box.facts["teardown_at"] == expires.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+    aws.wait_for("the timer's script", lambda: box.teardown_runs, timeout=300)
+    (run,) = box.teardown_runs
+    assert run.returncode == 0, run.stderr
+    aws.wait_for("the timer's destroy", lambda: aws.cloud.leftovers("timer") == [], timeout=300)
+    assert "asked jumpbox-clean to destroy stack timer" in run.stdout
+    clean = aws.harness.functions["jumpbox-clean"].history
+    assert [h["event"] for h in clean] and clean[-1]["outcome"] == "response", clean
+    assert [lease["stack_id"] for lease in aws.leases()] == ["swept"]
+
+    aws.wait_for("swept's expiry", lambda: aws.leases()[0]["expired"], timeout=200)
+    swept = aws.sweep()
+    assert "swept" in str(swept), swept
+    assert aws.cloud.leftovers() == [] and aws.leases() == []

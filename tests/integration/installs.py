@@ -1,0 +1,74 @@
+"""Scratch installs for the install, unit and package tests: one release
+build per session, in a build dir of its own, installed under a scratch
+PREFIX with `make install`, as a user would."""
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jbtest import ROOT
+
+
+def make(*args, cwd=ROOT, timeout=900):
+    """Runs make as a user types it: not as a child of `make test`, whose
+    MAKEFLAGS (jobserver descriptors, -s, …) would leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    cp = subprocess.run(["nice", "-n", "10", "make", "-s", "-j2", *args], cwd=cwd, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+    assert cp.returncode == 0, f"make {' '.join(args)} exited {cp.returncode}\n{cp.stdout}\n{cp.stderr}"
+    return cp
+
+
+def data_files():
+    """What the programs read at run time, relative to DATADIR: the
+    jump-box modules and the user data terraform/aws reaches as
+    ../../userdata (not control-plane/: it deploys from a clone)."""
+    files = [p for p in ROOT.glob("terraform/*/*.tf") if p.parent.name in ("local", "aws")]
+    files += [p for p in (ROOT / "userdata").iterdir() if p.is_file() and p.suffix != ".md"]
+    return sorted(str(p.relative_to(ROOT)) for p in files)
+
+
+def installed_files(prefix, sysconfdir, man_suffix=""):
+    """Every file `make install` puts down (the .deb adds its own docs)."""
+    p = prefix.lstrip("/")
+    files = [f"{p}/bin/provisioner", f"{p}/bin/cleaner", f"{p}/libexec/jumpbox/jumpbox-localbox",
+             f"{p}/share/man/man1/provisioner.1{man_suffix}",
+             f"{p}/share/man/man1/cleaner.1{man_suffix}",
+             f"{p}/lib/systemd/system/jumpbox-sweep.service",
+             f"{p}/lib/systemd/system/jumpbox-sweep.timer",
+             f"{sysconfdir.lstrip('/')}/jumpbox/sweep.env"]
+    files += [f"{p}/share/jumpbox/{f}" for f in data_files()]
+    return sorted(files)
+
+
+def files_under(root):
+    root = Path(root)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+
+
+@dataclass
+class Installed:
+    base: Path
+    prefix: Path
+    build: Path
+
+    @property
+    def bin(self):
+        return self.prefix / "bin"
+
+    def unit(self, name):
+        return self.prefix / "lib" / "systemd" / "system" / name
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory):
+    """A release build (build/ of its own) installed under a scratch PREFIX."""
+    base = tmp_path_factory.mktemp("installed")
+    inst = Installed(base, base / "prefix", base / "build")
+    make(f"B={inst.build}", f"PREFIX={inst.prefix}", "install")
+    yield inst
+    shutil.rmtree(base, ignore_errors=True)
