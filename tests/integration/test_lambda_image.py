@@ -475,3 +475,25 @@ def test_push_stores_the_manifest_unchanged(lambda_image, tmp_path):
         assert cp.returncode != 0 and "REPO is not set" in cp.stderr
     finally:
         reg.close()
+
+
+def test_build_says_clearly_what_is_missing(tmp_path):
+    """The provider mirror reaches the build only through JUMPBOX_TF_PLUGIN_DIR;
+    without it, or with a packed (zip) mirror, the build stops before it starts."""
+    def build(**env):
+        e = {k: v for k, v in os.environ.items() if k != "JUMPBOX_TF_PLUGIN_DIR"}
+        e.update(IMAGE_OUT=str(tmp_path / "out"), **env)
+        return subprocess.run(["bash", str(ROOT / "packaging/image.sh")], env=e,
+                              capture_output=True, text=True, timeout=120)
+
+    cp = build()
+    assert cp.returncode == 1 and "JUMPBOX_TF_PLUGIN_DIR is not set" in cp.stderr, cp.stderr
+    packed = tmp_path / "packed" / "registry.terraform.io" / "hashicorp" / "aws"
+    packed.mkdir(parents=True)
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
+    (packed / f"terraform-provider-aws_5.100.0_linux_{arch}.zip").write_bytes(b"PK")
+    cp = build(JUMPBOX_TF_PLUGIN_DIR=str(tmp_path / "packed"))
+    assert cp.returncode == 1 and "is a packed mirror" in cp.stderr, cp.stderr
+    cp = build(JUMPBOX_TF_PLUGIN_DIR=str(tmp_path / "nowhere"))
+    assert cp.returncode == 1 and "is not a directory" in cp.stderr, cp.stderr
+    assert not (tmp_path / "out").exists()
