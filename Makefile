@@ -45,7 +45,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 VERSION    := $(shell sh packaging/version.sh)
 # What the programs read at run time: the jump-box modules and the user
 # data terraform/aws reaches as ../../userdata.  Not control-plane/, which
-# an operator applies once from a clone (it uploads `make lambda`'s zips).
+# an operator applies once from a clone (with `make image`, `make push`).
 DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
                      $(filter-out %.md,$(wildcard userdata/*)))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
@@ -53,7 +53,7 @@ UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpb
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check unit integration integration-aws demo format check-format clean help bench \
-        lambda fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
+        image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
 help:
@@ -61,7 +61,8 @@ help:
 	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
-	@echo "make lambda     dist/build.zip and dist/clean.zip for provided.al2023 (docs/lambda.md)"
+	@echo "make image      the Lambda container image: dist/image/oci, digest in dist/image/digest"
+	@echo "make push       push it to ECR: REPO=<account>.dkr.ecr.<region>.amazonaws.com/jumpbox"
 	@echo "make fuzz       fuzz every parser FUZZ_TIME seconds each (fuzz-smoke: briefly, in check)"
 	@echo "make format     clang-format the C sources"
 	@echo "make install    install under PREFIX (default /usr/local), DESTDIR honoured; make uninstall"
@@ -141,15 +142,20 @@ check: check-format asan
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
+# The Lambda image is built once for both runs (tests/integration/image_util.py):
+# the first builds it into build-image/test, the second finds it there.
+TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
 integration:
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/integration tests/faults
+	rm -rf build-image/test
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider \
+	    tests/integration tests/faults
 	$(MAKE) integration-aws
 
 # The aws module on the emulated cloud (moto + the EC2 instance stand-in): its
 # own pytest run, since its conftest moves the whole run into a private
 # network namespace.
 integration-aws:
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) -v -p no:cacheprovider tests/aws
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider tests/aws
 
 demo: deps
 	$(MAKE) all
@@ -160,8 +166,12 @@ bench:
 	$(MAKE) all
 	bash bench/run.sh
 
-lambda:
-	bash packaging/lambda.sh
+# Needs JUMPBOX_TF_PLUGIN_DIR (an unpacked provider mirror); docs/lambda.md.
+image:
+	nice -n 10 bash packaging/image.sh
+
+push:
+	bash packaging/push.sh
 
 format:
 	clang-format -i $(SRC_ALL)
@@ -221,4 +231,4 @@ dist:
 	bash packaging/dist.sh $(DIST)
 
 clean:
-	rm -rf build build-asan build-lambda build-fuzz build-deb dist
+	rm -rf build build-asan build-image build-fuzz build-deb dist

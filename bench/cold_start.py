@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Lambda cold start: exec of a custom-runtime `bootstrap` to its first
-`GET /2018-06-01/runtime/invocation/next`, ours (the provisioner out of
-dist/build.zip, unzipped as Lambda does into a task root) against
-bench/cold_start_fn.py (boto3 + paramiko + one Ed25519 key).
+`GET /2018-06-01/runtime/invocation/next`, ours (TASK_ROOT/bootstrap: e.g.
+the provisioner copied as bootstrap into a directory) against
+bench/cold_start_fn.py (boto3 + paramiko + one Ed25519 key), without a
+sandbox.  bench/image_bench.py reuses its Runtime API stand-in (Api, Run),
+vm_kib and stats for the same measure in the Lambda-like sandbox, which is
+what `make bench` reports.
 
 A stand-in for the Runtime API (http.server on 127.0.0.1, a free port)
 notes when the first `next` arrives and holds that request unanswered; the
@@ -113,7 +116,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--task-root", required=True, help="dist/build.zip, unzipped")
+    ap.add_argument("--task-root", required=True, help="a directory holding bootstrap")
     ap.add_argument("--json")
     a = ap.parse_args()
 
@@ -180,7 +183,7 @@ def main():
     w("| bootstrap | median ms | p90 ms | mean ms | min ms | max ms | peak RSS MiB (median / max) "
       "| of it anonymous MiB (median) |\n")
     w("|---|---:|---:|---:|---:|---:|---:|---:|\n")
-    for k, name in (("ours", "ours: provisioner from dist/build.zip"),
+    for k, name in (("ours", "ours: TASK_ROOT/bootstrap"),
                     ("python", "Python: boto3 + paramiko + 1 key")):
         t, r = out[k]["time_s"], out[k]["rss_kib"]
         w(f"| {name} | {ms(t['median'])} | {ms(t['p90'])} | {ms(t['mean'])} | {ms(t['min'])} "

@@ -202,21 +202,12 @@ print(sum(1 for x in r["stacks"] if x["result"] == "destroyed"))' "$T/res/sweep.
     done
 done
 
-# --- 4. Lambda cold start ----------------------------------------------------
-# The bootstrap as Lambda runs it: dist/build.zip unzipped into a task root.
-echo "bench: Lambda packages (packaging/lambda.sh)" >&2
-bash packaging/lambda.sh >"$T/res/lambda.log" 2>&1 || { cat "$T/res/lambda.log" >&2; exit 1; }
-mkdir "$T/task"
-$PY -m zipfile -e dist/build.zip "$T/task"
-chmod 755 "$T/task/bootstrap" # Python's zipfile drops the mode; Lambda keeps it
-echo "bench: Lambda cold start x $N_COLD (ours and Python, alternating)" >&2
-$PY bench/cold_start.py --runs "$N_COLD" --task-root "$T/task" --json "$T/res/cold.json" \
-    >"$T/res/cold.md"
-
-# --- 5. package size ----------------------------------------------------------
-echo "bench: package size" >&2
-$PY bench/package_size.py --zip dist/build.zip --zip dist/clean.zip --json "$T/res/size.json" \
-    >"$T/res/size.md"
+# --- 4 and 5. The Lambda image: sizes, a code change's push, cold start ---------
+# bench/image.sh: the image built twice (the second time after a code-only
+# change), pushed to a local docker-registry, and the cold start in the
+# Lambda-like sandbox against a Python 3.11 + boto3 + Terraform layout.
+echo "bench: the Lambda image (bench/image.sh)" >&2
+N_COLD=$N_COLD bash bench/image.sh "$T/res/image.json" >"$T/res/image.md"
 
 # --- 6. S3 prefix purge on s3rver --------------------------------------------
 echo "bench: S3 purge of $N_OBJECTS objects (ours, then aws s3 rm --recursive)" >&2
@@ -236,14 +227,13 @@ jget() { $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys
 # "N.Nx faster" / "N.Nx slower" (or less/more) for peer / ours.
 vs() { awk -v o="$1" -v p="$2" -v good="$3" -v bad="$4" \
     'BEGIN {if (p >= o) printf "%.1fx %s", p / o, good; else printf "%.1fx %s", o / p, bad}'; }
-co_ms=$(jget "$T/res/cold.json" 'd["ours"]["time_s"]["median"] * 1000')
-cp_ms=$(jget "$T/res/cold.json" 'd["python"]["time_s"]["median"] * 1000')
-co_kib=$(jget "$T/res/cold.json" 'd["ours"]["rss_kib"]["max"]')
-cp_kib=$(jget "$T/res/cold.json" 'd["python"]["rss_kib"]["max"]')
-zb=$(jget "$T/res/size.json" 'd["build.zip"]["zipped"]')
-ub=$(jget "$T/res/size.json" 'd["build.zip"]["unzipped"]')
-zp=$(jget "$T/res/size.json" 'd["python"]["with_libs_zipped"]')
-up=$(jget "$T/res/size.json" 'd["python"]["with_libs_unzipped"]')
+co_ms=$(jget "$T/res/image.json" 'd["cold"]["ours"]["time_s"]["median"] * 1000')
+cp_ms=$(jget "$T/res/image.json" 'd["cold"]["python"]["time_s"]["median"] * 1000')
+co_kib=$(jget "$T/res/image.json" 'd["cold"]["ours"]["rss_kib"]["max"]')
+cp_kib=$(jget "$T/res/image.json" 'd["cold"]["python"]["rss_kib"]["max"]')
+code_z=$(jget "$T/res/image.json" 'd["layers"][-1]["compressed"]')
+all_z=$(jget "$T/res/image.json" 'sum(x["compressed"] for x in d["layers"])')
+push_b=$(jget "$T/res/image.json" 'd["pushed_change"]')
 fmb() { awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1e6}'; }
 awk '$1 == "stub" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/stub.dat"
 awk '$1 == "real" {print $2, $3, $4 / 1024}' "$T/sweep.dat" >"$T/real.dat"
@@ -274,14 +264,14 @@ EOF
         "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)," \
         "$("$TF" version 2>/dev/null | head -1), $(ssh -V 2>&1 | cut -d, -f1).  Release build (\`make\`)."
     echo "Times are wall clock; peak RSS is GNU time's %M (the largest process of the tree),"
-    echo "except for the cold start (VmHWM of the bootstrap, see section 4)."
+    echo "except for the cold start (VmHWM of the entry point, see section 4)."
     echo
     echo "## Summary"
     echo
     echo "| benchmark | ours | peer | time | peak memory |"
     echo "|---|---|---|---|---|"
-    echo "| Lambda cold start, exec to first \`next\` (median) | $(printf %.1f "$co_ms") ms, $(fmt_mb "$co_kib") MiB | Python + boto3 + paramiko: $(printf %.0f "$cp_ms") ms, $(fmt_mb "$cp_kib") MiB | $(vs "$co_ms" "$cp_ms" faster slower) | $(vs "$co_kib" "$cp_kib" less more) |"
-    echo "| Lambda package, build.zip (zipped / unzipped) | $(fmb "$zb") / $(fmb "$ub") | Python layer: $(fmb "$zp") / $(fmb "$up") | $(vs "$zb" "$zp" smaller larger) zipped | $(vs "$ub" "$up" smaller larger) unzipped |"
+    echo "| Lambda cold start in the sandbox, exec to first \`next\` (median) | $(printf %.1f "$co_ms") ms, $(fmt_mb "$co_kib") MiB | Python + boto3 + paramiko: $(printf %.0f "$cp_ms") ms, $(fmt_mb "$cp_kib") MiB | $(vs "$co_ms" "$cp_ms" faster slower) | $(vs "$co_kib" "$cp_kib" less more) |"
+    echo "| Lambda image: all layers / code layer (compressed); a code change pushes | $(fmb "$all_z") / $(fmb "$code_z"); $(fmb "$push_b") | | | |"
     echo "| S3 purge of $N_OBJECTS objects (s3rver) | $s3o_s s, $(fmt_mb "$s3o_rss") MiB | \`aws s3 rm --recursive\`: $s3a_s s, $(fmt_mb "$s3a_rss") MiB | $(vs "$s3o_s" "$s3a_s" faster slower) | $(vs "$s3o_rss" "$s3a_rss" less more) |"
     echo "| Ed25519 key pair to files (median) | $(fmt_ms "$kgo_med") ms, $(fmt_mb "$kgo_rss") MiB | ssh-keygen: $(fmt_ms "$kgs_med") ms, $(fmt_mb "$kgs_rss") MiB | $(vs "$kgo_med" "$kgs_med" faster slower) | $(vs "$kgo_rss" "$kgs_rss" less more) |"
     echo "| local jump box create + destroy (mean) | $(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {printf "%.2f", a + b}') s | bare \`terraform init/apply/destroy\`: $(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {printf "%.2f", a + b}') s | $(vs "$(awk -v a="$cro_mean" -v b="$deo_mean" 'BEGIN {print a + b}')" "$(awk -v a="$bap_mean" -v b="$bde_mean" 'BEGIN {print a + b}')" faster slower) (we add an SSH login probe and keys) | Terraform's either way |"
@@ -339,36 +329,25 @@ EOF
     echo
     echo "![sweep scaling](sweep_scaling.png)"
     echo
-    echo "## 4. Lambda cold start: exec of \`bootstrap\` to its first \`next\` request"
+    echo "## 4 and 5. The Lambda image: layers, a code change's push, cold start"
     echo
-    echo "Ours: \`bootstrap\` (the stripped release provisioner with its lib/) out of"
-    echo "dist/build.zip, unzipped into a task root as Lambda does, with the build function's"
-    echo "settings (JUMPBOX_MODULE=aws, s3:// state, allowed CIDRs).  Python: bench/cold_start_fn.py,"
-    echo "run by Debian's /usr/bin/python3 $($PY -c 'import platform; print(platform.python_version())'):"
-    echo "imports boto3 $($PY -c 'import boto3; print(boto3.__version__)') and paramiko"
-    echo "$($PY -c 'import paramiko; print(paramiko.__version__)'), makes one Ed25519 key (cryptography),"
-    echo "then asks for \`next\` (http.client).  bench/cold_start.py stands in for the Runtime API on"
-    echo "127.0.0.1 (stdlib http.server): it notes when the first \`next\` arrives, holds it, reads the"
-    echo "process's VmHWM (peak RSS of the exec'd image: wait4's ru_maxrss would carry over the"
-    echo "forked Python driver's own RSS across exec) and RssAnon, and kills it.  $N_COLD runs each,"
-    echo "alternating, after 3 discarded warm-up runs each: files are in the page cache, as on a"
-    echo "warm Lambda host; what Lambda does before exec (download, unzip, sandbox) is not in it."
+    echo "bench/image.sh: \`make image\` (packaging/image.sh), then the same from a copy of the"
+    echo "tree with one string changed in provisioner/main.c; both pushed with \`make push\`"
+    echo "(packaging/push.sh) to Debian's docker-registry on 127.0.0.1, whose storage growth is"
+    echo "what each push uploaded.  Then bench/image_bench.py: the cold start of the image's entry"
+    echo "point (the build function's settings) in the Lambda-like sandbox of the tests"
+    echo "(tests/fixtures/lambda_sandbox.py: setpriv to uid 993, bwrap, read-only root, 512 MB"
+    echo "/tmp), exec of the entry point (timed by bench/exec_stamp.c, bound into the sandbox) to"
+    echo "the first \`GET .../invocation/next\` at bench/cold_start.py's stand-in Runtime API, and the"
+    echo "entry point's VmHWM; against bench/cold_start_fn.py (boto3,"
+    echo "paramiko, one Ed25519 key, then \`next\`) run by Debian's /usr/bin/python3 in the same"
+    echo "sandbox over a Python-image layout with the same Terraform and provider in /opt.  $N_COLD"
+    echo "runs each, alternating, after 3 warm-up runs each; the sandbox's own set-up before the"
+    echo "exec is its own column.  What Lambda does before exec (pulling and caching the image,"
+    echo "Firecracker) is not in it.  The stand-in notes \`next\` in a Python thread: on a loaded"
+    echo "machine its wake-up latency adds the same milliseconds to both sides."
     echo
-    cat "$T/res/cold.md"
-    echo
-    echo "## 5. Package size: dist/build.zip, dist/clean.zip vs the Python function's layer"
-    echo
-    echo "Ours: the zips \`make lambda\` builds (bootstrap, lib/, terraform/, userdata/), zipped"
-    echo "size on disk and the sum of their files.  Python: built, not estimated, from Debian 12's"
-    echo "packages: every file under /usr/lib/python3/dist-packages of python3-boto3,"
-    echo "python3-paramiko and the python3-* packages they depend on, recursively, zipped here"
-    echo "(deflate) under python/ as a layer would be.  Debian's files are no .pyc (pip-built"
-    echo "layers usually carry them) and link the system's libssl and libsodium where PyPI's"
-    echo "wheels ship their own copies, so the second Python row adds those shared libraries the"
-    echo "way packaging/lambda.sh adds ours; the ratios use that row.  Debian's botocore is"
-    echo "dfsg-trimmed, so a pip-built layer is, if anything, larger."
-    echo
-    cat "$T/res/size.md"
+    cat "$T/res/image.md"
     echo
     echo "## 6. Purging an S3 prefix of $N_OBJECTS objects on s3rver"
     echo

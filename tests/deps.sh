@@ -11,7 +11,8 @@ debs=(build-essential pkg-config clang-format
       curl openssl            # the AWS-core tests read fixture logs and make a TLS cert
       iproute2 util-linux     # the emulated cloud: a network namespace, instance addresses
       shellcheck cloud-init python3-yaml systemd   # user data checks
-      git mandoc man-db groff-base lintian dpkg-dev)  # make install/deb and their tests
+      git mandoc man-db groff-base lintian dpkg-dev  # make install/deb and their tests
+      umoci skopeo bubblewrap docker-registry)      # the Lambda image: build, sandbox, push
 
 missing=()
 # Node may come from elsewhere (with npm built in): only ask Debian when npm is missing.

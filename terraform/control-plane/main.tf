@@ -1,6 +1,8 @@
-# The jumpbox control plane: state bucket, build and clean functions with the
-# Terraform layer, roles, the sweep schedule.  Deployed once per account and
-# region by an operator (README.md).
+# The jumpbox control plane: state bucket, image repository, the build and
+# clean functions (one container image), roles, the sweep schedule.  Deployed
+# once per account and region by an operator (README.md): a first apply
+# without image_digest makes everything but the functions, then the image is
+# pushed, then an apply with its digest makes the functions.
 
 data "aws_partition" "current" {}
 
@@ -9,13 +11,9 @@ locals {
   acct       = var.account_id
   region     = var.region
   bucket     = var.state_bucket_name != "" ? var.state_bucket_name : "${var.name_prefix}-state-${var.account_id}-${var.region}"
-  dist       = "${path.module}/../../dist"
   build      = "${var.name_prefix}-build"
   clean      = "${var.name_prefix}-clean"
   box        = "${var.name_prefix}-box"
-  zip_b      = var.build_zip != "" ? var.build_zip : "${local.dist}/build.zip"
-  zip_c      = var.clean_zip != "" ? var.clean_zip : "${local.dist}/clean.zip"
-  zip_l      = var.layer_zip != "" ? var.layer_zip : "${local.dist}/terraform-layer.zip"
   arn_fn     = "arn:${local.p}:lambda:${local.region}:${local.acct}:function"
   build_arn  = "${local.arn_fn}:${local.build}"
   clean_arn  = "${local.arn_fn}:${local.clean}"
@@ -100,16 +98,75 @@ resource "aws_s3_bucket_policy" "state" {
   depends_on = [aws_s3_bucket_public_access_block.state]
 }
 
-# ---- Functions --------------------------------------------------------------
+# ---- Image repository -------------------------------------------------------
 
-resource "aws_lambda_layer_version" "terraform" {
-  layer_name               = "${var.name_prefix}-terraform"
-  description              = "terraform in bin/ and a provider plugin mirror in tf-plugins/"
-  filename                 = local.zip_l
-  source_code_hash         = filebase64sha256(local.zip_l)
-  compatible_runtimes      = ["provided.al2023"]
-  compatible_architectures = [var.architecture]
+# One image, both functions (`make image`, `make push`).  Tags never move:
+# each function is pinned to an image by digest anyway, and an immutable tag
+# keeps what a tag once meant.
+resource "aws_ecr_repository" "image" {
+  name                 = var.name_prefix
+  image_tag_mutability = "IMMUTABLE"
+  force_delete         = false
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+  encryption_configuration {
+    encryption_type = "AES256"
+  }
 }
+
+resource "aws_ecr_lifecycle_policy" "image" {
+  repository = aws_ecr_repository.image.name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Untagged images (a tag was never pushed) go after a day"
+        selection = {
+          tagStatus   = "untagged"
+          countType   = "sinceImagePushed"
+          countUnit   = "days"
+          countNumber = 1
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the newest ${var.image_keep_count} images"
+        selection = {
+          tagStatus   = "any"
+          countType   = "imageCountMoreThan"
+          countNumber = var.image_keep_count
+        }
+        action = { type = "expire" }
+      },
+    ]
+  })
+}
+
+# Lambda pulls the image for these two functions only.
+data "aws_iam_policy_document" "image_pull" {
+  statement {
+    sid     = "LambdaPull"
+    actions = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.build_arn, local.clean_arn]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "image" {
+  repository = aws_ecr_repository.image.name
+  policy     = data.aws_iam_policy_document.image_pull.json
+}
+
+# ---- Functions --------------------------------------------------------------
 
 locals {
   function_env = merge({
@@ -117,15 +174,18 @@ locals {
     JUMPBOX_STATE         = "s3://${local.bucket}/${var.state_prefix}"
     JUMPBOX_MAX_TTL       = var.max_ttl
     JUMPBOX_ALLOWED_CIDRS = join(",", var.allowed_cidrs)
-    JUMPBOX_TF_PLUGIN_DIR = var.tf_plugin_dir
-    JUMPBOX_TERRAFORM     = "/opt/bin/terraform"
-    JUMPBOX_MODULE_DIR    = "/var/task/terraform"
     JUMPBOX_WORK_DIR      = "/tmp/jumpbox"
   }, var.module_vars_file != "" ? { JUMPBOX_MODULE_VARS = var.module_vars_file } : {})
+  # Terraform, the provider mirror and the CLI config come from the image's
+  # own Env (JUMPBOX_TERRAFORM, JUMPBOX_TF_PLUGIN_DIR, TF_CLI_CONFIG_FILE);
+  # the entry point picks the program.
   functions = {
-    build = { name = local.build, zip = local.zip_b, role = aws_iam_role.build.arn }
-    clean = { name = local.clean, zip = local.zip_c, role = aws_iam_role.clean.arn }
+    build = { name = local.build, role = aws_iam_role.build.arn, entry = "/var/task/bin/provisioner" }
+    clean = { name = local.clean, role = aws_iam_role.clean.arn, entry = "/var/task/bin/cleaner" }
   }
+  deployed = var.image_digest != "" ? local.functions : {}
+  # The repository's URL, spelt out so that a plan shows the whole pin.
+  image_uri = "${local.acct}.dkr.ecr.${local.region}.${data.aws_partition.current.dns_suffix}/${aws_ecr_repository.image.name}@${var.image_digest}"
 }
 
 resource "aws_cloudwatch_log_group" "fn" {
@@ -135,18 +195,19 @@ resource "aws_cloudwatch_log_group" "fn" {
 }
 
 resource "aws_lambda_function" "fn" {
-  for_each         = local.functions
-  function_name    = each.value.name
-  description      = "jumpbox ${each.key}"
-  role             = each.value.role
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = [var.architecture]
-  filename         = each.value.zip
-  source_code_hash = filebase64sha256(each.value.zip)
-  layers           = [aws_lambda_layer_version.terraform.arn]
-  memory_size      = var.function_memory_mb
-  timeout          = 900
+  for_each      = local.deployed
+  function_name = each.value.name
+  description   = "jumpbox ${each.key}"
+  role          = each.value.role
+  package_type  = "Image"
+  image_uri     = local.image_uri
+  image_config {
+    entry_point       = [each.value.entry]
+    working_directory = "/var/task"
+  }
+  architectures = [var.architecture]
+  memory_size   = var.function_memory_mb
+  timeout       = 900
   ephemeral_storage {
     size = var.function_ephemeral_mb
   }
@@ -157,11 +218,13 @@ resource "aws_lambda_function" "fn" {
     log_format = "Text"
     log_group  = aws_cloudwatch_log_group.fn[each.key].name
   }
+  depends_on = [aws_ecr_repository_policy.image]
 }
 
 # A teardown request from a box, or a sweep, must not run twice at once for
 # the same stack; Lambda retries a failed asynchronous call twice by itself.
 resource "aws_lambda_function_event_invoke_config" "clean" {
+  count                        = var.image_digest != "" ? 1 : 0
   function_name                = aws_lambda_function.fn["clean"].function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 3600
@@ -170,6 +233,7 @@ resource "aws_lambda_function_event_invoke_config" "clean" {
 # ---- Sweep schedule ---------------------------------------------------------
 
 resource "aws_scheduler_schedule" "sweep" {
+  count               = var.image_digest != "" ? 1 : 0
   name                = "${var.name_prefix}-sweep"
   description         = "Destroy every expired jumpbox lease"
   schedule_expression = var.sweep_schedule

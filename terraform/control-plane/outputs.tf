@@ -11,12 +11,22 @@ output "state_url" {
   value       = "s3://${local.bucket}/${var.state_prefix}"
 }
 
+output "repository_url" {
+  description = "Where `make push` pushes the image (REPO)."
+  value       = aws_ecr_repository.image.repository_url
+}
+
+output "image_uri" {
+  description = "The image both functions run, pinned by digest; empty before the first push."
+  value       = var.image_digest != "" ? local.image_uri : ""
+}
+
 output "build_function_name" {
-  value = aws_lambda_function.fn["build"].function_name
+  value = local.build
 }
 
 output "clean_function_name" {
-  value = aws_lambda_function.fn["clean"].function_name
+  value = local.clean
 }
 
 output "box_instance_profile" {

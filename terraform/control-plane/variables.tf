@@ -48,38 +48,34 @@ variable "noncurrent_version_days" {
   default     = 30
 }
 
-variable "build_zip" {
-  description = "Build function bundle (bootstrap = provisioner, plus terraform/ and userdata/). Empty: dist/build.zip in the repository."
+variable "image_digest" {
+  description = "Digest (sha256:...) of the image in the repository that both functions run (`make push` prints it; dist/image/digest). Empty: no functions yet, the first apply makes the repository to push to."
   type        = string
   default     = ""
+  validation {
+    condition     = var.image_digest == "" || can(regex("^sha256:[0-9a-f]{64}$", var.image_digest))
+    error_message = "image_digest must be sha256: and 64 hex digits (or empty)."
+  }
 }
 
-variable "clean_zip" {
-  description = "Clean function bundle (bootstrap = cleaner, plus terraform/ and userdata/). Empty: dist/clean.zip."
-  type        = string
-  default     = ""
-}
-
-variable "layer_zip" {
-  description = "Layer with bin/terraform and tf-plugins/ (a provider plugin mirror). Empty: dist/terraform-layer.zip."
-  type        = string
-  default     = ""
+variable "image_keep_count" {
+  description = "Images the repository keeps (the newest); older ones expire. Keep the deployed one among them."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.image_keep_count >= 2
+    error_message = "image_keep_count must be at least 2 (the deployed image and the one before it)."
+  }
 }
 
 variable "architecture" {
-  description = "Lambda architecture; the bundles and the layer must be built for it."
+  description = "Lambda architecture; the image must be built for it (`make image` builds for the machine it runs on)."
   type        = string
   default     = "x86_64"
   validation {
     condition     = contains(["x86_64", "arm64"], var.architecture)
     error_message = "architecture must be x86_64 or arm64."
   }
-}
-
-variable "tf_plugin_dir" {
-  description = "Where the layer's provider mirror is mounted."
-  type        = string
-  default     = "/opt/tf-plugins"
 }
 
 variable "max_ttl" {
@@ -138,7 +134,7 @@ variable "backup_vm_role_name" {
 }
 
 variable "module_vars_file" {
-  description = "Path, inside the function, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS); e.g. /var/task/module-vars.json."
+  description = "Path, inside the image, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS): /var/task/module-vars.json when the image was built with `make image MODULE_VARS=FILE`."
   type        = string
   default     = ""
 }

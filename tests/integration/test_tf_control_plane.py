@@ -1,11 +1,12 @@
 """terraform/control-plane: planned offline (a copy of the module plus a test
 override that points the provider at an unused loopback port), then the plan
-JSON is checked: bucket hardening, functions and their environment, the sweep
-schedule, and least privilege in every IAM policy."""
+JSON is checked: bucket hardening, the image repository, the functions (one
+image pinned by digest) and their environment, the sweep schedule, and least
+privilege in every IAM policy.  Planned twice: as the first apply of a
+deployment from zero (no image yet: no functions) and with the image."""
 import json
 import re
 import shutil
-import zipfile
 
 import pytest
 
@@ -15,30 +16,36 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 BUCKET = f"jumpbox-state-{ACCOUNT}-{REGION}"
 FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
+DIGEST = "sha256:" + "5e" * 32
+VARS = [f"-var=region={REGION}", f"-var=account_id={ACCOUNT}",
+        '-var=allowed_cidrs=["203.0.113.0/24","198.51.100.0/24"]',
+        "-var=backup_vm_role_name=backup-vm"]
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory):
+def module_copy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("control-plane")
     mod = tmp / "cp"
     shutil.copytree(tfo.ROOT / "terraform" / "control-plane", mod,
                     ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     (mod / "zz_test_override.tf").write_text(tfo.provider_block(REGION))
-    zips = {}
-    for name in ("build", "clean", "layer"):
-        z = tmp / f"{name}.zip"
-        with zipfile.ZipFile(z, "w") as f:
-            f.writestr("bootstrap" if name != "layer" else "bin/terraform", f"{name} stand-in\n")
-        zips[name] = str(z)
     tfo.init(mod)
     tfo.tf(["validate", "-no-color"], mod)
-    plan, _ = tfo.plan_json(mod, [
-        f"-var=region={REGION}", f"-var=account_id={ACCOUNT}",
-        '-var=allowed_cidrs=["203.0.113.0/24","198.51.100.0/24"]',
-        f"-var=build_zip={zips['build']}", f"-var=clean_zip={zips['clean']}",
-        f"-var=layer_zip={zips['layer']}", "-var=backup_vm_role_name=backup-vm"])
-    yield plan
-    shutil.rmtree(tmp, ignore_errors=True)  # its .terraform and zips
+    yield mod
+    shutil.rmtree(tmp, ignore_errors=True)  # its .terraform
+
+
+@pytest.fixture(scope="module")
+def planned(module_copy):
+    plan, _ = tfo.plan_json(module_copy, [*VARS, f"-var=image_digest={DIGEST}"])
+    return plan
+
+
+@pytest.fixture(scope="module")
+def first_apply(module_copy):
+    """Deploying from zero, step 1: nothing pushed yet."""
+    plan, _ = tfo.plan_json(module_copy, VARS)
+    return plan
 
 
 def by_type(plan, rtype):
@@ -70,23 +77,59 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
     assert sorted(st["Resource"]) == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
 
 
-def test_functions_runtime_layer_and_environment(planned):
+def test_functions_run_one_image_pinned_by_digest(planned):
     fns = {f["function_name"]: f for f in by_type(planned, "aws_lambda_function").values()}
     assert set(fns) == {"jumpbox-build", "jumpbox-clean"}
-    for f in fns.values():
-        assert f["runtime"] == "provided.al2023" and f["handler"] == "bootstrap"
+    entry = {"jumpbox-build": ["/var/task/bin/provisioner"],
+             "jumpbox-clean": ["/var/task/bin/cleaner"]}
+    for name, f in fns.items():
+        assert f["package_type"] == "Image"
+        assert not f.get("runtime") and not f.get("layers") and not f.get("filename")
+        assert f["image_config"][0]["entry_point"] == entry[name]
         assert f["timeout"] == 900
         env = f["environment"][0]["variables"]
         assert env["JUMPBOX_MODULE"] == "aws"
         assert env["JUMPBOX_STATE"] == f"s3://{BUCKET}/stacks"
         assert env["JUMPBOX_MAX_TTL"] == "4h"
         assert env["JUMPBOX_ALLOWED_CIDRS"] == "203.0.113.0/24,198.51.100.0/24"
-        assert env["JUMPBOX_TF_PLUGIN_DIR"].startswith("/opt/")
+        # Terraform and the provider mirror: the image's own Env says where.
+        assert not {"JUMPBOX_TF_PLUGIN_DIR", "JUMPBOX_TERRAFORM"} & set(env)
         assert f["logging_config"][0]["log_group"] == f"/aws/lambda/{f['function_name']}"
-    layer = one(planned, "aws_lambda_layer_version")
-    assert layer["compatible_runtimes"] == ["provided.al2023"]
+        assert f["image_uri"] == (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/jumpbox@{DIGEST}")
+    assert not by_type(planned, "aws_lambda_layer_version")
     for g in by_type(planned, "aws_cloudwatch_log_group").values():
         assert g["retention_in_days"] == 30
+
+
+def test_repository_immutable_scanned_expiring_pull_only_for_our_functions(planned):
+    repo = one(planned, "aws_ecr_repository")
+    assert repo["name"] == "jumpbox"
+    assert repo["image_tag_mutability"] == "IMMUTABLE"
+    assert repo["image_scanning_configuration"] == [{"scan_on_push": True}]
+    assert repo["force_delete"] is False
+    rules = json.loads(one(planned, "aws_ecr_lifecycle_policy")["policy"])["rules"]
+    assert [r["action"]["type"] for r in rules] == ["expire", "expire"]
+    keep = rules[-1]["selection"]
+    assert keep["tagStatus"] == "any" and keep["countType"] == "imageCountMoreThan"
+    assert keep["countNumber"] == 10
+    (st,) = json.loads(one(planned, "aws_ecr_repository_policy")["policy"])["Statement"]
+    assert st["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(st["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert sorted(st["Condition"]["StringEquals"]["aws:SourceArn"]) == [
+        f"{FN}:jumpbox-build", f"{FN}:jumpbox-clean"]
+
+
+def test_first_apply_makes_everything_but_the_functions(first_apply):
+    types = {rc["type"] for rc in first_apply["resource_changes"]}
+    assert {"aws_ecr_repository", "aws_s3_bucket", "aws_iam_role"} <= types
+    assert not types & {"aws_lambda_function", "aws_scheduler_schedule",
+                        "aws_lambda_function_event_invoke_config"}
+
+
+def test_a_bad_digest_is_refused(module_copy):
+    cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS, "-var=image_digest=latest"],
+                module_copy, check=False)
+    assert cp.returncode != 0 and "image_digest must be sha256:" in cp.stderr, cp.stderr
 
 
 def test_sweep_schedule_invokes_clean(planned):
@@ -96,6 +139,7 @@ def test_sweep_schedule_invokes_clean(planned):
     assert s["schedule_expression"].startswith("rate(")
     cfg = {r["address"]: r for r in planned["configuration"]["root_module"]["resources"]}
     refs = cfg["aws_scheduler_schedule.sweep"]["expressions"]["target"][0]["arn"]["references"]
+    assert by_type(planned, "aws_lambda_function_event_invoke_config")
     assert 'aws_lambda_function.fn["clean"]' in refs
 
 
@@ -104,7 +148,8 @@ def policies(plan):
     out = {}
     for rtype, attr in (("aws_iam_role_policy", "policy"), ("aws_iam_policy", "policy"),
                         ("aws_iam_role", "assume_role_policy"),
-                        ("aws_s3_bucket_policy", "policy")):
+                        ("aws_s3_bucket_policy", "policy"),
+                        ("aws_ecr_repository_policy", "policy")):
         for addr, after in tfo.resources(plan, rtype).items():
             out[f"{addr}.{attr}"] = json.loads(after[attr])
     return out

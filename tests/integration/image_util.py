@@ -1,0 +1,79 @@
+"""The Lambda image for the tests: built with packaging/image.sh (what
+`make image` runs) once per test run and unpacked once per pytest session
+for the sandbox (tests/fixtures/lambda_sandbox.py).
+
+`make integration` runs two pytest sessions (tests/integration and
+tests/aws, which lives in a network namespace of its own); it empties
+JUMPBOX_TEST_IMAGE_DIR first and the first session builds the image there,
+the second finds it.  Without that variable each session builds its own in
+a temporary directory."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import tf_offline as tfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from lambda_sandbox import LambdaImage  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TAG = "jumpbox"
+
+
+def plugin_dir():
+    d = os.environ.get("JUMPBOX_TF_PLUGIN_DIR") or tfo._find_mirror()
+    if not d:
+        pytest.fail("no unpacked hashicorp/aws provider mirror: set JUMPBOX_TF_PLUGIN_DIR "
+                    "(the image cannot be built without one)")
+    return d
+
+
+def build_image(out, build_dir=None):
+    """packaging/image.sh into out/; returns (layout path, digest, seconds)."""
+    env = dict(os.environ, IMAGE_OUT=str(out), JUMPBOX_TF_PLUGIN_DIR=plugin_dir())
+    env.pop("SOURCE_DATE_EPOCH", None)
+    env.pop("MODULE_VARS", None)
+    if build_dir:
+        env["IMAGE_BUILD"] = str(build_dir)
+    t0 = time.monotonic()
+    cp = subprocess.run(["nice", "-n", "10", "bash", str(ROOT / "packaging/image.sh")],
+                        env=env, capture_output=True, text=True, timeout=1200)
+    assert cp.returncode == 0, f"packaging/image.sh failed:\n{cp.stdout}\n{cp.stderr}"
+    return str(Path(out) / "oci"), (Path(out) / "digest").read_text().strip(), \
+        time.monotonic() - t0
+
+
+class BuiltImage:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        shared = os.environ.get("JUMPBOX_TEST_IMAGE_DIR")
+        out = Path(shared) if shared else tmp / "image"
+        if shared and (out / "digest").exists():
+            self.layout, self.digest, self.build_s = \
+                str(out / "oci"), (out / "digest").read_text().strip(), 0.0
+        else:
+            self.layout, self.digest, self.build_s = build_image(out)
+        t0 = time.monotonic()
+        self.unpacked = LambdaImage(self.layout, TAG, parent=str(tmp))
+        self.unpack_s = time.monotonic() - t0
+
+
+@pytest.fixture(scope="session")
+def lambda_image():
+    """The image, built and unpacked once per session (about 40 s and 1 GB of
+    disk on a 2-core machine; removed at the end)."""
+    tmp = Path(tempfile.mkdtemp(prefix="jumpbox-image-test."))
+    os.chmod(tmp, 0o711)
+    try:
+        img = BuiltImage(tmp)
+        print(f"\nimage: built in {img.build_s:.0f} s, unpacked in {img.unpack_s:.0f} s",
+              file=sys.stderr)
+        yield img
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
