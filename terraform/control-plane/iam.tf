@@ -64,10 +64,26 @@ data "aws_iam_policy_document" "common" {
     actions   = local.ec2_describe
     resources = ["*"]
   }
+  # A public parameter's ARN has an empty account field; "*" matches it as
+  # well as the caller's account, whichever IAM evaluates the request under.
   statement {
     sid       = "AmiParameter"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["arn:${local.p}:ssm:${local.region}::parameter/aws/service/ami-amazon-linux-latest/*"]
+    resources = ["arn:${local.p}:ssm:${local.region}:*:parameter/aws/service/ami-amazon-linux-latest/*"]
+  }
+  # The provider sets instanceInitiatedShutdownBehavior right after
+  # RunInstances and clears disableApiTermination before TerminateInstances.
+  # Instances only: a request that also names security groups (Groups) is
+  # authorized on them too, and that stays denied.
+  statement {
+    sid       = "ModifyTaggedInstances"
+    actions   = ["ec2:ModifyInstanceAttribute"]
+    resources = ["${local.ec2}:instance/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
   }
   statement {
     sid = "TearDownTaggedOnly"
