@@ -68,15 +68,25 @@ class AwsEnv:
         return str(d / "bootstrap")
 
     # ---- the CLI -------------------------------------------------------------
-    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8"):
+    def run_env(self, **over):
+        """The full environment a CLI create gets (what jbtest.run builds),
+        signing as the build role."""
+        e = dict(os.environ)
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        e.update(self.as_build)
+        e.update(over)
+        return e
+
+    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", env=None):
         cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
-                  "--allow-cidr", cidr, "--state", self.state, *args], env=self.as_build,
-                 check=check, timeout=600)
+                  "--allow-cidr", cidr, "--state", self.state, *args],
+                 env=dict(self.as_build, **(env or {})), check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
-    def destroy(self, stack_id, check=0):
-        return run_json([bin_path("cleaner"), "destroy", "--stack-id", stack_id,
-                         "--state", self.state], env=self.as_clean, check=check, timeout=600)
+    def destroy(self, stack_id, check=0, env=None):
+        cp = run([bin_path("cleaner"), "destroy", "--stack-id", stack_id, "--state", self.state],
+                 env=dict(self.as_clean, **(env or {})), check=check, timeout=600)
+        return json.loads(cp.stdout) if check == 0 else cp
 
     def sweep(self, check=0):
         return run_json([bin_path("cleaner"), "sweep", "--state", self.state],

@@ -14,7 +14,7 @@ def test_a_box_that_never_answers_ssh_is_rolled_back(aws):
 def test_an_apply_that_fails_half_way_is_rolled_back(aws):
     # The security group and its rules exist when RunInstances is refused.
     aws.cloud.faults([{"service": "ec2", "action": "RunInstances", "status": 400,
-                       "code": "InsufficientInstanceCapacity"}])
+                       "code": "Unsupported"}])
     cp = aws.create("--stack-id", "half", check=1)
     assert "terraform apply failed" in cp.stderr and "rollback" in cp.stderr, cp.stderr
     assert "kept for the sweeper" not in cp.stderr
@@ -22,7 +22,7 @@ def test_an_apply_that_fails_half_way_is_rolled_back(aws):
     assert any(c["action"] == "CreateSecurityGroup" for c in calls)
     assert any(c["action"] == "DeleteSecurityGroup" for c in calls)
     log = (aws.work / "logs" / "half.log").read_text()
-    assert "InsufficientInstanceCapacity" in log
+    assert "Unsupported" in log
     assert aws.cloud.leftovers() == [] and aws.leases() == []
 
 

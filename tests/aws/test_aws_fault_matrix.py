@@ -1,0 +1,120 @@
+"""The aws rows of the fault matrix (tests/faults): the provisioner killed
+at each stage, EC2 throttling and 500s from the fault layer in front of
+moto, S3 refusing the state.  Whatever survives is swept; orphans are
+counted in EC2 and S3 (instances, security groups, state objects) and in
+leases, and must be 0."""
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from jbtest import bin_path
+from emulated_cloud import BUCKET, PREFIX
+from matrix import MATRIX
+
+
+def expire_lease(aws, stack):
+    s3 = aws.cloud.client("s3")
+    key = f"{PREFIX}/{stack}/lease.json"
+    lease = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    lease["expires_at"] = "2020-01-01T00:00:00Z"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(lease).encode())
+
+
+def settle(aws, stage, fault, outcome):
+    """Sweeps whatever lease survived, then counts what is left of ours."""
+    survived = [lease["stack_id"] for lease in aws.leases()]
+    if survived:
+        for sid in survived:
+            expire_lease(aws, sid)
+        aws.sweep()
+        outcome += f"; lease kept, swept ({len(survived)})"
+    left = aws.cloud.leftovers() + [lease["stack_id"] for lease in aws.leases()]
+    MATRIX.append(("aws " + stage, fault, outcome, len(left)))
+    assert left == [], left
+
+
+def popen_create(aws, stack, *args):
+    return subprocess.Popen([bin_path("provisioner"), "create", "--module", "aws", "--ttl", "10m",
+                             "--allow-cidr", "10.0.0.0/8", "--state", aws.state,
+                             "--stack-id", stack, *args],
+                            env=dict(aws.run_env()), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(aws, p, what, cond):
+    aws.wait_for(what, lambda: cond() or p.poll() is not None, timeout=300)
+    assert p.poll() is None, "create ended before the fault: " + p.stderr.read()
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    # Terraform, told by PDEATHSIG, stops and saves its state: wait for it.
+    aws.wait_for("terraform to exit", lambda: subprocess.run(
+        ["pgrep", "-f", str(aws.work)], capture_output=True).returncode != 0, timeout=300)
+
+
+def test_sigkill_mid_apply(aws):
+    # Killed while the instance is being made: the group exists, the box may.
+    p = popen_create(aws, "k1")
+    kill_when(aws, p, "the security group", lambda: aws.cloud.security_groups())
+    assert [lease["stack_id"] for lease in aws.leases()] == ["k1"]
+    settle(aws, "apply", "provisioner SIGKILLed mid-apply", "killed; lease left")
+
+
+def test_sigkill_while_probing(aws):
+    aws.standin.ignore.add("*")
+    p = popen_create(aws, "k2", "--ready-timeout", "10m")
+    kill_when(aws, p, "the instance", lambda: aws.cloud.instances())
+    time.sleep(2)  # inside the probe by now or about to be; either way killed after apply
+    assert [lease["stack_id"] for lease in aws.leases()] == ["k2"]
+    settle(aws, "probe", "provisioner SIGKILLed while probing SSH", "killed; lease left")
+
+
+def test_ec2_throttling_and_500s_are_retried(aws):
+    aws.cloud.faults([
+        {"service": "ec2", "action": "RunInstances", "status": 503,
+         "code": "RequestLimitExceeded", "times": 2},
+        {"service": "ec2", "action": "DescribeInstances", "status": 500,
+         "code": "InternalError", "times": 2},
+        {"service": "ec2", "action": "TerminateInstances", "status": 503,
+         "code": "RequestLimitExceeded", "times": 1},
+        {"service": "ec2", "action": "DeleteSecurityGroup", "status": 500,
+         "code": "InternalError", "times": 1},
+    ])
+    aws.create("--stack-id", "t1")
+    assert aws.destroy("t1")["result"] == "destroyed"
+    fired = {r["action"]: r["fired"] for r in aws.cloud.fault_counts()}
+    assert fired == {"RunInstances": 2, "DescribeInstances": 2, "TerminateInstances": 1,
+                     "DeleteSecurityGroup": 1}, fired
+    settle(aws, "apply", "EC2 throttles and answers 500 (then recovers)",
+           "ok: retried, created and destroyed")
+
+
+def test_ec2_failing_during_destroy_keeps_the_lease(aws):
+    aws.create("--stack-id", "t2")
+    aws.cloud.faults([{"service": "ec2", "action": "TerminateInstances", "status": 500,
+                       "code": "InternalError"}])
+    cp = aws.destroy("t2", check=1, env={"AWS_MAX_ATTEMPTS": "2"})
+    (lease,) = aws.leases()
+    assert lease["status"] == "failed"
+    assert "terraform destroy failed" in cp.stderr, cp.stderr
+    aws.cloud.faults([])
+    settle(aws, "destroy", "EC2 answers 500 to TerminateInstances, always",
+           "exit 1, lease kept (failed)")
+
+
+def test_s3_refusing_the_state_mid_create(aws):
+    # The lease is written; then S3 refuses every write of Terraform's state.
+    key = f"PUT /{BUCKET}/{PREFIX}/s1/terraform.tfstate"
+    aws.cloud.faults([{"service": "s3", "action": key, "status": 503, "code": "SlowDown"}])
+    cp = aws.create("--stack-id", "s1", check=1, env={"AWS_MAX_ATTEMPTS": "2"})
+    assert "terraform apply failed" in cp.stderr, cp.stderr
+    aws.cloud.faults([])
+    settle(aws, "apply", "S3 answers 503 to every state write",
+           "exit 1, " + ("rolled back" if "rolled back" in cp.stderr else "lease kept"))
+
+
+@pytest.fixture(autouse=True)
+def _matrix_needs_the_cloud(aws):
+    yield
