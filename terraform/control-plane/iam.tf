@@ -40,7 +40,8 @@ data "aws_iam_policy_document" "lambda_trust" {
 }
 
 # What both functions need: logs, the state, reading what a stack made,
-# tearing a stack down.
+# tearing a stack down (a create that fails half way is rolled back by the
+# build function itself).
 data "aws_iam_policy_document" "common" {
   for_each = local.functions
 
@@ -57,6 +58,13 @@ data "aws_iam_policy_document" "common" {
   statement {
     sid       = "StateObjects"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [local.state_objs]
+  }
+  # Purging a stack's prefix removes every version of its objects: the clean
+  # function after a destroy, the build function after a rolled-back create.
+  statement {
+    sid       = "PurgeStateVersions"
+    actions   = ["s3:DeleteObjectVersion"]
     resources = [local.state_objs]
   }
   statement {
@@ -256,13 +264,6 @@ resource "aws_iam_role_policy" "build" {
 
 data "aws_iam_policy_document" "clean" {
   source_policy_documents = [data.aws_iam_policy_document.common["clean"].json]
-
-  # Purging a stack's prefix removes every version of its objects.
-  statement {
-    sid       = "PurgeStateVersions"
-    actions   = ["s3:GetObjectVersion", "s3:DeleteObjectVersion"]
-    resources = [local.state_objs]
-  }
 }
 
 resource "aws_iam_role" "clean" {

@@ -10,6 +10,8 @@ its own key, so the recording says who made each call:
     the box role; the function runs as the clean role),
   * the CLI creates a second box as the build role and `cleaner sweep` takes
     it down as the clean role once its lease has expired,
+  * a create refused half way (RunInstances fails) is rolled back by the
+    build role,
   * the backup VM asks the clean function for a teardown (`cleaner request`).
 moto's fault layer (tests/fixtures/moto_cloud.py) and the Lambda harness
 record every call.  Each is mapped to the IAM requests AWS authorizes it by
@@ -57,6 +59,13 @@ def recorded(cloud, tmp_path_factory):
     try:
         h = e.start_harness(build=True)
         e.standin.no_timer.add("swept")
+        # A create refused half way (the group made, RunInstances refused) is
+        # rolled back by the build role itself: destroy and purge.
+        cloud.faults([{"service": "ec2", "action": "RunInstances", "status": 400,
+                       "code": "InvalidParameterCombination"}])
+        cp = e.create("--stack-id", "rolled-back", check=1)
+        assert "rollback" in cp.stderr and "kept for the sweeper" not in cp.stderr, cp.stderr
+        cloud.faults([])
         out = tmp / "vm"
         req = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "2m",
                         "--allow-cidr", "10.0.0.0/8", "--requester", "backup-vm@dc1",
@@ -142,7 +151,9 @@ def chronological(recorded):
     calls, principal_of = [], []
     for c in recorded["calls"]:
         p = PRINCIPAL_OF_KEY.get(c["access_key"])
-        if p is None:
+        # A call the fault layer answered with an injected error made nothing
+        # to learn ids from; the same call succeeds elsewhere in the flows.
+        if p is None or c.get("fault"):
             continue
         calls.append(c)
         principal_of.append(p)
@@ -542,6 +553,23 @@ def write_report(ev, principals):
             extra = " [platform]" if source == "platform" else ""
             lines.append(f"  {result:<17} {n:>4} x {action} on {kind}{extra}  <- {by}")
         lines.append("")
+    lines.append("== granted, but used by none of the flows' calls (least privilege: keep")
+    lines.append("   only what a path the flows do not take needs)")
+    used = defaultdict(set)
+    for r in ev["requests"]:
+        for g in res[r["id"]].get("allowedBy") or []:
+            used[(r["principal"], g["policy"], g["sid"])].add(r["action"])
+    for p in ("build", "clean", "box", "backup_vm", "scheduler"):
+        for pol in principals[p]["policies"]:
+            for n, st in enumerate(pol["policy"]["Statement"]):
+                if st["Effect"] != "Allow":
+                    continue
+                sid = st.get("Sid") or f"#{n + 1}"
+                acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                idle = sorted(set(acts) - used[(p, pol["name"], sid)])
+                if idle:
+                    lines.append(f"  {p}: {pol['name']}:{sid}: {', '.join(idle)}")
+    lines.append("")
     lines.append("== must be denied")
     cases = defaultdict(list)
     for r in ev["denies"]:
