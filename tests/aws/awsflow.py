@@ -111,6 +111,7 @@ class AwsEnv:
         try:
             if self.harness:
                 self.harness.stop()
+            self.cloud.faults([])   # a failed test may have left some
             for lease in self.leases():
                 run([bin_path("cleaner"), "destroy", "--stack-id", lease["stack_id"],
                      "--state", self.state], env=self.as_clean, timeout=600)
