@@ -7,7 +7,6 @@ module's own references (the instance profile's role, the schedule's role)."""
 import json
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import tf_offline as tfo
@@ -22,19 +21,12 @@ def plan(tmp, account, region, bucket, prefix, backup_vm_role, allowed_cidrs):
     shutil.copytree(ROOT / "terraform" / "control-plane", mod,
                     ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     (mod / "zz_test_override.tf").write_text(tfo.provider_block(region))
-    zips = {}
-    for name in ("build", "clean", "layer"):
-        z = tmp / f"{name}.zip"
-        with zipfile.ZipFile(z, "w") as f:
-            f.writestr("bootstrap" if name != "layer" else "bin/terraform", f"{name} stand-in\n")
-        zips[name] = str(z)
     tfo.init(mod)
     planned, _ = tfo.plan_json(mod, [
         f"-var=region={region}", f"-var=account_id={account}",
         f"-var=state_bucket_name={bucket}", f"-var=state_prefix={prefix}",
         f"-var=allowed_cidrs={json.dumps(allowed_cidrs)}",
-        f"-var=build_zip={zips['build']}", f"-var=clean_zip={zips['clean']}",
-        f"-var=layer_zip={zips['layer']}", f"-var=backup_vm_role_name={backup_vm_role}"])
+        f"-var=image_digest=sha256:{'0' * 64}", f"-var=backup_vm_role_name={backup_vm_role}"])
     shutil.rmtree(mod / ".terraform", ignore_errors=True)  # the provider's copy
     return planned
 
