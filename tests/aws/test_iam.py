@@ -4,15 +4,16 @@ terraform/control-plane renders; and what must never be allowed is denied.
 
 One module-scoped fixture drives the flows once, each principal signing with
 its own key, so the recording says who made each call:
-  * the backup VM asks the build function for a box (`provisioner request`;
-    the function runs as the build role),
-  * that box's own timer asks the clean function to tear it down (signed as
-    the box role; the function runs as the clean role),
-  * the CLI creates a second box as the build role and `cleaner sweep` takes
-    it down as the clean role once its lease has expired,
   * a create refused half way (RunInstances fails) is rolled back by the
-    build role,
-  * the backup VM asks the clean function for a teardown (`cleaner request`).
+    build role (CLI),
+  * the backup VM asks the build function for a box (`provisioner request`;
+    the function runs as the build role) and the clean function for its
+    teardown (`cleaner request`; the function runs as the clean role),
+  * the CLI creates a second box as the build role; the box's own timer asks
+    the clean function to tear it down (signed as the box role),
+  * the sweep schedule invokes the clean function (signed as the schedule's
+    role): it sweeps, and reaps what is tagged as ours with no lease (an
+    orphan the test makes), and `cleaner sweep` runs as the clean role.
 moto's fault layer (tests/fixtures/moto_cloud.py) and the Lambda harness
 record every call.  Each is mapped to the IAM requests AWS authorizes it by
 (tests/iam/iam_requests.py) and evaluated by @cloud-copilot/iam-simulate
@@ -22,28 +23,33 @@ statements that allowed them goes to JUMPBOX_IAM_REPORT (default:
 iam-report.txt beside the binaries under test).
 """
 import copy
+import json
 import os
 import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "iam"))
 
 from awsflow import BACKUP_VM_KEY, BOX_KEY, BUILD, CLEAN, AwsEnv  # noqa: E402
 from emulated_cloud import (BUCKET, INSTANCE_PROFILE, PREFIX, PRINCIPAL_KEYS,  # noqa: E402
-                            REGION)
+                            REGION, STATE_URL)
 from iam_requests import Account, map_calls  # noqa: E402
-from jbtest import BIN_DIR, bin_path, run, run_json  # noqa: E402
+from jbtest import BIN_DIR, bin_path, run_json  # noqa: E402
 import policies  # noqa: E402
 import simulate  # noqa: E402
 
 ACCOUNT = "123456789012"      # moto's account: the ARNs it hands out carry it
 BACKUP_VM_ROLE = "backup-vm"
+SCHEDULER_KEY = ("AKIDJUMPBOXSCHEDULER", "scheduler-not-a-secret")
 PRINCIPAL_OF_KEY = {PRINCIPAL_KEYS["build"]: "build", PRINCIPAL_KEYS["clean"]: "clean",
-                    BOX_KEY[0]: "box", BACKUP_VM_KEY[0]: "backup_vm"}
+                    BOX_KEY[0]: "box", BACKUP_VM_KEY[0]: "backup_vm",
+                    SCHEDULER_KEY[0]: "scheduler"}
 # Made by the deny cases below, never by the flows: an untagged instance and
 # group, an image of another account, the profile of another role.
 FOREIGN = {"instance": "i-0f00000000000000a", "sg": "sg-0f00000000000000a",
@@ -58,7 +64,7 @@ def recorded(cloud, tmp_path_factory):
     e = AwsEnv(cloud, tmp)
     try:
         h = e.start_harness(build=True)
-        e.standin.no_timer.add("swept")
+        h.add_key(*SCHEDULER_KEY)
         # A create refused half way (the group made, RunInstances refused) is
         # rolled back by the build role itself: destroy and purge.
         cloud.faults([{"service": "ec2", "action": "RunInstances", "status": 400,
@@ -66,27 +72,68 @@ def recorded(cloud, tmp_path_factory):
         cp = e.create("--stack-id", "rolled-back", check=1)
         assert "rollback" in cp.stderr and "kept for the sweeper" not in cp.stderr, cp.stderr
         cloud.faults([])
+        # The backup VM asks for a box and, done, for its teardown.
         out = tmp / "vm"
-        req = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "2m",
+        req = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
                         "--allow-cidr", "10.0.0.0/8", "--requester", "backup-vm@dc1",
                         "--out", str(out)], env=e.backup_vm_env(), timeout=600)
-        sid = req["stack_id"]
-        e.create("--stack-id", "swept", ttl="2m")
-        box = e.standin.box_for(sid)
+        # A box from the CLI, taken down by its own timer.
+        e.create("--stack-id", "timed", ttl="2m")
+        gone = run_json([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id",
+                         req["stack_id"], "--out", str(out)], env=e.backup_vm_env(), timeout=600)
+        assert gone["result"] == "destroyed", gone
+        box = e.standin.box_for("timed")
         e.wait_for("the box's timer", lambda: box.teardown_runs, timeout=300)
         assert box.teardown_runs[0].returncode == 0, box.teardown_runs[0].stderr
-        e.wait_for("the timer's destroy", lambda: cloud.leftovers(sid) == [], timeout=300)
-        e.wait_for("swept's expiry", lambda: all(x["expired"] for x in e.leases()), timeout=240)
-        assert "swept" in str(e.sweep())
-        gone = run([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id", sid,
-                    "--out", str(out)], env=e.backup_vm_env(), timeout=600)
-        assert gone.returncode == 0, gone.stderr
+        e.wait_for("the timer's destroy", lambda: cloud.leftovers() == [], timeout=300)
+        # What is tagged as ours with no lease, long expired: the scheduled
+        # sweep's reap takes it.  Made by the test (its key), no box behind it.
+        e.standin.ignore.add("*")
+        orphan = make_orphan(cloud)
+        swept = invoke_as_scheduler(h, {"action": "sweep"})
+        assert {r["id"] for r in swept["reap"]["resources"] if r["result"] == "reaped"} \
+            == set(orphan), swept
+        assert e.sweep()["stacks"] == []
         calls = cloud.calls()
         invoked = sorted(n for n, f in h.functions.items() if f.history)
         yield {"calls": calls, "invokes": list(h.calls), "invoked": invoked,
                "account": account_facts(cloud, calls)}
     finally:
         e.close()
+
+
+def make_orphan(cloud):
+    """A security group and an instance in it, tagged as a stack of this
+    state that expired long ago, with no lease: (group id, instance id)."""
+    ec2 = cloud.client("ec2")
+    launched = next(c["params"] for c in cloud.calls() if c["action"] == "RunInstances"
+                    and not c.get("fault"))
+    tags = [{"Key": "jumpbox:stack", "Value": "orphan"},
+            {"Key": "jumpbox:state", "Value": STATE_URL},
+            {"Key": "jumpbox:expires-at", "Value": "2020-01-01T00:00:00Z"}]
+    subnet = launched["NetworkInterface.1.SubnetId"]
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    gid = ec2.create_security_group(
+        GroupName="jumpbox-orphan", Description="orphan", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}])["GroupId"]
+    (inst,) = ec2.run_instances(
+        ImageId=launched["ImageId"], InstanceType=launched["InstanceType"], MinCount=1,
+        MaxCount=1, SubnetId=subnet, SecurityGroupIds=[gid],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])["Instances"]
+    return gid, inst["InstanceId"]
+
+
+def invoke_as_scheduler(harness, event):
+    """What the sweep schedule does: invoke the clean function, signed as the
+    schedule's role."""
+    lam = botocore.session.get_session().create_client(
+        "lambda", region_name=harness.region, endpoint_url=harness.endpoint,
+        aws_access_key_id=SCHEDULER_KEY[0], aws_secret_access_key=SCHEDULER_KEY[1],
+        config=Config(retries={"max_attempts": 1}, read_timeout=600, connect_timeout=5))
+    r = lam.invoke(FunctionName=CLEAN, Payload=json.dumps(event).encode())
+    body = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, body
+    return body
 
 
 def account_facts(cloud, calls):
@@ -146,17 +193,17 @@ def base_context(principal_arn, role):
 
 
 def chronological(recorded):
-    """The calls of the principals (not the test's own looks), in order; the
-    harness's invokes after them (they change nothing the mapper tracks)."""
+    """Every call in order, by principal ("test": the test's own, which only
+    teach the mapper what they made); the harness's invokes after them (they
+    change nothing the mapper tracks)."""
     calls, principal_of = [], []
     for c in recorded["calls"]:
-        p = PRINCIPAL_OF_KEY.get(c["access_key"])
         # A call the fault layer answered with an injected error made nothing
         # to learn ids from; the same call succeeds elsewhere in the flows.
-        if p is None or c.get("fault"):
+        if c.get("fault"):
             continue
         calls.append(c)
-        principal_of.append(p)
+        principal_of.append(PRINCIPAL_OF_KEY.get(c["access_key"], "test"))
     for inv in recorded["invokes"]:
         calls.append({"invoke": inv, "service": "lambda", "action": "Invoke"})
         principal_of.append(PRINCIPAL_OF_KEY[inv["access_key"]])
@@ -348,7 +395,8 @@ def trust_requests(principals):
 def evaluated(recorded, principals, rendered):
     calls, principal_of = chronological(recorded)
     acct = recorded["account"]
-    reqs, errors = map_calls(calls, acct)
+    observe = {i for i, p in enumerate(principal_of) if p == "test"}
+    reqs, errors = map_calls(calls, acct, observe)
     for r in reqs:
         r["principal"] = principal_of[r["call"]]
         r["source"] = "recorded"
@@ -365,7 +413,7 @@ def evaluated(recorded, principals, rendered):
     for name, who, i, mutate, expect in deny_cases(calls, principal_of):
         mutated = copy.deepcopy(calls[:i + 1])
         mutate(mutated[i])
-        got, errs = map_calls(mutated, foreign)
+        got, errs = map_calls(mutated, foreign, {j for j in observe if j < i})
         assert not [e for e in errs if e[0] == i], (name, errs)
         for r in got:
             if r["call"] == i:
@@ -440,8 +488,8 @@ def test_every_call_of_the_flows_is_mapped(evaluated):
     assert evaluated["errors"] == [], "\n".join(
         f"call #{i} {evaluated['calls'][i].get('service')}:{evaluated['calls'][i].get('action')}"
         f" by {evaluated['principal_of'][i]}: {e}" for i, e in evaluated["errors"])
-    principals = set(evaluated["principal_of"])
-    assert principals == {"build", "clean", "box", "backup_vm"}, principals
+    principals = set(evaluated["principal_of"]) - {"test"}
+    assert principals == {"build", "clean", "box", "backup_vm", "scheduler"}, principals
     actions = {r["action"] for r in evaluated["requests"]}
     for a in ("ec2:RunInstances", "iam:PassRole", "ec2:CreateTags", "ec2:TerminateInstances",
               "ec2:DeleteSecurityGroup", "s3:PutObject", "s3:DeleteObjectVersion",
