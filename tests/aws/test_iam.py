@@ -389,6 +389,27 @@ def trust_requests(principals):
     return out
 
 
+def image_pull_requests(rendered, invoked):
+    """Lambda pulling the functions' container image, against the
+    repository's policy: for each function that ran (allowed), for another
+    function and for another service (denied)."""
+    out = []
+    fn = lambda name: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"  # noqa: E731
+    for repo, _ in rendered.repository_policies():
+        arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repo}"
+        cases = [(f, "lambda.amazonaws.com", True) for f in invoked]
+        cases += [("another-function", "lambda.amazonaws.com", False),
+                  (BUILD, "ec2.amazonaws.com", False)]
+        for f, svc, ok in cases:
+            for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
+                out.append((dict(principal=f"service {svc}", action=action, resource=arn,
+                                 context={"aws:SourceArn": fn(f), "aws:SourceAccount": ACCOUNT},
+                                 resourcePolicy=f"repository policy of {repo}", call=None,
+                                 what=f"{svc} pulls {repo} for {f} ({action})",
+                                 source="image"), ok))
+    return out
+
+
 # ---- one evaluation for every test ----------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -433,10 +454,11 @@ def evaluated(recorded, principals, rendered):
                                     case=f"{who} doing {r['principal']}'s {r['action']}"))
 
     trust = trust_requests(principals)
-    for r, ok in trust:
+    pulls = image_pull_requests(rendered, recorded["invoked"])
+    for r, ok in trust + pulls:
         r["must_allow"] = ok
 
-    everything = reqs + denies + replays + [r for r, _ in trust]
+    everything = reqs + denies + replays + [r for r, _ in trust + pulls]
     for n, r in enumerate(everything):
         r["id"] = n
         if r["principal"] in principals:
@@ -448,10 +470,12 @@ def evaluated(recorded, principals, rendered):
                           "policy": doc} for b, doc in rendered.bucket_policies()]
     resource_policies += [{"name": f"trust policy of {role}", "policy": r["trust"]}
                           for role, r in rendered.roles().items() if r["trust"]]
+    resource_policies += [{"name": f"repository policy of {repo}", "policy": doc}
+                          for repo, doc in rendered.repository_policies()]
     ev = simulate.evaluate(ACCOUNT, who, resource_policies, everything)
     result = {"calls": calls, "principal_of": principal_of, "requests": reqs,
               "errors": errors, "denies": denies, "replays": replays,
-              "trust": [r for r, _ in trust], **ev}
+              "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls], **ev}
     write_report(result, principals)
     return result
 
@@ -570,14 +594,25 @@ def test_the_backup_vm_and_the_box_may_only_invoke(evaluated, principals):
     assert failures == [], grouped(failures)
 
 
-def test_each_role_trusts_only_its_service(evaluated):
+def service_failures(evaluated, which):
     res = evaluated["results"]
     failures = []
-    for r in evaluated["trust"]:
+    for r in evaluated[which]:
         got = res[r["id"]]
         if got.get("error") or (got["result"] == "Allowed") != r["must_allow"]:
             failures.append(f"{r['what']}: {got.get('result') or got.get('error')}, wanted "
                             f"{'Allowed' if r['must_allow'] else 'denied'}")
+    return failures
+
+
+def test_each_role_trusts_only_its_service(evaluated):
+    failures = service_failures(evaluated, "trust")
+    assert failures == [], "\n".join(failures)
+
+
+def test_only_the_functions_pull_their_image(evaluated):
+    assert evaluated["pulls"], "the plan has no image repository policy"
+    failures = service_failures(evaluated, "pulls")
     assert failures == [], "\n".join(failures)
 
 
@@ -630,6 +665,10 @@ def write_report(ev, principals):
     lines.append("")
     lines.append("== trust policies (sts:AssumeRole by a service)")
     for r in ev["trust"]:
+        lines.append(f"  {res[r['id']].get('result', 'error'):<17} {r['what']}")
+    lines.append("")
+    lines.append("== the image repository's policy (Lambda pulling the image)")
+    for r in ev["pulls"]:
         lines.append(f"  {res[r['id']].get('result', 'error'):<17} {r['what']}")
     replays = defaultdict(int)
     for r in ev["replays"]:

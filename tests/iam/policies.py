@@ -98,6 +98,15 @@ class Rendered:
             out.append((bucket, json.loads(p["policy"])))
         return out
 
+    def repository_policies(self):
+        """[(repository name, policy)] of every aws_ecr_repository_policy."""
+        out = []
+        for addr, p in self.of_type("aws_ecr_repository_policy").items():
+            ref = self._referenced(addr, "repository", "aws_ecr_repository")
+            name = self.after[ref]["name"] if ref else p["repository"]
+            out.append((name, json.loads(p["policy"])))
+        return out
+
     def function_names(self):
         return sorted(f["function_name"] for f in self.of_type("aws_lambda_function").values())
 
