@@ -21,19 +21,13 @@ from awsflow import AwsEnv  # noqa: E402
 from emulated_cloud import EmulatedCloud  # noqa: E402
 from jbtest import (  # noqa: E402,F401
     _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
-from matrix import MATRIX  # noqa: E402
+from matrix import print_matrix  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter):
     """The aws rows of the fault matrix (tests/aws/test_aws_fault_matrix.py)."""
-    if not MATRIX:
-        return
-    w = terminalreporter
-    w.section("fault matrix, aws module on the emulated cloud: orphans counted in EC2 and S3")
-    w.write_line(f"{'stage':<13} {'fault':<46} {'outcome':<46} orphans")
-    for stage, fault, outcome, orphans in MATRIX:
-        w.write_line(f"{stage:<13} {fault:<46} {outcome:<46} {orphans}")
-    w.write_line(f"orphans found in all: {sum(o for *_, o in MATRIX)} (must be 0)")
+    print_matrix(terminalreporter, "fault matrix, aws module on the emulated cloud: "
+                 "orphans counted in EC2 and S3", stage_width=13)
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 # The binaries as fixtures, and tmp_path removed after each passing test.
 from jbtest import (  # noqa: E402,F401
     _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
-from matrix import MATRIX  # noqa: E402
+from matrix import print_matrix  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not MATRIX:
-        return
-    w = terminalreporter
-    w.section("fault matrix: stage x fault -> outcome, orphans")
-    w.write_line(f"{'stage':<9} {'fault':<46} {'outcome':<46} orphans")
-    for stage, fault, outcome, orphans in MATRIX:
-        w.write_line(f"{stage:<9} {fault:<46} {outcome:<46} {orphans}")
-    w.write_line(f"orphans found in all: {sum(o for *_, o in MATRIX)} (must be 0)")
+    print_matrix(terminalreporter, "fault matrix: stage x fault -> outcome, orphans")
