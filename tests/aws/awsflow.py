@@ -4,6 +4,7 @@ left."""
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 from ec2_standin import InstanceStandIn
@@ -15,19 +16,24 @@ CLEAN, BUILD = "jumpbox-clean", "jumpbox-build"
 
 
 class AwsEnv:
-    def __init__(self, cloud, tmp):
+    """standin: what plays the instances -- ec2_standin.InstanceStandIn (an
+    sshd from the user data) or ec2_boot.BootStandIn (a booted container),
+    called as standin(cloud, workdir)."""
+
+    def __init__(self, cloud, tmp, standin=InstanceStandIn):
         self.cloud, self.tmp = cloud, tmp
         self.work = tmp / "work"
         self.state = STATE_URL
         self.cli = cloud.env(JUMPBOX_WORK_DIR=str(self.work),
                              XDG_STATE_HOME=str(tmp / "xdg"),
                              XDG_CACHE_HOME=str(tmp / "cache"))
-        self.standin = InstanceStandIn(cloud, tmp / "instances").start()
+        self.standin = standin(cloud, tmp / "instances").start()
         self.harness = None
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
-        h = LambdaHarness(str(self.tmp), region=REGION).start()
+        h = LambdaHarness(str(self.tmp), region=REGION,
+                          bind=getattr(self.standin, "lambda_bind", "127.0.0.1")).start()
         fenv = dict(self.cloud.env(), PATH=os.environ.get("PATH", "/usr/bin:/bin"),
                     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                     JUMPBOX_STATE=self.state, JUMPBOX_WORK_DIR=str(self.tmp / "fn-work"))
@@ -48,9 +54,16 @@ class AwsEnv:
         return str(d / "bootstrap")
 
     # ---- the CLI -------------------------------------------------------------
-    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8"):
+    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", module_vars=None):
+        """module_vars: extra inputs of the aws module (JUMPBOX_MODULE_VARS)."""
+        env = self.cli
+        if module_vars:
+            fd, f = tempfile.mkstemp(dir=self.tmp, prefix="module-vars-", suffix=".json")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(module_vars, fh)
+            env = dict(env, JUMPBOX_MODULE_VARS=f)
         cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
-                  "--allow-cidr", cidr, "--state", self.state, *args], env=self.cli,
+                  "--allow-cidr", cidr, "--state", self.state, *args], env=env,
                  check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
