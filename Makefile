@@ -52,7 +52,7 @@ MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check unit integration integration-aws demo format check-format clean help bench \
+.PHONY: all asan deps test check unit integration integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
@@ -151,11 +151,16 @@ integration:
 	    tests/integration tests/faults
 	$(MAKE) integration-aws
 
-# The aws module on the emulated cloud (moto + the EC2 instance stand-in): its
+# The aws module on the emulated cloud (moto + the EC2 instance stand-ins): its
 # own pytest run, since its conftest moves the whole run into a private
-# network namespace.
-integration-aws:
+# network namespace.  First the Debian root the booted stand-in boots: built
+# once per machine from the apt repositories (out here, with the network),
+# cached outside the repo (tests/fixtures/boot_root.py says where).
+integration-aws: boot-root
 	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider tests/aws
+
+boot-root:
+	nice -n 10 /usr/bin/python3 tests/fixtures/boot_root.py
 
 demo: deps
 	$(MAKE) all

@@ -11,6 +11,7 @@ debs=(build-essential pkg-config clang-format
       curl openssl            # the AWS-core tests read fixture logs and make a TLS cert
       iproute2 util-linux     # the emulated cloud: a network namespace, instance addresses
       shellcheck cloud-init python3-yaml systemd   # user data checks
+      mmdebstrap systemd-container   # the booted EC2 stand-in: a Debian root, nspawn
       git mandoc man-db groff-base lintian dpkg-dev  # make install/deb and their tests
       umoci skopeo bubblewrap docker-registry)      # the Lambda image: build, sandbox, push
 

@@ -4,6 +4,7 @@ left."""
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 from ec2_standin import InstanceStandIn
@@ -17,7 +18,11 @@ BACKUP_VM_KEY = ("AKIDJUMPBOXBACKUPVM", "backup-vm-not-a-secret")
 
 
 class AwsEnv:
-    def __init__(self, cloud, tmp):
+    """standin: what plays the instances -- ec2_standin.InstanceStandIn (an
+    sshd from the user data) or ec2_boot.BootStandIn (a booted container),
+    called as standin(cloud, workdir)."""
+
+    def __init__(self, cloud, tmp, standin=InstanceStandIn):
         self.cloud, self.tmp = cloud, tmp
         self.work = tmp / "work"
         self.state = STATE_URL
@@ -29,14 +34,15 @@ class AwsEnv:
         self.cli = cloud.env(**dirs)
         self.as_build = cloud.env("build", **dirs)
         self.as_clean = cloud.env("clean", **dirs)
-        self.standin = InstanceStandIn(cloud, tmp / "instances").start()
+        self.standin = standin(cloud, tmp / "instances").start()
         self.harness = None
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
         """The functions, each with its role's key; the boxes' timers and the
         backup VM invoke them with keys of their own (BOX_KEY, BACKUP_VM_KEY)."""
-        h = LambdaHarness(str(self.tmp), region=REGION).start()
+        h = LambdaHarness(str(self.tmp), region=REGION,
+                          bind=getattr(self.standin, "lambda_bind", "127.0.0.1")).start()
         for key, secret in (BOX_KEY, BACKUP_VM_KEY):
             h.add_key(key, secret)
         fenv = dict(PATH=os.environ.get("PATH", "/usr/bin:/bin"),
@@ -77,10 +83,17 @@ class AwsEnv:
         e.update(over)
         return e
 
-    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", env=None):
+    def create(self, *args, check=0, ttl="10m", cidr="10.0.0.0/8", env=None, module_vars=None):
+        """module_vars: extra inputs of the aws module (JUMPBOX_MODULE_VARS)."""
+        env = dict(self.as_build, **(env or {}))
+        if module_vars:
+            fd, f = tempfile.mkstemp(dir=self.tmp, prefix="module-vars-", suffix=".json")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(module_vars, fh)
+            env["JUMPBOX_MODULE_VARS"] = f
         cp = run([bin_path("provisioner"), "create", "--module", "aws", "--ttl", ttl,
                   "--allow-cidr", cidr, "--state", self.state, *args],
-                 env=dict(self.as_build, **(env or {})), check=check, timeout=600)
+                 env=env, check=check, timeout=600)
         return json.loads(cp.stdout) if check == 0 else cp
 
     def destroy(self, stack_id, check=0, env=None):

@@ -1,10 +1,13 @@
 """The aws module on the emulated cloud (tests/fixtures/emulated_cloud.py:
-moto with named patches, not AWS) and the EC2 instance stand-in
-(tests/fixtures/ec2_standin.py: a real sshd per instance, from its user data).
+moto with named patches, not AWS) and an EC2 instance stand-in: `aws` plays
+each instance with a real sshd from its user data
+(tests/fixtures/ec2_standin.py), `aws_boot` boots it -- systemd and
+cloud-init in a Debian container (tests/fixtures/ec2_boot.py).
 
 Everything in this suite runs inside a network namespace of its own: this
 conftest enters it before any test is collected, and the cloud fixture
 refuses to start outside one."""
+import functools
 import sys
 from pathlib import Path
 
@@ -17,7 +20,9 @@ import netns  # noqa: E402
 
 netns.enter_private_netns()
 
+import boot_root  # noqa: E402
 from awsflow import AwsEnv  # noqa: E402
+from ec2_boot import BootStandIn  # noqa: E402
 from emulated_cloud import EmulatedCloud  # noqa: E402
 from jbtest import (  # noqa: E402,F401
     _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
@@ -45,5 +50,26 @@ def aws(cloud, tmp_path):
     is still in EC2 or S3."""
     cloud.reset()
     e = AwsEnv(cloud, tmp_path)
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="session")
+def booted_root():
+    """The cached Debian root.  It is built by a dependency step (make
+    integration-aws runs tests/fixtures/boot_root.py), not here: building
+    needs the apt repositories, and this process has no network."""
+    p = boot_root.built()
+    if p is None:
+        pytest.fail(f"no cached root at {boot_root.root_path()}: run "
+                    "`python3 tests/fixtures/boot_root.py` (make integration-aws does)")
+    return p
+
+
+@pytest.fixture
+def aws_boot(cloud, tmp_path, booted_root):
+    """Like `aws`, with every instance booted (ec2_boot.BootStandIn)."""
+    cloud.reset()
+    e = AwsEnv(cloud, tmp_path, standin=functools.partial(BootStandIn, root=booted_root))
     yield e
     e.close()

@@ -1,0 +1,223 @@
+"""The user data, proven by booting it: terraform/aws on the emulated cloud
+with every instance a Debian 12 container running real systemd and real
+cloud-init from that instance's own user data (tests/fixtures/ec2_boot.py).
+
+Boots are dear on a shared 2-core machine, so one test boots two boxes side
+by side and checks everything the user data promises on them:
+
+  "timer"     create -> ready (the probe pins the key cloud-init installed)
+              -> ssh -F -> what runs on the box, from inside -> at its
+              expiry its own timer asks the clean function (the test's
+              Lambda harness) to destroy the stack -> the box powers off.
+  "backstop"  the same user data with no clean function reachable and a
+              one-minute grace: its poweroff timer halts the box, EC2
+              (moto, told by the stand-in) terminates the instance, and
+              `cleaner destroy` removes the rest.
+"""
+import concurrent.futures
+import datetime
+import json
+import shlex
+import time
+from pathlib import Path
+
+from awsflow import CLEAN
+
+# What a user session and root's services try: an IMDSv2 token.
+IMDS_PUT = ("import sys, urllib.request\n"
+            "req = urllib.request.Request('http://169.254.169.254/latest/api/token', "
+            "method='PUT', headers={'X-aws-ec2-metadata-token-ttl-seconds': '60'})\n"
+            "try:\n"
+            "    print(urllib.request.urlopen(req, timeout=10).read().decode())\n"
+            "except OSError as e:\n"
+            "    sys.exit(f'imds: {e}')\n")
+TTL = "4m"
+
+
+def epoch(rfc3339):
+    return datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def drop_in_settings(text):
+    """(keyword, value) of each directive of the sshd drop-in, lower-cased
+    as `sshd -T` prints them."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            k, v = line.split(None, 1)
+            out.append((k.lower(), v))
+    return out
+
+
+def check_inside(aws, box, out, sid):
+    facts = box.facts
+
+    # Only the pinned ed25519 host key: the image's three are gone.
+    image = Path(aws.standin.root) / "etc" / "ssh"
+    image_keys = sorted(p.name for p in image.glob("ssh_host_*"))
+    assert len(image_keys) == 6, image_keys    # rsa, ecdsa, ed25519 (+ .pub)
+    ls = box.root("find", "/etc/ssh", "-maxdepth", "1", "-name", "ssh_host_*", "-printf", "%f\n")
+    assert sorted(ls.stdout.split()) == ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], ls
+    pub = box.root("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[:2]
+    assert pub == facts["host_public_key"].split()[:2]
+    assert pub != (image / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+
+    # No password, no root: the user's password is locked, and the running
+    # sshd offers nothing but public keys.
+    st = box.root("passwd", "-S", facts["user"]).stdout.split()
+    assert st[:2] == [facts["user"], "L"], st
+    pw = aws.ssh(out, sid, "-o", "PubkeyAuthentication=no", "-o", "BatchMode=yes", "true")
+    assert pw.returncode == 255 and "Permission denied (publickey)" in pw.stderr, pw.stderr
+
+    # The drop-in is in force: every directive of it is what sshd reads ...
+    t = box.root("sshd", "-T")
+    assert t.returncode == 0, t.stderr
+    effective = {}
+    for line in t.stdout.splitlines():
+        k, _, v = line.partition(" ")
+        effective.setdefault(k, []).append(v)
+    wrong = [(k, v, effective.get(k)) for k, v in drop_in_settings(facts["sshd_drop_in"])
+             if v.lower() not in [e.lower() for e in effective.get(k, [])]]
+    assert wrong == [], wrong
+    assert effective["permitrootlogin"] == ["no"]
+    assert effective["passwordauthentication"] == ["no"]
+    # ... and what the running sshd does: ProxyJump (ssh -W) goes through,
+    # remote forwarding does not (Debian's own default would allow it).
+    jump = aws.ssh(out, sid, "-W", "127.0.0.1:22")
+    assert jump.stdout.startswith("SSH-2.0-OpenSSH"), jump.stderr
+    fwd = aws.ssh(out, sid, "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:9",
+                  "true")
+    assert fwd.returncode != 0 and "forwarding failed" in fwd.stderr, fwd.stderr
+
+    # The token: root's alone.
+    mode = box.root("stat", "-c", "%U:%G %a", "/etc/jumpbox/teardown-token").stdout.split()
+    assert mode == ["root:root", "600"], mode
+    assert box.root("cat", "/etc/jumpbox/teardown-token").stdout == facts["token"]
+    cat = aws.ssh(out, sid, "cat", "/etc/jumpbox/teardown-token")
+    assert cat.returncode != 0 and "Permission denied" in cat.stderr, cat
+
+    # IMDS: root's services reach it, a user session does not.
+    deny = box.root("systemctl", "show", "-P", "IPAddressDeny", "user.slice").stdout
+    assert "169.254.169.254/32" in deny, deny
+    svc = box.service("python3", "-c", IMDS_PUT)
+    assert svc.returncode == 0 and svc.stdout.strip() == "imds-fixture-token", svc
+    seen = list(aws.standin.imds.seen)
+    assert (box.ip, "PUT", "/latest/api/token") in seen, seen
+    user = aws.ssh(out, sid, shlex.join(["python3", "-c", IMDS_PUT]))
+    assert user.returncode != 0 and "imds:" in user.stderr, user
+    assert aws.standin.imds.seen == seen     # nothing more reached it
+    cg = aws.ssh(out, sid, "cat", "/proc/self/cgroup")
+    assert "/user.slice/" in cg.stdout, cg.stdout   # the session really is in user.slice
+
+    # Both timers are set for the lease's expiry (and the grace after it).
+    lease = {x["stack_id"]: x for x in aws.leases()}[sid]
+    for unit, at in (("jumpbox-teardown.timer", epoch(lease["expires_at"])),
+                     ("jumpbox-poweroff.timer", epoch(lease["expires_at"]) + 600)):
+        nxt = box.root("systemctl", "show", "-P", "NextElapseUSecRealtime", unit).stdout.strip()
+        when = datetime.datetime.strptime(nxt, "%a %Y-%m-%d %H:%M:%S UTC").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        assert when == at, (unit, nxt)
+
+
+def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
+    aws = aws_boot
+    aws.start_harness()
+    aws.standin.no_lambda.add("backstop")
+    out = tmp_path / "out"
+    # Side by side, so the two boots and the waits for expiry overlap.  The
+    # TTL leaves room for two creates and the checks on a loaded machine.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
+                        module_vars={"poweroff_grace_minutes": 1})
+        t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
+                        "--requester", "backup-vm@dc1", ttl=TTL)
+        b.result()
+        res = t.result()
+    timer = aws.standin.box_for("timer")
+    backstop = aws.standin.box_for("backstop")
+    assert res["host"] == timer.ip and res["user"] == "jump"
+    # The probe and ssh insisted on the key the user data pinned, which only
+    # cloud-init put on the box.
+    assert timer.facts["host_public_key"].split()[:2] == res["host_public_key"].split()[:2]
+    # Ready is not yet done: sshd answers once cloud-init's first stage has
+    # run, and its config stage then restarts sshd (ssh_pwauth edits
+    # sshd_config), resetting a login that comes at that moment.  So wait
+    # for cloud-init -- which must end without an error -- before the first
+    # ssh.
+    for box in (timer, backstop):
+        ok = box.root("cloud-init", "status", "--wait", "--long", timeout=300)
+        assert ok.returncode == 0 and "status: done" in ok.stdout, ok.stdout + ok.stderr
+    ssh = aws.ssh(out, "timer", "id", "-un")
+    assert ssh.returncode == 0, ssh.stderr
+    assert ssh.stdout.strip() == "jump"
+
+    check_inside(aws, timer, out, "timer")
+    expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
+    assert time.time() < min(expires.values()), "the boxes came up after their expiry"
+
+    # The timer: at expiry the box asks the clean function, which destroys it.
+    aws.wait_for("the box's teardown to reach the clean function",
+                 lambda: aws.harness.functions[CLEAN].history, timeout=600)
+    assert time.time() >= expires["timer"]
+    aws.wait_for("the clean function's destroy",
+                 lambda: aws.cloud.leftovers("timer") == [], timeout=600)
+    (inv,) = aws.harness.functions[CLEAN].history
+    assert inv["outcome"] == "response", inv
+    event = json.loads(inv["event"])
+    assert event["action"] == "destroy" and event["stack_id"] == "timer", event
+    aws.wait_for("the timer box to power off", lambda: timer.ended, timeout=300)
+    assert timer.ended == "powered off by the cloud"
+    log = timer.journal("-u", "jumpbox-teardown.service")
+    assert "asked jumpbox-clean to destroy stack timer" in log, log
+
+    # The backstop: no clean function answers, the box powers itself off a
+    # minute after its expiry, and the instance terminates (its shutdown
+    # behaviour), as on EC2.
+    aws.wait_for("the backstop box to power itself off", lambda: backstop.ended, timeout=600)
+    assert backstop.ended == "powered itself off: terminated", backstop.ended
+    assert time.time() >= expires["backstop"] + 60
+    ((state, tags),) = [v for v in aws.cloud.instances(include_terminated=True).values()
+                        if v[1]["jumpbox:stack"] == "backstop"]
+    assert state == "terminated"
+    log = backstop.journal("-u", "jumpbox-teardown.service", "-u", "jumpbox-poweroff.service")
+    assert "Could not connect to the endpoint URL" in log, log
+    assert "Starting jumpbox-poweroff.service" in log, log
+    assert [x["stack_id"] for x in aws.leases()] == ["backstop"]
+    assert aws.destroy("backstop") == {"stack_id": "backstop", "result": "destroyed"}
+    assert aws.cloud.leftovers() == [] and aws.leases() == []
+    assert aws.standin.boxes == {} and aws.standin.errors == []
+
+
+def test_the_stand_in_ends_an_instance_as_its_shutdown_behaviour_says(cloud, tmp_path):
+    # No boot: the stand-in's answer to a box that powered itself off, for
+    # both behaviours EC2 knows (terraform/aws always asks for terminate).
+    from ec2_boot import BootStandIn
+    cloud.reset()
+    ec2 = cloud.client("ec2")
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    standin = BootStandIn(cloud, tmp_path / "instances", root=tmp_path)
+    ids = {}
+    for how in ("terminate", "stop"):
+        r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                              InstanceInitiatedShutdownBehavior=how,
+                              TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                  {"Key": "jumpbox:stack", "Value": how}]}])
+        ids[how] = r["Instances"][0]["InstanceId"]
+
+    class Off:   # a container that ended by itself, cleanly
+        asked_off, exit_code, ended = None, 0, None
+
+    for how, iid in ids.items():
+        box = Off()
+        box.instance_id = iid
+        standin._ended(ec2, box, still_running=True)
+        assert box.ended == {"terminate": "powered itself off: terminated",
+                             "stop": "powered itself off: stopped"}[how]
+    states = {i["InstanceId"]: i["State"]["Name"]
+              for r in ec2.describe_instances(InstanceIds=list(ids.values()))["Reservations"]
+              for i in r["Instances"]}
+    assert states == {ids["terminate"]: "terminated", ids["stop"]: "stopped"}
+    assert standin.errors == []
+    ec2.terminate_instances(InstanceIds=[ids["stop"]])
