@@ -141,17 +141,18 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     # The probe and ssh insisted on the key the user data pinned, which only
     # cloud-init put on the box.
     assert timer.facts["host_public_key"].split()[:2] == res["host_public_key"].split()[:2]
-    # Ready is not yet done: sshd answers once cloud-init's first stage has
-    # run, and its config stage then restarts sshd (ssh_pwauth edits
-    # sshd_config), resetting a login that comes at that moment.  So wait
-    # for cloud-init -- which must end without an error -- before the first
-    # ssh.
-    for box in (timer, backstop):
-        ok = box.root("cloud-init", "status", "--wait", "--long", timeout=300)
-        assert ok.returncode == 0 and "status: done" in ok.stdout, ok.stdout + ok.stderr
+    # Ready means ready: the first login comes at once, and sshd is never
+    # restarted under it once it answers (cloud-init edits sshd_config and
+    # restarts sshd only when told ssh_pwauth).
     ssh = aws.ssh(out, "timer", "id", "-un")
     assert ssh.returncode == 0, ssh.stderr
     assert ssh.stdout.strip() == "jump"
+    for box in (timer, backstop):
+        ok = box.root("cloud-init", "status", "--wait", "--long", timeout=300)
+        assert ok.returncode == 0 and "status: done" in ok.stdout, ok.stdout + ok.stderr
+        sshd = box.journal("-u", "ssh.service")
+        assert sshd.count("Started ssh.service") + sshd.count("Started OpenBSD") == 1, sshd
+        assert "Stopping" not in sshd, sshd
 
     check_inside(aws, timer, out, "timer")
     expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
