@@ -17,7 +17,7 @@ import tf_offline as tfo
 # Every top-level key the template may use.  `cloud-init schema` does not
 # flag unknown top-level keys, so this list is the check for typos.
 ALLOWED_TOP_KEYS = {
-    "ssh_deletekeys", "ssh_keys", "ssh_pwauth", "disable_root", "allow_public_ssh_keys",
+    "ssh_deletekeys", "ssh_keys", "disable_root", "allow_public_ssh_keys",
     "users", "bootcmd", "write_files", "runcmd",
 }
 
@@ -74,7 +74,9 @@ def test_host_key_user_and_hardening(rendered):
     assert doc["ssh_keys"]["ed25519_private"] == inputs["host_private_key_text"]
     assert doc["ssh_keys"]["ed25519_public"] == inputs["host_public_key"]
     assert doc["ssh_deletekeys"] is True
-    assert doc["ssh_pwauth"] is False and doc["disable_root"] is True
+    # No ssh_pwauth: it makes cloud-init restart sshd after the box answers
+    # (tests/aws/test_boot.py); the drop-in refuses passwords instead.
+    assert "ssh_pwauth" not in doc and doc["disable_root"] is True
     assert doc["allow_public_ssh_keys"] is False
     (user,) = doc["users"]  # no "default": no ec2-user
     assert user["name"] == "jump"
