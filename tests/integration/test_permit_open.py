@@ -94,6 +94,7 @@ def test_local_box_forwards_only_to_the_permitted_targets(jb, tmp_path, echoes):
     # The lease keeps the list (once, as given), so destroy and later tools see it.
     lease = json.loads((jb.state_dir / "permit-1" / "lease.json").read_text())
     assert lease["vars"]["permit_open"] == [allowed, "backup.example.com:22"]
+    assert jb.leases()[0]["permit_open"] == [allowed, "backup.example.com:22"]
     keys = (jb.work / "boxes" / "permit-1" / "authorized_keys").read_text()
     assert keys.startswith('from="127.0.0.1/32",restrict,port-forwarding,'
                            f'permitopen="{allowed}",permitopen="backup.example.com:22" ')
@@ -107,7 +108,7 @@ def test_local_box_without_the_option_forwards_anywhere(jb, tmp_path, echoes):
         cp = forward(out / "ssh_config", "permit-2", f"127.0.0.1:{e.port}")
         assert cp.returncode == 0 and cp.stdout == b"ping\n", cp.stderr
     lease = json.loads((jb.state_dir / "permit-2" / "lease.json").read_text())
-    assert "permit_open" not in lease["vars"]
+    assert "permit_open" not in lease["vars"] and "permit_open" not in jb.leases()[0]
 
 
 def test_any_port_of_one_host(jb, tmp_path, echoes):
