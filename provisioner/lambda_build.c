@@ -127,7 +127,7 @@ static int check_permit(const struct build_cfg *c, const cJSON *ev, struct jb_pe
             return jb_handler_fail(e, JB_FN_INVALID, "permit_open[%zu]: not a string", i);
         if (jb_permit_add(p, item->valuestring, inner, sizeof(inner)) != 0)
             return jb_handler_fail(e, JB_FN_INVALID, "permit_open[%zu]: %s", i, inner);
-        if (c->ntargets > 0 && !jb_target_allowed(p->t[p->n - 1], c->targets, c->ntargets))
+        if (c->ntargets > 0 && !jb_target_allowed(item->valuestring, c->targets, c->ntargets))
             return jb_handler_fail(e, JB_FN_INVALID,
                                    "permit_open[%zu]: %s is not inside JUMPBOX_ALLOWED_TARGETS", i,
                                    item->valuestring);
