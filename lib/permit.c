@@ -159,6 +159,19 @@ int jb_permit_add(struct jb_permit *p, const char *s, char *err, size_t errlen)
     return 0;
 }
 
+cJSON *jb_permit_json(const struct jb_permit *p)
+{
+    cJSON *list = cJSON_CreateArray();
+
+    for (size_t i = 0; list && i < p->n; i++) {
+        if (!cJSON_AddItemToArray(list, cJSON_CreateString(p->t[i]))) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 int jb_parse_target_pattern(const char *s, struct jb_target_pattern *out, char *err, size_t errlen)
 {
     const char *colon;

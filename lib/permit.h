@@ -12,6 +12,7 @@
 #ifndef JB_PERMIT_H
 #define JB_PERMIT_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #define JB_PERMIT_MAX 16
@@ -29,6 +30,10 @@ int jb_parse_target(const char *s, char *out, size_t outlen, char *err, size_t e
 
 /* Parses and appends one target; a repeat is dropped, a 17th is refused. */
 int jb_permit_add(struct jb_permit *p, const char *s, char *err, size_t errlen);
+
+/* The list as a JSON array of strings (the event field and module input
+ * permit_open); NULL when out of memory. */
+cJSON *jb_permit_json(const struct jb_permit *p);
 
 /* A pattern of JUMPBOX_ALLOWED_TARGETS: HOST:PORT where HOST may also be
  * `*` (any host), `*.example.com` (any DNS name under it) or a CIDR

@@ -167,9 +167,10 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
     /* Only when given: a module without the input then fails loudly
      * rather than make a box that forwards anywhere. */
     if (ok && req->permit && req->permit->n > 0) {
-        cJSON *list = cJSON_AddArrayToObject(v, "permit_open");
-        for (size_t i = 0; ok && i < req->permit->n; i++)
-            ok = list && cJSON_AddItemToArray(list, cJSON_CreateString(req->permit->t[i]));
+        cJSON *list = jb_permit_json(req->permit);
+        ok = list && cJSON_AddItemToObject(v, "permit_open", list);
+        if (!ok)
+            cJSON_Delete(list);
     }
     if (ok && strcmp(req->module, "local") == 0) {
         char localbox[PATH_MAX], cleaner[PATH_MAX + 32];

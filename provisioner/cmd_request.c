@@ -162,12 +162,12 @@ out:
 
 static int add_permit(cJSON *ev, const struct jb_permit *p)
 {
-    cJSON *list = cJSON_AddArrayToObject(ev, "permit_open");
+    cJSON *list = jb_permit_json(p);
 
-    for (size_t i = 0; list && i < p->n; i++)
-        if (!cJSON_AddItemToArray(list, cJSON_CreateString(p->t[i])))
-            return -1;
-    return list ? 0 : -1;
+    if (list && cJSON_AddItemToObject(ev, "permit_open", list))
+        return 0;
+    cJSON_Delete(list);
+    return -1;
 }
 
 int cmd_request(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "permit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_targets(void **state)
@@ -85,6 +86,19 @@ static void test_permit_list(void **state)
     assert_int_equal(jb_permit_add(&p, "nas:9", err, sizeof(err)), JB_ERR_INVALID);
     assert_non_null(strstr(err, "more than 16"));
     assert_int_equal(jb_permit_add(&p, "nas:0", err, sizeof(err)), JB_ERR_INVALID);
+
+    {
+        struct jb_permit two = {0};
+        cJSON *j;
+        char *text;
+        assert_int_equal(jb_permit_add(&two, "nas:22", NULL, 0), 0);
+        assert_int_equal(jb_permit_add(&two, "[fd00::5]:*", NULL, 0), 0);
+        assert_non_null(j = jb_permit_json(&two));
+        assert_non_null(text = cJSON_PrintUnformatted(j));
+        assert_string_equal(text, "[\"nas:22\",\"[fd00::5]:*\"]");
+        free(text);
+        cJSON_Delete(j);
+    }
 }
 
 static void test_patterns(void **state)
