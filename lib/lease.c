@@ -157,6 +157,7 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
 {
     char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject();
+    const cJSON *permit;
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
@@ -177,6 +178,13 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
         !cJSON_AddStringToObject(o, "user", l->user) ||
         !cJSON_AddStringToObject(o, "instance_id", l->instance_id) ||
         !cJSON_AddStringToObject(o, "host_fingerprint", l->host_fingerprint)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    /* Where the box may forward, when it was limited (--permit-open). */
+    permit = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "permit_open") : NULL;
+    if (cJSON_IsArray(permit) &&
+        !cJSON_AddItemToObject(o, "permit_open", cJSON_Duplicate(permit, 1))) {
         cJSON_Delete(o);
         return NULL;
     }

@@ -130,7 +130,9 @@ static int extra_vars(cJSON *v, char *err, size_t errlen)
                        "JUMPBOX_MODULE_VARS: %.64s: not a string, number or boolean", item->string);
             break;
         }
-        if (strcmp(item->string, "source") == 0 || strcmp(item->string, "version") == 0) {
+        /* permit_open only from --permit-open: validated, and a list. */
+        if (strcmp(item->string, "source") == 0 || strcmp(item->string, "version") == 0 ||
+            strcmp(item->string, "permit_open") == 0) {
             rc = jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: %s: not a module input",
                         item->string);
             break;
@@ -162,6 +164,14 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
         ok = add_str(v, "ssh_user", user);
     if (ok && port > 0)
         ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
+    /* Only when given: a module without the input then fails loudly
+     * rather than make a box that forwards anywhere. */
+    if (ok && req->permit && req->permit->n > 0) {
+        cJSON *list = jb_permit_json(req->permit);
+        ok = list && cJSON_AddItemToObject(v, "permit_open", list);
+        if (!ok)
+            cJSON_Delete(list);
+    }
     if (ok && strcmp(req->module, "local") == 0) {
         char localbox[PATH_MAX], cleaner[PATH_MAX + 32];
         if ((rc = jb_localbox_path(p->bin_dir, localbox, sizeof(localbox), err, errlen)) != 0) {

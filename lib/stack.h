@@ -9,6 +9,7 @@
 
 #include "keys.h"
 #include "lease.h"
+#include "permit.h"
 #include "state.h"
 
 #define JB_TOKEN_HEX_LEN 64
@@ -43,7 +44,10 @@ struct jb_create_req {
     const char *allow_cidr; /* validated, canonical */
     const char *requester;  /* validated label */
     const char *ssh_user;   /* NULL: the module's default (local: the current user) */
-    int ready_timeout_s;    /* 0: 120 s */
+    /* NULL or empty: the box forwards anywhere (the modules' default);
+     * else the module input and lease var permit_open. */
+    const struct jb_permit *permit;
+    int ready_timeout_s; /* 0: 120 s */
 };
 
 struct jb_create_result {

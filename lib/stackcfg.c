@@ -141,11 +141,25 @@ cJSON *jb_tf_literal(const char *s)
 
 static cJSON *literal_copy(const cJSON *v)
 {
+    const cJSON *item;
+    cJSON *list;
+
     if (cJSON_IsString(v))
         return jb_tf_literal(v->valuestring);
     if (cJSON_IsNumber(v) || cJSON_IsBool(v))
         return cJSON_Duplicate(v, 0);
-    return NULL; /* only flat values are passed to modules */
+    if (!cJSON_IsArray(v) || (list = cJSON_CreateArray()) == NULL)
+        return NULL; /* flat values, and lists of strings (permit_open), only */
+    cJSON_ArrayForEach(item, v)
+    {
+        cJSON *lit = cJSON_IsString(item) ? jb_tf_literal(item->valuestring) : NULL;
+        if (lit == NULL || !cJSON_AddItemToArray(list, lit)) {
+            cJSON_Delete(lit);
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
 }
 
 /* Backend settings are not expressions: Terraform takes their strings as

@@ -83,12 +83,35 @@ static int write_pid(const char *dir, const char *name, pid_t pid, char *err, si
     return jb_file_replace(path, text, strlen(text), 0600, err, errlen);
 }
 
+/* The key's options: reached from the allowed CIDR only, nothing but
+ * forwarding, and that only to the --permit-open targets when given
+ * (validated: no quote or comma can end an option early). */
+static int key_options(const struct jb_box_spec *s, char *out, size_t outlen)
+{
+    size_t pos;
+    int n = snprintf(out, outlen, "from=\"%s\",restrict,port-forwarding", s->allow_cidr);
+
+    if (n < 0 || (size_t)n >= outlen)
+        return -1;
+    pos = (size_t)n;
+    for (size_t i = 0; i < s->permit.n; i++) {
+        n = snprintf(out + pos, outlen - pos, ",permitopen=\"%s\"", s->permit.t[i]);
+        if (n < 0 || (size_t)n >= outlen - pos)
+            return -1;
+        pos += (size_t)n;
+    }
+    return 0;
+}
+
 static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
 {
     char *cfg = NULL, *auth = NULL, *key = NULL;
+    char opts[128 + JB_PERMIT_MAX * (JB_TARGET_MAX + 16)];
     size_t keylen;
     int rc;
 
+    if (key_options(s, opts, sizeof(opts)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "authorized key options too long");
     /* Hardened like the AWS box, but for whoever runs it on this machine. */
     if (asprintf(&cfg,
                  "# jumpbox local jump box for stack %s\n"
@@ -118,8 +141,7 @@ static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
                  "StrictModes no\n",
                  s->stack_id, s->port, s->dir, s->dir, s->user,
                  strcmp(s->user, "root") == 0 ? "prohibit-password" : "no") < 0 ||
-        asprintf(&auth, "from=\"%s\",restrict,port-forwarding %s\n", s->allow_cidr, s->public_key) <
-            0) {
+        asprintf(&auth, "%s %s\n", opts, s->public_key) < 0) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }

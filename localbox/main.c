@@ -25,7 +25,8 @@
 static const char usage[] =
     "usage: jumpbox-localbox up --stack-id ID --port N --user USER --allow-cidr CIDR\n"
     "                          --public-key LINE --expires-at RFC3339 --cleaner PATH\n"
-    "                          --state URL [--log PATH] --dir DIR\n"
+    "                          --state URL [--log PATH] [--permit-open HOST:PORT]...\n"
+    "                          --dir DIR\n"
     "       jumpbox-localbox down --dir DIR\n"
     "\n"
     "Internal helper of terraform/local: runs a real sshd on 127.0.0.1 as the\n"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
                                          {"cleaner", required_argument, NULL, 'c'},
                                          {"state", required_argument, NULL, 'S'},
                                          {"log", required_argument, NULL, 'l'},
+                                         {"permit-open", required_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct jb_box_spec spec;
@@ -98,6 +100,13 @@ int main(int argc, char **argv)
             break;
         case 'l':
             spec.log = optarg;
+            break;
+        case 'P':
+            if (jb_permit_add(&spec.permit, optarg, err, sizeof(err)) != 0) {
+                fprintf(stderr, "jumpbox-localbox: --permit-open: %s\n", err);
+                jb_secret_free(hostkey);
+                return 2;
+            }
             break;
         case 'h':
             fputs(usage, stdout);

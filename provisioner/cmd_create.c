@@ -6,6 +6,7 @@
 #include "log.h"
 #include "out.h"
 #include "parse.h"
+#include "permit.h"
 #include "stack.h"
 #include "stackcfg.h"
 
@@ -21,6 +22,7 @@ static const char usage[] =
     "usage: provisioner create [--module local|aws] [--ttl DURATION] [--stack-id ID]\n"
     "                          [--allow-cidr CIDR] [--state URL] [--out DIR]\n"
     "                          [--requester TEXT] [--ready-timeout DURATION]\n"
+    "                          [--permit-open HOST:PORT]...\n"
     "\n"
     "Creates a jump box and prints one JSON object on stdout: stack_id, module,\n"
     "host, port, user, public_key, host_public_key, host_fingerprint, known_hosts,\n"
@@ -38,6 +40,9 @@ static const char usage[] =
     "                 file://$XDG_STATE_HOME/jumpbox)\n"
     "  --requester    who asks, for the lease and audit log (default user@host)\n"
     "  --ready-timeout  how long to wait for SSH to answer (default 2m)\n"
+    "  --permit-open  a target the box may forward to (ssh -W, -J, -L): HOST:PORT,\n"
+    "                 HOST a DNS name, IPv4 or [IPv6], PORT 1-65535 or *; repeat\n"
+    "                 for more (at most 16).  Default: any target\n"
     "\n"
     "Exit status: 0 ready, 1 failed (nothing left running, or a lease kept for\n"
     "`cleaner sweep`), 2 bad input (nothing done).\n";
@@ -74,6 +79,7 @@ int cmd_create(int argc, char **argv)
                                          {"out", required_argument, NULL, 'o'},
                                          {"requester", required_argument, NULL, 'r'},
                                          {"ready-timeout", required_argument, NULL, 'R'},
+                                         {"permit-open", required_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *module = "local", *ttl_s = "1h", *stack_id = NULL, *cidr_in = NULL;
@@ -85,6 +91,7 @@ int cmd_create(int argc, char **argv)
     struct jb_create_req req;
     struct jb_create_result res;
     struct jb_out_dir od;
+    struct jb_permit permit = {0};
     long ttl = 0, ready = 0;
     int c, rc, status = 1;
 
@@ -114,6 +121,10 @@ int cmd_create(int argc, char **argv)
             break;
         case 'R':
             ready_s = optarg;
+            break;
+        case 'P':
+            if (jb_permit_add(&permit, optarg, err, sizeof(err)) != 0)
+                return bad("--permit-open", err);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -201,6 +212,7 @@ int cmd_create(int argc, char **argv)
     req.allow_cidr = cidr;
     req.requester = requester;
     req.ready_timeout_s = (int)ready;
+    req.permit = &permit;
 
     rc = jb_stack_create(&ctx, &req, &res, err, sizeof(err));
     if (rc == JB_ERR_EXISTS) {

@@ -12,6 +12,7 @@
 #include "lambda.h"
 #include "out.h"
 #include "parse.h"
+#include "permit.h"
 #include "seal.h"
 #include "stack.h"
 
@@ -28,6 +29,7 @@
 static const char usage[] =
     "usage: provisioner request --function NAME (--allow-cidr CIDR | --allow-my-ip) --out DIR\n"
     "                           [--ttl DURATION] [--requester TEXT]\n"
+    "                           [--permit-open HOST:PORT]...\n"
     "\n"
     "Asks the build Lambda function (SigV4, credentials and region the way the AWS\n"
     "CLI finds them) for a jump box.  The private key and the teardown token come\n"
@@ -36,6 +38,9 @@ static const char usage[] =
     "teardown_token (0600).  Prints the create JSON with those paths.\n"
     "--allow-my-ip asks JUMPBOX_CHECKIP_URL (default " JB_CHECKIP_DEFAULT_URL ")\n"
     "for this machine's public address and allows only that.\n"
+    "--permit-open HOST:PORT (repeatable, at most 16; HOST a DNS name, IPv4 or\n"
+    "[IPv6], PORT 1-65535 or *) limits where the box forwards; the function may\n"
+    "require it and bounds it by its JUMPBOX_ALLOWED_TARGETS.\n"
     "Exit status: 0 done, 1 failed, 2 bad input (also when the function refused it).\n";
 
 static int bad(const char *field, const char *detail)
@@ -155,6 +160,16 @@ out:
     return rc;
 }
 
+static int add_permit(cJSON *ev, const struct jb_permit *p)
+{
+    cJSON *list = jb_permit_json(p);
+
+    if (list && cJSON_AddItemToObject(ev, "permit_open", list))
+        return 0;
+    cJSON_Delete(list);
+    return -1;
+}
+
 int cmd_request(int argc, char **argv)
 {
     static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
@@ -163,6 +178,7 @@ int cmd_request(int argc, char **argv)
                                          {"allow-my-ip", no_argument, NULL, 'm'},
                                          {"requester", required_argument, NULL, 'r'},
                                          {"out", required_argument, NULL, 'o'},
+                                         {"permit-open", required_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *function = NULL, *ttl_s = NULL, *cidr_in = NULL, *requester = NULL;
@@ -171,6 +187,7 @@ int cmd_request(int argc, char **argv)
     char pk_b64[JB_SEAL_KEY_B64_LEN], *event = NULL;
     unsigned char *sk = NULL;
     struct jb_out_dir od;
+    struct jb_permit permit = {0};
     struct jb_create_result res;
     struct jb_lambda_result lr;
     struct jb_http_options http = {.total_timeout_ms = INVOKE_TIMEOUT_MS, .max_attempts = 1};
@@ -201,6 +218,10 @@ int cmd_request(int argc, char **argv)
             break;
         case 'o':
             outdir = optarg;
+            break;
+        case 'P':
+            if (jb_permit_add(&permit, optarg, err, sizeof(err)) != 0)
+                return bad("--permit-open", err);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -255,6 +276,7 @@ int cmd_request(int argc, char **argv)
         !cJSON_AddStringToObject(ev, "allow_cidr", cidr) ||
         !cJSON_AddStringToObject(ev, "requester", requester) ||
         !cJSON_AddStringToObject(ev, "recipient_key", pk_b64) ||
+        (permit.n > 0 && add_permit(ev, &permit) != 0) ||
         (event = cJSON_PrintUnformatted(ev)) == NULL) {
         fputs("provisioner request: out of memory\n", stderr);
         goto out;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "out.h"
 #include "parse.h"
+#include "permit.h"
 #include "runtime.h"
 #include "seal.h"
 #include "stack.h"
@@ -26,6 +27,10 @@ struct build_cfg {
     char cidrs[MAX_CIDRS][JB_CIDR_MAX];
     size_t ncidrs;
     int allow_plain;
+    /* JUMPBOX_ALLOWED_TARGETS; none: requests are not bounded (and may
+     * leave permit_open out: the box then forwards anywhere). */
+    struct jb_target_pattern targets[JB_TARGET_PATTERNS_MAX];
+    size_t ntargets;
     char work_root[PATH_MAX];
 };
 
@@ -36,6 +41,7 @@ static int config(struct build_cfg *c, char *err, size_t errlen)
     const char *m = getenv("JUMPBOX_MODULE"), *s = getenv("JUMPBOX_STATE");
     const char *t = getenv("JUMPBOX_MAX_TTL"), *a = getenv("JUMPBOX_ALLOWED_CIDRS");
     const char *p = getenv("JUMPBOX_ALLOW_PLAINTEXT_KEY");
+    const char *at = getenv("JUMPBOX_ALLOWED_TARGETS");
     char inner[JB_ERRLEN], list[4096], *save = NULL, *tok;
     long long reserve;
 
@@ -70,6 +76,10 @@ static int config(struct build_cfg *c, char *err, size_t errlen)
     }
     if (c->ncidrs == 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_ALLOWED_CIDRS: no CIDR in it");
+    if (jb_parse_target_patterns(at, c->targets, &c->ntargets, inner, sizeof(inner)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_ALLOWED_TARGETS: %s", inner);
+    if (at && *at && c->ntargets == 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_ALLOWED_TARGETS: no pattern in it");
     if (p && *p && strcmp(p, "0") != 0 && strcmp(p, "1") != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_ALLOW_PLAINTEXT_KEY: must be 0 or 1");
     c->allow_plain = p && strcmp(p, "1") == 0;
@@ -89,7 +99,42 @@ struct build_req {
     const char *requester;
     unsigned char pk[JB_SEAL_KEY_LEN];
     int sealed;
+    struct jb_permit permit;
 };
+
+/* permit_open: a list of HOST:PORT strings, each inside the function's
+ * JUMPBOX_ALLOWED_TARGETS when it has them; then the list is required,
+ * or a caller could have a box that forwards anywhere by leaving it out. */
+static int check_permit(const struct build_cfg *c, const cJSON *ev, struct jb_permit *p,
+                        struct jb_handler_error *e)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ev, "permit_open"), *item;
+    char inner[JB_ERRLEN];
+    size_t i = 0;
+
+    if (list == NULL || (cJSON_IsArray(list) && cJSON_GetArraySize(list) == 0)) {
+        if (c->ntargets > 0)
+            return jb_handler_fail(e, JB_FN_INVALID,
+                                   "permit_open: required (this function forwards only to "
+                                   "JUMPBOX_ALLOWED_TARGETS)");
+        return 0;
+    }
+    if (!cJSON_IsArray(list))
+        return jb_handler_fail(e, JB_FN_INVALID, "permit_open: not a list of HOST:PORT strings");
+    cJSON_ArrayForEach(item, list)
+    {
+        if (!cJSON_IsString(item))
+            return jb_handler_fail(e, JB_FN_INVALID, "permit_open[%zu]: not a string", i);
+        if (jb_permit_add(p, item->valuestring, inner, sizeof(inner)) != 0)
+            return jb_handler_fail(e, JB_FN_INVALID, "permit_open[%zu]: %s", i, inner);
+        if (c->ntargets > 0 && !jb_target_allowed(item->valuestring, c->targets, c->ntargets))
+            return jb_handler_fail(e, JB_FN_INVALID,
+                                   "permit_open[%zu]: %s is not inside JUMPBOX_ALLOWED_TARGETS", i,
+                                   item->valuestring);
+        i++;
+    }
+    return 0;
+}
 
 /* Every field checked before anything is made. */
 static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_req *r,
@@ -133,6 +178,8 @@ static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_
                                "CIDR must hold it");
     if (jb_check_label(r->requester, 128, inner, sizeof(inner)) != 0)
         return jb_handler_fail(e, JB_FN_INVALID, "requester: %s", inner);
+    if (check_permit(c, ev, &r->permit, e) != 0)
+        return -1;
     if (rk == NULL) {
         if (!c->allow_plain)
             return jb_handler_fail(e, JB_FN_INVALID,
@@ -187,8 +234,8 @@ out:
 static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                   struct jb_handler_error *e)
 {
-    static const char *const allowed[] = {"action",    "ttl",           "allow_cidr",
-                                          "requester", "recipient_key", NULL};
+    static const char *const allowed[] = {"action",        "ttl",         "allow_cidr", "requester",
+                                          "recipient_key", "permit_open", NULL};
     const struct build_cfg *c = vctx;
     struct jb_state st = c->st;
     struct jb_stack_ctx ctx;
@@ -225,6 +272,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     req.ttl_s = r.ttl_s;
     req.allow_cidr = r.cidr;
     req.requester = r.requester;
+    req.permit = &r.permit;
     /* Past this point the rollback has the reserve to itself. */
     if (jb_watchdog_start(&wd, inv->deadline_ms - reserve, &deadline_near, err, sizeof(err)) != 0) {
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);

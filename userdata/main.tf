@@ -19,8 +19,9 @@ locals {
     host_public_key  = var.host_public_key
     teardown_token   = var.teardown_token
     sshd_config = templatefile("${path.module}/sshd-jumpbox.conf.tftpl", {
-      ssh_port = var.ssh_port
-      ssh_user = var.ssh_user
+      ssh_port    = var.ssh_port
+      ssh_user    = var.ssh_user
+      permit_open = var.permit_open
     })
     teardown_script = file("${path.module}/jumpbox-teardown.sh")
     teardown_service = templatefile("${path.module}/jumpbox-teardown.service.tftpl", {

@@ -65,6 +65,7 @@ module "userdata" {
   expires_at             = var.expires_at
   ssh_user               = var.ssh_user
   ssh_port               = var.ssh_port
+  permit_open            = var.permit_open
   teardown_token         = var.teardown_token
   clean_function_name    = var.clean_function_name
   region                 = local.region

@@ -52,6 +52,16 @@ variable "allow_cidr" {
   }
 }
 
+variable "permit_open" {
+  description = "HOST:PORT targets the box may forward to (sshd's PermitOpen); empty: any, as before the option existed."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = length(var.permit_open) <= 16 && alltrue([for t in var.permit_open : can(regex("^([A-Za-z0-9.-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\]):([1-9][0-9]{0,4}|\\*)$", t)) && (endswith(t, ":*") || try(tonumber(regex("[0-9]+$", t)) <= 65535, false))])
+    error_message = "permit_open must be at most 16 HOST:PORT targets (HOST a DNS name, IPv4 or [IPv6]; PORT 1-65535 or *)."
+  }
+}
+
 variable "ssh_user" {
   description = "Login user."
   type        = string

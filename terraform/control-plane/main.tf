@@ -175,7 +175,11 @@ locals {
     JUMPBOX_MAX_TTL       = var.max_ttl
     JUMPBOX_ALLOWED_CIDRS = join(",", var.allowed_cidrs)
     JUMPBOX_WORK_DIR      = "/tmp/jumpbox"
-  }, var.module_vars_file != "" ? { JUMPBOX_MODULE_VARS = var.module_vars_file } : {})
+    },
+    var.module_vars_file != "" ? { JUMPBOX_MODULE_VARS = var.module_vars_file } : {},
+    # Unset unless given: the function then bounds no request's permit_open.
+    length(var.allowed_targets) > 0 ? { JUMPBOX_ALLOWED_TARGETS = join(",", var.allowed_targets) } : {},
+  )
   # Terraform, the provider mirror and the CLI config come from the image's
   # own Env (JUMPBOX_TERRAFORM, JUMPBOX_TF_PLUGIN_DIR, TF_CLI_CONFIG_FILE);
   # the entry point picks the program.

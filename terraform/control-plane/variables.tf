@@ -93,6 +93,16 @@ variable "allowed_cidrs" {
   }
 }
 
+variable "allowed_targets" {
+  description = "HOST:PORT patterns a request's permit_open must lie within (JUMPBOX_ALLOWED_TARGETS): HOST a name, an address, *.DOMAIN, a CIDR or *; PORT a number or *. Non-empty: every request must name its targets, and its boxes forward only there. Empty: requests are not bounded and may leave permit_open out (the box forwards anywhere)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = length(var.allowed_targets) <= 32 && alltrue([for t in var.allowed_targets : can(regex("^[^,\\s]+:([0-9]{1,5}|\\*)$", t))])
+    error_message = "allowed_targets must be at most 32 HOST:PORT patterns without commas or spaces (the function checks each at start)."
+  }
+}
+
 variable "box_instance_types" {
   description = "Instance types the build function may launch."
   type        = list(string)

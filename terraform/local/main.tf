@@ -33,7 +33,7 @@ resource "terraform_data" "box" {
   }
 
   provisioner "local-exec" {
-    interpreter = [
+    interpreter = concat([
       var.localbox_bin, "up",
       "--stack-id", var.stack_id,
       "--port", tostring(var.ssh_port),
@@ -44,8 +44,9 @@ resource "terraform_data" "box" {
       "--cleaner", var.cleaner_bin,
       "--state", var.state_url,
       "--log", var.ttl_log,
+      ], flatten([for t in var.permit_open : ["--permit-open", t]]), [
       "--dir",
-    ]
+    ])
     command = var.box_dir
     environment = {
       JB_HOST_PRIVATE_KEY = var.host_private_key

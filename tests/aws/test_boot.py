@@ -6,7 +6,8 @@ Boots are dear on a shared 2-core machine, so one test boots two boxes side
 by side and checks everything the user data promises on them:
 
   "timer"     create -> ready (the probe pins the key cloud-init installed)
-              -> ssh -F -> what runs on the box, from inside -> at its
+              -> ssh -F -> what runs on the box, from inside (its sshd
+              forwarding only to the --permit-open target) -> at its
               expiry its own timer asks the clean function (the test's
               Lambda harness) to destroy the stack -> the box powers off.
   "backstop"  the same user data with no clean function reachable and a
@@ -83,10 +84,15 @@ def check_inside(aws, box, out, sid):
     assert wrong == [], wrong
     assert effective["permitrootlogin"] == ["no"]
     assert effective["passwordauthentication"] == ["no"]
-    # ... and what the running sshd does: ProxyJump (ssh -W) goes through,
-    # remote forwarding does not (Debian's own default would allow it).
+    # ... and what the running sshd does: ProxyJump (ssh -W) goes through
+    # to the one target --permit-open named (PermitOpen of the drop-in),
+    # not to any other, and remote forwarding does not (Debian's own
+    # default would allow it).
+    assert ("permitopen", "127.0.0.1:22") in drop_in_settings(facts["sshd_drop_in"])
     jump = aws.ssh(out, sid, "-W", "127.0.0.1:22")
     assert jump.stdout.startswith("SSH-2.0-OpenSSH"), jump.stderr
+    other = aws.ssh(out, sid, "-W", "localhost:22")
+    assert other.returncode != 0 and "administratively prohibited" in other.stderr, other
     fwd = aws.ssh(out, sid, "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:9",
                   "true")
     assert fwd.returncode != 0 and "forwarding failed" in fwd.stderr, fwd.stderr
@@ -132,7 +138,8 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
         b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
                         module_vars={"poweroff_grace_minutes": 1})
         t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
-                        "--requester", "backup-vm@dc1", ttl=TTL)
+                        "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
+                        ttl=TTL)
         b.result()
         res = t.result()
     timer = aws.standin.box_for("timer")

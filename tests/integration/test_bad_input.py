@@ -41,6 +41,21 @@ CASES = [
     (["create", "--state", 's3://bucket/a"b'], "--state"),
     (["create", "extra-arg"], "extra-arg"),
     (["create", "--requester", "a\tb"], "--requester"),
+    (["create", "--permit-open", "nas"], "--permit-open: not HOST:PORT"),
+    (["create", "--permit-open", "nas:0"], "--permit-open: port must be"),
+    (["create", "--permit-open", "nas:65536"], "--permit-open: port must be"),
+    (["create", "--permit-open", "*:22"], "--permit-open: host must be"),
+    (["create", "--permit-open", "*.example.com:22"], "--permit-open: host must be"),
+    (["create", "--permit-open", "fd00::1:22"], "--permit-open: an IPv6 address needs brackets"),
+    (["create", "--permit-open", "[fd00::1%eth0]:22"], "--permit-open: host must be"),
+    (["create", "--permit-open", 'a"b:22'], "--permit-open: host must be"),
+    (["create", "--permit-open", "a b:22"], "--permit-open: host must be"),
+    (["create", "--permit-open", "a,b:22"], "--permit-open: host must be"),
+    (["create", "--permit-open", "a" * 254 + ":22"], "--permit-open: host must be"),
+    (["create"] + [a for p in range(1, 18) for a in ("--permit-open", f"nas:{p}")],
+     "--permit-open: more than 16 targets"),
+    (["request", "--function", "f", "--allow-cidr", "127.0.0.1/32", "--permit-open", "nas"],
+     "--permit-open: not HOST:PORT"),
     (["list", "--state", "nope"], "--state"),
     (["request", "--function", "f", "--ttl", "1s", "--allow-cidr", "127.0.0.1/32"], "--ttl"),
     (["frobnicate"], "command"),
@@ -166,11 +181,13 @@ MODULE_VARS = [
     ('{"pad": "' + "x" * 60000 + '"}', "larger than 16384 bytes"),
     ('{"tags": {"a": "b"}}', "tags: not a string, number or boolean"),
     ('{"source": "../evil"}', "source: not a module input"),
+    # Only through --permit-open, validated, as a list.
+    ('{"permit_open": "10.0.0.1:22"}', "permit_open: not a module input"),
     ('[1, 2]', "not a JSON object"),
 ]
 
 
-@pytest.mark.parametrize("text,why", MODULE_VARS, ids=["huge", "nested", "source", "array"])
+@pytest.mark.parametrize("text,why", MODULE_VARS, ids=["huge", "nested", "source", "permit_open", "array"])
 def test_bad_module_vars_are_refused_before_anything(text, why, tmp_path, provisioner, cleaner):
     jb = Env(tmp_path, provisioner, cleaner)
     (tmp_path / "vars.json").write_text(text)

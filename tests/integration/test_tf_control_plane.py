@@ -48,6 +48,15 @@ def first_apply(module_copy):
     return plan
 
 
+def test_allowed_targets_reach_the_functions(module_copy):
+    plan, _ = tfo.plan_json(module_copy, [
+        *VARS, f"-var=image_digest={DIGEST}",
+        '-var=allowed_targets=["10.20.0.0/16:873","*.backup.example.com:22"]'])
+    for f in by_type(plan, "aws_lambda_function").values():
+        env = f["environment"][0]["variables"]
+        assert env["JUMPBOX_ALLOWED_TARGETS"] == "10.20.0.0/16:873,*.backup.example.com:22"
+
+
 def by_type(plan, rtype):
     return tfo.resources(plan, rtype)
 
@@ -92,6 +101,8 @@ def test_functions_run_one_image_pinned_by_digest(planned):
         assert env["JUMPBOX_STATE"] == f"s3://{BUCKET}/stacks"
         assert env["JUMPBOX_MAX_TTL"] == "4h"
         assert env["JUMPBOX_ALLOWED_CIDRS"] == "203.0.113.0/24,198.51.100.0/24"
+        # No allowed_targets given: requests' permit_open is not bounded.
+        assert "JUMPBOX_ALLOWED_TARGETS" not in env
         # Terraform and the provider mirror: the image's own Env says where.
         assert not {"JUMPBOX_TF_PLUGIN_DIR", "JUMPBOX_TERRAFORM"} & set(env)
         assert f["logging_config"][0]["log_group"] == f"/aws/lambda/{f['function_name']}"

@@ -123,6 +123,52 @@ def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
     assert {k: eff.get(k) for k in want} == want
 
 
+def sshd_effective(rendered, conf_text, tmp_path):
+    """sshd -t and -T of a drop-in, as the box's sshd reads it."""
+    sshd = need("sshd")
+    hk = tmp_path / "host_key"
+    hk.write_text(rendered["inputs"]["host_private_key_text"])
+    hk.chmod(0o600)
+    p = tmp_path / "sshd_config"
+    p.write_text(conf_text.replace("/etc/ssh/ssh_host_ed25519_key", str(hk)))
+    if not os.path.isdir("/run/sshd"):
+        os.makedirs("/run/sshd", mode=0o755)
+    cp = subprocess.run([sshd, "-t", "-f", str(p)], capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    cp = subprocess.run([sshd, "-T", "-f", str(p), "-C", "user=jump,host=h,addr=203.0.113.7"],
+                        capture_output=True, text=True, check=True)
+    return dict(ln.split(" ", 1) for ln in cp.stdout.splitlines() if " " in ln)
+
+
+def test_without_permit_open_the_dropin_forwards_anywhere(rendered, tmp_path):
+    conf = files_of(rendered["doc"])["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
+    assert "PermitOpen" not in conf
+    assert sshd_effective(rendered, conf, tmp_path)["permitopen"] == "any"
+
+
+def test_permit_open_becomes_the_dropins_permitopen(rendered, tmp_path):
+    targets = ["nas.example.com:22", "10.0.0.5:*", "[fd00::5]:873"]
+    tmp = tmp_path / "tf"
+    tmp.mkdir()
+    for name in ("host_private_key", "teardown_token"):
+        shutil.copy(rendered["tmp"] / name, tmp / name)
+    doc = yaml.safe_load(tfo.render_userdata(tmp, rendered["inputs"], permit_open=targets))
+    conf = files_of(doc)["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
+    assert "PermitOpen nas.example.com:22 10.0.0.5:* [fd00::5]:873\n" in conf
+    eff = sshd_effective(rendered, conf, tmp_path)
+    assert eff["permitopen"].split() == ["nas.example.com:22", "10.0.0.5:*", "[fd00::5]:873"]
+    assert eff["allowtcpforwarding"] == "local"
+
+
+@pytest.mark.parametrize("bad", [["nas"], ["*:22"], ["nas:0"], ["nas:65536"], ["a b:22"],
+                                 ['a"b:22'], ["fd00::5:22"], [f"nas:{p}" for p in range(1, 18)]])
+def test_module_refuses_a_bad_permit_open(rendered, tmp_path, bad):
+    for name in ("host_private_key", "teardown_token"):
+        shutil.copy(rendered["tmp"] / name, tmp_path / name)
+    with pytest.raises(AssertionError, match="permit_open must be at most 16 HOST:PORT"):
+        tfo.render_userdata(tmp_path, rendered["inputs"], permit_open=bad)
+
+
 def extract(rendered, tmp):
     """write_files entries into tmp; units point at the extracted script."""
     out = {}
