@@ -116,9 +116,11 @@ def test_without_out_the_key_is_in_the_json(jb, tmp_path):
 
 
 def test_ttl_tears_the_box_down_with_nobody_asking(jb, tmp_path):
-    res, _ = jb.create("--ttl", "10s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
+    # A TTL that outlasts a create on a loaded machine (10 s did not: the
+    # box's timer fired while the create was still probing).
+    res, _ = jb.create("--ttl", "40s", "--stack-id", "flow-ttl", "--out", str(tmp_path / "o"))
     assert jb.stack_dirs() == ["flow-ttl"]
-    assert jb.wait_gone("flow-ttl", timeout=90), "the TTL did not destroy the stack"
+    assert jb.wait_gone("flow-ttl", timeout=240), "the TTL did not destroy the stack"
     log = (jb.work / "logs" / "flow-ttl.ttl.log").read_text()
     assert "TTL reached" in log
     assert '"destroyed"' in log
