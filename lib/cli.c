@@ -13,8 +13,7 @@ volatile sig_atomic_t jb_cli_stop;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    jb_cli_stop = 1;
+    jb_cli_stop = sig;
 }
 
 void jb_cli_catch_signals(void)

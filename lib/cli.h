@@ -7,8 +7,9 @@
 
 #include "state.h"
 
-/* Set by SIGINT/SIGTERM/SIGHUP once jb_cli_catch_signals ran: long steps
- * stop and roll back instead of dying half-way. */
+/* Set to the signal's number by SIGINT/SIGTERM/SIGHUP once
+ * jb_cli_catch_signals ran: long steps stop and roll back instead of dying
+ * half-way, and `provisioner run` forwards it to its command. */
 extern volatile sig_atomic_t jb_cli_stop;
 void jb_cli_catch_signals(void);
 
