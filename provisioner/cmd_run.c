@@ -278,8 +278,10 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
         return bad("--heartbeat", "only with --task-token");
     if (duration(a->heartbeat ? a->heartbeat : "60s", 1, 3600, heartbeat, err, sizeof(err)) != 0)
         return bad("--heartbeat", err);
-    if (a->token && jb_sfn_check_token(a->token, err, sizeof(err)) != 0)
-        return bad("--task-token", err);
+    if (a->token && jb_sfn_check_token(a->token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "jumpbox: %s\n", err); /* err names --task-token */
+        return RUN_FAILED;
+    }
     if (a->q.function) {
         a->q.requester = a->c.requester;
         a->q.ttl = a->c.ttl;
@@ -428,13 +430,13 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     jb_cli_elapsed();
-    if ((rc = check(r, &a, &grace, &heartbeat)) >= 0) {
-        status = rc;
-        goto out;
-    }
     if ((rc = find_command(argv[optind], path, sizeof(path))) != 0) {
         fprintf(stderr, "jumpbox: COMMAND: %s: %s\n", argv[optind],
                 rc == RUN_NOT_FOUND ? "not found" : "not executable");
+        status = rc;
+        goto out;
+    }
+    if ((rc = check(r, &a, &grace, &heartbeat)) >= 0) {
         status = rc;
         goto out;
     }
