@@ -21,6 +21,10 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
 /* "user@host" of whoever runs us, for leases and the audit log. */
 const char *jb_cli_default_requester(char *buf, size_t buflen);
 
+/* --requester as given (a label of at most 128 bytes), or the default,
+ * into buf.  JB_ERR_INVALID with the reason when it is not usable. */
+int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen);
+
 /* Seconds since the first call, for progress lines. */
 double jb_cli_elapsed(void);
 

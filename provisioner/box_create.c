@@ -72,12 +72,7 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
                "module local is reached from 127.0.0.1 only: the CIDR must hold it");
         return invalid(field, "--allow-cidr");
     }
-    if (a->requester)
-        snprintf(bc->requester, sizeof(bc->requester), "%s", a->requester);
-    else
-        jb_cli_default_requester(bc->requester, sizeof(bc->requester));
-    if (jb_check_label(bc->requester, 128, err, errlen) != 0 ||
-        (a->requester && strlen(a->requester) >= sizeof(bc->requester)))
+    if (jb_cli_requester(a->requester, bc->requester, sizeof(bc->requester), err, errlen) != 0)
         return invalid(field, "--requester");
     if ((rc = jb_cli_state(a->state_url, &bc->st, err, errlen)) != 0)
         return rc == JB_ERR_INVALID ? invalid(field, "--state") : rc;

@@ -57,12 +57,7 @@ int jb_box_request_check(const struct jb_box_request_args *a, struct jb_box_requ
     }
     if (a->allow_cidr && jb_parse_cidr(a->allow_cidr, br->cidr, sizeof(br->cidr), err, errlen) != 0)
         return invalid(field, "--allow-cidr");
-    if (a->requester)
-        snprintf(br->requester, sizeof(br->requester), "%s", a->requester);
-    else
-        jb_cli_default_requester(br->requester, sizeof(br->requester));
-    if (jb_check_label(br->requester, 128, err, errlen) != 0 ||
-        (a->requester && strlen(a->requester) >= sizeof(br->requester)))
+    if (jb_cli_requester(a->requester, br->requester, sizeof(br->requester), err, errlen) != 0)
         return invalid(field, "--requester");
     br->function = a->function;
     br->ttl = a->ttl;
