@@ -497,6 +497,8 @@ int cmd_run(int argc, char **argv)
         say(r, "COMMAND exited with status %d", cmd_status);
     if (cmd_status < 0) {
         fprintf(stderr, "jumpbox: COMMAND did not run: %s\n", err);
+        oc.why = err;
+        run_report_end(&r->rep, &oc);
     } else if (run_report_end(&r->rep, &oc) != 0) {
         fprintf(stderr, "jumpbox: COMMAND exited with status %d\n", cmd_status);
         cmd_status = -1;

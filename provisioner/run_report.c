@@ -127,8 +127,11 @@ int run_report_end(struct run_report *r, const struct run_outcome *o)
                                  r->tail + jb_sfn_utf8_tail(r->tail, r->tail_len, JB_SFN_CAUSE_MAX),
                                  err, sizeof(err));
     } else {
-        snprintf(cause, sizeof(cause), "COMMAND exited %d%s", o->status,
-                 o->signal ? " after a signal was forwarded to it" : "");
+        if (o->why)
+            snprintf(cause, sizeof(cause), "%s", o->why);
+        else
+            snprintf(cause, sizeof(cause), "COMMAND exited %d%s", o->status,
+                     o->signal ? " after a signal was forwarded to it" : "");
         rc = jb_sfn_send_failure(NULL, r->token, error_name(o), cause, err, sizeof(err));
     }
     if (rc == JB_ERR_NOTFOUND)

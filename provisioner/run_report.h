@@ -34,7 +34,7 @@ struct run_outcome {
     int status;           /* COMMAND's exit status (128+N: signal N) */
     int signal;           /* the signal run got and forwarded, or 0 */
     double duration_s;    /* COMMAND's run time */
-    const char *why;      /* no box: jumpbox's error */
+    const char *why;      /* jumpbox's error: no box, or COMMAND not run */
 };
 
 /* SendTaskSuccess when COMMAND exited 0, else SendTaskFailure with
