@@ -210,7 +210,7 @@ static void tick(void *ctx)
     run_report_tick(&r->rep);
 }
 
-static void tick_report(void *ctx, int fd, const char *buf, size_t len)
+static void pump_output(void *ctx, int fd, const char *buf, size_t len)
 {
     run_report_output(&((struct run *)ctx)->rep, fd, buf, len);
 }
@@ -477,7 +477,7 @@ int cmd_run(int argc, char **argv)
     po.cancel_forward = 1;
     po.kill_grace_ms = (int)grace * 1000;
     po.tick = tick;
-    po.output = a.token ? tick_report : NULL;
+    po.output = a.token ? pump_output : NULL;
     po.cb_ctx = r;
     started = jb_cli_elapsed();
     if (jb_cli_stop) {

@@ -262,7 +262,7 @@ def test_ttl_shorter_than_the_job_warns_and_ends_cleanly(jb, tmp_path):
                  "        capture_output=True).returncode == 0:\n"
                  "    time.sleep(1)\n"
                  "print('box gone' if time.time() < deadline else 'box still there')\n")
-    cp = run(run_args(jb, "--ttl", "20s", "--stack-id", "run-ttl", "--", PY, "-c", wait_gone),
+    cp = run(run_args(jb, "--ttl", "30s", "--stack-id", "run-ttl", "--", PY, "-c", wait_gone),
              env=jb.env, check=0, timeout=400)
     assert cp.stdout == "box gone\n"
     assert "jumpbox: warning: the box expires at" in cp.stderr
@@ -272,7 +272,7 @@ def test_ttl_shorter_than_the_job_warns_and_ends_cleanly(jb, tmp_path):
 
 
 def test_run_killed_the_box_timer_ends_the_box(jb, tmp_path):
-    lease_ttl = "20s"
+    lease_ttl = "30s"
     p, log, d = start_trap(jb, tmp_path, "exit", "--ttl", lease_ttl, "--stack-id", "run-kill")
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
@@ -284,7 +284,7 @@ def test_run_killed_the_box_timer_ends_the_box(jb, tmp_path):
 
 
 def test_run_killed_the_sweeper_ends_the_box(jb, tmp_path):
-    p, log, d = start_trap(jb, tmp_path, "exit", "--ttl", "15s", "--stack-id", "run-swept")
+    p, log, d = start_trap(jb, tmp_path, "exit", "--ttl", "30s", "--stack-id", "run-swept")
     # Without the box's own timer only the sweeper is left to end it.
     timer = int((jb.work / "boxes" / "run-swept" / "timer.pid").read_text())
     os.kill(timer, signal.SIGKILL)
