@@ -127,10 +127,9 @@ def test_run_ssh_jump_and_rsync_through_the_box(jb, tmp_path):
     assert_nothing_left(jb)
 
 
-def test_stdout_bytes_untouched(jb, tmp_path):
+def test_stdin_and_stdout_bytes_untouched(jb, tmp_path):
     data = bytes(range(256)) * 64
-    script = f"import sys; sys.stdout.buffer.write({data!r})"
-    p = subprocess.run(run_args(jb, "--ttl", "10m", "--quiet", "--", PY, "-c", script),
+    p = subprocess.run(run_args(jb, "--ttl", "10m", "--quiet", "--", "cat"), input=data,
                        env=dict(os.environ, **jb.env), capture_output=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert p.stdout == data
@@ -296,3 +295,64 @@ def test_run_killed_the_sweeper_ends_the_box(jb, tmp_path):
     assert res["stacks"] == [{"stack_id": "run-swept", "result": "destroyed"}]
     assert jb.leases() == [] and not box_processes(jb.work)
     run(["rm", "-rf", d], check=0)
+
+
+def test_teardown_failure_is_125_and_keeps_the_lease(jb, tmp_path):
+    """COMMAND ran (exit 5) but the destroy failed: 125, stderr says
+    COMMAND's status, and the lease is kept for the sweeper, which ends
+    the box."""
+    fake = tmp_path / "terraform-no-destroy"
+    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
+    fake.write_text("#!/usr/bin/python3\nimport os, sys\n"
+                    "if 'destroy' in sys.argv: sys.exit('refusing to destroy')\n"
+                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
+    fake.chmod(0o755)
+    cp = run(run_args(jb, "--ttl", "10m", "--stack-id", "run-sticky", "--", "sh", "-c", "exit 5"),
+             env=dict(jb.env, JUMPBOX_TERRAFORM=str(fake)), check=125)
+    assert "teardown of run-sticky failed" in cp.stderr
+    assert "jumpbox: COMMAND exited with status 5" in cp.stderr
+    (lease,) = jb.leases()
+    assert lease["stack_id"] == "run-sticky" and lease["status"] == "failed"
+    assert lease["expired"] is True
+    assert list(jb.rt.iterdir()) == []
+    res = json.loads(jb.sweep().stdout)
+    assert res["stacks"] == [{"stack_id": "run-sticky", "result": "destroyed"}]
+    assert_nothing_left(jb)
+
+
+def test_allow_my_ip(jb):
+    """--allow-my-ip with the local module: the address JUMPBOX_CHECKIP_URL
+    gives (a fixture answering 127.0.0.1) is the box's only allowed source;
+    an answer that is no address is jumpbox's failure, with nothing made."""
+    import http.server
+    import threading
+    answer = [b"127.0.0.1\n"]
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer[0])))
+            self.end_headers()
+            self.wfile.write(answer[0])
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        env = dict(jb.env, JUMPBOX_CHECKIP_URL=f"http://127.0.0.1:{srv.server_port}/")
+        lease = jb.state_dir / "run-myip" / "lease.json"
+        cp = run(run_args(jb, "--allow-my-ip", "--ttl", "10m", "--stack-id", "run-myip", "--",
+                          "sh", "-c", 'ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes '
+                          f'"$JUMPBOX_HOST" true && cat {lease}'), env=env, check=0)
+        assert "allowing 127.0.0.1/32" in cp.stderr
+        assert json.loads(cp.stdout)["vars"]["allow_cidr"] == "127.0.0.1/32"
+        assert_nothing_left(jb)
+        answer[0] = b"<html>no address</html>"
+        cp = run(run_args(jb, "--allow-my-ip", "--", "true"), env=env, check=125)
+        assert cp.stderr.startswith("jumpbox: --allow-my-ip: ")
+        assert jb.stack_dirs() == [] and list(jb.rt.iterdir()) == []
+    finally:
+        srv.shutdown()
+        srv.server_close()
