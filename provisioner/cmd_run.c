@@ -104,7 +104,12 @@ static void say(const struct run *r, const char *fmt, ...)
 
 static void progress(void *ctx, const char *stage, const char *detail)
 {
-    say(ctx, "%s%s%s", stage, *detail ? ": " : "", detail);
+    struct run *r = ctx;
+
+    say(r, "%s%s%s", stage, *detail ? ": " : "", detail);
+    /* An aws box takes minutes: the state machine hears from us meanwhile,
+     * at each stage that finds a heartbeat due. */
+    run_report_tick(&r->rep);
 }
 
 static int bad(const char *field, const char *detail)
