@@ -2,22 +2,19 @@
  * stack, proving it may with the teardown token it was given. */
 #include "cmd.h"
 
+#include "cleanfn.h"
 #include "err.h"
 #include "fsutil.h"
-#include "http.h"
 #include "keys.h"
 #include "lambda.h"
 #include "parse.h"
 #include "stack.h"
 
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define INVOKE_TIMEOUT_MS (16L * 60 * 1000)
 
 static const char usage[] =
     "usage: cleaner request --function NAME --stack-id ID (--token-file F | --out DIR)\n"
@@ -68,15 +65,9 @@ int cmd_request(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *function = NULL, *stack_id = NULL, *token_file = NULL, *outdir = NULL;
-    char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *event = NULL;
-    struct jb_http_options http = {.total_timeout_ms = INVOKE_TIMEOUT_MS};
-    struct jb_lambda_config lc = {.http = &http};
-    struct jb_lambda_result lr;
-    cJSON *ev = NULL;
-    size_t cap = 512;
-    int c, status = 1;
+    char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *answer = NULL;
+    int c, refused = 0, status = 1;
 
-    memset(&lr, 0, sizeof(lr));
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -120,31 +111,14 @@ int cmd_request(int argc, char **argv)
     if (read_token(token_file, &token, err, sizeof(err)) != 0)
         return bad(outdir ? "--out" : "--token-file", err);
 
-    if (jb_http_init(err, sizeof(err)) != 0) {
-        fprintf(stderr, "cleaner request: %s\n", err);
-        goto out;
-    }
-    /* The token is referenced, not copied, and printed into locked memory. */
-    ev = cJSON_CreateObject();
-    if (ev == NULL || !cJSON_AddStringToObject(ev, "action", "destroy") ||
-        !cJSON_AddStringToObject(ev, "stack_id", stack_id) ||
-        !cJSON_AddItemToObject(ev, "token", cJSON_CreateStringReference(token)) ||
-        (event = jb_secret_alloc(cap)) == NULL ||
-        !cJSON_PrintPreallocated(ev, event, (int)cap - 5, 0)) {
-        fputs("cleaner request: out of memory\n", stderr);
-        goto out;
-    }
     fprintf(stderr, "cleaner request: invoking %s for %s\n", function, stack_id);
-    if (jb_lambda_invoke(&lc, function, event, strlen(event), JB_LAMBDA_REQUEST_RESPONSE, &lr, err,
-                         sizeof(err)) != 0) {
+    if (jb_cleanfn_destroy(function, stack_id, token, &answer, &refused, err, sizeof(err)) != 0) {
         fprintf(stderr, "cleaner request: %s\n", err);
-        if (lr.function_error && lr.payload &&
-            (strstr(lr.payload, "\"jumpbox.InvalidRequest\"") ||
-             strstr(lr.payload, "\"jumpbox.Denied\"")))
+        if (refused)
             status = 2;
         goto out;
     }
-    puts(lr.payload);
+    puts(answer);
     fflush(stdout);
     if (outdir) {
         /* The box is gone: its key and token open nothing any more. */
@@ -153,9 +127,7 @@ int cmd_request(int argc, char **argv)
     }
     status = 0;
 out:
-    jb_lambda_result_free(&lr);
-    jb_secret_free(event);
+    free(answer);
     jb_secret_free(token);
-    cJSON_Delete(ev);
     return status;
 }

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "err.h"
+#include "parse.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -13,8 +14,7 @@ volatile sig_atomic_t jb_cli_stop;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    jb_cli_stop = 1;
+    jb_cli_stop = sig;
 }
 
 void jb_cli_catch_signals(void)
@@ -52,6 +52,18 @@ const char *jb_cli_default_requester(char *buf, size_t buflen)
     host[sizeof(host) - 1] = '\0';
     snprintf(buf, buflen, "%s@%s", u && *u ? u : "unknown", host);
     return buf;
+}
+
+int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen)
+{
+    if (given == NULL) {
+        jb_cli_default_requester(buf, buflen);
+    } else if (strlen(given) >= buflen) {
+        return jb_err(err, errlen, JB_ERR_INVALID, "longer than %zu bytes", buflen - 1);
+    } else {
+        memcpy(buf, given, strlen(given) + 1);
+    }
+    return jb_check_label(buf, 128, err, errlen);
 }
 
 double jb_cli_elapsed(void)

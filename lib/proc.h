@@ -17,11 +17,26 @@ struct jb_proc_opts {
     size_t capture_max;            /* > 0: capture stdout up to this many bytes */
     volatile sig_atomic_t *cancel; /* non-zero: stop the child like a timeout */
     int pass_fd;                   /* > 0: the child gets it as fd 3 (/dev/fd/3) */
+    /* A command a person asked for (provisioner run), not a helper of ours:
+     * stdin, stdout and stderr are inherited (a tty stays a tty) and it stays
+     * in our process group, so the terminal's job control reaches it as it
+     * would without us; signals then go to the child alone, not a group
+     * (log_fd and capture_max are not used). */
+    int foreground;
+    int cancel_forward; /* on *cancel, send the signal number *cancel holds, not SIGINT */
+    /* Called about every 100 ms while the child runs (cb_ctx). */
+    void (*tick)(void *cb_ctx);
+    /* With foreground: stdout and stderr come through pipes to this, as
+     * they arrive (fd 1 or 2), instead of being inherited. */
+    void (*output)(void *cb_ctx, int fd, const char *buf, size_t len);
+    void *cb_ctx;
 };
 
 /* Runs the child to completion.  Returns 0 when it ran (its exit status in
  * *status, or 128+signal when a signal ended it), JB_ERR_TIMEOUT or
- * JB_ERR_CANCELLED when it was stopped, or another error.  With capture_max,
+ * JB_ERR_CANCELLED when it was stopped, or another error.  When the program
+ * could not be executed at all: JB_ERR_SYSTEM, err naming it and why, and
+ * *status 127 when it is not there (ENOENT), else 126, as shells say it.  With capture_max,
  * *out gets stdout (NUL-terminated, free()) even on failure. */
 int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err, size_t errlen);
 

@@ -8,6 +8,8 @@ int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 /* On the backup VM: asks the build function for a jump box. */
 int cmd_request(int argc, char **argv);
+/* Runs a command with a jump box of its own (its exit statuses: 125-127). */
+int cmd_run(int argc, char **argv);
 /* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the build function. */
 int cmd_lambda_build(void);
 

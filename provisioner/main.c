@@ -15,13 +15,16 @@ static const char usage[] = "usage: provisioner COMMAND [options]\n"
                             "  list     list live leases (JSON array)\n"
                             "  keygen   write a new Ed25519 keypair in OpenSSH format\n"
                             "  request  ask the build Lambda function for a jump box\n"
+                            "  run      run a command with a jump box, torn down when it ends\n"
                             "\n"
                             "With AWS_LAMBDA_RUNTIME_API set and no command it serves the\n"
                             "build function (docs/lambda.md).\n"
                             "\n"
                             "Run 'provisioner COMMAND --help' for a command's options,\n"
                             "'provisioner --version' for the version.\n"
-                            "Exit status: 0 done, 1 failed (nothing left running), 2 bad input.\n";
+                            "Exit status: 0 done, 1 failed (nothing left running), 2 bad input;\n"
+                            "run: COMMAND's own, or 125 jumpbox failed, 126 COMMAND not\n"
+                            "executable, 127 COMMAND not found.\n";
 
 int main(int argc, char **argv)
 {
@@ -48,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_list(argc - 1, argv + 1);
     if (strcmp(argv[1], "request") == 0)
         return cmd_request(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "provisioner: command: unknown command '%s' (try --help)\n", argv[1]);
     return 2;
 }

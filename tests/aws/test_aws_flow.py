@@ -4,6 +4,7 @@ import datetime
 import time
 
 from awsflow import plan_changes
+from jbtest import bin_path, run
 
 
 def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
@@ -60,3 +61,24 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
     swept = aws.sweep()
     assert "swept" in str(swept), swept
     assert aws.cloud.leftovers() == [] and aws.leases() == []
+
+
+def test_provisioner_run_with_the_aws_module(aws, tmp_path):
+    """`provisioner run --module aws`: the box made, COMMAND's ssh through
+    it (the pinned host key, the box's user), then the box destroyed when
+    COMMAND ends: nothing left in EC2 or S3, no lease, no private directory."""
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o700)
+    job = ('ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes -o ConnectTimeout=10 '
+           '"$JUMPBOX_HOST" id -un')
+    cp = run([bin_path("provisioner"), "run", "--module", "aws", "--ttl", "10m",
+              "--allow-cidr", "10.0.0.0/8", "--state", aws.state, "--stack-id", "run-aws",
+              "--", "sh", "-c", job], env=dict(aws.as_build, XDG_RUNTIME_DIR=str(rt)),
+             check=0, timeout=900)
+    assert cp.stdout == "jump\n", cp.stderr
+    assert "jumpbox: " in cp.stderr and "run-aws destroyed" in cp.stderr
+    assert aws.cloud.leftovers() == []
+    assert aws.leases() == []
+    ((state, _),) = aws.cloud.instances(include_terminated=True).values()
+    assert state == "terminated"
+    assert list(rt.iterdir()) == []

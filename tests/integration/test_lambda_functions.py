@@ -120,6 +120,29 @@ def test_request_ssh_and_teardown_through_the_functions(env, harness, tmp_path):
     assert ssh.returncode != 0
 
 
+def test_run_through_the_functions(env, harness, tmp_path):
+    """`provisioner run --function`: the box from the build function, COMMAND
+    through it, then the clean function (with the box's teardown token)
+    ends it; the private directory is gone."""
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o700)
+    job = ('ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes "$JUMPBOX_HOST" echo via-run && '
+           'echo "$JUMPBOX_DIR" >&2; exit 3')
+    cp = run([bin_path("provisioner"), "run", "--function", BUILD, "--clean-function", CLEAN,
+              "--ttl", "10m", "--allow-cidr", "127.0.0.1/32", "--requester", "backup-vm-2",
+              "--", "sh", "-c", job], env=dict(harness.client_env(), XDG_RUNTIME_DIR=str(rt)),
+             check=3, timeout=600)
+    assert cp.stdout == "via-run\n"
+    assert "jumpbox: [" in cp.stderr and "invoking: jumpbox-build" in cp.stderr
+    sid = json.loads(harness.functions[BUILD].history[-1]["body"])["stack_id"]
+    assert f"{sid} destroyed" in cp.stderr
+    clean = [json.loads(h["body"]) for h in harness.functions[CLEAN].history]
+    assert clean == [{"stack_id": sid, "result": "destroyed"}]
+    assert env.leases() == []
+    assert not box_processes(env.work)
+    assert list(rt.iterdir()) == []
+
+
 def good_event(**over):
     ev = {"action": "create", "ttl": "10m", "allow_cidr": "127.0.0.1/32",
           "requester": "t", "recipient_key": X25519_B64}
