@@ -380,7 +380,9 @@ static void parse_aws_error(struct jb_http_response *resp)
             xml_field(resp->body, "Code", code, sizeof(code));
         xml_field(resp->body, "Message", msg, sizeof(msg));
     }
-    /* "aws.protocoltests#ThrottlingException" -> "ThrottlingException" */
+    /* As botocore's JSON parser: "ns#ThrottlingException:http://..." and
+     * "aws.protocoltests#ThrottlingException" -> "ThrottlingException". */
+    code[strcspn(code, ":")] = '\0';
     p = strrchr(code, '#');
     p = p ? p + 1 : code;
     copy_printable(resp->aws_code, sizeof(resp->aws_code), p, strlen(p));
@@ -400,13 +402,19 @@ static int valid_service(const char *s)
 int jb_aws_endpoint(const char *service, const char *region, char *out, size_t outlen, char *err,
                     size_t errlen)
 {
+    return jb_aws_endpoint_for(service, service, region, out, outlen, err, errlen);
+}
+
+int jb_aws_endpoint_for(const char *service_id, const char *prefix, const char *region, char *out,
+                        size_t outlen, char *err, size_t errlen)
+{
     char var[80];
     const char *v;
     size_t i, n;
 
-    if (!valid_service(service))
+    if (!valid_service(service_id) || !valid_service(prefix))
         return jb_err(err, errlen, JB_ERR_INVALID, "endpoint: service name is invalid");
-    n = (size_t)snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_%s", service);
+    n = (size_t)snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_%s", service_id);
     for (i = 0; i < n; i++)
         var[i] = var[i] == '-' ? '_' : (char)toupper((unsigned char)var[i]);
     v = getenv(var);
@@ -426,7 +434,7 @@ int jb_aws_endpoint(const char *service, const char *region, char *out, size_t o
     }
     if (!valid_service(region))
         return jb_err(err, errlen, JB_ERR_INVALID, "endpoint: region is missing or invalid");
-    if ((size_t)snprintf(out, outlen, "https://%s.%s.amazonaws.com", service, region) >= outlen)
+    if ((size_t)snprintf(out, outlen, "https://%s.%s.amazonaws.com", prefix, region) >= outlen)
         return jb_err(err, errlen, JB_ERR_INVALID, "endpoint: too long");
     return 0;
 }

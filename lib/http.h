@@ -98,6 +98,13 @@ int jb_aws_request(const struct jb_aws_call *call, struct jb_http_response *resp
 int jb_aws_endpoint(const char *service, const char *region, char *out, size_t outlen, char *err,
                     size_t errlen);
 
+/* The same for a service whose botocore serviceId (the variable's suffix)
+ * differs from its endpoint prefix: Step Functions is ("sfn", "states"):
+ * AWS_ENDPOINT_URL_SFN, then AWS_ENDPOINT_URL, then
+ * https://states.<region>.amazonaws.com. */
+int jb_aws_endpoint_for(const char *service_id, const char *prefix, const char *region, char *out,
+                        size_t outlen, char *err, size_t errlen);
+
 /* Retry decision for one attempt, exposed for tests: curl_failed = no
  * answer (connection reset, refused, timeout).  1 = retry. */
 int jb_http_retryable(int curl_failed, long status, const char *aws_code);

@@ -360,11 +360,35 @@ data "aws_iam_policy_document" "backup_vm" {
     actions   = ["lambda:InvokeFunction"]
     resources = [local.build_arn, local.clean_arn]
   }
+
+  # `provisioner run --task-token`: report the job to the state machines
+  # that hand it a token.  The Service Authorization Reference gives
+  # SendTaskSuccess/Failure/Heartbeat no resource type and no condition key
+  # of their own, so the resource can only be "*": the strongest scope IAM
+  # offers is the state machines' regions (aws:RequestedRegion); the token
+  # itself is what ties a call to one waiting task.
+  dynamic "statement" {
+    for_each = length(var.step_functions_state_machine_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReportStepFunctionsTask"
+      actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = local.sfn_regions
+      }
+    }
+  }
+}
+
+locals {
+  sfn_regions = distinct([for a in var.step_functions_state_machine_arns : split(":", a)[3]])
 }
 
 resource "aws_iam_policy" "backup_vm" {
   name        = "${var.name_prefix}-backup-vm"
-  description = "For the backup VM's identity: invoke the jumpbox build and clean functions."
+  description = "For the backup VM's identity: invoke the jumpbox build and clean functions${length(var.step_functions_state_machine_arns) > 0 ? ", report Step Functions tasks" : ""}."
   policy      = data.aws_iam_policy_document.backup_vm.json
 }
 

@@ -143,6 +143,17 @@ variable "backup_vm_role_name" {
   default     = ""
 }
 
+variable "step_functions_state_machine_arns" {
+  description = "State machines that hand the backup VM a task token (.waitForTaskToken) for `provisioner run --task-token`; when any is given, the backup VM's policy may call states:SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat in their regions."
+  type        = list(string)
+  default     = []
+  validation {
+    condition = alltrue([for a in var.step_functions_state_machine_arns :
+    can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", a))])
+    error_message = "step_functions_state_machine_arns: each must be arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME."
+  }
+}
+
 variable "module_vars_file" {
   description = "Path, inside the image, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS): /var/task/module-vars.json when the image was built with `make image MODULE_VARS=FILE`."
   type        = string

@@ -14,8 +14,9 @@ import tf_offline as tfo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def plan(tmp, account, region, bucket, prefix, backup_vm_role, allowed_cidrs):
-    """`terraform plan` of a copy of terraform/control-plane: the plan JSON."""
+def plan(tmp, account, region, bucket, prefix, backup_vm_role, allowed_cidrs, extra_vars=()):
+    """`terraform plan` of a copy of terraform/control-plane: the plan JSON.
+    extra_vars: more -var=NAME=VALUE arguments."""
     tmp = Path(tmp)
     mod = tmp / "control-plane"
     shutil.copytree(ROOT / "terraform" / "control-plane", mod,
@@ -26,7 +27,8 @@ def plan(tmp, account, region, bucket, prefix, backup_vm_role, allowed_cidrs):
         f"-var=region={region}", f"-var=account_id={account}",
         f"-var=state_bucket_name={bucket}", f"-var=state_prefix={prefix}",
         f"-var=allowed_cidrs={json.dumps(allowed_cidrs)}",
-        f"-var=image_digest=sha256:{'0' * 64}", f"-var=backup_vm_role_name={backup_vm_role}"])
+        f"-var=image_digest=sha256:{'0' * 64}", f"-var=backup_vm_role_name={backup_vm_role}",
+        *extra_vars])
     shutil.rmtree(mod / ".terraform", ignore_errors=True)  # the provider's copy
     return planned
 

@@ -189,7 +189,8 @@ def test_public_ip_only_when_asked(tmp_path):
 
 
 def test_modules_are_terraform_fmt_clean(tmp_path):
-    for d in ("terraform/aws", "terraform/control-plane", "userdata"):
+    for d in ("terraform/aws", "terraform/control-plane", "terraform/examples/step-functions",
+              "userdata"):
         cp = tfo.tf(["fmt", "-check", "-diff", "-no-color", str(tfo.ROOT / d)], tmp_path,
                     check=False)
         assert cp.returncode == 0, f"{d}: run terraform fmt\n{cp.stdout}"

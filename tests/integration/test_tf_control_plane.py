@@ -170,8 +170,16 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+# Actions with no resource type in the Service Authorization Reference: "*"
+# is the only resource that can match them.
+NO_RESOURCE_TYPE = ("ec2:Describe", "states:SendTask")
+
+
 def test_every_policy_names_actions_and_resources(planned):
-    pols = policies(planned)
+    assert_least_privilege(policies(planned))
+
+
+def assert_least_privilege(pols):
     assert len(pols) >= 10
     for where, doc in pols.items():
         for st in doc["Statement"]:
@@ -188,7 +196,9 @@ def test_every_policy_names_actions_and_resources(planned):
             if "*" in resources:
                 # Describe* supports no resource-level permissions (iam.tf).
                 assert resources == ["*"], where
-                assert all(a.startswith("ec2:Describe") for a in actions), (where, actions)
+                assert all(a.startswith(NO_RESOURCE_TYPE) for a in actions), (where, actions)
+                if any(a.startswith("states:") for a in actions):
+                    assert st.get("Condition"), (where, "states:* on * needs a condition")
             for r in resources:
                 assert r == "*" or r.startswith("arn:aws:"), (where, r)
 
@@ -206,11 +216,52 @@ def test_box_may_only_invoke_clean(planned):
 
 
 def test_backup_vm_may_only_invoke_build_and_clean(planned):
+    # One statement: no states:SendTask* unless a state machine is named.
     (st,) = statements(planned, "aws_iam_policy.backup_vm.policy").values()
     assert st["Action"] == "lambda:InvokeFunction"
     assert sorted(st["Resource"]) == [f"{FN}:jumpbox-build", f"{FN}:jumpbox-clean"]
     att = one(planned, "aws_iam_role_policy_attachment")
     assert att["role"] == "backup-vm"
+    assert "states:" not in json.dumps(policies(planned))
+
+
+SFN_ARNS = [f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:nightly-backup",
+            f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:weekly-backup",
+            f"arn:aws:states:us-east-2:{ACCOUNT}:stateMachine:dr-copy"]
+
+
+def test_backup_vm_reports_step_functions_tasks_only_when_given_a_state_machine(module_copy):
+    plan, _ = tfo.plan_json(module_copy, [
+        *VARS, f"-var=image_digest={DIGEST}",
+        f"-var=step_functions_state_machine_arns={json.dumps(SFN_ARNS)}"])
+    sts = statements(plan, "aws_iam_policy.backup_vm.policy")
+    assert set(sts) == {"InvokeBuildAndClean", "ReportStepFunctionsTask"}
+    st = sts["ReportStepFunctionsTask"]
+    assert st["Effect"] == "Allow"
+    assert sorted(as_list(st["Action"])) == [
+        "states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]
+    # SendTask* has no resource type in the Service Authorization Reference:
+    # "*" is the only resource that matches; the regions scope it.
+    assert st["Resource"] == "*"
+    (cond,) = st["Condition"].items()
+    assert cond[0] == "StringEquals"
+    assert sorted(cond[1]["aws:RequestedRegion"]) == sorted([REGION, "us-east-2"])
+    assert list(cond[1]) == ["aws:RequestedRegion"]
+    assert_least_privilege(policies(plan))
+    # Nothing else changes: no other policy mentions Step Functions.
+    others = {a: p for a, p in policies(plan).items() if a != "aws_iam_policy.backup_vm.policy"}
+    assert "states:" not in json.dumps(others)
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:states:eu-west-1:123456789012:execution:x:y",
+                                 "arn:aws:lambda:eu-west-1:123456789012:function:x",
+                                 "*", "arn:aws:states:eu-west-1:1234:stateMachine:x"])
+def test_state_machine_arns_are_validated(module_copy, arn):
+    cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS,
+                 f"-var=step_functions_state_machine_arns={json.dumps([arn])}"],
+                module_copy, check=False)
+    assert cp.returncode != 0
+    assert "step_functions_state_machine_arns: each must be" in cp.stderr
 
 
 def test_build_launches_only_hardened_tagged_boxes(planned):
