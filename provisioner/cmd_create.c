@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include "audit.h"
 #include "cli.h"
 #include "err.h"
 #include "lease.h"
@@ -82,6 +83,7 @@ int cmd_create(int argc, char **argv)
     char work_root[PATH_MAX];
     struct jb_state st;
     struct jb_stack_ctx ctx;
+    cJSON *origin = NULL;
     struct jb_create_req req;
     struct jb_create_result res;
     struct jb_out_dir od;
@@ -194,6 +196,7 @@ int cmd_create(int argc, char **argv)
     ctx.cancel = &jb_cli_stop;
     ctx.progress = print_progress;
     ctx.audit_fd = jb_log_open(work_root);
+    ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     memset(&req, 0, sizeof(req));
     req.module = module;
     req.stack_id = stack_id;
@@ -237,5 +240,6 @@ int cmd_create(int argc, char **argv)
 out:
     jb_create_result_clear(&res);
     jb_log_close(ctx.audit_fd);
+    cJSON_Delete(origin);
     return status;
 }
