@@ -194,11 +194,13 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                         "action: unknown action (\"destroy\", \"sweep\" or \"reap\")");
         goto out;
     }
-    if (strcmp(action, "destroy") != 0 && (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
-                                           cJSON_GetObjectItemCaseSensitive(ev, "token") ||
-                                           cJSON_GetObjectItemCaseSensitive(ev, "reason"))) {
-        jb_handler_fail(e, JB_FN_INVALID, "stack_id: not used by %s", action);
-        goto out;
+    if (strcmp(action, "destroy") != 0) {
+        static const char *const only[] = {"stack_id", "token", "reason", NULL};
+        for (int i = 0; only[i]; i++)
+            if (cJSON_GetObjectItemCaseSensitive(ev, only[i])) {
+                jb_handler_fail(e, JB_FN_INVALID, "%s: not used by %s", only[i], action);
+                goto out;
+            }
     }
     dry = cJSON_GetObjectItemCaseSensitive(ev, "dry_run");
     if (dry && strcmp(action, "reap") != 0) {

@@ -224,8 +224,9 @@ def run_teardown(rendered, tmp, token, stub_exit=0):
 def test_teardown_script_invokes_clean_with_token_from_file(rendered, tmp_path):
     cp, rec = run_teardown(rendered, tmp_path, tfo.TOKEN + "\n")
     assert cp.returncode == 0, cp.stderr
+    # "ttl": the box's timer names itself in the stack's audit record.
     assert json.loads(rec["payload"]) == {"action": "destroy", "stack_id": "nightly-7",
-                                          "token": tfo.TOKEN}
+                                          "token": tfo.TOKEN, "reason": "ttl"}
     assert rec["mode"] == stat.S_IRUSR | stat.S_IWUSR
     argv = rec["argv"]
     assert argv[:2] == ["lambda", "invoke"]
