@@ -214,10 +214,15 @@ def statements(plan, address):
     return {st.get("Sid"): st for st in policies(plan)[address]["Statement"]}
 
 
-def test_box_may_only_invoke_clean(planned):
-    (st,) = statements(planned, "aws_iam_role_policy.box.policy").values()
-    assert st["Action"] == "lambda:InvokeFunction"
-    assert st["Resource"] == f"{FN}:jumpbox-clean"
+def test_box_may_only_invoke_clean_and_ship_its_log(planned):
+    sts = statements(planned, "aws_iam_role_policy.box.policy")
+    assert set(sts) == {"InvokeClean", "ShipSshdLog"}
+    assert sts["InvokeClean"]["Action"] == "lambda:InvokeFunction"
+    assert sts["InvokeClean"]["Resource"] == f"{FN}:jumpbox-clean"
+    # Its sshd log into the audit records, and nothing else of the state.
+    assert sts["ShipSshdLog"]["Action"] == "s3:PutObject"
+    assert sts["ShipSshdLog"]["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/audit/*"
+    assert "Condition" not in sts["ShipSshdLog"]
     prof = one(planned, "aws_iam_instance_profile")
     assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
 
