@@ -115,7 +115,7 @@ def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
         "port": "22", "passwordauthentication": "no", "kbdinteractiveauthentication": "no",
         "permitrootlogin": "no", "allowagentforwarding": "no", "x11forwarding": "no",
         "allowtcpforwarding": "local", "permittunnel": "no", "allowstreamlocalforwarding": "no",
-        "gatewayports": "no", "logingracetime": "20", "loglevel": "DEBUG",  # DEBUG1
+        "gatewayports": "no", "logingracetime": "20", "loglevel": "DEBUG",
         "hostkeyalgorithms": "ssh-ed25519", "authenticationmethods": "publickey",
         "allowusers": "jump", "permituserenvironment": "no",
     }
