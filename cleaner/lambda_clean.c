@@ -1,10 +1,11 @@
 /* The clean function: `cleaner` started by Lambda with no command.
- *   {"action":"destroy","stack_id":…,"token":…}  only with the stack's token
+ *   {"action":"destroy","stack_id":…,"token":…[,"reason":…]}  only with the stack's token
  *   {"action":"sweep"}                           every expired lease, then the reap
  *   {"action":"reap"[,"dry_run":true]}           what EC2 has tagged as ours
  *                                                with no lease (lib/reap.h) */
 #include "cmd.h"
 
+#include "audit.h"
 #include "err.h"
 #include "lambdafn.h"
 #include "lease.h"
@@ -71,7 +72,7 @@ static char *print(cJSON *o)
 static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response,
                       struct jb_handler_error *e)
 {
-    const char *stack_id, *token;
+    const char *stack_id, *token, *reason = NULL;
     char err[JB_ERRLEN];
     struct jb_lease l;
     cJSON *o;
@@ -81,8 +82,13 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
         return -1;
     if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_INVALID, "stack_id: %s", err);
-    if (jb_fn_str(ev, "token", 1, &token, e) != 0)
+    if (jb_fn_str(ev, "token", 1, &token, e) != 0 || jb_fn_str(ev, "reason", 0, &reason, e) != 0)
         return -1;
+    /* Who asked says why (the box's timer: "ttl"); it goes into the audit
+     * record as the caller's word, behind the token check. */
+    if (reason && (strlen(reason) == 0 || strlen(reason) > 32 ||
+                   strspn(reason, "abcdefghijklmnopqrstuvwxyz-") != strlen(reason)))
+        return jb_handler_fail(e, JB_FN_INVALID, "reason: must be [a-z-]{1,32}");
     if (strlen(token) != JB_TOKEN_HEX_LEN || strspn(token, "0123456789abcdef") != JB_TOKEN_HEX_LEN)
         return jb_handler_fail(e, JB_FN_INVALID, "token: must be %d lower-case hex digits",
                                JB_TOKEN_HEX_LEN);
@@ -101,7 +107,7 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
     }
     jb_lease_clear(&l);
     ctx->progress_ctx = (void *)stack_id;
-    if (jb_stack_destroy(ctx, stack_id, "request", &gone, err, sizeof(err)) != 0)
+    if (jb_stack_destroy(ctx, stack_id, reason ? reason : "request", &gone, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s (the lease stays for the sweeper)", err);
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "stack_id", stack_id);
@@ -168,14 +174,14 @@ static int do_reap(const struct clean_cfg *c, struct jb_stack_ctx *ctx, const cJ
 static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                   struct jb_handler_error *e)
 {
-    static const char *const allowed[] = {"action", "stack_id", "token", "dry_run", NULL};
+    static const char *const allowed[] = {"action", "stack_id", "token", "dry_run", "reason", NULL};
     const struct clean_cfg *c = vctx;
     struct jb_state st = c->st;
     struct jb_stack_ctx ctx;
     const char *action;
     const cJSON *dry;
     char err[JB_ERRLEN];
-    cJSON *ev = NULL;
+    cJSON *ev = NULL, *origin = NULL;
     int rc = -1;
 
     memset(&ctx, 0, sizeof(ctx));
@@ -188,10 +194,13 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                         "action: unknown action (\"destroy\", \"sweep\" or \"reap\")");
         goto out;
     }
-    if (strcmp(action, "destroy") != 0 && (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
-                                           cJSON_GetObjectItemCaseSensitive(ev, "token"))) {
-        jb_handler_fail(e, JB_FN_INVALID, "stack_id: not used by %s", action);
-        goto out;
+    if (strcmp(action, "destroy") != 0) {
+        static const char *const only[] = {"stack_id", "token", "reason", NULL};
+        for (int i = 0; only[i]; i++)
+            if (cJSON_GetObjectItemCaseSensitive(ev, only[i])) {
+                jb_handler_fail(e, JB_FN_INVALID, "%s: not used by %s", only[i], action);
+                goto out;
+            }
     }
     dry = cJSON_GetObjectItemCaseSensitive(ev, "dry_run");
     if (dry && strcmp(action, "reap") != 0) {
@@ -216,6 +225,9 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.audit_fd = jb_log_open(c->work_root);
+    ctx.origin = origin = jb_audit_origin("clean-function", inv->function_arn, inv->request_id);
+    if (origin)
+        cJSON_AddStringToObject(origin, "action", action);
     if (strcmp(action, "sweep") == 0)
         rc = do_sweep(c, &ctx, inv, response, e);
     else if (strcmp(action, "reap") == 0)
@@ -224,6 +236,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
         rc = do_destroy(&ctx, ev, response, e);
 out:
     jb_log_close(ctx.audit_fd);
+    cJSON_Delete(origin);
     cJSON_Delete(ev);
     return rc;
 }

@@ -2,6 +2,7 @@
  * (lib/reap.h says exactly what). */
 #include "cmd.h"
 
+#include "audit.h"
 #include "cli.h"
 #include "creds.h"
 #include "err.h"
@@ -49,7 +50,7 @@ int cmd_reap(int argc, char **argv)
     struct jb_reap_opts o;
     struct jb_state st;
     struct jb_stack_ctx ctx;
-    cJSON *report = NULL;
+    cJSON *report = NULL, *origin = NULL;
     size_t failed = 0;
     int c, rc, dry = 0;
 
@@ -107,8 +108,10 @@ int cmd_reap(int argc, char **argv)
     if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
         return bad("JUMPBOX_WORK_DIR", err);
     ctx.audit_fd = dry ? -1 : jb_log_open(root);
+    ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));
     jb_log_close(ctx.audit_fd);
+    cJSON_Delete(origin);
     if (rc != 0) {
         fprintf(stderr, "cleaner reap: %s\n", err);
         return rc == JB_ERR_INVALID ? 2 : 1;

@@ -14,7 +14,7 @@
 /* "90s", "10m", "2h", "1h30m", "45" (seconds).  Result in seconds, > 0. */
 int jb_parse_duration(const char *s, long *secs, char *err, size_t errlen);
 
-/* [a-z0-9-]{1,40}, not starting or ending with '-'. */
+/* [a-z0-9-]{1,40}, not starting or ending with '-', and not "audit" (audit.h). */
 int jb_check_stack_id(const char *s, char *err, size_t errlen);
 
 /* IPv4 or IPv6 CIDR with no host bits set; out gets the canonical text. */

@@ -3,6 +3,7 @@
 #include "reap.h"
 
 #include "ec2.h"
+#include "audit.h"
 #include "err.h"
 #include "lease_store.h"
 #include "log.h"
@@ -137,6 +138,33 @@ static void pages_free(struct pages *pg)
 
 /* ---- the report --------------------------------------------------------- */
 
+/* The stack's durable audit record of what the reaper did (audit.h):
+ * best effort, a failure is a warning. */
+static void record(struct reaper *R, const struct item *it, const char *res, const char *error)
+{
+    char err[JB_ERRLEN], msg[JB_ERRLEN + 64];
+    cJSON *o;
+    int rc;
+
+    if (it->stack == NULL)
+        return;
+    o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "reason", "reap") ||
+        !cJSON_AddStringToObject(o, "resource", it->r->id) ||
+        !cJSON_AddStringToObject(o, "kind", it->kind == INSTANCE ? "instance" : "security_group") ||
+        !cJSON_AddStringToObject(o, "result", res) ||
+        (error && !cJSON_AddStringToObject(o, "error", error)) ||
+        (R->ctx->origin && !cJSON_AddItemToObject(o, "by", cJSON_Duplicate(R->ctx->origin, 1))))
+        rc = jb_err(err, sizeof(err), JB_ERR_NOMEM, "out of memory");
+    else
+        rc = jb_audit_put(R->ctx->state, it->stack, "reap", o, err, sizeof(err));
+    cJSON_Delete(o);
+    if (rc != 0 && R->ctx->progress) {
+        snprintf(msg, sizeof(msg), "warning: the audit record reap was not written: %s", err);
+        R->ctx->progress((void *)it->stack, "audit", msg);
+    }
+}
+
 static void result(struct reaper *R, struct item *it, const char *res, const char *key,
                    const char *detail)
 {
@@ -166,6 +194,7 @@ static void fail(struct reaper *R, struct item *it, const char *error)
     it->candidate = 0;
     result(R, it, "failed", "error", error);
     jb_log_event(R->ctx->audit_fd, "reap.failed", it->stack, kv);
+    record(R, it, "failed", error);
     if (R->ctx->progress)
         R->ctx->progress((void *)(it->stack ? it->stack : "-"), "reap failed", error);
 }
@@ -391,6 +420,7 @@ static void wait_terminated(struct reaper *R)
             cJSON_ReplaceItemInObject(it->entry, "state", cJSON_CreateString("terminated"));
             result(R, it, "reaped", NULL, NULL);
             jb_log_event(R->ctx->audit_fd, "reap.terminated", it->stack, kv);
+            record(R, it, "terminated", NULL);
             continue;
         }
         if (left < 0)
@@ -438,6 +468,7 @@ static void delete_group(struct reaper *R, struct item *it)
                         NULL,       NULL};
     result(R, it, "reaped", NULL, NULL);
     jb_log_event(R->ctx->audit_fd, "reap.deleted", it->stack, kv);
+    record(R, it, "deleted", NULL);
 }
 
 static void act(struct reaper *R)

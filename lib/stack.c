@@ -1,5 +1,6 @@
 #include "stack.h"
 
+#include "audit.h"
 #include "err.h"
 #include "fsutil.h"
 #include "lease_store.h"
@@ -266,6 +267,74 @@ static void audit(const struct jb_stack_ctx *ctx, const char *event, const struc
 
     jb_format_rfc3339(l->expires_at, expires);
     jb_log_event(ctx->audit_fd, event, l->stack_id, kv);
+}
+
+/* A durable record (audit.h); rec is consumed.  A failure is a warning
+ * for the people watching and a line in the audit log; err (may be NULL)
+ * gets the detail for a caller that must fail on it. */
+static int record(const struct jb_stack_ctx *ctx, const char *stack_id, const char *event,
+                  cJSON *rec, char *err, size_t errlen)
+{
+    char detail[JB_ERRLEN], msg[JB_ERRLEN + 64];
+    int rc;
+
+    if (rec == NULL ||
+        (ctx->origin && !cJSON_AddItemToObject(rec, "by", cJSON_Duplicate(ctx->origin, 1))))
+        rc = jb_err(detail, sizeof(detail), JB_ERR_NOMEM, "out of memory");
+    else
+        rc = jb_audit_put(ctx->state, stack_id, event, rec, detail, sizeof(detail));
+    cJSON_Delete(rec);
+    if (rc != 0) {
+        const char *kv[] = {"record", event, "detail", detail, NULL, NULL};
+        snprintf(msg, sizeof(msg), "warning: the audit record %s was not written: %s", event,
+                 detail);
+        progress(ctx, "audit", msg);
+        jb_log_event(ctx->audit_fd, "audit.failed", stack_id, kv);
+        jb_err(err, errlen, rc, "audit record %s: %s", event, detail);
+    }
+    return rc;
+}
+
+/* Who asked, from where, when, for how long, and the keys' fingerprints. */
+static int record_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
+                         const struct jb_create_result *res, char *err, size_t errlen)
+{
+    const struct jb_lease *l = &res->lease;
+    char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], user_fp[JB_FINGERPRINT_LEN];
+    const cJSON *permit = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "permit_open") : NULL;
+    cJSON *o = cJSON_CreateObject();
+
+    jb_format_rfc3339(l->created_at, created);
+    jb_format_rfc3339(l->expires_at, expires);
+    jb_key_fingerprint(res->user_key->pk, user_fp);
+    if (o &&
+        (!add_str(o, "requester", l->requester) || !add_str(o, "allow_cidr", req->allow_cidr) ||
+         !add_str(o, "created_at", created) ||
+         !cJSON_AddNumberToObject(o, "ttl_s", (double)req->ttl_s) ||
+         !add_str(o, "expires_at", expires) || !add_str(o, "module", l->module) ||
+         !add_str(o, "state", ctx->state->url) || !add_str(o, "user_key_fingerprint", user_fp) ||
+         !add_str(o, "host_key_fingerprint", l->host_fingerprint) ||
+         (permit && !cJSON_AddItemToObject(o, "permit_open", cJSON_Duplicate(permit, 1))))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return record(ctx, l->stack_id, "create", o, err, errlen);
+}
+
+/* Who destroyed the stack, why, when, and how it ended. */
+static void record_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
+                           time_t started, const char *result, const char *error)
+{
+    char at[JB_RFC3339_LEN];
+    cJSON *o = cJSON_CreateObject();
+
+    jb_format_rfc3339(started, at);
+    if (o && (!add_str(o, "reason", reason) || !add_str(o, "started_at", at) ||
+              !add_str(o, "result", result) || (error && !add_str(o, "error", error)))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    record(ctx, stack_id, "destroy", o, NULL, 0);
 }
 
 /* When Terraform cannot save its state (the backend failing), it leaves
@@ -571,6 +640,8 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
         goto out;
     lease_made = res->began = 1;
     audit(ctx, "create.start", l, NULL);
+    if ((rc = record_create(ctx, req, res, err, errlen)) != 0)
+        goto out;
 
     if ((rc = tf_prepare(ctx, &paths, req->stack_id, l->vars, &tf, err, errlen)) != 0) {
         tf_open = tf.log_fd >= 0;
@@ -615,6 +686,15 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
         goto out;
     }
     audit(ctx, "create.ready", l, detail);
+    {
+        cJSON *o = cJSON_CreateObject();
+        if (o && (!add_str(o, "host", l->host) || !cJSON_AddNumberToObject(o, "port", l->port) ||
+                  !add_str(o, "user", l->user) || !add_str(o, "instance_id", l->instance_id))) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+        record(ctx, l->stack_id, "ready", o, NULL, 0);
+    }
     progress(ctx, "ready", detail);
 
 out:
@@ -622,11 +702,29 @@ out:
         char why[JB_ERRLEN], terr[JB_ERRLEN];
         snprintf(why, sizeof(why), "%s", err ? err : "");
         audit(ctx, "create.failed", l, why);
+        {
+            cJSON *o = cJSON_CreateObject();
+            if (o && (!add_str(o, "error", why) ||
+                      !add_str(o, "rollback",
+                               applied && tf_open ? "terraform destroy" : "nothing was applied"))) {
+                cJSON_Delete(o);
+                o = NULL;
+            }
+            record(ctx, l->stack_id, "create.failed", o, NULL, 0);
+        }
         if (applied && tf_open) {
             enum fate fate;
             size_t used = err ? strlen(err) : 0;
+            time_t started = time(NULL);
+            int trc;
             progress(ctx, "rollback", "destroying what was made");
-            if (teardown(ctx, &tf, l, &paths, &fate, terr, sizeof(terr)) != 0 && err) {
+            trc = teardown(ctx, &tf, l, &paths, &fate, terr, sizeof(terr));
+            record_destroy(ctx, l->stack_id, "rollback", started,
+                           trc != 0            ? "failed"
+                           : fate == FATE_GONE ? "already_gone"
+                                               : "destroyed",
+                           trc != 0 ? terr : NULL);
+            if (trc != 0 && err) {
                 if (fate == FATE_KEPT)
                     snprintf(err + used, errlen - used,
                              "; rollback failed too (%s): lease %s kept for the sweeper", terr,
@@ -704,6 +802,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     struct jb_stack_paths paths;
     struct jb_tf tf;
     enum fate fate = FATE_UNKNOWN;
+    time_t started = time(NULL);
     int rc;
 
     *outcome = JB_DESTROY_DONE;
@@ -742,6 +841,14 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
         snprintf(err + used, errlen - used, "; another process is destroying the stack now");
     }
 out:
+    /* A stack that had a lease gets its record, whatever the outcome but
+     * a sweep's "not due" (nothing was attempted). */
+    if (*outcome != JB_DESTROY_NOT_DUE)
+        record_destroy(ctx, stack_id, reason ? reason : "request", started,
+                       rc != 0                       ? "failed"
+                       : *outcome == JB_DESTROY_GONE ? "already_gone"
+                                                     : "destroyed",
+                       rc != 0 && err ? err : NULL);
     if (tf.log_fd >= 0)
         jb_tf_close(&tf);
     jb_lease_clear(&l);

@@ -35,6 +35,9 @@ struct jb_stack_ctx {
     int sweep;    /* destroy only a lease the sweeper may take, as read at the time */
     time_t until; /* 0, or when this process ends at the latest (a Lambda invocation's
                      deadline): the lease's deadline is never later */
+    /* Who acts, for the durable audit records (audit.h): {"via":"cli",
+     * "user",...} or the function's invocation.  NULL: not known. */
+    const cJSON *origin;
 };
 
 struct jb_create_req {
@@ -63,7 +66,13 @@ struct jb_create_result {
 
 void jb_create_result_clear(struct jb_create_result *r);
 
-/* On failure after work began, everything made is destroyed again; if even
+/* The durable audit record "create" (audit.h) is written before anything
+ * is applied, and a create that cannot write it fails: no box without its
+ * record.  The other records (ready, create.failed, destroy) are best
+ * effort: a failure to write them is a progress warning ("audit") and an
+ * audit.failed log line, never a failed or abandoned teardown.
+ *
+ * On failure after work began, everything made is destroyed again; if even
  * that fails, the lease is kept, marked failed and expired, for the sweeper.
  * JB_ERR_EXISTS: a stack with that id exists (nothing was done).
  * JB_ERR_INVALID with res->began unset: the environment's inputs

@@ -1,10 +1,12 @@
 #include "box.h"
 
+#include "audit.h"
 #include "err.h"
 #include "fsutil.h"
 #include "keys.h"
 #include "parse.h"
 #include "proc.h"
+#include "state.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -135,7 +137,9 @@ static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
                  "MaxAuthTries 3\n"
                  "ClientAliveInterval 30\n"
                  "PrintMotd no\n"
-                 "LogLevel VERBOSE\n"
+                 /* DEBUG1: only there does sshd name the target of each
+                  * forwarded connection, which the audit record keeps. */
+                 "LogLevel DEBUG1\n"
                  /* The files are ours, 0600 in a 0700 directory; StrictModes
                   * would also walk parents such as /tmp. */
                  "StrictModes no\n",
@@ -433,7 +437,7 @@ int jb_box_up(const struct jb_box_spec *s, char *err, size_t errlen)
             return rc;
     }
     /* A leftover of an earlier run of this stack is stopped first. */
-    jb_box_down(s->dir, NULL, 0);
+    jb_box_down(s->dir, NULL, NULL, NULL, 0);
     if (mkdir(s->dir, 0700) != 0)
         return jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", s->dir);
     if (geteuid() == 0 && mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
@@ -458,7 +462,7 @@ int jb_box_up(const struct jb_box_spec *s, char *err, size_t errlen)
         goto fail;
     return 0;
 fail:
-    jb_box_down(s->dir, NULL, 0);
+    jb_box_down(s->dir, NULL, NULL, NULL, 0);
     return rc;
 }
 
@@ -515,7 +519,32 @@ static void stop_strays(const char *dir, int timers)
     closedir(d);
 }
 
-int jb_box_down(const char *dir, char *err, size_t errlen)
+/* sshd has stopped: its log is whole.  Best effort (see box.h). */
+static void ship_log(const char *dir, const char *stack_id, const char *state_url)
+{
+    char path[PATH_MAX], detail[JB_ERRLEN], *text = NULL;
+    struct jb_state st;
+    size_t len = 0;
+    int rc;
+
+    if (jb_path_join(path, sizeof(path), dir, "sshd.log") != 0)
+        rc = jb_err(detail, sizeof(detail), JB_ERR_INVALID, "--dir: path too long");
+    else if ((rc = jb_check_stack_id(stack_id, detail, sizeof(detail))) == 0 &&
+             (rc = jb_state_parse(state_url, &st, detail, sizeof(detail))) == 0 &&
+             (rc = jb_file_read(path, 64L * 1024 * 1024, &text, &len, detail, sizeof(detail))) == 0)
+        rc = jb_audit_put_text(&st, stack_id, "box.sshd_log", text, len, detail, sizeof(detail));
+    free(text);
+    if (rc == JB_ERR_NOTFOUND)
+        return; /* sshd never ran: nothing to ship */
+    if (rc != 0)
+        fprintf(stderr,
+                "jumpbox-localbox down: warning: the sshd log of %s was not shipped to "
+                "the audit records: %s\n",
+                stack_id, detail);
+}
+
+int jb_box_down(const char *dir, const char *stack_id, const char *state_url, char *err,
+                size_t errlen)
 {
     struct stat st;
 
@@ -533,5 +562,7 @@ int jb_box_down(const char *dir, char *err, size_t errlen)
     /* A timer that fired (timer.fired) is left to finish its cleaner run;
      * an sshd whose pid file was lost is not left running. */
     stop_strays(dir, 0);
+    if (stack_id && state_url)
+        ship_log(dir, stack_id, state_url);
     return jb_rm_tree(dir, err, errlen);
 }

@@ -15,6 +15,11 @@ struct jb_box_spec {
 };
 
 int jb_box_up(const struct jb_box_spec *spec, char *err, size_t errlen);
-int jb_box_down(const char *dir, char *err, size_t errlen);
+/* Stops the box and wipes dir.  With stack_id and state_url (both or
+ * neither), sshd's log (logins, forwarded connections) first goes to the
+ * stack's durable audit records (lib/audit.h); a failure to ship it is a
+ * warning on stderr, never a failed teardown. */
+int jb_box_down(const char *dir, const char *stack_id, const char *state_url, char *err,
+                size_t errlen);
 
 #endif

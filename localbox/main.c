@@ -5,7 +5,8 @@
  *      a real OpenSSH sshd on 127.0.0.1:--port, and arms the TTL: a timer
  *      process that at --expires-at runs `cleaner destroy` for the stack and,
  *      should that fail, stops sshd itself (the lease stays for the sweeper).
- * down stops the timer and sshd and wipes --dir.
+ * down stops the timer and sshd and wipes --dir; with --stack-id and --state
+ *      it first ships sshd's log to the stack's audit records (lib/audit.h).
  *
  * The host private key arrives in JB_HOST_PRIVATE_KEY: local-exec has no
  * stdin, and argv is world-readable.  It is removed from our environment
@@ -27,7 +28,7 @@ static const char usage[] =
     "                          --public-key LINE --expires-at RFC3339 --cleaner PATH\n"
     "                          --state URL [--log PATH] [--permit-open HOST:PORT]...\n"
     "                          --dir DIR\n"
-    "       jumpbox-localbox down --dir DIR\n"
+    "       jumpbox-localbox down [--stack-id ID --state URL] --dir DIR\n"
     "\n"
     "Internal helper of terraform/local: runs a real sshd on 127.0.0.1 as the\n"
     "local jump box.  The host private key is read from JB_HOST_PRIVATE_KEY.\n";
@@ -132,7 +133,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "up") == 0)
         rc = jb_box_up(&spec, err, sizeof(err));
     else if (strcmp(cmd, "down") == 0)
-        rc = jb_box_down(spec.dir, err, sizeof(err));
+        rc = (spec.stack_id == NULL) != (spec.state_url == NULL)
+                 ? jb_err(err, sizeof(err), JB_ERR_INVALID,
+                          "--stack-id and --state: both or neither")
+                 : jb_box_down(spec.dir, spec.stack_id, spec.state_url, err, sizeof(err));
     else
         rc = jb_err(err, sizeof(err), JB_ERR_INVALID, "command: unknown '%s'", cmd);
     jb_secret_free(hostkey);

@@ -1,6 +1,7 @@
 #include "cmd.h"
 
 #include "box.h"
+#include "audit.h"
 #include "cli.h"
 #include "err.h"
 #include "log.h"
@@ -79,6 +80,7 @@ int cmd_create(int argc, char **argv)
     struct jb_box_create_args a = {0};
     struct jb_permit permit = {0};
     struct jb_box_create bc;
+    cJSON *origin = NULL;
     const char *outdir = NULL, *field;
     char err[JB_ERRLEN];
     struct jb_stack_ctx ctx;
@@ -139,6 +141,7 @@ int cmd_create(int argc, char **argv)
     jb_cli_elapsed();
     jb_cli_catch_signals();
     jb_box_stack_ctx(&bc, &ctx, &jb_cli_stop, print_progress, NULL);
+    ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_box_create_make(&ctx, &bc, &res, &field, err, sizeof(err));
     if (rc == JB_ERR_INVALID) {
         status = field ? bad(field, err) : 2;
@@ -171,5 +174,6 @@ int cmd_create(int argc, char **argv)
 out:
     jb_create_result_clear(&res);
     jb_log_close(ctx.audit_fd);
+    cJSON_Delete(origin);
     return status;
 }

@@ -5,6 +5,7 @@
  * ends.  stdout is COMMAND's: jumpbox speaks only on stderr, "jumpbox: ". */
 #include "cmd.h"
 
+#include "audit.h"
 #include "box.h"
 #include "cleanfn.h"
 #include "cli.h"
@@ -328,6 +329,7 @@ static int get_box(struct run *r, char *err, size_t errlen)
 
     if (r->clean_function == NULL) {
         jb_box_stack_ctx(&r->bc, &r->ctx, &jb_cli_stop, progress, r);
+        r->ctx.origin = jb_audit_origin("cli", NULL, NULL);
         rc = jb_box_create_make(&r->ctx, &r->bc, &r->res, &field, err, errlen);
         if (rc == JB_ERR_INVALID && field) {
             char inner[JB_ERRLEN];
@@ -532,6 +534,7 @@ out:
     jb_strv_free(&env);
     jb_create_result_clear(&r->res);
     jb_log_close(r->ctx.audit_fd);
+    cJSON_Delete((cJSON *)r->ctx.origin);
     free(r);
     return status;
 }

@@ -3,6 +3,7 @@
  * function's environment, never from the event. */
 #include "cmd.h"
 
+#include "audit.h"
 #include "err.h"
 #include "lambdafn.h"
 #include "log.h"
@@ -245,7 +246,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     struct build_req r;
     char err[JB_ERRLEN], stack_id[16];
     long long now = jb_runtime_now_ms(), reserve = 0;
-    cJSON *ev = NULL;
+    cJSON *ev = NULL, *origin = NULL;
     int rc, status = -1;
 
     memset(&res, 0, sizeof(res));
@@ -266,6 +267,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.progress = progress;
     ctx.progress_ctx = stack_id;
     ctx.audit_fd = jb_log_open(c->work_root);
+    ctx.origin = origin = jb_audit_origin("build-function", inv->function_arn, inv->request_id);
     memset(&req, 0, sizeof(req));
     req.module = c->module;
     req.stack_id = stack_id;
@@ -303,6 +305,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
 out:
     jb_create_result_clear(&res);
     jb_log_close(ctx.audit_fd);
+    cJSON_Delete(origin);
     cJSON_Delete(ev);
     return status;
 }

@@ -106,6 +106,9 @@ int run_report_end(struct run_report *r, const struct run_outcome *o)
 
     if (r->token == NULL || r->refused)
         return r->refused ? -1 : 0;
+    /* The task is over once its result is sent: a heartbeat from the
+     * teardown that follows would be refused by the service. */
+    r->heartbeat_s = 0;
     if (o->stack_id && o->status == 0) {
         out = cJSON_CreateObject();
         if (out == NULL || !cJSON_AddStringToObject(out, "stack_id", o->stack_id) ||

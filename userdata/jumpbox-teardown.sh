@@ -34,7 +34,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
-printf '{"action":"destroy","stack_id":"%s","token":"%s"}' "$stack_id" "$token" >"$work/payload.json"
+printf '{"action":"destroy","stack_id":"%s","token":"%s","reason":"ttl"}' "$stack_id" "$token" >"$work/payload.json"
 unset token
 
 # Event (asynchronous): terraform destroy outlasts the CLI's read timeout, and

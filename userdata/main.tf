@@ -5,6 +5,13 @@ terraform {
 }
 
 locals {
+  # s3://BUCKET[/PREFIX]: the audit records' key prefix, PREFIX/audit/STACK/
+  # (lib/audit.h).  Only an S3 state can take them from the box.
+  audit_ship   = startswith(var.state_url, "s3://")
+  audit_parts  = local.audit_ship ? regex("^s3://([^/]+)/?(.*)$", var.state_url) : ["", ""]
+  audit_prefix = trimsuffix(local.audit_parts[1], "/")
+  audit_key    = "${local.audit_prefix == "" ? "" : "${local.audit_prefix}/"}audit/${var.stack_id}/"
+
   poweroff_at = timeadd(var.expires_at, "${var.poweroff_grace_minutes}m")
   # systemd calendar syntax, pinned to UTC whatever the box's time zone.
   teardown_calendar = "${formatdate("YYYY-MM-DD hh:mm:ss", var.expires_at)} UTC"
@@ -33,6 +40,14 @@ locals {
       stack_id    = var.stack_id
       expires_at  = var.expires_at
       on_calendar = local.teardown_calendar
+    })
+    audit_ship        = local.audit_ship
+    audit_ship_script = file("${path.module}/jumpbox-audit-ship.sh")
+    audit_service = templatefile("${path.module}/jumpbox-audit.service.tftpl", {
+      stack_id   = var.stack_id
+      bucket     = local.audit_parts[0]
+      key_prefix = local.audit_key
+      region     = var.region
     })
     poweroff_service = file("${path.module}/jumpbox-poweroff.service")
     poweroff_timer = templatefile("${path.module}/jumpbox-poweroff.timer.tftpl", {

@@ -95,6 +95,16 @@ variable "region" {
   }
 }
 
+variable "state_url" {
+  description = "The stack's state (s3://BUCKET[/PREFIX]): the box ships sshd's log to its audit/ at shutdown. Empty, or not s3://: no shipping."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.state_url == "" || !startswith(var.state_url, "s3://") || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$", var.state_url))
+    error_message = "state_url must be s3://BUCKET[/PREFIX]."
+  }
+}
+
 variable "poweroff_grace_minutes" {
   type    = number
   default = 10

@@ -70,6 +70,7 @@ module "userdata" {
   clean_function_name    = var.clean_function_name
   region                 = local.region
   poweroff_grace_minutes = var.poweroff_grace_minutes
+  state_url              = var.state_url
 }
 
 resource "aws_security_group" "box" {

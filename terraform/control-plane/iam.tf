@@ -280,7 +280,7 @@ resource "aws_iam_role_policy" "clean" {
   policy = data.aws_iam_policy_document.clean.json
 }
 
-# ---- the jump box: may ask for its own teardown, nothing else ---------------
+# ---- the jump box: may ask for its own teardown and ship its sshd log -------
 
 data "aws_iam_policy_document" "box_trust" {
   statement {
@@ -297,6 +297,17 @@ data "aws_iam_policy_document" "box" {
     sid       = "InvokeClean"
     actions   = ["lambda:InvokeFunction"]
     resources = [local.clean_arn]
+  }
+  # Its sshd log into the audit records at shutdown (userdata/
+  # jumpbox-audit-ship.sh): new objects under audit/, no read, no delete,
+  # nothing else of the state.  One role serves every box, and instance
+  # tags are not principal tags, so it cannot be narrowed to the box's own
+  # audit/STACK/; a box that overwrote a record leaves the old version in
+  # the versioned bucket.
+  statement {
+    sid       = "ShipSshdLog"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/${var.state_prefix}/audit/*"]
   }
 }
 

@@ -58,6 +58,10 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   }
 }
 
+# Old versions of leases and states go after noncurrent_version_days.  The
+# audit records (<state_prefix>/audit/, written once and never replaced, so
+# no version of theirs is noncurrent before it expires) go after
+# audit_retention_days: no other rule expires a current object.
 resource "aws_s3_bucket_lifecycle_configuration" "state" {
   bucket = aws_s3_bucket.state.id
   rule {
@@ -69,6 +73,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
     }
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
+    }
+  }
+  rule {
+    id     = "expire-audit-records"
+    status = "Enabled"
+    filter {
+      prefix = "${var.state_prefix}/audit/"
+    }
+    expiration {
+      days = var.audit_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
   depends_on = [aws_s3_bucket_versioning.state]

@@ -48,6 +48,16 @@ variable "noncurrent_version_days" {
   default     = 30
 }
 
+variable "audit_retention_days" {
+  description = "Days the stacks' audit records (<state_prefix>/audit/) are kept; then S3 expires them."
+  type        = number
+  default     = 365
+  validation {
+    condition     = var.audit_retention_days >= 1 && var.audit_retention_days == floor(var.audit_retention_days)
+    error_message = "audit_retention_days must be a whole number of days, at least 1."
+  }
+}
+
 variable "image_digest" {
   description = "Digest (sha256:...) of the image in the repository that both functions run (`make push` prints it; dist/image/digest). Empty: no functions yet, the first apply makes the repository to push to."
   type        = string

@@ -13,12 +13,20 @@ resource "terraform_data" "teardown" {
   input = {
     box_dir      = var.box_dir
     localbox_bin = var.localbox_bin
+    stack_id     = var.stack_id
+    state_url    = var.state_url
   }
 
+  # Before the box goes, its sshd log goes to the stack's audit records.
   provisioner "local-exec" {
-    when        = destroy
-    interpreter = [self.input.localbox_bin, "down", "--dir"]
-    command     = self.input.box_dir
+    when = destroy
+    interpreter = [
+      self.input.localbox_bin, "down",
+      "--stack-id", self.input.stack_id,
+      "--state", self.input.state_url,
+      "--dir",
+    ]
+    command = self.input.box_dir
   }
 }
 

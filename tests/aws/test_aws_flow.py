@@ -1,10 +1,19 @@
 """terraform/aws end to end on the emulated cloud: create, ssh through the
 written files, and the three ways down -- each leaving nothing in EC2 or S3."""
 import datetime
+import json
 import time
 
 from awsflow import plan_changes
 from jbtest import bin_path, run
+from emulated_cloud import BUCKET
+
+
+def audit_records(aws, sid):
+    """The stack's durable audit records (lib/audit.h) as stored in S3."""
+    s3 = aws.cloud.client("s3")
+    return [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())
+            for k, _ in sorted(aws.cloud.state_objects(sid, audit=True)) if k.endswith(".json")]
 
 
 def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
@@ -28,6 +37,12 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert aws.destroy(sid) == {"stack_id": sid, "result": "destroyed"}
     assert aws.cloud.leftovers() == []
     assert aws.leases() == []
+    # The purge took the stack's prefix; its audit records stay.
+    recs = audit_records(aws, sid)
+    assert [r["event"] for r in recs] == ["create", "ready", "destroy"]
+    assert recs[0]["requester"] == "backup-vm@dc1" and recs[0]["module"] == "aws"
+    assert recs[1]["instance_id"] == res["instance_id"]
+    assert (recs[2]["reason"], recs[2]["result"]) == ("request", "destroyed")
     ((state, _),) = aws.cloud.instances(include_terminated=True).values()
     assert state == "terminated"
     aws.wait_for("the box's sshd to go", lambda: not aws.standin.boxes)
@@ -53,6 +68,10 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
     assert run.returncode == 0, run.stderr
     aws.wait_for("the timer's destroy", lambda: aws.cloud.leftovers("timer") == [], timeout=300)
     assert "asked jumpbox-clean to destroy stack timer" in run.stdout
+    # The box's timer named itself, through the clean function.
+    destroys = [r for r in audit_records(aws, "timer") if r["event"] == "destroy"]
+    assert [(r["reason"], r["by"]["via"], r["by"]["action"]) for r in destroys] == \
+        [("ttl", "clean-function", "destroy")]
     clean = aws.harness.functions["jumpbox-clean"].history
     assert [h["event"] for h in clean] and clean[-1]["outcome"] == "response", clean
     assert [lease["stack_id"] for lease in aws.leases()] == ["swept"]

@@ -358,7 +358,29 @@ def direct_denials(principals):
          {"iam:PassedToService": "ec2.amazonaws.com"}),
         ("the sweep schedule's role invoking the build function", "scheduler",
          "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{BUILD}", {}),
+        # The box may put its sshd log under audit/ (box_ship), nothing more.
+        ("the box writing a lease", "box", "s3:PutObject", f"{OBJ}/{PREFIX}/s1/lease.json", {}),
+        ("the box writing beside the state prefix", "box", "s3:PutObject",
+         f"{OBJ}/audit/s1/x.log", {}),
+        ("the box reading an audit record", "box", "s3:GetObject",
+         f"{OBJ}/{PREFIX}/audit/s1/x.json", {}),
+        ("the box deleting an audit record", "box", "s3:DeleteObject",
+         f"{OBJ}/{PREFIX}/audit/s1/x.json", {}),
+        ("the box writing audit/ of another bucket", "box", "s3:PutObject",
+         f"arn:aws:s3:::another-bucket/{PREFIX}/audit/s1/x.log", {}),
     ]
+
+
+OBJ = f"arn:aws:s3:::{BUCKET}"
+# What userdata/jumpbox-audit-ship.sh puts at the box's shutdown (the stand-in
+# boxes of the flows do not shut down through systemd, so it is not recorded).
+BOX_SHIP = f"{OBJ}/{PREFIX}/audit/s1/20300102T030405.000000Z-box.sshd_log-0a1b2c3d.log"
+
+
+def box_ship_requests():
+    return [dict(principal="box", action="s3:PutObject", resource=BOX_SHIP, context={},
+                 case="the box shipping its sshd log", what="object", call=None,
+                 source="box-ship")]
 
 
 SERVICES = ("lambda.amazonaws.com", "ec2.amazonaws.com", "scheduler.amazonaws.com")
@@ -458,7 +480,8 @@ def evaluated(recorded, principals, rendered):
     for r, ok in trust + pulls:
         r["must_allow"] = ok
 
-    everything = reqs + denies + replays + [r for r, _ in trust + pulls]
+    ship = box_ship_requests()
+    everything = reqs + denies + replays + [r for r, _ in trust + pulls] + ship
     for n, r in enumerate(everything):
         r["id"] = n
         if r["principal"] in principals:
@@ -475,7 +498,8 @@ def evaluated(recorded, principals, rendered):
     ev = simulate.evaluate(ACCOUNT, who, resource_policies, everything)
     result = {"calls": calls, "principal_of": principal_of, "requests": reqs,
               "errors": errors, "denies": denies, "replays": replays,
-              "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls], **ev}
+              "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls], "ship": ship,
+              **ev}
     write_report(result, principals)
     return result
 
@@ -588,6 +612,9 @@ def test_the_backup_vm_and_the_box_may_only_invoke(evaluated, principals):
     failures = []
     for r in evaluated["replays"]:
         ok = r["action"] == "lambda:InvokeFunction" and r["resource"] in may[r["principal"]]
+        # ...and the box may put under audit/ (the functions' audit records too).
+        ok = ok or (r["principal"] == "box" and r["action"] == "s3:PutObject" and
+                    r["resource"].startswith(f"{OBJ}/{PREFIX}/audit/"))
         if not ok and res[r["id"]].get("result") == "Allowed":
             failures.append(f"ALLOWED {r['case']} on {r['resource']} by "
                             f"{simulate.deciding(res[r['id']])}")
@@ -603,6 +630,13 @@ def service_failures(evaluated, which):
             failures.append(f"{r['what']}: {got.get('result') or got.get('error')}, wanted "
                             f"{'Allowed' if r['must_allow'] else 'denied'}")
     return failures
+
+
+def test_the_box_may_ship_its_sshd_log(evaluated):
+    res = evaluated["results"]
+    for r in evaluated["ship"]:
+        assert res[r["id"]].get("result") == "Allowed", \
+            describe(r, None) + "\n" + simulate.why_denied(res[r["id"]], r["action"])
 
 
 def test_each_role_trusts_only_its_service(evaluated):

@@ -59,7 +59,14 @@ class Env:
     def stack_dirs(self):
         if not self.state_dir.exists():
             return []
-        return sorted(p.name for p in self.state_dir.iterdir() if p.is_dir())
+        # audit/ holds the records that outlive the stacks (lib/audit.h).
+        return sorted(p.name for p in self.state_dir.iterdir() if p.is_dir() and p.name != "audit")
+
+    def audit(self, *args, check=0):
+        """provisioner audit's JSON lines, parsed."""
+        cp = run([self.provisioner, "audit", "--state", self.state, *args], env=self.env,
+                 check=check)
+        return [json.loads(l) for l in cp.stdout.splitlines()] if check == 0 else cp
 
     def wait_gone(self, stack_id, timeout=60):
         deadline = time.time() + timeout

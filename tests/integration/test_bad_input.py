@@ -57,6 +57,10 @@ CASES = [
     (["request", "--function", "f", "--allow-cidr", "127.0.0.1/32", "--permit-open", "nas"],
      "--permit-open: not HOST:PORT"),
     (["list", "--state", "nope"], "--state"),
+    (["audit", "--state", "nope"], "--state"),
+    (["audit", "--since", "last week"], "--since"),
+    (["audit", "--stack-id", "audit"], "--stack-id"),
+    (["create", "--stack-id", "audit"], "--stack-id"),
     (["request", "--function", "f", "--ttl", "1s", "--allow-cidr", "127.0.0.1/32"], "--ttl"),
     (["frobnicate"], "command"),
 ]
@@ -108,7 +112,7 @@ def test_ready_timeout_names_what_is_wrong(value, why, tmp_path, provisioner, cl
 
 
 def test_help_everywhere(provisioner, cleaner):
-    for b, cmds in ((provisioner, ["create", "list", "keygen"]), (cleaner, ["destroy", "sweep", "reap"])):
+    for b, cmds in ((provisioner, ["create", "list", "audit", "keygen"]), (cleaner, ["destroy", "sweep", "reap"])):
         assert "usage:" in run([b, "--help"], check=0).stdout
         for c in cmds:
             assert "usage:" in run([b, c, "--help"], check=0).stdout

@@ -114,6 +114,19 @@ def test_request_ssh_and_teardown_through_the_functions(env, harness, tmp_path):
     assert gone == {"stack_id": sid, "result": "destroyed"}
     assert env.leases() == []
     assert not (out / "id_ed25519").exists() and not (out / "teardown_token").exists()
+    # The audit records name each function's invocation as the actor.
+    recs = {r["event"]: r for r in map(json.loads, run(
+        [bin_path("provisioner"), "audit", "--state", "file://" + str(env.state)],
+        env=env.cli, check=0).stdout.splitlines())}
+    build, clean = harness.functions[BUILD], harness.functions[CLEAN]
+    assert recs["create"]["by"] == {"via": "build-function", "function_arn": build.arn,
+                                    "request_id": build.history[-1]["request_id"]}
+    assert recs["create"]["requester"] == "backup-vm-1"
+    assert recs["create"]["allow_cidr"] == "127.0.0.1/32"
+    assert recs["destroy"]["by"] == {"via": "clean-function", "function_arn": clean.arn,
+                                     "request_id": clean.history[-1]["request_id"],
+                                     "action": "destroy"}
+    assert (recs["destroy"]["reason"], recs["destroy"]["result"]) == ("request", "destroyed")
     ssh = subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "ConnectTimeout=5", sid,
                           "true"], capture_output=True, text=True, timeout=60,
                          stdin=subprocess.DEVNULL)
@@ -249,6 +262,9 @@ BAD_CLEAN = [
     ({"action": "reap"}, "action: no reap with JUMPBOX_MODULE=local"),
     ({"action": "destroy", "stack_id": "SID", "token": "0" * 64, "force": True},
      "force: unknown field"),
+    ({"action": "destroy", "stack_id": "SID", "token": "0" * 64, "reason": "Bad Reason"},
+     "reason: must be [a-z-]{1,32}"),
+    ({"action": "sweep", "reason": "ttl"}, "reason: not used by sweep"),
 ]
 
 
@@ -282,9 +298,15 @@ def test_clean_denies_a_wrong_token(env, harness):
     assert (env.state / sid / "lease.json").read_bytes() == before
     # The right one works.
     body, ferr = invoke(boto_lambda(harness), CLEAN, json.dumps(
-        {"action": "destroy", "stack_id": sid, "token": token}).encode())
+        {"action": "destroy", "stack_id": sid, "token": token, "reason": "ttl"}).encode())
     assert ferr is None and json.loads(body)["result"] == "destroyed"
     assert env.leases() == []
+    # The denied attempt destroyed nothing and left no destroy record; the
+    # caller's reason is in the one that did.
+    destroys = [json.loads(l) for l in run(
+        [bin_path("provisioner"), "audit", "--state", "file://" + str(env.state)],
+        env=env.cli, check=0).stdout.splitlines() if '"destroy"' in l]
+    assert [(r["reason"], r["result"]) for r in destroys] == [("ttl", "destroyed")]
 
 
 def test_clean_answers_an_unknown_stack_as_it_answers_a_wrong_token(env, harness):

@@ -125,6 +125,9 @@ def test_ttl_tears_the_box_down_with_nobody_asking(jb, tmp_path):
     assert "TTL reached" in log
     assert '"destroyed"' in log
     assert jb.leases() == []
+    # The box's timer is named in the audit record as the destroyer.
+    assert [(r["reason"], r["result"]) for r in jb.audit() if r["event"] == "destroy"] == \
+        [("ttl", "destroyed")]
 
 
 def test_sweep_destroys_expired_leases_only(jb, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from jbtest import ROOT, run
 
 MAN = ROOT / "man"
-PROGRAMS = {"provisioner": ("create", "list", "keygen", "request", "run"),
+PROGRAMS = {"provisioner": ("create", "list", "audit", "keygen", "request", "run"),
             "cleaner": ("destroy", "sweep", "reap", "request")}
 SOURCES = {"provisioner": "provisioner/*.c", "cleaner": "cleaner/*.c"}
 # Read by code but not settings anyone gives: the local box's host key (from

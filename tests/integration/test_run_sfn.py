@@ -75,13 +75,28 @@ def flag_on_first_heartbeat(fx, flag):
     return t
 
 
+def slow_init_terraform(tmp_path):
+    """A terraform whose init takes 3 s longer, as on a loaded machine: the
+    teardown's stages come more than a 1 s heartbeat period apart."""
+    fake = tmp_path / "terraform-slow-init"
+    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
+    fake.write_text("#!/usr/bin/python3\nimport os, sys, time\n"
+                    "if 'init' in sys.argv: time.sleep(3)\n"
+                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
 def test_success_is_reported_with_the_jobs_numbers(jb, sfn, tmp_path):  # noqa: F811
+    """...and it is the last call: the task is over once reported, so the
+    teardown after it sends no heartbeat (the service would refuse it)."""
     flag = tmp_path / "beat"
     flag_on_first_heartbeat(sfn, flag)
     out, err = "backed up 42 files\n", "a warning of the job's own\n"
     cp = run(run_args(jb, "--ttl", "10m", "--stack-id", "sfn-ok", "--task-token", TOKEN,
                       "--heartbeat", "1s", "--", PY, "-c", JOB, str(flag), out, err, "0"),
-             env=sfn_env(jb, sfn), check=0, timeout=900)
+             env=dict(sfn_env(jb, sfn), JUMPBOX_TERRAFORM=slow_init_terraform(tmp_path)),
+             check=0, timeout=900)
     # The job's output went through byte for byte, and was counted.
     assert cp.stdout == out
     assert err in cp.stderr

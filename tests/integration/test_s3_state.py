@@ -51,8 +51,21 @@ def test_create_list_destroy_on_s3_state(s3env, provisioner, cleaner):
     cp = run([cleaner, "destroy", "--state", state, "--stack-id", "s3-flow"], env=env, check=0)
     assert '"destroyed"' in cp.stdout
     assert keys(s3, "jb/team-a/s3-flow/") == []
-    assert keys(s3, "jb/team-a/") == ["jb/team-a/s3-flow-10/lease.json",
-                                      "jb/team-a/s3-flow.txt"]
+    # The purge of the stack's prefix left its audit records alone.
+    audit = keys(s3, "jb/team-a/audit/")
+    assert [k.rsplit("/", 1)[1].split("-")[1] for k in audit] == \
+        ["create", "ready", "box.sshd_log", "destroy"], audit
+    assert all(k.startswith("jb/team-a/audit/s3-flow/") for k in audit)
+    assert [k for k in keys(s3, "jb/team-a/") if k not in audit] == \
+        ["jb/team-a/s3-flow-10/lease.json", "jb/team-a/s3-flow.txt"]
+    # What our code wrote, the real aws CLI reads; provisioner audit lists it.
+    create = json.loads(s3.aws("s3", "cp", f"s3://state/{audit[0]}", "-").stdout)
+    assert create["event"] == "create" and create["host_key_fingerprint"].startswith("SHA256:")
+    listed = [json.loads(l) for l in run([provisioner, "audit", "--state", state],
+                                         env=env, check=0).stdout.splitlines()]
+    assert [r["event"] for r in listed] == ["create", "ready", "box.sshd_log", "destroy"]
+    assert listed[0] == dict(create, record=audit[0].rsplit("/", 1)[1])
+    assert listed[2]["logins"] and listed[3]["result"] == "destroyed"
     assert not box_processes(tmp / "work")
     assert res["port"] > 0
 
@@ -73,7 +86,12 @@ def test_sweep_on_s3_state(s3env, provisioner, cleaner):
     assert keys(s3, "sweep/old/") == []
     assert keys(s3, "sweep/young/") != []
     run([cleaner, "destroy", "--state", state, "--stack-id", "young"], env=env, check=0)
-    assert keys(s3, "sweep/") == []
+    assert [k for k in keys(s3, "sweep/") if not k.startswith("sweep/audit/")] == []
+    destroys = [json.loads(l) for l in run([provisioner, "audit", "--state", state], env=env,
+                                           check=0).stdout.splitlines()
+                if '"destroy"' in l]
+    assert [(r["stack_id"], r["reason"], r["result"]) for r in destroys] == \
+        [("old", "sweep", "destroyed"), ("young", "request", "destroyed")]
     assert not box_processes(tmp / "work")
 
 

@@ -215,3 +215,16 @@ def test_bucket_that_does_not_exist(versioned):
     cp = versioned.s3_cli("purge", "no-such-bucket", "p/", check=1)
     assert "s3_cli: notfound: ListObjectVersions s3://no-such-bucket/p/: HTTP 404 NoSuchBucket" \
         in cp.stderr
+
+
+def test_purge_of_a_stack_leaves_its_audit_records(versioned):
+    """A destroy purges PREFIX/STACK/; the stack's durable audit records
+    under PREFIX/audit/STACK/ (lib/audit.h) keep every version."""
+    d = versioned.double
+    fill(d, "jb/stack-1/", 5)
+    fill(d, "jb/audit/stack-1/", 4, versions=1, marker_every=0)
+    fill(d, "jb/audit/stack-10/", 2, versions=1, marker_every=0)
+    audit = sorted(d.all_versions(B, "jb/audit/"))
+    purge(versioned, "jb/stack-1/")
+    assert d.all_versions(B, "jb/stack-1/") == []
+    assert sorted(d.all_versions(B)) == audit

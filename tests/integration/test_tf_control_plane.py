@@ -76,7 +76,9 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
     pab = one(planned, "aws_s3_bucket_public_access_block")
     assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
                                         "ignore_public_acls", "restrict_public_buckets"))
-    (rule,) = one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    rules = {r["id"]: r for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]}
+    assert set(rules) == {"expire-old-versions", "expire-audit-records"}
+    rule = rules["expire-old-versions"]
     assert rule["status"] == "Enabled"
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 30
     pol = json.loads(one(planned, "aws_s3_bucket_policy")["policy"])
@@ -84,6 +86,32 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
     assert st["Effect"] == "Deny"
     assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert sorted(st["Resource"]) == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
+
+
+def audit_rules(plan):
+    return [r for r in one(plan, "aws_s3_bucket_lifecycle_configuration")["rule"]
+            if r["id"] == "expire-audit-records"]
+
+
+def test_audit_records_expire_after_their_retention_and_no_earlier(planned, module_copy):
+    (rule,) = audit_rules(planned)
+    assert rule["status"] == "Enabled"
+    assert rule["filter"][0]["prefix"] == "stacks/audit/"
+    assert rule["expiration"][0]["days"] == 365
+    # No rule expires a current object but this one: the other rules take
+    # only noncurrent versions, and an audit record is never overwritten.
+    for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]:
+        if r["id"] != "expire-audit-records":
+            assert not r.get("expiration"), r
+    plan, _ = tfo.plan_json(module_copy, [*VARS, f"-var=image_digest={DIGEST}",
+                                          "-var=audit_retention_days=30",
+                                          "-var=state_prefix=team-a"])
+    (rule,) = audit_rules(plan)
+    assert (rule["filter"][0]["prefix"], rule["expiration"][0]["days"]) == ("team-a/audit/", 30)
+    for bad in ("0", "1.5"):
+        cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS,
+                     f"-var=audit_retention_days={bad}"], module_copy, check=False)
+        assert cp.returncode != 0 and "audit_retention_days must be" in cp.stderr, cp.stderr
 
 
 def test_functions_run_one_image_pinned_by_digest(planned):
@@ -207,10 +235,15 @@ def statements(plan, address):
     return {st.get("Sid"): st for st in policies(plan)[address]["Statement"]}
 
 
-def test_box_may_only_invoke_clean(planned):
-    (st,) = statements(planned, "aws_iam_role_policy.box.policy").values()
-    assert st["Action"] == "lambda:InvokeFunction"
-    assert st["Resource"] == f"{FN}:jumpbox-clean"
+def test_box_may_only_invoke_clean_and_ship_its_log(planned):
+    sts = statements(planned, "aws_iam_role_policy.box.policy")
+    assert set(sts) == {"InvokeClean", "ShipSshdLog"}
+    assert sts["InvokeClean"]["Action"] == "lambda:InvokeFunction"
+    assert sts["InvokeClean"]["Resource"] == f"{FN}:jumpbox-clean"
+    # Its sshd log into the audit records, and nothing else of the state.
+    assert sts["ShipSshdLog"]["Action"] == "s3:PutObject"
+    assert sts["ShipSshdLog"]["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/audit/*"
+    assert "Condition" not in sts["ShipSshdLog"]
     prof = one(planned, "aws_iam_instance_profile")
     assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
 

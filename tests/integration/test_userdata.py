@@ -4,6 +4,7 @@ shellcheck, systemd-analyze verify, sshd -t, and the teardown script run
 against a stand-in `aws` that records what it was asked."""
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -116,7 +117,7 @@ def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
         "port": "22", "passwordauthentication": "no", "kbdinteractiveauthentication": "no",
         "permitrootlogin": "no", "allowagentforwarding": "no", "x11forwarding": "no",
         "allowtcpforwarding": "local", "permittunnel": "no", "allowstreamlocalforwarding": "no",
-        "gatewayports": "no", "logingracetime": "20", "loglevel": "VERBOSE",
+        "gatewayports": "no", "logingracetime": "20", "loglevel": "DEBUG",
         "hostkeyalgorithms": "ssh-ed25519", "authenticationmethods": "publickey",
         "allowusers": "jump", "permituserenvironment": "no",
     }
@@ -272,8 +273,9 @@ def run_teardown(rendered, tmp, token, stub_exit=0):
 def test_teardown_script_invokes_clean_with_token_from_file(rendered, tmp_path):
     cp, rec = run_teardown(rendered, tmp_path, tfo.TOKEN + "\n")
     assert cp.returncode == 0, cp.stderr
+    # "ttl": the box's timer names itself in the stack's audit record.
     assert json.loads(rec["payload"]) == {"action": "destroy", "stack_id": "nightly-7",
-                                          "token": tfo.TOKEN}
+                                          "token": tfo.TOKEN, "reason": "ttl"}
     assert rec["mode"] == stat.S_IRUSR | stat.S_IWUSR
     argv = rec["argv"]
     assert argv[:2] == ["lambda", "invoke"]
@@ -298,3 +300,89 @@ def test_teardown_script_without_token_leaves_it_to_the_backstop(rendered, tmp_p
 def test_teardown_script_refuses_a_token_needing_escapes(rendered, tmp_path):
     cp, rec = run_teardown(rendered, tmp_path, 'x","action":"sweep')
     assert cp.returncode == 2 and rec is None
+
+
+# ---- the sshd log shipped to the stack's audit records (lib/audit.h) -------
+
+@pytest.fixture(scope="module")
+def rendered_s3(tmp_path_factory):
+    """The user data of a stack whose state is in S3: it ships its sshd log."""
+    tmp = tmp_path_factory.mktemp("userdata-s3")
+    inputs = tfo.box_inputs(tmp)
+    text = tfo.render_userdata(tmp, inputs, state_url="s3://state-bucket/team-a/")
+    (tmp / "cloud-config.yaml").write_text(text)
+    yield {"tmp": tmp, "inputs": inputs, "text": text, "doc": yaml.safe_load(text),
+           "path": tmp / "cloud-config.yaml"}
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+STUB_SHIP = r"""#!/usr/bin/python3
+# Stand-ins for the AWS CLI and journalctl: record argv and the body.
+import json, os, sys
+name = os.path.basename(sys.argv[0])
+if name == "journalctl":
+    print("2030-01-02T03:00:00+0000 box sshd[9]: Accepted publickey for jump from 192.0.2.7 "
+          "port 4000 ssh2: ED25519 SHA256:x")
+    sys.exit(0)
+args = sys.argv[1:]
+body = open(args[args.index("--body") + 1]).read()
+with open(os.environ["STUB_RECORD"], "w") as f:
+    json.dump({"argv": args, "body": body}, f)
+print("{}")
+sys.exit(int(os.environ.get("STUB_EXIT", "0")))
+"""
+
+
+def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path):
+    files = files_of(rendered_s3["doc"])
+    unit = files["/etc/systemd/system/jumpbox-audit.service"]["content"]
+    assert 'Environment="JUMPBOX_AUDIT_BUCKET=state-bucket"' in unit
+    assert 'Environment="JUMPBOX_AUDIT_KEY_PREFIX=team-a/audit/nightly-7/"' in unit
+    assert "ExecStop=/usr/local/sbin/jumpbox-audit-ship" in unit
+    assert ["systemctl", "enable", "--now", "jumpbox-audit.service"] in rendered_s3["doc"]["runcmd"]
+    script = files["/usr/local/sbin/jumpbox-audit-ship"]
+    assert script["permissions"] == "0755"
+    # A state that is not in S3 (file://, the default): nothing to ship to.
+    assert "/etc/systemd/system/jumpbox-audit.service" not in files_of(rendered["doc"])
+    cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(rendered_s3["path"])],
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+    path = tmp_path / "jumpbox-audit-ship"
+    path.write_text(script["content"])
+    path.chmod(0o755)
+    cp = subprocess.run([need("shellcheck"), "--shell=bash", str(path)], capture_output=True,
+                        text=True)
+    assert cp.returncode == 0, cp.stdout
+    (tmp_path / "units").mkdir()
+    u = tmp_path / "units" / "jumpbox-audit.service"
+    u.write_text(unit.replace("ExecStop=/usr/local/sbin/jumpbox-audit-ship", f"ExecStop={path}"))
+    cp = subprocess.run([need("systemd-analyze"), "verify", str(u)], capture_output=True,
+                        text=True)
+    assert cp.returncode == 0 and cp.stderr.strip() == "", cp.stderr
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("aws", "journalctl"):
+        (bindir / name).write_text(STUB_SHIP)
+        (bindir / name).chmod(0o755)
+    record = tmp_path / "record.json"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
+           "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/", "JUMPBOX_REGION": "eu-west-1",
+           "STUB_RECORD": str(record), "TMPDIR": str(tmp_path)}
+    cp = subprocess.run([str(path)], env=env, capture_output=True, text=True)
+    assert cp.returncode == 0, cp.stderr
+    rec = json.loads(record.read_text())
+    argv = rec["argv"]
+    assert argv[:2] == ["s3api", "put-object"]
+    assert argv[argv.index("--bucket") + 1] == "state-bucket"
+    # The name lib/audit.c lists: PREFIX/audit/STACK/<stamp>-<event>-<hex>.log
+    assert re.fullmatch(r"team-a/audit/nightly-7/\d{8}T\d{6}\.\d{6}Z-box\.sshd_log-[0-9a-f]{8}\.log",
+                        argv[argv.index("--key") + 1]), argv
+    assert "Accepted publickey for jump" in rec["body"]
+    assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
+    # A prefix that is not an audit prefix is refused before anything.
+    record.unlink()
+    cp = subprocess.run([str(path)], env=dict(env, JUMPBOX_AUDIT_KEY_PREFIX="team-a/other/"),
+                        capture_output=True, text=True)
+    assert cp.returncode == 2 and not record.exists()

@@ -1,0 +1,184 @@
+"""The durable audit records (lib/audit.h) of local stacks, end to end: a
+real create, a real ssh login and forwarded connection through the box, a
+real destroy; then `provisioner audit` reads back who asked, from where,
+the keys' fingerprints as ssh-keygen -l prints them, the box's sshd log
+(the login, the forward), who destroyed the stack and why."""
+import json
+import os
+import pwd
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from jbtest import run
+from localflow import Env, box_processes, copy_module, ssh
+
+
+@pytest.fixture
+def jb(tmp_path, provisioner, cleaner):
+    e = Env(tmp_path, provisioner, cleaner)
+    yield e
+    e.cleanup()
+    assert not box_processes(e.work), "a test left a jump box running"
+
+
+def fingerprint(path):
+    """SHA256:… of the first key in path, as ssh-keygen -l prints it."""
+    cp = subprocess.run(["ssh-keygen", "-l", "-f", str(path)], capture_output=True, text=True,
+                        check=True)
+    return cp.stdout.split()[1]
+
+
+class Echo:
+    """A TCP server on 127.0.0.1 that greets each connection once: the
+    target of a forwarded connection through the box."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.sendall(b"hello from the target\n")
+            c.close()
+
+
+def test_audit_record_of_a_local_stack(jb, tmp_path):
+    out = tmp_path / "out"
+    res, _ = jb.create("--module", "local", "--ttl", "10m", "--stack-id", "aud-1",
+                       "--requester", "backup@vm-7", "--out", str(out))
+    assert ssh(out / "ssh_config", "aud-1", "true").returncode == 0
+    target = Echo()
+    cp = subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "BatchMode=yes",
+                         "-W", f"127.0.0.1:{target.port}", "aud-1"],
+                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert cp.stdout == "hello from the target\n", cp.stderr
+    jb.destroy("aud-1", check=0)
+    target.sock.close()
+
+    # The stack is gone; its records are not.
+    assert jb.stack_dirs() == [] and jb.leases() == []
+    recs = jb.audit()
+    assert [r["event"] for r in recs] == ["create", "ready", "box.sshd_log", "destroy"]
+    assert {r["stack_id"] for r in recs} == {"aud-1"}
+    create, ready, log, destroy = recs
+
+    me = {"via": "cli", "user": pwd.getpwuid(os.geteuid()).pw_name, "uid": os.geteuid(),
+          "host": socket.gethostname()}
+    user_fp = fingerprint(out / "id_ed25519.pub")
+    assert create["by"] == me
+    assert create["requester"] == "backup@vm-7"
+    assert create["allow_cidr"] == "127.0.0.1/32"
+    assert create["ttl_s"] == 600 and create["expires_at"] == res["expires_at"]
+    assert create["module"] == "local" and create["state"] == jb.state
+    assert create["user_key_fingerprint"] == user_fp
+    assert create["host_key_fingerprint"] == fingerprint(out / "known_hosts") == \
+        res["host_fingerprint"]
+    assert "permit_open" not in create  # none asked for
+    assert (ready["host"], ready["port"]) == ("127.0.0.1", res["port"])
+
+    # The box's own log: every login with the key it used, the forward.
+    logins = [(l["user"], l["from"], l["key_fingerprint"]) for l in log["logins"]]
+    assert (res["user"], "127.0.0.1", user_fp) in logins
+    assert {"from": "127.0.0.1", "target_host": "127.0.0.1", "target_port": target.port,
+            "allowed": True} in log["forwards"]
+    assert any("Accepted publickey for" in l for l in log["lines"])
+
+    assert (destroy["reason"], destroy["result"], destroy["by"]) == ("request", "destroyed", me)
+    assert destroy["started_at"] <= destroy["time"]
+
+    # The records hold no secret.
+    key_lines = [l for l in (out / "id_ed25519").read_text().splitlines()
+                 if l and not l.startswith("-----")]
+    for f in (jb.state_dir / "audit").rglob("*"):
+        if f.is_file():
+            assert not any(l in f.read_text() for l in key_lines), f
+            assert "PRIVATE KEY" not in f.read_text(), f
+
+
+def test_audit_filters_by_stack_and_time(jb, tmp_path):
+    jb.create("--ttl", "10m", "--stack-id", "aud-a")
+    jb.create("--ttl", "10m", "--stack-id", "aud-b")
+    jb.destroy("aud-a", check=0)
+    assert {r["stack_id"] for r in jb.audit()} == {"aud-a", "aud-b"}
+    assert [r["event"] for r in jb.audit("--stack-id", "aud-b")] == ["create", "ready"]
+    assert jb.audit("--stack-id", "nothing-here") == []
+    # --since: a duration back from now, or a time.
+    assert len(jb.audit("--since", "1h")) == len(jb.audit())
+    assert jb.audit("--since", "2099-01-01T00:00:00Z") == []
+    assert len(jb.audit("--since", "2020-01-01T00:00:00Z")) == len(jb.audit())
+    for bad in (["--since", "yesterday"], ["--stack-id", "Bad_Id"], ["--nope"]):
+        cp = jb.audit(*bad, check=2)
+        assert cp.stdout == "" and len(cp.stderr.strip().splitlines()) == 1
+        assert cp.stderr.startswith(f"provisioner audit: {bad[0]}")
+    jb.destroy("aud-b", check=0)
+
+
+def test_sweep_and_rollback_are_named_as_destroyers(jb, tmp_path):
+    jb.create("--ttl", "1h", "--stack-id", "aud-old")
+    lease = jb.state_dir / "aud-old" / "lease.json"
+    obj = json.loads(lease.read_text())
+    obj["expires_at"] = "2020-01-01T00:00:00Z"
+    lease.write_text(json.dumps(obj))
+    jb.sweep(check=0)
+    mods = copy_module(tmp_path, lambda name, t: t.replace(
+        "value = var.ssh_port", 'value = "not-a-port"') if name == "outputs.tf" else t)
+    jb.create("--ttl", "10m", "--stack-id", "aud-bad", check=1,
+              extra_env={"JUMPBOX_MODULE_DIR": mods})
+    assert jb.stack_dirs() == []
+    events = [(r["stack_id"], r["event"], r.get("reason"), r.get("result"))
+              for r in jb.audit() if r["event"] != "box.sshd_log"]
+    assert events == [
+        ("aud-bad", "create", None, None),
+        ("aud-bad", "create.failed", None, None),
+        ("aud-bad", "destroy", "rollback", "destroyed"),
+        ("aud-old", "create", None, None),
+        ("aud-old", "ready", None, None),
+        ("aud-old", "destroy", "sweep", "destroyed"),
+    ]
+    failed = jb.audit("--stack-id", "aud-bad")[1]
+    assert "terraform output port" in failed["error"]
+
+
+def test_audit_is_no_stack_id(jb, provisioner, cleaner):
+    """audit/ lies beside the stacks: a stack of that name would share it,
+    and its purge would take the records."""
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "audit", check=2)
+    assert cp.stderr.startswith("provisioner create: --stack-id:") and "reserved" in cp.stderr
+    cp = run([cleaner, "destroy", "--state", jb.state, "--stack-id", "audit"], env=jb.env,
+             check=2)
+    assert "reserved" in cp.stderr
+
+
+def test_no_record_no_box_but_a_destroy_goes_on_without_one(jb, tmp_path):
+    """The create record is written before anything is applied, and a
+    create that cannot write it makes nothing; a destroy that cannot write
+    its record destroys all the same, and says so."""
+    (jb.state_dir / "audit").mkdir(parents=True)
+    (jb.state_dir / "audit" / "aud-no").write_text("not a directory")
+    _, cp = jb.create("--ttl", "10m", "--stack-id", "aud-no", check=1)
+    assert "audit record create" in cp.stderr
+    assert "terraform apply" not in cp.stderr
+    assert jb.stack_dirs() == [] and not box_processes(jb.work)
+
+    jb.create("--ttl", "10m", "--stack-id", "aud-late")
+    late = jb.state_dir / "audit" / "aud-late"
+    for f in late.iterdir():
+        f.unlink()
+    late.rmdir()
+    late.write_text("not a directory")
+    cp = jb.destroy("aud-late", check=0)
+    assert json.loads(cp.stdout)["result"] == "destroyed"
+    assert "warning: the audit record destroy was not written" in cp.stderr
+    assert jb.stack_dirs() == [] and not box_processes(jb.work)
+    log = [json.loads(l) for l in (jb.work / "audit.log").read_text().splitlines()]
+    assert any(e["event"] == "audit.failed" and e["record"] == "destroy" for e in log)
