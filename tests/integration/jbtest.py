@@ -68,3 +68,15 @@ def provisioner():
 @pytest.fixture
 def cleaner():
     return bin_path("cleaner")
+
+
+def wrapped_terraform(tmp_path, name, before):
+    """A test stand-in for terraform: runs the Python line `before` (with
+    os, sys and time imported; it may sys.exit), then execs the real
+    terraform with the same arguments.  Its path, for JUMPBOX_TERRAFORM."""
+    real = shutil.which("terraform")
+    fake = Path(tmp_path) / name
+    fake.write_text("#!/usr/bin/python3\nimport os, sys, time\n" + before + "\n"
+                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
+    fake.chmod(0o755)
+    return str(fake)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from jbtest import run
+from jbtest import run, wrapped_terraform
 from localflow import Env, box_processes, copy_module, race_env, race_results, ssh
 
 
@@ -187,13 +187,9 @@ def test_failed_apply_rolls_back(jb, tmp_path):
 def test_failed_destroy_keeps_the_lease_for_the_sweeper(jb, tmp_path):
     jb.create("--ttl", "1h", "--stack-id", "sticky")
     # A terraform that refuses to destroy: a test stand-in, not the product.
-    fake = tmp_path / "terraform-no-destroy"
-    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
-    fake.write_text("#!/usr/bin/python3\nimport os, sys\n"
-                    "if 'destroy' in sys.argv: sys.exit('refusing to destroy')\n"
-                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
-    fake.chmod(0o755)
-    cp = jb.destroy("sticky", check=1, extra_env={"JUMPBOX_TERRAFORM": str(fake)})
+    fake = wrapped_terraform(tmp_path, "terraform-no-destroy",
+                             "if 'destroy' in sys.argv: sys.exit('refusing to destroy')")
+    cp = jb.destroy("sticky", check=1, extra_env={"JUMPBOX_TERRAFORM": fake})
     assert "terraform destroy failed" in cp.stderr
     leases = jb.leases()
     assert [l["stack_id"] for l in leases] == ["sticky"]

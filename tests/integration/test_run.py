@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from jbtest import run
+from jbtest import run, wrapped_terraform
 from localflow import Env, box_processes
 
 PY = sys.executable
@@ -302,14 +302,10 @@ def test_teardown_failure_is_125_and_keeps_the_lease(jb, tmp_path):
     """COMMAND ran (exit 5) but the destroy failed: 125, stderr says
     COMMAND's status, and the lease is kept for the sweeper, which ends
     the box."""
-    fake = tmp_path / "terraform-no-destroy"
-    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
-    fake.write_text("#!/usr/bin/python3\nimport os, sys\n"
-                    "if 'destroy' in sys.argv: sys.exit('refusing to destroy')\n"
-                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
-    fake.chmod(0o755)
+    fake = wrapped_terraform(tmp_path, "terraform-no-destroy",
+                             "if 'destroy' in sys.argv: sys.exit('refusing to destroy')")
     cp = run(run_args(jb, "--ttl", "10m", "--stack-id", "run-sticky", "--", "sh", "-c", "exit 5"),
-             env=dict(jb.env, JUMPBOX_TERRAFORM=str(fake)), check=125)
+             env=dict(jb.env, JUMPBOX_TERRAFORM=fake), check=125)
     assert "teardown of run-sticky failed" in cp.stderr
     assert "jumpbox: COMMAND exited with status 5" in cp.stderr
     (lease,) = jb.leases()

@@ -8,14 +8,13 @@ tail of its stderr), and a refused token ending the reports without a
 hang."""
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
-from jbtest import run
+from jbtest import run, wrapped_terraform
 import s3_servers  # noqa: F401,I100 (puts tests/fixtures on the path)
 from sfn_server import SfnFixture  # noqa: E402
 from test_run import assert_nothing_left, jb, run_args  # noqa: F401 (fixture)
@@ -75,18 +74,6 @@ def flag_on_first_heartbeat(fx, flag):
     return t
 
 
-def slow_init_terraform(tmp_path):
-    """A terraform whose init takes 3 s longer, as on a loaded machine: the
-    teardown's stages come more than a 1 s heartbeat period apart."""
-    fake = tmp_path / "terraform-slow-init"
-    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
-    fake.write_text("#!/usr/bin/python3\nimport os, sys, time\n"
-                    "if 'init' in sys.argv: time.sleep(3)\n"
-                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
-    fake.chmod(0o755)
-    return str(fake)
-
-
 def test_success_is_reported_with_the_jobs_numbers(jb, sfn, tmp_path):  # noqa: F811
     """...and it is the last call: the task is over once reported, so the
     teardown after it sends no heartbeat (the service would refuse it)."""
@@ -95,7 +82,10 @@ def test_success_is_reported_with_the_jobs_numbers(jb, sfn, tmp_path):  # noqa: 
     out, err = "backed up 42 files\n", "a warning of the job's own\n"
     cp = run(run_args(jb, "--ttl", "10m", "--stack-id", "sfn-ok", "--task-token", TOKEN,
                       "--heartbeat", "1s", "--", PY, "-c", JOB, str(flag), out, err, "0"),
-             env=dict(sfn_env(jb, sfn), JUMPBOX_TERRAFORM=slow_init_terraform(tmp_path)),
+             env=dict(sfn_env(jb, sfn), JUMPBOX_TERRAFORM=wrapped_terraform(
+                 # init 3 s slower, as on a loaded machine: the teardown's
+                 # stages come more than a 1 s heartbeat period apart.
+                 tmp_path, "terraform-slow-init", "if 'init' in sys.argv: time.sleep(3)")),
              check=0, timeout=900)
     # The job's output went through byte for byte, and was counted.
     assert cp.stdout == out
@@ -134,16 +124,12 @@ def test_failure_is_reported_with_the_tail_of_stderr(jb, sfn, tmp_path):  # noqa
 
 
 def test_a_box_that_cannot_be_made_is_reported_as_such(jb, sfn, tmp_path):  # noqa: F811
-    fake = tmp_path / "terraform-no-apply"
-    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
-    fake.write_text("#!/usr/bin/python3\nimport os, sys\n"
-                    "if 'apply' in sys.argv: sys.exit('refusing to apply')\n"
-                    f"os.execv({real!r}, [{real!r}] + sys.argv[1:])\n")
-    fake.chmod(0o755)
+    fake = wrapped_terraform(tmp_path, "terraform-no-apply",
+                             "if 'apply' in sys.argv: sys.exit('refusing to apply')")
     ran = tmp_path / "ran"
     run(run_args(jb, "--ttl", "10m", "--stack-id", "sfn-nobox", "--task-token", TOKEN, "--",
                  "touch", str(ran)),
-        env=dict(sfn_env(jb, sfn), JUMPBOX_TERRAFORM=str(fake)), check=125, timeout=900)
+        env=dict(sfn_env(jb, sfn), JUMPBOX_TERRAFORM=fake), check=125, timeout=900)
     assert not ran.exists(), "COMMAND ran without a box"
     assert actions(sfn)[-1] == "SendTaskFailure"
     sent = body(sfn, "SendTaskFailure")
