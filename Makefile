@@ -4,7 +4,7 @@ CC        ?= cc
 # Lazy (=) on purpose: `make test` installs the -dev packages first, and
 # pkg-config must only run after that.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-# libcurl is dlopen'ed on first use (lib/curl_dl.c): nothing links it.
+# libcurl is dlopen'ed on first use (lib/net/curl_dl.c): nothing links it.
 LAZY_PKGS := libcurl
 PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS)))
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
@@ -15,7 +15,11 @@ B         ?= build
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -I$(B)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(EXTRA_LDFLAGS)
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+# lib/ is layered (docs/architecture.md): one folder per layer, its sources
+# found by folder; tests/layers.py keeps includes pointing down.
+LIB_LAYERS := base net aws lambda crypto stack
+LIB_SRC   := $(sort $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
+LIB_HDR   := $(sort $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.h)))
 LIB_OBJ    = $(LIB_SRC:%.c=$(B)/obj/%.o)
 PROV_SRC  := $(sort $(wildcard provisioner/*.c))
 CLEAN_SRC := $(sort $(wildcard cleaner/*.c))
@@ -32,7 +36,7 @@ PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
 
 # Where `make install` puts things (GNU names).  DATADIR and LIBEXECDIR are
-# compiled in (lib/stackcfg.c): a PREFIX other than the last build's
+# compiled in (lib/stack/stackcfg.c): a PREFIX other than the last build's
 # rebuilds what names them, so `make && sudo make install PREFIX=/opt/jb`
 # installs programs that find /opt/jb/share/jumpbox.
 PREFIX     ?= /usr/local
@@ -50,7 +54,7 @@ DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
                      $(filter-out %.md,$(wildcard userdata/*)))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
-SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(wildcard lib/*.h tests/unit/*.h tests/fuzz/*.h)
+SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check unit integration integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
@@ -69,9 +73,12 @@ help:
 	@echo "make deb        dist/jumpbox_VERSION_ARCH.deb with dpkg-deb (packaging/deb.sh)"
 	@echo "make dist       dist/jumpbox-VERSION.tar.gz: HEAD plus a VERSION file"
 
-$(B)/obj/%.o: %.c $(wildcard lib/*.h provisioner/*.h cleaner/*.h localbox/*.h)
+# Each object depends on the headers it includes, as the compiler found
+# them (-MMD); -MP keeps a removed header from breaking the next build.
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # Generated headers change only when their text does (cmp), so a new
 # commit rebuilds the two main.o and a new PREFIX only stackcfg.o.
@@ -84,7 +91,7 @@ $(B)/gen/jb_paths.h: FORCE
 	@printf '#define JB_DATADIR "%s"\n#define JB_LIBEXECDIR "%s"\n' '$(DATADIR)' '$(LIBEXECDIR)' >$@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 $(B)/obj/provisioner/main.o $(B)/obj/cleaner/main.o: $(B)/gen/jb_version.h
-$(B)/obj/lib/stackcfg.o: $(B)/gen/jb_paths.h
+$(B)/obj/lib/stack/stackcfg.o: $(B)/gen/jb_paths.h
 
 $(B)/libjb.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -96,13 +103,13 @@ $(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
 $(B)/jumpbox-localbox: $(BOX_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libjb.a $(wildcard tests/unit/*.h)
+$(B)/tests/%: tests/unit/%.c $(B)/libjb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) -MMD -MP -Itests/unit -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libjb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS)
 
 # Test builds carry ASan and UBSan, in their own tree.
 asan:

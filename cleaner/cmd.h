@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "stack.h"
+#include "stack/stack.h"
 
 /* Destroys every expired (or failed) lease, up to `parallel` at a time,
  * each in its own process.  Starts no new destroy once *stop is set or
@@ -20,7 +20,7 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
 /* Progress lines on stderr: "cleaner: [  1.2s] STACK: stage: detail". */
 void cmd_progress(void *ctx, const char *stage, const char *detail);
 
-/* Takes down what EC2 has tagged as ours with no lease (lib/reap.h). */
+/* Takes down what EC2 has tagged as ours with no lease (lib/stack/reap.h). */
 int cmd_reap(int argc, char **argv);
 
 /* On the backup VM: asks the clean function to destroy a stack. */

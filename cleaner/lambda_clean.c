@@ -2,19 +2,19 @@
  *   {"action":"destroy","stack_id":…,"token":…[,"reason":…]}  only with the stack's token
  *   {"action":"sweep"}                           every expired lease, then the reap
  *   {"action":"reap"[,"dry_run":true]}           what EC2 has tagged as ours
- *                                                with no lease (lib/reap.h) */
+ *                                                with no lease (lib/stack/reap.h) */
 #include "cmd.h"
 
-#include "audit.h"
-#include "err.h"
-#include "lambdafn.h"
-#include "lease.h"
-#include "log.h"
-#include "parse.h"
-#include "reap.h"
-#include "runtime.h"
-#include "stack.h"
-#include "stackcfg.h"
+#include "stack/audit.h"
+#include "base/err.h"
+#include "lambda/lambdafn.h"
+#include "stack/lease.h"
+#include "base/log.h"
+#include "base/parse.h"
+#include "stack/reap.h"
+#include "lambda/runtime.h"
+#include "stack/stack.h"
+#include "stack/stackcfg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,7 +255,7 @@ int cmd_lambda_clean(void)
     char err[JB_ERRLEN], ierr[JB_ERRLEN];
 
     jb_fn_env_defaults();
-    /* libcurl loads on the first AWS call (lib/curl_dl.c), not here. */
+    /* libcurl loads on the first AWS call (lib/net/curl_dl.c), not here. */
     if (config(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "clean: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)

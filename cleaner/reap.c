@@ -1,16 +1,16 @@
 /* `cleaner reap`: takes down what is tagged as ours in EC2 but has no lease
- * (lib/reap.h says exactly what). */
+ * (lib/stack/reap.h says exactly what). */
 #include "cmd.h"
 
-#include "audit.h"
-#include "cli.h"
-#include "creds.h"
-#include "err.h"
-#include "fsutil.h"
-#include "log.h"
-#include "reap.h"
-#include "state.h"
-#include "stackcfg.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
+#include "aws/creds.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "stack/reap.h"
+#include "stack/state.h"
+#include "stack/stackcfg.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

@@ -2,13 +2,13 @@
  * stack, proving it may with the teardown token it was given. */
 #include "cmd.h"
 
-#include "cleanfn.h"
-#include "err.h"
-#include "fsutil.h"
-#include "keys.h"
-#include "lambda.h"
-#include "parse.h"
-#include "stack.h"
+#include "stack/cleanfn.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "crypto/keys.h"
+#include "aws/lambda.h"
+#include "base/parse.h"
+#include "stack/stack.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -3,9 +3,9 @@
  * own slot, and a crash in one can't take the others down. */
 #include "cmd.h"
 
-#include "err.h"
-#include "lease.h"
-#include "runtime.h"
+#include "base/err.h"
+#include "stack/lease.h"
+#include "lambda/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,12 @@
 #include "box.h"
 
-#include "audit.h"
-#include "err.h"
-#include "fsutil.h"
-#include "keys.h"
-#include "parse.h"
-#include "proc.h"
-#include "state.h"
+#include "stack/audit.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "crypto/keys.h"
+#include "base/parse.h"
+#include "base/proc.h"
+#include "stack/state.h"
 
 #include <dirent.h>
 #include <errno.h>

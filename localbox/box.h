@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "permit.h"
+#include "stack/permit.h"
 
 struct jb_box_spec {
     const char *dir, *stack_id, *user, *allow_cidr, *public_key, *expires_at;
@@ -17,7 +17,7 @@ struct jb_box_spec {
 int jb_box_up(const struct jb_box_spec *spec, char *err, size_t errlen);
 /* Stops the box and wipes dir.  With stack_id and state_url (both or
  * neither), sshd's log (logins, forwarded connections) first goes to the
- * stack's durable audit records (lib/audit.h); a failure to ship it is a
+ * stack's durable audit records (lib/stack/audit.h); a failure to ship it is a
  * warning on stderr, never a failed teardown. */
 int jb_box_down(const char *dir, const char *stack_id, const char *state_url, char *err,
                 size_t errlen);

@@ -6,16 +6,16 @@
  *      process that at --expires-at runs `cleaner destroy` for the stack and,
  *      should that fail, stops sshd itself (the lease stays for the sweeper).
  * down stops the timer and sshd and wipes --dir; with --stack-id and --state
- *      it first ships sshd's log to the stack's audit records (lib/audit.h).
+ *      it first ships sshd's log to the stack's audit records (lib/stack/audit.h).
  *
  * The host private key arrives in JB_HOST_PRIVATE_KEY: local-exec has no
  * stdin, and argv is world-readable.  It is removed from our environment
  * at once, so neither sshd nor the timer inherits it. */
-#include "err.h"
-#include "fsutil.h"
-#include "keys.h"
-#include "parse.h"
-#include "proc.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "crypto/keys.h"
+#include "base/parse.h"
+#include "base/proc.h"
 #include "box.h"
 
 #include <getopt.h>

@@ -3,7 +3,7 @@
 # debhelper: `make install DESTDIR=… PREFIX=/usr` of a build with Debian's
 # hardening flags (dpkg-buildflags), stripped; man pages and changelog
 # gzipped; Depends from dpkg-shlibdeps, plus libcurl by its shlibs entry
-# (lib/curl_dl.c dlopen()s it, so no ELF header names it).  Terraform is
+# (lib/net/curl_dl.c dlopen()s it, so no ELF header names it).  Terraform is
 # not a dependency: it comes from HashiCorp.  Checked with lintian by
 # tests/integration/test_deb.py; packaging/debian/ holds the fixed parts.
 # Usage: packaging/deb.sh [BUILD_DIR [OUT_DIR]]

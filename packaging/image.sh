@@ -145,7 +145,7 @@ mkdir -p "$S$LIBDIR" "$S/etc/ssl/certs" "$S/tmp" "$S/proc" "$S/dev" "$S/var/task
 CURL_SO="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
 [ -e "$CURL_SO" ] || die "$CURL_SO not found: install libcurl4"
 interp=
-# Every ELF the image runs, and libcurl, which lib/curl_dl.c dlopen()s on the
+# Every ELF the image runs, and libcurl, which lib/net/curl_dl.c dlopen()s on the
 # first AWS call (so ldd of the programs does not show it).
 ELVES=("$B/provisioner" "$B/cleaner" "$CURL_SO" "$TF" "${PROVIDERS[@]}")
 for elf in "${ELVES[@]}"; do

@@ -11,10 +11,10 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "parse.h"
-#include "permit.h"
-#include "stack.h"
-#include "state.h"
+#include "base/parse.h"
+#include "stack/permit.h"
+#include "stack/stack.h"
+#include "stack/state.h"
 
 /* A direct create's options, as given (NULL: the default). */
 struct jb_box_create_args {

@@ -2,11 +2,11 @@
  * jb_stack_create. */
 #include "box.h"
 
-#include "cli.h"
-#include "err.h"
-#include "lease.h"
-#include "log.h"
-#include "stackcfg.h"
+#include "stack/cli.h"
+#include "base/err.h"
+#include "stack/lease.h"
+#include "base/log.h"
+#include "stack/stackcfg.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,12 +3,12 @@
  * with the private half, which never leaves locked memory. */
 #include "box.h"
 
-#include "err.h"
-#include "http.h"
-#include "keys.h"
-#include "lambda.h"
-#include "myip.h"
-#include "seal.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "crypto/keys.h"
+#include "aws/lambda.h"
+#include "net/myip.h"
+#include "crypto/seal.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "stack/cli.h"
 
 #define INVOKE_TIMEOUT_MS (16L * 60 * 1000) /* Lambda's longest run, and a minute */
 

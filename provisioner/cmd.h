@@ -6,7 +6,7 @@
 int cmd_keygen(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
-/* The durable audit records under the state's audit/ (lib/audit.h). */
+/* The durable audit records under the state's audit/ (lib/stack/audit.h). */
 int cmd_audit(int argc, char **argv);
 /* On the backup VM: asks the build function for a jump box. */
 int cmd_request(int argc, char **argv);

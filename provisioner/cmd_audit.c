@@ -1,9 +1,9 @@
 #include "cmd.h"
 
-#include "audit.h"
-#include "cli.h"
-#include "err.h"
-#include "parse.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
+#include "base/err.h"
+#include "base/parse.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

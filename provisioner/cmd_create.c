@@ -1,12 +1,12 @@
 #include "cmd.h"
 
 #include "box.h"
-#include "audit.h"
-#include "cli.h"
-#include "err.h"
-#include "log.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
+#include "base/err.h"
+#include "base/log.h"
 #include "out.h"
-#include "stack.h"
+#include "stack/stack.h"
 
 #include <getopt.h>
 #include <sodium.h>

@@ -1,9 +1,9 @@
 #include "cmd.h"
 
-#include "err.h"
-#include "fsutil.h"
-#include "keys.h"
-#include "parse.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "crypto/keys.h"
+#include "base/parse.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

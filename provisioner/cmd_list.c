@@ -1,8 +1,8 @@
 #include "cmd.h"
 
-#include "cli.h"
-#include "err.h"
-#include "lease.h"
+#include "stack/cli.h"
+#include "base/err.h"
+#include "stack/lease.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

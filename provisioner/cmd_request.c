@@ -3,8 +3,8 @@
 #include "cmd.h"
 
 #include "box.h"
-#include "err.h"
-#include "myip.h"
+#include "base/err.h"
+#include "net/myip.h"
 #include "out.h"
 
 #include <getopt.h>

@@ -5,18 +5,18 @@
  * ends.  stdout is COMMAND's: jumpbox speaks only on stderr, "jumpbox: ". */
 #include "cmd.h"
 
-#include "audit.h"
+#include "stack/audit.h"
 #include "box.h"
-#include "cleanfn.h"
-#include "cli.h"
-#include "err.h"
-#include "fsutil.h"
-#include "lambda.h"
-#include "log.h"
+#include "stack/cleanfn.h"
+#include "stack/cli.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "aws/lambda.h"
+#include "base/log.h"
 #include "out.h"
-#include "proc.h"
+#include "base/proc.h"
 #include "run_report.h"
-#include "sfn.h"
+#include "aws/sfn.h"
 
 #include <getopt.h>
 #include <stdarg.h>

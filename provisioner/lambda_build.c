@@ -3,17 +3,17 @@
  * function's environment, never from the event. */
 #include "cmd.h"
 
-#include "audit.h"
-#include "err.h"
-#include "lambdafn.h"
-#include "log.h"
+#include "stack/audit.h"
+#include "base/err.h"
+#include "lambda/lambdafn.h"
+#include "base/log.h"
 #include "out.h"
-#include "parse.h"
-#include "permit.h"
-#include "runtime.h"
-#include "seal.h"
-#include "stack.h"
-#include "stackcfg.h"
+#include "base/parse.h"
+#include "stack/permit.h"
+#include "lambda/runtime.h"
+#include "crypto/seal.h"
+#include "stack/stack.h"
+#include "stack/stackcfg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,7 +325,7 @@ int cmd_lambda_build(void)
 
     jb_fn_env_defaults();
     /* libcurl loads on the first AWS call, not here: a cold start only needs the
-     * Runtime API, which lib/http1 speaks. */
+     * Runtime API, which lib/lambda/http1 speaks. */
     if (jb_keys_init(err, sizeof(err)) != 0 || config(&cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "build: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)

@@ -1,8 +1,8 @@
 #include "out.h"
 
-#include "err.h"
-#include "fsutil.h"
-#include "parse.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/parse.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

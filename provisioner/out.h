@@ -7,17 +7,21 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "stack.h"
+#include "stack/stack.h"
 
 struct jb_out_dir {
     char dir[PATH_MAX]; /* absolute */
-    char key[PATH_MAX], pub[PATH_MAX], known_hosts[PATH_MAX], ssh_config[PATH_MAX],
-        token[PATH_MAX];
+    char key[PATH_MAX], pub[PATH_MAX], known_hosts[PATH_MAX], ssh_config[PATH_MAX], token[PATH_MAX];
     unsigned made; /* JB_OUT_* bits: the files this process created */
 };
 
-enum { JB_OUT_KEY = 1, JB_OUT_PUB = 2, JB_OUT_KNOWN_HOSTS = 4, JB_OUT_SSH_CONFIG = 8,
-       JB_OUT_TOKEN = 16 };
+enum {
+    JB_OUT_KEY = 1,
+    JB_OUT_PUB = 2,
+    JB_OUT_KNOWN_HOSTS = 4,
+    JB_OUT_SSH_CONFIG = 8,
+    JB_OUT_TOKEN = 16
+};
 
 /* Before anything is made: the directory is usable and holds none of our files. */
 int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t errlen);
@@ -34,7 +38,7 @@ cJSON *jb_out_create_json(const struct jb_create_result *res);
 
 /* Prints the create JSON; the private key only when od is NULL, from
  * locked memory that is wiped afterwards. */
-int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_dir *od,
-                        char *err, size_t errlen);
+int jb_out_print_create(const struct jb_create_result *res, const struct jb_out_dir *od, char *err,
+                        size_t errlen);
 
 #endif

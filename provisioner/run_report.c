@@ -1,8 +1,8 @@
 #include "run_report.h"
 
-#include "err.h"
-#include "http.h"
-#include "sfn.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "aws/sfn.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

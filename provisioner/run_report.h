@@ -1,5 +1,5 @@
 /* `provisioner run --task-token`: the job reported to the Step Functions
- * state machine that waits for it (lib/sfn.h): heartbeats while COMMAND
+ * state machine that waits for it (lib/aws/sfn.h): heartbeats while COMMAND
  * runs, then its success or failure.  Also pumps COMMAND's output to ours,
  * counting it and keeping the tail of its stderr for the failure's cause. */
 #ifndef PROVISIONER_RUN_REPORT_H

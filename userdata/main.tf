@@ -6,7 +6,7 @@ terraform {
 
 locals {
   # s3://BUCKET[/PREFIX]: the audit records' key prefix, PREFIX/audit/STACK/
-  # (lib/audit.h).  Only an S3 state can take them from the box.
+  # (lib/stack/audit.h).  Only an S3 state can take them from the box.
   audit_ship   = startswith(var.state_url, "s3://")
   audit_parts  = local.audit_ship ? regex("^s3://([^/]+)/?(.*)$", var.state_url) : ["", ""]
   audit_prefix = trimsuffix(local.audit_parts[1], "/")

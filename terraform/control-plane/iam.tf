@@ -41,7 +41,7 @@ data "aws_iam_policy_document" "lambda_trust" {
 
 # What both functions need: logs, the state, reading what a stack made,
 # tearing a stack down (a create that fails half way is rolled back by the
-# build function itself).  The clean function's reaper (lib/reap.c) needs no
+# build function itself).  The clean function's reaper (lib/stack/reap.c) needs no
 # more: DescribeInstances/DescribeSecurityGroups from Ec2Read, and
 # TerminateInstances/DeleteSecurityGroup from TearDownTaggedOnly, so it too
 # can take down only what carries the jumpbox:stack tag.

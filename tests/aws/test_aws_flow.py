@@ -10,7 +10,7 @@ from emulated_cloud import BUCKET
 
 
 def audit_records(aws, sid):
-    """The stack's durable audit records (lib/audit.h) as stored in S3."""
+    """The stack's durable audit records (lib/stack/audit.h) as stored in S3."""
     s3 = aws.cloud.client("s3")
     return [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())
             for k, _ in sorted(aws.cloud.state_objects(sid, audit=True)) if k.endswith(".json")]

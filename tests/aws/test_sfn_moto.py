@@ -3,7 +3,7 @@ terraform/examples/step-functions applied by the real Terraform provider,
 executions run by moto's state machine interpreter (its
 `execute_state_machine` setting: LocalStack's ASL interpreter, which
 carries out the sqs:sendMessage.waitForTaskToken integration against
-moto's SQS), and our C client (tests/tools/sfn_call, lib/sfn) reporting
+moto's SQS), and our C client (tests/tools/sfn_call, lib/aws/sfn) reporting
 with the token it took off the queue, as the backup VM would.
 
 What moto checks: the token (unknown or no longer waiting -> InvalidToken),

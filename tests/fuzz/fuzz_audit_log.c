@@ -1,6 +1,6 @@
 /* A box's sshd log is outside input: whatever it holds, the record made of
  * it is JSON that prints and reads back, every line free of control bytes. */
-#include "audit.h"
+#include "stack/audit.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

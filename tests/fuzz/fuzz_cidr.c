@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "parse.h"
+#include "base/parse.h"
 
 /* The input is one CIDR, or two separated by a space (for jb_cidr_within). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-#include "creds_int.h"
+#include "aws/creds_int.h"
 #include "fuzz.h"
 
 #include <ctype.h>

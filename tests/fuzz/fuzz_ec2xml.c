@@ -1,6 +1,6 @@
 #include "fuzz.h"
-#include "ec2xml.h"
-#include "err.h"
+#include "aws/ec2xml.h"
+#include "base/err.h"
 
 /* The input stands for an EC2 response body; its first byte picks the
  * parser (instances, groups, TerminateInstances / DeleteSecurityGroup

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "ini.h"
+#include "base/ini.h"
 
 #include <ctype.h>
 

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "parse.h"
+#include "base/parse.h"
 
 /* First byte: the length limit; the rest: the label. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

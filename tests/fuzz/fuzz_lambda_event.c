@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "lambdafn.h"
+#include "lambda/lambdafn.h"
 
 /* The input stands for a Lambda invocation payload, read the way the build
  * and clean handlers read it: the allowed fields, then each as a string. */

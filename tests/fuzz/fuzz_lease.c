@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "lease.h"
+#include "stack/lease.h"
 
 static int same(const struct jb_lease *a, const struct jb_lease *b)
 {

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "keys.h"
+#include "crypto/keys.h"
 
 #include <sodium.h>
 

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "keys.h"
+#include "crypto/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 #include "fuzz.h"
-#include "err.h"
-#include "s3xml.h"
+#include "base/err.h"
+#include "aws/s3xml.h"
 
 /* The input stands for an S3 response body; its first byte picks the parser
  * (list, versions, delete, error) and the rest is the document. */

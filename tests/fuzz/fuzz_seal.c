@@ -1,6 +1,6 @@
 #include "fuzz.h"
-#include "keys.h"
-#include "seal.h"
+#include "crypto/keys.h"
+#include "crypto/seal.h"
 
 #include <sodium.h>
 

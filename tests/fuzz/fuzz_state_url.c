@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "state.h"
+#include "stack/state.h"
 
 static int bad_segment(const char *p, size_t n)
 {

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "permit.h"
+#include "stack/permit.h"
 
 /* The input is a --permit-open target, or "PATTERNS TARGET" (a
  * JUMPBOX_ALLOWED_TARGETS list, a space, a target) for the bound. */

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "stackcfg.h"
+#include "stack/stackcfg.h"
 
 /* Reads s the way Terraform reads a JSON string template: "$${" and "%%{"
  * are literal "${" and "%{"; a bare "${" or "%{" starts an expression,

@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "terraform.h"
+#include "stack/terraform.h"
 
 /* The input stands for what `terraform output -json` printed. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -59,7 +59,7 @@ class Env:
     def stack_dirs(self):
         if not self.state_dir.exists():
             return []
-        # audit/ holds the records that outlive the stacks (lib/audit.h).
+        # audit/ holds the records that outlive the stacks (lib/stack/audit.h).
         return sorted(p.name for p in self.state_dir.iterdir() if p.is_dir() and p.name != "audit")
 
     def audit(self, *args, check=0):

@@ -1,4 +1,4 @@
-"""The durable audit records (lib/audit.h) of local stacks, end to end: a
+"""The durable audit records (lib/stack/audit.h) of local stacks, end to end: a
 real create, a real ssh login and forwarded connection through the box, a
 real destroy; then `provisioner audit` reads back who asked, from where,
 the keys' fingerprints as ssh-keygen -l prints them, the box's sshd log

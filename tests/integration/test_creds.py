@@ -1,4 +1,4 @@
-"""The credential chain (lib/creds) through tests/tools/aws_creds, against
+"""The credential chain (lib/aws/creds) through tests/tools/aws_creds, against
 real files, a real credential_process program and the IMDSv2 and container
 endpoint fixtures.  No secret may ever show up in the driver's output."""
 import json

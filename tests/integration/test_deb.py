@@ -67,7 +67,7 @@ def test_depends_names_every_library_the_programs_load_and_not_terraform(deb, ro
     assert not any("terraform" in n for n in names), depends
     assert "Terraform" in field(deb, "Description")
     # Each library the ELF files name (NEEDED), and libcurl, which
-    # lib/curl_dl.c dlopen()s, belongs to a package Depends names; what
+    # lib/net/curl_dl.c dlopen()s, belongs to a package Depends names; what
     # those libraries need in turn is their own packages' business.
     sonames = set()
     for prog in ("usr/bin/provisioner", "usr/bin/cleaner", "usr/libexec/jumpbox/jumpbox-localbox"):

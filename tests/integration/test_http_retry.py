@@ -1,4 +1,4 @@
-"""Retries, backoff and endpoints of lib/http through tests/tools/aws_call,
+"""Retries, backoff and endpoints of lib/net/http through tests/tools/aws_call,
 against tests/fixtures/flaky_server.py.  --no-sleep makes the driver record
 each backoff instead of sleeping it, so nothing here waits."""
 import json

@@ -1,4 +1,4 @@
-"""lib/runtime against the local Lambda harness: a real Runtime API loop
+"""lib/lambda/runtime against the local Lambda harness: a real Runtime API loop
 (tests/tools/runtime_probe) behind a SigV4-checking Invoke API, driven by
 botocore's own Lambda client."""
 import json

@@ -1,4 +1,4 @@
-"""lib/http1 on the wire: tests/tools/runtime_probe against a raw-socket
+"""lib/lambda/http1 on the wire: tests/tools/runtime_probe against a raw-socket
 stand-in for the Lambda Runtime API (a test fixture, not AWS) that answers
 `next` with framings http.server never produces: a chunked event, header
 names in odd case with padding, an event over 6 MB, a malformed status

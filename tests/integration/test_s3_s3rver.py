@@ -1,4 +1,4 @@
-"""lib/s3 against s3rver (a real local S3 server), checked with the real aws
+"""lib/aws/s3 against s3rver (a real local S3 server), checked with the real aws
 CLI: what we write, `aws s3` reads back, and the other way round; purging
 a prefix of thousands of objects leaves its neighbours alone."""
 import json

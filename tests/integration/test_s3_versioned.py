@@ -1,4 +1,4 @@
-"""lib/s3 against the versioned-bucket TEST DOUBLE (tests/fixtures/
+"""lib/aws/s3 against the versioned-bucket TEST DOUBLE (tests/fixtures/
 s3_versioned_double.py, which checks every SigV4 signature with botocore):
 purge removes every version and delete marker under exactly its prefix,
 conditional puts, per-key delete errors, and server faults."""
@@ -219,7 +219,7 @@ def test_bucket_that_does_not_exist(versioned):
 
 def test_purge_of_a_stack_leaves_its_audit_records(versioned):
     """A destroy purges PREFIX/STACK/; the stack's durable audit records
-    under PREFIX/audit/STACK/ (lib/audit.h) keep every version."""
+    under PREFIX/audit/STACK/ (lib/stack/audit.h) keep every version."""
     d = versioned.double
     fill(d, "jb/stack-1/", 5)
     fill(d, "jb/audit/stack-1/", 4, versions=1, marker_every=0)

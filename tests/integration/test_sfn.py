@@ -1,4 +1,4 @@
-"""lib/sfn (Step Functions task callbacks) through tests/tools/sfn_call,
+"""lib/aws/sfn (Step Functions task callbacks) through tests/tools/sfn_call,
 against tests/fixtures/sfn_server.py, a TEST FIXTURE that answers like the
 Step Functions API and checks every SigV4 signature with botocore.  The
 request bodies are compared with what botocore's own serializer makes of

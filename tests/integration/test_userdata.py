@@ -302,7 +302,7 @@ def test_teardown_script_refuses_a_token_needing_escapes(rendered, tmp_path):
     assert cp.returncode == 2 and rec is None
 
 
-# ---- the sshd log shipped to the stack's audit records (lib/audit.h) -------
+# ---- the sshd log shipped to the stack's audit records (lib/stack/audit.h) -------
 
 @pytest.fixture(scope="module")
 def rendered_s3(tmp_path_factory):
@@ -376,7 +376,7 @@ def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path)
     argv = rec["argv"]
     assert argv[:2] == ["s3api", "put-object"]
     assert argv[argv.index("--bucket") + 1] == "state-bucket"
-    # The name lib/audit.c lists: PREFIX/audit/STACK/<stamp>-<event>-<hex>.log
+    # The name lib/stack/audit.c lists: PREFIX/audit/STACK/<stamp>-<event>-<hex>.log
     assert re.fullmatch(r"team-a/audit/nightly-7/\d{8}T\d{6}\.\d{6}Z-box\.sshd_log-[0-9a-f]{8}\.log",
                         argv[argv.index("--key") + 1]), argv
     assert "Accepted publickey for jump" in rec["body"]

@@ -6,9 +6,9 @@
  *          [--query KEY=VALUE | --query KEY]... [--header NAME:VALUE]...
  *          [--body TEXT] [--max-attempts N] [--no-sleep] [--unsigned-payload]
  * --no-sleep records the backoff delays instead of sleeping them. */
-#include "creds.h"
-#include "err.h"
-#include "http.h"
+#include "aws/creds.h"
+#include "base/err.h"
+#include "net/http.h"
 
 #include <cJSON.h>
 #include <stdio.h>

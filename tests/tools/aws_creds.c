@@ -5,8 +5,8 @@
  *   --at: call jb_creds_get once per --at, with the provider's clock moved
  *         SECONDS past the real start (proves refresh before expiry).
  *   --region: also resolve the region. */
-#include "creds.h"
-#include "err.h"
+#include "aws/creds.h"
+#include "base/err.h"
 
 #include <cJSON.h>
 #include <stdio.h>

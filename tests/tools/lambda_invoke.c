@@ -1,4 +1,4 @@
-/* Test driver for lib/lambda: invokes one function, credentials, region and
+/* Test driver for lib/aws/lambda: invokes one function, credentials, region and
  * endpoint from the environment (AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL).
  *
  *   lambda_invoke [--event] FUNCTION [PAYLOAD]
@@ -6,8 +6,8 @@
  * The response payload goes to stdout (also for a function error), and
  * "status=N function_error=X" to stderr.  Failures: "lambda_invoke: NAME:
  * detail" on stderr, exit 2 for invalid input, 1 otherwise. */
-#include "err.h"
-#include "lambda.h"
+#include "base/err.h"
+#include "aws/lambda.h"
 
 #include <stdio.h>
 #include <string.h>

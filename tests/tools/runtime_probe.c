@@ -1,4 +1,4 @@
-/* A Lambda function for testing lib/runtime against the local harness
+/* A Lambda function for testing lib/lambda/runtime against the local harness
  * (tests/fixtures/lambda_harness.py).  The event {"do": WHAT} picks:
  *   echo   answer with what the runtime handed over (request id, deadline,
  *          function ARN, _X_AMZN_TRACE_ID, the event, the runtime's pid)
@@ -8,7 +8,7 @@
  *   sleep  sleep past the deadline
  *   big    an answer over the 6 MB payload limit
  * With PROBE_INIT_FAIL set it reports an init error and exits instead. */
-#include "runtime.h"
+#include "lambda/runtime.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Test driver for lib/s3: one S3 call per run, credentials and region from
+/* Test driver for lib/aws/s3: one S3 call per run, credentials and region from
  * the environment (AWS_* as the aws CLI reads them), endpoint from
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
  *
@@ -14,8 +14,8 @@
  *
  * Failures: "s3_cli: NAME: detail" on stderr (NAME from jb_err_name) and
  * exit 2 for invalid input, 1 for anything else. */
-#include "err.h"
-#include "s3.h"
+#include "base/err.h"
+#include "aws/s3.h"
 
 #include <cJSON.h>
 #include <stdio.h>

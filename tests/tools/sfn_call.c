@@ -1,4 +1,4 @@
-/* Test driver for lib/sfn: one task callback, credentials, region and
+/* Test driver for lib/aws/sfn: one task callback, credentials, region and
  * endpoint from the environment (AWS_ENDPOINT_URL_SFN / AWS_ENDPOINT_URL).
  *
  *   sfn_call [--no-sleep] success TOKEN OUTPUT
@@ -9,8 +9,8 @@
  * argv cannot carry).  Prints {"result": "ok" or the error's name, "error",
  * "sleeps_ms"} on stdout; exit 0, 2 for invalid input, 1 otherwise.
  * --no-sleep records the backoff delays instead of sleeping them. */
-#include "err.h"
-#include "sfn.h"
+#include "base/err.h"
+#include "aws/sfn.h"
 
 #include <cJSON.h>
 #include <stdio.h>

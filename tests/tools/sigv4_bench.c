@@ -1,8 +1,8 @@
 /* Signing rate for the README: signs a typical S3 PutObject (lease write)
  * and a Lambda Invoke N times on one core.  Usage: sigv4_bench [N]. */
-#include "creds.h"
-#include "keys.h"
-#include "sigv4.h"
+#include "aws/creds.h"
+#include "crypto/keys.h"
+#include "aws/sigv4.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
  *      "body" (text) | "body_hex","payload_hash","service","region","when",
  *      "access_key","secret_key","token"}
  * Test credentials only: the secret is read from stdin, never argv. */
-#include "err.h"
-#include "keys.h"
-#include "sigv4.h"
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "aws/sigv4.h"
 
 #include <cJSON.h>
 #include <stdio.h>

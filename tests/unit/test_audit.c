@@ -4,11 +4,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "audit.h"
-#include "err.h"
-#include "fsutil.h"
-#include "parse.h"
-#include "state.h"
+#include "stack/audit.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/parse.h"
+#include "stack/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>

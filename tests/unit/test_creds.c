@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "creds.h"
-#include "creds_int.h"
-#include "err.h"
-#include "ini.h"
+#include "aws/creds.h"
+#include "aws/creds_int.h"
+#include "base/err.h"
+#include "base/ini.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* lib/curl_dl.c when libcurl cannot be loaded: the shim is built in here
+/* lib/net/curl_dl.c when libcurl cannot be loaded: the shim is built in here
  * under a soname that does not exist, so every curl_* that lib/ calls
  * resolves to this copy, and each must fail softly, with the clear message
  * on the normal error path.  (The real libcurl.so.4 path is what every
@@ -10,10 +10,10 @@
 #include <cmocka.h>
 
 #define JB_CURL_SONAME "libjb-test-no-such-curl.so.4"
-#include "../../lib/curl_dl.c"
+#include "../../lib/net/curl_dl.c"
 
-#include "err.h"
-#include "http.h"
+#include "base/err.h"
+#include "net/http.h"
 
 #include <string.h>
 

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "ec2xml.h"
-#include "err.h"
+#include "aws/ec2xml.h"
+#include "base/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>

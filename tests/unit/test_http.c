@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "creds.h"
-#include "err.h"
-#include "http.h"
+#include "aws/creds.h"
+#include "base/err.h"
+#include "net/http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "keys.h"
+#include "crypto/keys.h"
 
 #include <sodium.h>
 #include <string.h>

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "lambda.h"
+#include "base/err.h"
+#include "aws/lambda.h"
 
 #include <string.h>
 

@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "parse.h"
-#include "fsutil.h"
-#include "state.h"
+#include "base/err.h"
+#include "base/parse.h"
+#include "base/fsutil.h"
+#include "stack/state.h"
 
 #include <string.h>
 

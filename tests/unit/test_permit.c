@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "permit.h"
+#include "base/err.h"
+#include "stack/permit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* lib/proc against real children (/bin/sh): what `provisioner run` needs
+/* lib/base/proc against real children (/bin/sh): what `provisioner run` needs
  * of it -- output pumped byte for byte, signals forwarded then SIGKILL
  * after the grace, exec failures told apart as 126/127 -- and the capture
  * the Terraform runner relies on. */
@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "proc.h"
+#include "base/err.h"
+#include "base/proc.h"
 
 #include <signal.h>
 #include <stdio.h>

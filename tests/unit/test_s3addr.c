@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "creds.h"
-#include "err.h"
-#include "s3.h"
+#include "aws/creds.h"
+#include "base/err.h"
+#include "aws/s3.h"
 
 #include <stdlib.h>
 #include <string.h>

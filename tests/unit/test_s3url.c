@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "s3.h"
+#include "base/err.h"
+#include "aws/s3.h"
 
 #include <string.h>
 

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "s3xml.h"
+#include "base/err.h"
+#include "aws/s3xml.h"
 
 #include <expat.h>
 #include <stdio.h>

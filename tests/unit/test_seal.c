@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "keys.h"
-#include "seal.h"
+#include "base/err.h"
+#include "crypto/keys.h"
+#include "crypto/seal.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "http.h"
-#include "sfn.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "aws/sfn.h"
 
 #include <stdlib.h>
 #include <string.h>

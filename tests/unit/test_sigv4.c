@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "keys.h"
-#include "sigv4.h"
+#include "crypto/keys.h"
+#include "aws/sigv4.h"
 
 #include <stdlib.h>
 #include <string.h>

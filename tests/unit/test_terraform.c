@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "lease.h"
-#include "stackcfg.h"
-#include "terraform.h"
+#include "base/err.h"
+#include "stack/lease.h"
+#include "stack/stackcfg.h"
+#include "stack/terraform.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,689 @@
+/* S3 calls over jb_aws_request: addressing, status mapping, and the purge
+ * of a prefix (all versions, then delete markers, in DeleteObjects batches). */
+#include "aws/s3.h"
+
+#include "base/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHAT_MAX 160 /* "s3://bucket/key" as shown in errors (cut) */
+
+struct jb_s3_client {
+    char region[JB_AWS_REGION_MAX];
+    char endpoint[JB_S3_ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
+    struct jb_creds_provider *creds;
+    int own_creds;
+    const struct jb_http_options *http;
+    int page_size;
+};
+
+int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, char *err,
+                     size_t errlen)
+{
+    static const struct jb_s3_config none;
+    struct jb_s3_client *c = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (cfg == NULL)
+        cfg = &none;
+    if (cfg->page_size < 0 || cfg->page_size > 1000)
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3 page size %d, must be 0 to 1000",
+                      cfg->page_size);
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "S3 client: out of memory");
+    if (cfg->region) {
+        if (cfg->region[0] == '\0' || strlen(cfg->region) >= sizeof(c->region)) {
+            rc = jb_err(err, errlen, JB_ERR_INVALID, "S3 client: region is empty or too long");
+            goto out;
+        }
+        strcpy(c->region, cfg->region);
+    } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+        goto out;
+    }
+    /* The region becomes part of a host name. */
+    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region)) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "S3 client: region \"%.64s\" is not like us-east-1", c->region);
+        goto out;
+    }
+    const char *e = getenv("AWS_ENDPOINT_URL_S3");
+    if (e == NULL || e[0] == '\0')
+        e = getenv("AWS_ENDPOINT_URL");
+    if (e && e[0] &&
+        (rc = jb_aws_endpoint("s3", c->region, c->endpoint, sizeof(c->endpoint), err, errlen)) != 0)
+        goto out;
+    if (cfg->creds) {
+        c->creds = cfg->creds;
+    } else {
+        if ((rc = jb_creds_provider_new(NULL, &c->creds, err, errlen)) != 0)
+            goto out;
+        c->own_creds = 1;
+    }
+    c->http = cfg->http;
+    c->page_size = cfg->page_size;
+    *out = c;
+    c = NULL;
+out:
+    jb_s3_client_free(c);
+    return rc;
+}
+
+void jb_s3_client_free(struct jb_s3_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->own_creds)
+        jb_creds_provider_free(c->creds);
+    free(c);
+}
+
+/* One S3 request, shaped for the client's addressing style. */
+struct s3_req {
+    const char *op; /* "GetObject": for error text */
+    const char *method;
+    const char *bucket;
+    const char *key;   /* NULL for bucket operations */
+    const char *label; /* shown after the bucket in errors instead of key (a prefix) */
+    const struct jb_kv *query;
+    size_t nquery;
+    const struct jb_kv *headers;
+    size_t nheaders;
+    const void *body;
+    size_t bodylen;
+    size_t max_body; /* 0: the http default */
+};
+
+static void what(char *out, size_t outlen, const char *bucket, const char *key)
+{
+    snprintf(out, outlen, "s3://%s/%s", bucket, key ? key : "");
+    /* Keys may hold anything; error text stays one printable line. */
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
+static int check_key(const char *key, char *err, size_t errlen)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > JB_S3_KEY_MAX)
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3 key is %zu bytes, must be 1 to %u", n,
+                      JB_S3_KEY_MAX);
+    return 0;
+}
+
+/* Maps a final non-2xx answer to an error value with one line of detail. */
+static int status_error(const struct s3_req *r, const struct jb_http_response *resp, char *err,
+                        size_t errlen)
+{
+    char w[WHAT_MAX];
+    const char *code = resp->aws_code, *msg = resp->aws_message;
+    struct jb_s3_error doc;
+    int rc;
+
+    if (code[0] == '\0' && resp->body && resp->bodylen &&
+        jb_s3xml_parse_error(resp->body, resp->bodylen, &doc, NULL, 0) == 0) {
+        code = doc.code;
+        msg = doc.message;
+    }
+    switch (resp->status) {
+    case 404:
+        rc = JB_ERR_NOTFOUND;
+        break;
+    case 403:
+        rc = JB_ERR_AUTH;
+        break;
+    case 412:
+        rc = JB_ERR_EXISTS;
+        break;
+    case 409:
+        rc = strcmp(code, "ConditionalRequestConflict") == 0 ? JB_ERR_CONFLICT : JB_ERR_AWS;
+        break;
+    default:
+        rc = JB_ERR_AWS;
+        break;
+    }
+    what(w, sizeof(w), r->bucket, r->label ? r->label : r->key);
+    rc = jb_err(err, errlen, rc, "%s %s: HTTP %ld%s%s%s%s", r->op, w, resp->status,
+                code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
+    if (err && resp->attempts > 1) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, " (after %d attempts)", resp->attempts);
+    }
+    for (char *p = err; err && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return rc;
+}
+
+int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *key, char *endpoint,
+                  size_t endpointlen, char **path, char *err, size_t errlen)
+{
+    const char *k = key ? key : "";
+    size_t plen = strlen(bucket) + strlen(k) + 3;
+    int n;
+
+    *path = NULL;
+    if ((*path = malloc(plen)) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "S3: out of memory");
+    if (c->endpoint[0]) {
+        n = snprintf(endpoint, endpointlen, "%s", c->endpoint);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else if (strchr(bucket, '.')) {
+        n = snprintf(endpoint, endpointlen, "https://s3.%s.amazonaws.com", c->region);
+        snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
+    } else {
+        n = snprintf(endpoint, endpointlen, "https://%s.s3.%s.amazonaws.com", bucket, c->region);
+        snprintf(*path, plen, "/%s", k);
+    }
+    if (n < 0 || (size_t)n >= endpointlen) {
+        free(*path);
+        *path = NULL;
+        return jb_err(err, errlen, JB_ERR_INVALID, "S3: endpoint URL too long");
+    }
+    return 0;
+}
+
+/* Sends r; 0 only for a 2xx answer, which stays in resp either way. */
+static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_response *resp,
+                 char *err, size_t errlen)
+{
+    char endpoint[JB_S3_ENDPOINT_MAX];
+    char *path = NULL;
+    char w[WHAT_MAX];
+    char inner[JB_ERRLEN];
+    struct jb_http_options opts = {0};
+    int rc;
+
+    memset(resp, 0, sizeof(*resp));
+    if ((rc = jb_s3_check_bucket(r->bucket, inner, sizeof(inner))) != 0)
+        return jb_err(err, errlen, rc, "%s: %s", r->op, inner);
+    if (r->key && (rc = check_key(r->key, err, errlen)) != 0)
+        return rc;
+    if ((rc = jb_s3_address(c, r->bucket, r->key, endpoint, sizeof(endpoint), &path, err,
+                            errlen)) != 0)
+        return rc;
+    if (c->http)
+        opts = *c->http;
+    if (r->max_body)
+        opts.max_body = r->max_body;
+    struct jb_aws_call call = {
+        .service = "s3",
+        .region = c->region,
+        .method = r->method,
+        .endpoint = endpoint,
+        .path = path,
+        .query = r->query,
+        .nquery = r->nquery,
+        .headers = r->headers,
+        .nheaders = r->nheaders,
+        .body = r->body,
+        .bodylen = r->bodylen,
+        .creds = c->creds,
+        .opts = &opts,
+    };
+    rc = jb_aws_request(&call, resp, inner, sizeof(inner));
+    free(path);
+    if (rc) {
+        what(w, sizeof(w), r->bucket, r->label ? r->label : r->key);
+        return jb_err(err, errlen, rc, "%s %s: %s", r->op, w, inner);
+    }
+    if (resp->status < 200 || resp->status > 299)
+        return status_error(r, resp, err, errlen);
+    return 0;
+}
+
+static void add_kv(struct jb_kv *kv, size_t *n, const char *k, const char *v)
+{
+    kv[*n].key = k;
+    kv[*n].value = v;
+    (*n)++;
+}
+
+int jb_s3_list(struct jb_s3_client *c, const char *bucket, const char *prefix, const char *token,
+               struct jb_s3_list_page *out, char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    struct jb_kv q[5];
+    size_t nq = 0;
+    char maxkeys[16];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    add_kv(q, &nq, "list-type", "2");
+    add_kv(q, &nq, "encoding-type", "url");
+    if (prefix && prefix[0])
+        add_kv(q, &nq, "prefix", prefix);
+    if (token)
+        add_kv(q, &nq, "continuation-token", token);
+    if (c->page_size) {
+        snprintf(maxkeys, sizeof(maxkeys), "%d", c->page_size);
+        add_kv(q, &nq, "max-keys", maxkeys);
+    }
+    struct s3_req r = {.op = "ListObjectsV2",
+                       .method = "GET",
+                       .bucket = bucket,
+                       .label = prefix,
+                       .query = q,
+                       .nquery = nq,
+                       .max_body = JB_S3XML_MAX_DOC};
+    rc = s3_do(c, &r, &resp, err, errlen);
+    if (rc == 0)
+        rc = jb_s3xml_parse_list(resp.body, resp.bodylen, out, err, errlen);
+    jb_http_response_free(&resp);
+    return rc;
+}
+
+int jb_s3_list_versions(struct jb_s3_client *c, const char *bucket, const char *prefix,
+                        const char *key_marker, const char *version_marker,
+                        struct jb_s3_versions_page *out, char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    struct jb_kv q[6];
+    size_t nq = 0;
+    char maxkeys[16];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    add_kv(q, &nq, "versions", NULL);
+    add_kv(q, &nq, "encoding-type", "url");
+    if (prefix && prefix[0])
+        add_kv(q, &nq, "prefix", prefix);
+    if (key_marker)
+        add_kv(q, &nq, "key-marker", key_marker);
+    if (key_marker && version_marker)
+        add_kv(q, &nq, "version-id-marker", version_marker);
+    if (c->page_size) {
+        snprintf(maxkeys, sizeof(maxkeys), "%d", c->page_size);
+        add_kv(q, &nq, "max-keys", maxkeys);
+    }
+    struct s3_req r = {.op = "ListObjectVersions",
+                       .method = "GET",
+                       .bucket = bucket,
+                       .label = prefix,
+                       .query = q,
+                       .nquery = nq,
+                       .max_body = JB_S3XML_MAX_DOC};
+    rc = s3_do(c, &r, &resp, err, errlen);
+    if (rc == JB_ERR_AWS &&
+        (resp.status == 501 || resp.status == 405 || strcmp(resp.aws_code, "NotImplemented") == 0 ||
+         strcmp(resp.aws_code, "MethodNotAllowed") == 0))
+        rc = JB_ERR_UNSUPPORTED;
+    if (rc == 0)
+        rc = jb_s3xml_parse_versions(resp.body, resp.bodylen, out, err, errlen);
+    jb_http_response_free(&resp);
+    return rc;
+}
+
+int jb_s3_delete_objects(struct jb_s3_client *c, const char *bucket,
+                         const struct jb_s3_object_id *objs, size_t n,
+                         struct jb_s3_delete_result *out, char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    char md5[JB_S3_MD5_B64_LEN];
+    char *body = NULL;
+    size_t bodylen = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&resp, 0, sizeof(resp));
+    if ((rc = jb_s3xml_build_delete(objs, n, 1, &body, &bodylen, md5, err, errlen)) != 0)
+        return rc;
+    const struct jb_kv q[] = {{"delete", NULL}};
+    const struct jb_kv h[] = {{"Content-MD5", md5}, {"Content-Type", "application/xml"}};
+    struct s3_req r = {.op = "DeleteObjects",
+                       .method = "POST",
+                       .bucket = bucket,
+                       .query = q,
+                       .nquery = 1,
+                       .headers = h,
+                       .nheaders = 2,
+                       .body = body,
+                       .bodylen = bodylen,
+                       .max_body = JB_S3XML_MAX_DOC};
+    rc = s3_do(c, &r, &resp, err, errlen);
+    if (rc == 0)
+        rc = jb_s3xml_parse_delete(resp.body, resp.bodylen, out, err, errlen);
+    jb_http_response_free(&resp);
+    free(body);
+    return rc;
+}
+
+int jb_s3_delete(struct jb_s3_client *c, const char *bucket, const char *key, char *err,
+                 size_t errlen)
+{
+    struct jb_http_response resp;
+    struct s3_req r = {.op = "DeleteObject", .method = "DELETE", .bucket = bucket, .key = key};
+    int rc = s3_do(c, &r, &resp, err, errlen);
+    jb_http_response_free(&resp);
+    return rc;
+}
+
+/* An ETag as S3 sends it ("\"hex\"", or with a W/ or -N suffix on other
+ * servers): kept only when it is a short token of printable characters, so
+ * it can go back unchanged in an If-Match header. */
+static void take_etag(const struct jb_http_response *resp, char *etag)
+{
+    const char *v = jb_http_header(resp, "ETag");
+    size_t n = v ? strlen(v) : 0;
+
+    if (etag == NULL)
+        return;
+    etag[0] = '\0';
+    if (n == 0 || n >= JB_S3_ETAG_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f || v[i] == ',')
+            return;
+    memcpy(etag, v, n + 1);
+}
+
+int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_t max, char **body,
+              size_t *len, char *err, size_t errlen)
+{
+    return jb_s3_get_etag(c, bucket, key, max, body, len, NULL, err, errlen);
+}
+
+int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                   char **body, size_t *len, char *etag, char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    struct s3_req r = {
+        .op = "GetObject", .method = "GET", .bucket = bucket, .key = key, .max_body = max};
+    int rc;
+
+    *body = NULL;
+    if (len)
+        *len = 0;
+    rc = s3_do(c, &r, &resp, err, errlen);
+    if (rc == 0) {
+        if (resp.body == NULL) {
+            /* An empty object: still hand back a NUL-terminated buffer. */
+            resp.body = calloc(1, 1);
+            if (resp.body == NULL)
+                rc = jb_err(err, errlen, JB_ERR_NOMEM, "GetObject: out of memory");
+            resp.bodylen = 0;
+        }
+        *body = resp.body;
+        if (len)
+            *len = resp.bodylen;
+        resp.body = NULL;
+        take_etag(&resp, etag);
+    }
+    jb_http_response_free(&resp);
+    if (rc) {
+        free(*body);
+        *body = NULL;
+        if (len)
+            *len = 0;
+    }
+    return rc;
+}
+
+int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
+              size_t len, const char *content_type, int flags, char *err, size_t errlen)
+{
+    return jb_s3_put_if(c, bucket, key, body, len, content_type, flags, NULL, NULL, err, errlen);
+}
+
+int jb_s3_put_if(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
+                 size_t len, const char *content_type, int flags, const char *if_match, char *etag,
+                 char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    struct jb_kv h[3];
+    size_t nh = 0;
+    int rc;
+
+    if (etag)
+        etag[0] = '\0';
+    if (if_match && (*if_match == '\0' || strlen(if_match) >= JB_S3_ETAG_MAX ||
+                     strpbrk(if_match, "\r\n") != NULL))
+        return jb_err(err, errlen, JB_ERR_INVALID, "PutObject: If-Match: not an ETag");
+    add_kv(h, &nh, "Content-Type", content_type ? content_type : "application/octet-stream");
+    if (flags & JB_S3_PUT_IF_NONE_MATCH)
+        add_kv(h, &nh, "If-None-Match", "*");
+    if (if_match)
+        add_kv(h, &nh, "If-Match", if_match);
+    struct s3_req r = {.op = "PutObject",
+                       .method = "PUT",
+                       .bucket = bucket,
+                       .key = key,
+                       .headers = h,
+                       .nheaders = nh,
+                       .body = body,
+                       .bodylen = len};
+    rc = s3_do(c, &r, &resp, err, errlen);
+    if (rc == JB_ERR_EXISTS && if_match) {
+        char w[WHAT_MAX];
+        what(w, sizeof(w), bucket, key);
+        rc = jb_err(err, errlen, JB_ERR_CONFLICT,
+                    "PutObject %s: changed since it was read (If-Match)", w);
+    } else if (rc == JB_ERR_EXISTS) {
+        char w[WHAT_MAX];
+        what(w, sizeof(w), bucket, key);
+        rc = jb_err(err, errlen, JB_ERR_EXISTS, "PutObject %s: already exists (If-None-Match)", w);
+    }
+    if (rc == 0)
+        take_etag(&resp, etag);
+    jb_http_response_free(&resp);
+    return rc;
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+/* The purge lists everything first, then deletes: listing markers and
+ * tokens name positions that a delete in between may remove, and how a
+ * server treats a marker that no longer exists is not something to bet a
+ * Terraform state on. */
+struct purge {
+    struct jb_s3_client *c;
+    const char *bucket;
+    const char *prefix;
+    struct jb_s3_purge_stats *st;
+    struct jb_s3_version *items; /* owned */
+    size_t n, cap;
+    size_t failed;
+    char first_failure[JB_ERRLEN / 2];
+};
+
+static int inside(const struct purge *p, const char *key, char *err, size_t errlen)
+{
+    if (strncmp(key, p->prefix, strlen(p->prefix)) != 0) {
+        char w[WHAT_MAX];
+        what(w, sizeof(w), p->bucket, key);
+        return jb_err(err, errlen, JB_ERR_PARSE,
+                      "purge s3://%s/%s: the listing returned %s, outside the prefix; nothing "
+                      "was deleted",
+                      p->bucket, p->prefix, w);
+    }
+    return 0;
+}
+
+/* Takes ownership of key and version (on success and failure alike). */
+static int keep(struct purge *p, char *key, char *version, int marker, char *err, size_t errlen)
+{
+    int rc = inside(p, key, err, errlen);
+    if (rc == 0 && p->n >= JB_S3_PURGE_MAX)
+        rc = jb_err(err, errlen, JB_ERR_INVALID,
+                    "purge s3://%s/%s: more than %u versions under the prefix; refusing", p->bucket,
+                    p->prefix, JB_S3_PURGE_MAX);
+    if (rc == 0 && p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 1024;
+        struct jb_s3_version *ni = realloc(p->items, ncap * sizeof(*ni));
+        if (ni == NULL)
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "purge: out of memory");
+        else
+            p->items = ni, p->cap = ncap;
+    }
+    if (rc) {
+        free(key);
+        free(version);
+        return rc;
+    }
+    p->items[p->n++] =
+        (struct jb_s3_version){.key = key, .version_id = version, .delete_marker = marker};
+    return 0;
+}
+
+static int same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static int list_versions(struct purge *p, char *err, size_t errlen)
+{
+    struct jb_s3_versions_page page = {0};
+    char *km = NULL, *vm = NULL;
+    int rc = 0;
+
+    for (;;) {
+        rc = jb_s3_list_versions(p->c, p->bucket, p->prefix, km, vm, &page, err, errlen);
+        if (rc)
+            goto out;
+        p->st->pages++;
+        p->st->versioned = 1;
+        for (size_t i = 0; i < page.n; i++) {
+            struct jb_s3_version *v = &page.items[i];
+            rc = keep(p, v->key, v->version_id, v->delete_marker, err, errlen);
+            v->key = v->version_id = NULL;
+            if (rc)
+                goto out;
+        }
+        if (!page.truncated)
+            break;
+        if (same(km, page.next_key_marker) && same(vm, page.next_version_id_marker)) {
+            rc = jb_err(err, errlen, JB_ERR_PARSE,
+                        "ListObjectVersions s3://%s/%s: the next page markers did not advance",
+                        p->bucket, p->prefix);
+            goto out;
+        }
+        free(km);
+        free(vm);
+        km = page.next_key_marker;
+        vm = page.next_version_id_marker;
+        page.next_key_marker = page.next_version_id_marker = NULL;
+        jb_s3_versions_page_free(&page);
+    }
+out:
+    jb_s3_versions_page_free(&page);
+    free(km);
+    free(vm);
+    return rc;
+}
+
+static int list_plain(struct purge *p, char *err, size_t errlen)
+{
+    struct jb_s3_list_page page = {0};
+    char *token = NULL;
+    int rc = 0;
+
+    for (;;) {
+        rc = jb_s3_list(p->c, p->bucket, p->prefix, token, &page, err, errlen);
+        if (rc)
+            goto out;
+        p->st->pages++;
+        for (size_t i = 0; i < page.nkeys; i++) {
+            rc = keep(p, page.keys[i], NULL, 0, err, errlen);
+            page.keys[i] = NULL;
+            if (rc)
+                goto out;
+        }
+        if (!page.truncated)
+            break;
+        if (same(token, page.next_token)) {
+            rc = jb_err(err, errlen, JB_ERR_PARSE,
+                        "ListObjectsV2 s3://%s/%s: the continuation token did not advance",
+                        p->bucket, p->prefix);
+            goto out;
+        }
+        free(token);
+        token = page.next_token;
+        page.next_token = NULL;
+        jb_s3_list_page_free(&page);
+    }
+out:
+    jb_s3_list_page_free(&page);
+    free(token);
+    return rc;
+}
+
+/* One DeleteObjects call for items[from, from+n); counts what went. */
+static int delete_batch(struct purge *p, size_t from, size_t n, char *err, size_t errlen)
+{
+    struct jb_s3_object_id ids[JB_S3_DELETE_BATCH];
+    struct jb_s3_delete_result res;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (struct jb_s3_object_id){p->items[from + i].key, p->items[from + i].version_id};
+    if ((rc = jb_s3_delete_objects(p->c, p->bucket, ids, n, &res, err, errlen)) != 0)
+        return rc;
+    p->st->batches++;
+    for (size_t i = 0; i < n; i++) {
+        int ok = 1;
+        for (size_t e = 0; e < res.nerrors && ok; e++) {
+            const struct jb_s3_delete_error *de = &res.errors[e];
+            if (strcmp(de->key, ids[i].key) == 0 &&
+                (ids[i].version_id == NULL || de->version_id == NULL ||
+                 strcmp(de->version_id, ids[i].version_id) == 0))
+                ok = 0;
+        }
+        if (ok && p->items[from + i].delete_marker)
+            p->st->delete_markers++;
+        else if (ok)
+            p->st->deleted++;
+    }
+    if (res.nerrors && p->failed == 0) {
+        char w[WHAT_MAX];
+        const struct jb_s3_delete_error *de = &res.errors[0];
+        what(w, sizeof(w), p->bucket, de->key);
+        snprintf(p->first_failure, sizeof(p->first_failure), "%s%s%s: %s%s%s", w,
+                 de->version_id ? " version " : "", de->version_id ? de->version_id : "", de->code,
+                 de->message ? ": " : "", de->message ? de->message : "");
+    }
+    p->failed += res.nerrors;
+    jb_s3_delete_result_free(&res);
+    return 0;
+}
+
+int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
+                       struct jb_s3_purge_stats *stats, char *err, size_t errlen)
+{
+    struct jb_s3_purge_stats local;
+    struct purge p = {0};
+    size_t n = prefix ? strlen(prefix) : 0;
+    int rc;
+
+    if (stats == NULL)
+        stats = &local;
+    memset(stats, 0, sizeof(*stats));
+    if (n == 0 || prefix[0] == '/' || prefix[n - 1] != '/' || n > JB_S3_KEY_MAX)
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "purge: prefix must be non-empty, not start with '/', end with '/' and "
+                      "be at most %u bytes",
+                      JB_S3_KEY_MAX);
+    if ((rc = jb_s3_check_bucket(bucket, err, errlen)) != 0)
+        return rc;
+    p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .st = stats};
+    rc = list_versions(&p, err, errlen);
+    if (rc == JB_ERR_UNSUPPORTED && stats->pages == 0) {
+        /* No versions API: then there is no history to remove either. */
+        rc = list_plain(&p, err, errlen);
+    }
+    for (size_t i = 0; rc == 0 && i < p.n; i += JB_S3_DELETE_BATCH) {
+        size_t k = p.n - i < JB_S3_DELETE_BATCH ? p.n - i : JB_S3_DELETE_BATCH;
+        rc = delete_batch(&p, i, k, err, errlen);
+    }
+    if (rc == 0 && p.failed)
+        rc = jb_err(err, errlen, JB_ERR_AWS, "purge s3://%s/%s: %zu keys not deleted; first: %s",
+                    bucket, prefix, p.failed, p.first_failure);
+    for (size_t i = 0; i < p.n; i++) {
+        free(p.items[i].key);
+        free(p.items[i].version_id);
+    }
+    free(p.items);
+    return rc;
+}

@@ -1,0 +1,78 @@
+#include "stack/cli.h"
+
+#include "base/err.h"
+#include "base/parse.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <time.h>
+
+volatile sig_atomic_t jb_cli_stop;
+
+static void on_signal(int sig)
+{
+    jb_cli_stop = sig;
+}
+
+void jb_cli_catch_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
+{
+    int rc = url ? jb_state_parse(url, st, err, errlen) : jb_state_default(st, err, errlen);
+
+    if (rc != 0)
+        return JB_ERR_INVALID;
+    return jb_state_prepare(st, err, errlen);
+}
+
+const char *jb_cli_default_requester(char *buf, size_t buflen)
+{
+    char host[64];
+    const char *u = getenv("USER");
+    struct passwd *pw = (u && *u) ? NULL : getpwuid(geteuid());
+
+    if (pw)
+        u = pw->pw_name;
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, buflen, "%s@%s", u && *u ? u : "unknown", host);
+    return buf;
+}
+
+int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen)
+{
+    if (given == NULL) {
+        jb_cli_default_requester(buf, buflen);
+    } else if (strlen(given) >= buflen) {
+        return jb_err(err, errlen, JB_ERR_INVALID, "longer than %zu bytes", buflen - 1);
+    } else {
+        memcpy(buf, given, strlen(given) + 1);
+    }
+    return jb_check_label(buf, 128, err, errlen);
+}
+
+double jb_cli_elapsed(void)
+{
+    static struct timespec start;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (start.tv_sec == 0 && start.tv_nsec == 0)
+        start = now;
+    return (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+}

@@ -1,0 +1,31 @@
+/* Small pieces both command-line programs share.  Nothing here prints. */
+#ifndef JB_CLI_H
+#define JB_CLI_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "stack/state.h"
+
+/* Set to the signal's number by SIGINT/SIGTERM/SIGHUP once
+ * jb_cli_catch_signals ran: long steps stop and roll back instead of dying
+ * half-way, and `provisioner run` forwards it to its command. */
+extern volatile sig_atomic_t jb_cli_stop;
+void jb_cli_catch_signals(void);
+
+/* --state URL, or the default; parsed and checked usable.  JB_ERR_INVALID
+ * with the reason when it can't be used (exit 2); another error when S3
+ * failed to answer (exit 1: the input may be fine). */
+int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen);
+
+/* "user@host" of whoever runs us, for leases and the audit log. */
+const char *jb_cli_default_requester(char *buf, size_t buflen);
+
+/* --requester as given (a label of at most 128 bytes), or the default,
+ * into buf.  JB_ERR_INVALID with the reason when it is not usable. */
+int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen);
+
+/* Seconds since the first call, for progress lines. */
+double jb_cli_elapsed(void);
+
+#endif

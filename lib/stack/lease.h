@@ -1,0 +1,74 @@
+/* Lease records: who asked for a stack, when, until when, and everything
+ * needed to destroy it again from any machine (the module's non-secret
+ * inputs).  <state>/<stack>/lease.json, beside the stack's Terraform state. */
+#ifndef JB_LEASE_H
+#define JB_LEASE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "crypto/keys.h"
+#include "base/parse.h"
+#include "stack/state.h"
+
+#define JB_LEASE_MAX_BYTES (64 * 1024)
+#define JB_LEASE_ETAG_MAX 132 /* a stored version's id (lease_store.h), with the NUL */
+
+struct jb_lease {
+    char stack_id[JB_STACK_ID_MAX + 1];
+    char module[16]; /* "local" or "aws" */
+    char requester[129];
+    char status[16]; /* "creating", "ready", "destroying", "failed" */
+    time_t created_at, expires_at;
+    /* While creating or destroying: when the process at work will have
+     * finished or died (all its timeouts spent, or its Lambda invocation's
+     * end).  Past it, the sweeper takes the stack without waiting for
+     * expires_at.  0: none. */
+    time_t deadline;
+    char host[256];
+    int port;
+    char user[65];
+    char instance_id[129];
+    char host_fingerprint[JB_FINGERPRINT_LEN];
+    char token_hash[65]; /* hex SHA-256 of the teardown token; "" when none */
+    char revision[17];   /* random hex id of the write that made this version */
+    cJSON *vars;         /* module inputs without secrets; owned */
+    /* Not in the JSON: the stored version this copy was read or written
+     * as, for the next conditional update (lease_store.h). */
+    char etag[JB_LEASE_ETAG_MAX];
+};
+
+void jb_lease_clear(struct jb_lease *l);
+
+/* JSON text (malloc'd) of a lease, and back with every field validated.
+ * JB_ERR_INVALID when the text would be over JB_LEASE_MAX_BYTES: a lease
+ * is never written larger than a reader takes. */
+int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen);
+int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen);
+/* 1 when the sweeper may take the lease at `now`: expired, failed, or
+ * creating or destroying past its deadline (its process is gone). */
+int jb_lease_sweepable(const struct jb_lease *l, time_t now);
+/* The public view for `provisioner list`: no vars. */
+cJSON *jb_lease_summary(const struct jb_lease *l, time_t now);
+
+/* Writes a new lease; JB_ERR_EXISTS when the stack already has one.  Sets
+ * l->revision and l->etag. */
+int jb_lease_create(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen);
+/* Replaces the version l was read or written as, and only that one:
+ * JB_ERR_CONFLICT when another process changed the lease since,
+ * JB_ERR_NOTFOUND when it is gone (destroyed meanwhile).  Sets l->revision
+ * and l->etag on success. */
+int jb_lease_update(const struct jb_state *st, struct jb_lease *l, char *err, size_t errlen);
+/* JB_ERR_NOTFOUND when there is none.  Sets l->etag. */
+int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_lease *l, char *err,
+                 size_t errlen);
+/* Every readable lease; unreadable ones are counted in *bad, not fatal. */
+int jb_lease_list(const struct jb_state *st, struct jb_lease **out, size_t *n, size_t *bad,
+                  char *err, size_t errlen);
+void jb_lease_list_free(struct jb_lease *ls, size_t n);
+/* Removes the stack's whole directory or prefix: lease, Terraform state,
+ * every version.  Nothing outside it. */
+int jb_lease_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,283 @@
+#include "stack/stackcfg.h"
+
+#include "base/err.h"
+#include "aws/creds.h"
+#include "base/fsutil.h"
+#include "jb_paths.h" /* JB_DATADIR, JB_LIBEXECDIR: generated from PREFIX by the Makefile */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const secret_vars[] = {"host_private_key", "teardown_token"};
+static const char *const outputs[] = {"host", "port", "user", "instance_id"};
+
+int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
+{
+    const char *w = getenv("JUMPBOX_WORK_DIR"), *c = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    int n;
+
+    if (w && *w)
+        n = snprintf(out, outlen, "%s", w);
+    else if (c && c[0] == '/')
+        n = snprintf(out, outlen, "%s/jumpbox", c);
+    else if (h && h[0] == '/')
+        n = snprintf(out, outlen, "%s/.cache/jumpbox", h);
+    else
+        return jb_err(err, errlen, JB_ERR_INVALID,
+                      "JUMPBOX_WORK_DIR: not set, and neither is XDG_CACHE_HOME nor HOME");
+    if (n < 0 || (size_t)n >= outlen || out[0] != '/')
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_WORK_DIR: must be an absolute path");
+    return 0;
+}
+
+/* A build tree keeps the modules in ../terraform beside the programs; an
+ * installed tree in ../share/jumpbox/terraform (still true when the whole
+ * prefix was moved or is a DESTDIR staging tree), else where PREFIX put it. */
+static int find_module_dir(const char *bin_dir, const char *module, char *out, size_t outlen)
+{
+    static const char *const rel[] = {"../terraform", "../share/jumpbox/terraform"};
+    const char *env = getenv("JUMPBOX_MODULE_DIR");
+    char base[PATH_MAX], probe[PATH_MAX], real[PATH_MAX], *slash;
+
+    for (int i = -1; i < 3; i++) {
+        int n;
+        if (i < 0 && (env == NULL || *env == '\0'))
+            continue;
+        if (i < 0)
+            n = snprintf(base, sizeof(base), "%s", env);
+        else if (i < 2)
+            n = snprintf(base, sizeof(base), "%s/%s", bin_dir, rel[i]);
+        else
+            n = snprintf(base, sizeof(base), "%s", JB_DATADIR "/terraform");
+        if (n < 0 || (size_t)n >= sizeof(base))
+            continue;
+        n = snprintf(probe, sizeof(probe), "%s/%s/main.tf", base, module);
+        if (n > 0 && (size_t)n < sizeof(probe) && realpath(probe, real) != NULL) {
+            slash = strrchr(real, '/');
+            *slash = '\0';
+            if (strlen(real) >= outlen)
+                return JB_ERR_INVALID;
+            memcpy(out, real, strlen(real) + 1);
+            return 0;
+        }
+        if (i < 0)
+            return JB_ERR_NOTFOUND; /* an explicit setting must be right */
+    }
+    return JB_ERR_NOTFOUND;
+}
+
+int jb_localbox_path(const char *bin_dir, char *out, size_t outlen, char *err, size_t errlen)
+{
+    static const char *const rel[] = {"", "/../libexec/jumpbox"};
+    char probe[PATH_MAX], real[PATH_MAX];
+
+    for (int i = 0; i < 3; i++) {
+        int n = i < 2 ? snprintf(probe, sizeof(probe), "%s%s/jumpbox-localbox", bin_dir, rel[i])
+                      : snprintf(probe, sizeof(probe), "%s", JB_LIBEXECDIR "/jumpbox-localbox");
+        if (n > 0 && (size_t)n < sizeof(probe) && access(probe, X_OK) == 0 &&
+            realpath(probe, real) != NULL && strlen(real) < outlen) {
+            memcpy(out, real, strlen(real) + 1);
+            return 0;
+        }
+    }
+    return jb_err(err, errlen, JB_ERR_NOTFOUND,
+                  "jumpbox-localbox: not beside %s, nor in ../libexec/jumpbox, nor in %s", bin_dir,
+                  JB_LIBEXECDIR);
+}
+
+int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_paths *p, char *err,
+                   size_t errlen)
+{
+    char logs[PATH_MAX];
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    if ((rc = jb_work_root(p->root, sizeof(p->root), err, errlen)) != 0)
+        return rc;
+    if ((rc = jb_self_dir(p->bin_dir, sizeof(p->bin_dir), err, errlen)) != 0)
+        return rc;
+    if (snprintf(p->workdir, sizeof(p->workdir), "%s/stacks/%s", p->root, stack_id) >=
+            (int)sizeof(p->workdir) ||
+        snprintf(p->log, sizeof(p->log), "%s/logs/%s.log", p->root, stack_id) >=
+            (int)sizeof(p->log) ||
+        snprintf(p->ttl_log, sizeof(p->ttl_log), "%s/logs/%s.ttl.log", p->root, stack_id) >=
+            (int)sizeof(p->ttl_log) ||
+        snprintf(p->box_dir, sizeof(p->box_dir), "%s/boxes/%s", p->root, stack_id) >=
+            (int)sizeof(p->box_dir) ||
+        snprintf(logs, sizeof(logs), "%s/logs", p->root) >= (int)sizeof(logs))
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_WORK_DIR: path too long");
+    if (find_module_dir(p->bin_dir, module, p->module_dir, sizeof(p->module_dir)) != 0)
+        return jb_err(err, errlen, JB_ERR_NOTFOUND,
+                      "module %s: terraform/%s not found (set JUMPBOX_MODULE_DIR to the "
+                      "directory holding it)",
+                      module, module);
+    return jb_mkdir_p(logs, 0700, err, errlen);
+}
+
+cJSON *jb_tf_literal(const char *s)
+{
+    size_t n = strlen(s), extra = 0;
+    char *buf, *d;
+    cJSON *out;
+
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
+            extra++;
+    if ((buf = malloc(n + extra + 1)) == NULL)
+        return NULL;
+    d = buf;
+    for (size_t i = 0; i < n; i++) {
+        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
+            *d++ = s[i];
+        *d++ = s[i];
+    }
+    *d = '\0';
+    out = cJSON_CreateString(buf);
+    free(buf);
+    return out;
+}
+
+static cJSON *literal_copy(const cJSON *v)
+{
+    const cJSON *item;
+    cJSON *list;
+
+    if (cJSON_IsString(v))
+        return jb_tf_literal(v->valuestring);
+    if (cJSON_IsNumber(v) || cJSON_IsBool(v))
+        return cJSON_Duplicate(v, 0);
+    if (!cJSON_IsArray(v) || (list = cJSON_CreateArray()) == NULL)
+        return NULL; /* flat values, and lists of strings (permit_open), only */
+    cJSON_ArrayForEach(item, v)
+    {
+        cJSON *lit = cJSON_IsString(item) ? jb_tf_literal(item->valuestring) : NULL;
+        if (lit == NULL || !cJSON_AddItemToArray(list, lit)) {
+            cJSON_Delete(lit);
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* Backend settings are not expressions: Terraform takes their strings as
+ * they are, "${" included, so they are never escaped (an escaped path is
+ * another path).  The same holds for a module's source. */
+static cJSON *backend(const struct jb_state *st, const char *stack_id)
+{
+    cJSON *b = cJSON_CreateObject(), *inner = cJSON_CreateObject();
+    char path[PATH_MAX + 32], region[64];
+    const char *endpoint;
+
+    if (b == NULL || inner == NULL)
+        goto fail;
+    if (st->kind == JB_STATE_FILE) {
+        snprintf(path, sizeof(path), "%s/%s/terraform.tfstate", st->dir, stack_id);
+        cJSON_AddItemToObject(inner, "path", cJSON_CreateString(path));
+        cJSON_AddItemToObject(b, "local", inner);
+        return b;
+    }
+    snprintf(path, sizeof(path), "%s%s/terraform.tfstate", st->prefix, stack_id);
+    cJSON_AddItemToObject(inner, "bucket", cJSON_CreateString(st->bucket));
+    cJSON_AddItemToObject(inner, "key", cJSON_CreateString(path));
+    cJSON_AddBoolToObject(inner, "use_lockfile", 1);
+    cJSON_AddBoolToObject(inner, "encrypt", 1);
+    if (jb_aws_region(NULL, region, sizeof(region), NULL, 0) == 0)
+        cJSON_AddItemToObject(inner, "region", cJSON_CreateString(region));
+    endpoint = getenv("AWS_ENDPOINT_URL_S3");
+    if (endpoint == NULL || *endpoint == '\0')
+        endpoint = getenv("AWS_ENDPOINT_URL");
+    if (endpoint && *endpoint) {
+        /* An S3-compatible server of our own (tests, MinIO): path-style,
+         * and none of the checks that need AWS's account and STS APIs. */
+        cJSON *eps = cJSON_AddObjectToObject(inner, "endpoints");
+        cJSON_AddItemToObject(eps, "s3", cJSON_CreateString(endpoint));
+        cJSON_AddBoolToObject(inner, "use_path_style", 1);
+        cJSON_AddBoolToObject(inner, "skip_credentials_validation", 1);
+        cJSON_AddBoolToObject(inner, "skip_requesting_account_id", 1);
+        cJSON_AddBoolToObject(inner, "skip_metadata_api_check", 1);
+        cJSON_AddBoolToObject(inner, "skip_region_validation", 1);
+        cJSON_AddBoolToObject(inner, "skip_s3_checksum", 1);
+    }
+    cJSON_AddItemToObject(b, "s3", inner);
+    return b;
+fail:
+    cJSON_Delete(b);
+    cJSON_Delete(inner);
+    return NULL;
+}
+
+int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *st,
+                        const char *stack_id, const cJSON *vars, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_CreateObject(), *tf, *vdecl, *mod, *box, *outs;
+    const cJSON *v;
+    char path[PATH_MAX], *text = NULL;
+    int rc = 0;
+
+    if (root == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    tf = cJSON_AddObjectToObject(root, "terraform");
+    cJSON_AddItemToObject(tf, "backend", backend(st, stack_id));
+    vdecl = cJSON_AddObjectToObject(root, "variable");
+    mod = cJSON_AddObjectToObject(root, "module");
+    box = cJSON_AddObjectToObject(mod, "box");
+    outs = cJSON_AddObjectToObject(root, "output");
+    /* Terraform copies a module named by an absolute path into .terraform,
+     * then refuses its "../" references (terraform/aws uses ../../userdata);
+     * a relative source is read in place. */
+    {
+        char real_work[PATH_MAX], rel[PATH_MAX];
+        if ((rc = jb_mkdir_p(p->workdir, 0700, err, errlen)) != 0)
+            goto out;
+        if (realpath(p->workdir, real_work) == NULL ||
+            jb_path_relative(real_work, p->module_dir, rel, sizeof(rel)) != 0) {
+            rc = jb_err_errno(err, errlen, JB_ERR_INVALID, "module path from %s", p->workdir);
+            goto out;
+        }
+        cJSON_AddItemToObject(box, "source", cJSON_CreateString(rel));
+    }
+    cJSON_ArrayForEach(v, vars)
+    {
+        cJSON *lit = literal_copy(v);
+        if (lit == NULL || strcmp(v->string, "source") == 0) {
+            cJSON_Delete(lit);
+            rc = jb_err(err, errlen, JB_ERR_INVALID, "module variable %s: not a plain value",
+                        v->string);
+            goto out;
+        }
+        cJSON_AddItemToObject(box, v->string, lit);
+    }
+    for (size_t i = 0; i < sizeof(secret_vars) / sizeof(secret_vars[0]); i++) {
+        cJSON *d = cJSON_AddObjectToObject(vdecl, secret_vars[i]);
+        char ref[64];
+        cJSON_AddStringToObject(d, "type", "string");
+        cJSON_AddBoolToObject(d, "sensitive", 1);
+        cJSON_AddStringToObject(d, "default", "");
+        snprintf(ref, sizeof(ref), "${var.%s}", secret_vars[i]);
+        cJSON_AddStringToObject(box, secret_vars[i], ref);
+    }
+    for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+        cJSON *o = cJSON_AddObjectToObject(outs, outputs[i]);
+        char ref[64];
+        snprintf(ref, sizeof(ref), "${module.box.%s}", outputs[i]);
+        cJSON_AddStringToObject(o, "value", ref);
+    }
+    if ((text = cJSON_Print(root)) == NULL) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = jb_mkdir_p(p->workdir, 0700, err, errlen)) != 0)
+        goto out;
+    if (jb_path_join(path, sizeof(path), p->workdir, "main.tf.json") != 0) {
+        rc = jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
+        goto out;
+    }
+    rc = jb_file_replace(path, text, strlen(text), 0600, err, errlen);
+out:
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}

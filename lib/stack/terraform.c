@@ -1,0 +1,297 @@
+#include "stack/terraform.h"
+
+#include "base/err.h"
+#include "base/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Names passed through to Terraform; everything else stays behind. */
+static const char *const pass_names[] = {
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "TF_PLUGIN_CACHE_DIR",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
+    "ASAN_OPTIONS",
+    "UBSAN_OPTIONS",
+    "LSAN_OPTIONS",
+};
+static const char *const pass_prefixes[] = {"AWS_", "JUMPBOX_"};
+
+int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env)
+{
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(pass_names) / sizeof(pass_names[0]); i++)
+        rc = jb_strv_pass(out, env, pass_names[i]);
+    for (char *const *e = env; rc == 0 && e && *e; e++)
+        for (size_t i = 0; i < sizeof(pass_prefixes) / sizeof(pass_prefixes[0]); i++)
+            if (strncmp(*e, pass_prefixes[i], strlen(pass_prefixes[i])) == 0 && strchr(*e, '='))
+                rc = jb_strv_add(out, *e);
+    /* A CLI config that isn't there only makes Terraform warn in every log. */
+    {
+        const char *cli = jb_strv_get(env, "TF_CLI_CONFIG_FILE");
+        if (rc == 0 && cli && access(cli, R_OK) == 0)
+            rc = jb_strv_pass(out, env, "TF_CLI_CONFIG_FILE");
+    }
+    if (rc == 0 && jb_strv_get(env, "PATH") == NULL)
+        rc = jb_strv_add(out, "PATH=/usr/local/bin:/usr/bin:/bin");
+    if (rc == 0)
+        rc = jb_strv_addf(out, "TF_DATA_DIR=%s/.terraform", workdir);
+    if (rc == 0)
+        rc = jb_strv_add(out, "TF_IN_AUTOMATION=1");
+    if (rc == 0)
+        rc = jb_strv_add(out, "TF_INPUT=0");
+    return rc;
+}
+
+int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, char *const *env,
+               char *err, size_t errlen)
+{
+    const char *bin = jb_strv_get(env, "JUMPBOX_TERRAFORM");
+    const char *plugins = jb_strv_get(env, "JUMPBOX_TF_PLUGIN_DIR");
+    int rc;
+
+    memset(tf, 0, sizeof(*tf));
+    tf->log_fd = -1;
+    if (jb_proc_which(bin && *bin ? bin : "terraform", env, tf->bin, sizeof(tf->bin)) != 0)
+        return jb_err(err, errlen, JB_ERR_NOTFOUND,
+                      "terraform: not found (install it, or set JUMPBOX_TERRAFORM)");
+    if (plugins && *plugins) {
+        if (access(plugins, R_OK | X_OK) != 0)
+            return jb_err_errno(err, errlen, JB_ERR_INVALID, "JUMPBOX_TF_PLUGIN_DIR: %s", plugins);
+        snprintf(tf->plugin_dir, sizeof(tf->plugin_dir), "%s", plugins);
+    }
+    if (strlen(workdir) >= sizeof(tf->workdir) || strlen(logpath) >= sizeof(tf->logpath))
+        return jb_err(err, errlen, JB_ERR_INVALID, "work directory path too long");
+    strcpy(tf->workdir, workdir);
+    strcpy(tf->logpath, logpath);
+    if ((rc = jb_mkdir_p(workdir, 0700, err, errlen)) != 0)
+        return rc;
+    tf->log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (tf->log_fd < 0)
+        return jb_err_errno(err, errlen, JB_ERR_IO, "open log %s", logpath);
+    if (jb_tf_build_env(&tf->env, workdir, env) != 0) {
+        jb_tf_close(tf);
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void jb_tf_close(struct jb_tf *tf)
+{
+    jb_strv_free(&tf->env);
+    if (tf->log_fd >= 0)
+        close(tf->log_fd);
+    tf->log_fd = -1;
+}
+
+int jb_tf_build_argv(const struct jb_tf *tf, const char *cmd, const char *const *extra,
+                     struct jb_strv *out)
+{
+    int rc = jb_strv_add(out, "terraform");
+
+    if (rc == 0)
+        rc = jb_strv_addf(out, "-chdir=%s", tf->workdir);
+    /* "state push" is a command and its subcommand: two words. */
+    if (rc == 0)
+        rc = jb_strv_add(out, strcmp(cmd, "state push") == 0 ? "state" : cmd);
+    if (rc == 0 && strcmp(cmd, "state push") == 0)
+        rc = jb_strv_add(out, "push");
+    if (rc == 0 && strcmp(cmd, "output") != 0 && strcmp(cmd, "state push") != 0)
+        rc = jb_strv_add(out, "-input=false");
+    if (rc == 0)
+        rc = jb_strv_add(out, "-no-color");
+    if (rc == 0 && strcmp(cmd, "init") == 0 && tf->plugin_dir[0])
+        rc = jb_strv_addf(out, "-plugin-dir=%s", tf->plugin_dir);
+    for (; rc == 0 && extra && *extra; extra++)
+        rc = jb_strv_add(out, *extra);
+    return rc;
+}
+
+static void log_note(struct jb_tf *tf, const char *what)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line), "\n==== jumpbox: terraform %s ====\n", what);
+
+    if (tf->log_fd >= 0 && n > 0 && write(tf->log_fd, line, (size_t)n) < 0) {
+        /* The log is best effort; the command's own result still counts. */
+    }
+}
+
+static int run(struct jb_tf *tf, const char *cmd, const char *const *extra, int timeout_s,
+               char **capture, int pass_fd, char *err, size_t errlen)
+{
+    struct jb_strv argv = {0};
+    struct jb_proc_opts o;
+    int status = -1, rc;
+
+    if (jb_tf_build_argv(tf, cmd, extra, &argv) != 0) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    log_note(tf, cmd);
+    memset(&o, 0, sizeof(o));
+    o.path = tf->bin;
+    o.argv = argv.v;
+    o.envp = tf->env.v;
+    o.timeout_ms = timeout_s * 1000;
+    o.kill_grace_ms = 15000;
+    o.log_fd = tf->log_fd;
+    o.capture_max = capture ? 4 * 1024 * 1024 : 0;
+    o.cancel = tf->cancel;
+    o.pass_fd = pass_fd;
+    rc = jb_proc_run(&o, &status, capture, err, errlen);
+    if (rc == JB_ERR_TIMEOUT || rc == JB_ERR_CANCELLED) {
+        size_t used = err ? strlen(err) : 0;
+        if (err && used < errlen)
+            snprintf(err + used, errlen - used, " (terraform %s; log: %s)", cmd, tf->logpath);
+    } else if (rc == 0 && status != 0) {
+        rc = jb_err(err, errlen, JB_ERR_TERRAFORM, "terraform %s failed (exit %d); log: %s", cmd,
+                    status, tf->logpath);
+    }
+out:
+    jb_strv_free(&argv);
+    return rc;
+}
+
+int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen)
+{
+    static const char *const extra[] = {"-reconfigure", NULL};
+
+    return run(tf, "init", extra, timeout_s, NULL, -1, err, errlen);
+}
+
+int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen)
+{
+    static const char *const plain[] = {"-auto-approve", NULL};
+    static const char *const piped[] = {"-auto-approve", "-var-file=/dev/fd/3", NULL};
+    size_t len = secret_vars ? strlen(secret_vars) : 0;
+    int fds[2] = {-1, -1}, rc;
+
+    if (secret_vars == NULL)
+        return run(tf, "apply", plain, timeout_s, NULL, -1, err, errlen);
+    if (len > 65536)
+        return jb_err(err, errlen, JB_ERR_INVALID, "secret variables larger than a pipe");
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_SYSTEM, "pipe");
+    /* All of it fits the pipe's buffer: written before Terraform starts. */
+    fcntl(fds[1], F_SETPIPE_SZ, 65536);
+    if (write(fds[1], secret_vars, len) != (ssize_t)len) {
+        rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "writing the secret variables");
+        goto out;
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    rc = run(tf, "apply", piped, timeout_s, NULL, fds[0], err, errlen);
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return rc;
+}
+
+int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen)
+{
+    static const char *const extra[] = {"-auto-approve", NULL};
+
+    return run(tf, "destroy", extra, timeout_s, NULL, -1, err, errlen);
+}
+
+int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *err, size_t errlen)
+{
+    const char *extra[] = {path, NULL};
+
+    return run(tf, "state push", extra, timeout_s, NULL, -1, err, errlen);
+}
+
+int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen)
+{
+    static const char *const extra[] = {"-json", NULL};
+    char *text = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = run(tf, "output", extra, timeout_s, &text, -1, err, errlen)) != 0)
+        goto out;
+    if ((*out = cJSON_Parse(text)) == NULL || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        rc = jb_err(err, errlen, JB_ERR_PARSE, "terraform output -json: not a JSON object");
+    }
+out:
+    free(text);
+    return rc;
+}
+
+static const cJSON *output_value(const cJSON *outputs, const char *name)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(outputs, name);
+
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "value") : NULL;
+}
+
+int jb_tf_output_string(const cJSON *outputs, const char *name, char *dst, size_t max, char *err,
+                        size_t errlen)
+{
+    const cJSON *v = output_value(outputs, name);
+    const char *s;
+
+    if (!cJSON_IsString(v))
+        return jb_err(err, errlen, JB_ERR_PARSE, "terraform output %s: missing or not a string",
+                      name);
+    s = v->valuestring;
+    if (*s == '\0' || strlen(s) >= max)
+        return jb_err(err, errlen, JB_ERR_PARSE, "terraform output %s: empty or too long", name);
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p == 0x7f)
+            return jb_err(err, errlen, JB_ERR_PARSE,
+                          "terraform output %s: holds whitespace or control characters", name);
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+int jb_tf_output_port(const cJSON *outputs, const char *name, int *port, char *err, size_t errlen)
+{
+    const cJSON *v = output_value(outputs, name);
+    double d;
+
+    /* Decimal digits only: strtod would also take " 22", "0x16", "nan". */
+    if (cJSON_IsString(v)) {
+        size_t n = strlen(v->valuestring);
+        d = n >= 1 && n <= 5 && strspn(v->valuestring, "0123456789") == n
+                ? strtod(v->valuestring, NULL)
+                : -1;
+    } else if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else {
+        d = -1;
+    }
+    /* Written so that NaN fails too, before the cast to int. */
+    if (!(d >= 1 && d <= 65535) || d != (double)(int)d)
+        return jb_err(err, errlen, JB_ERR_PARSE, "terraform output %s: not a TCP port", name);
+    *port = (int)d;
+    return 0;
+}

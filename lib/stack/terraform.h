@@ -1,0 +1,58 @@
+/* Runs Terraform for one stack: execve (never a shell), a clean environment,
+ * its own data dir, a deadline per command, output captured to a per-stack
+ * log, `output -json` parsed with cJSON. */
+#ifndef JB_TERRAFORM_H
+#define JB_TERRAFORM_H
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "base/proc.h"
+
+struct jb_tf {
+    char bin[PATH_MAX];        /* JUMPBOX_TERRAFORM, else terraform on PATH */
+    char workdir[PATH_MAX];    /* holds main.tf.json; the root module */
+    char logpath[PATH_MAX];    /* all Terraform output for this stack */
+    char plugin_dir[PATH_MAX]; /* JUMPBOX_TF_PLUGIN_DIR; empty: none */
+    struct jb_strv env;
+    volatile sig_atomic_t *cancel;
+    int log_fd;
+};
+
+/* Prepares a runner for workdir (created 0700).  env is the caller's
+ * environment (e.g. environ); only what Terraform needs is passed on. */
+int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, char *const *env,
+               char *err, size_t errlen);
+void jb_tf_close(struct jb_tf *tf);
+
+/* The environment Terraform gets: TF_DATA_DIR=<workdir>/.terraform,
+ * TF_IN_AUTOMATION, TF_INPUT=0, and from env only an allow-list (PATH, HOME,
+ * TMPDIR, proxies, CA bundles, AWS_*, JUMPBOX_*, XDG_* …). */
+int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env);
+
+/* The argv for a Terraform command, with -chdir, -input=false,
+ * -no-color and, for init, -plugin-dir when configured. */
+int jb_tf_build_argv(const struct jb_tf *tf, const char *cmd, const char *const *extra,
+                     struct jb_strv *out);
+
+/* Each runs one command with a deadline in seconds.  Failures point at the log. */
+int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
+/* secret_vars: HCL assignments (`name = "…"`) handed to Terraform through a
+ * pipe as -var-file=/dev/fd/3, so the secrets never touch a disk.  NULL:
+ * none.  At most 64 KiB (one pipe buffer). */
+int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen);
+int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
+int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen);
+/* `terraform state push PATH`: a state file to the backend (refused when
+ * its lineage differs or the backend's serial is newer). */
+int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *err, size_t errlen);
+
+/* Reads a string or number output from `output -json`, validated: printable,
+ * at most max bytes. */
+int jb_tf_output_string(const cJSON *outputs, const char *name, char *dst, size_t max, char *err,
+                        size_t errlen);
+int jb_tf_output_port(const cJSON *outputs, const char *name, int *port, char *err, size_t errlen);
+
+#endif
