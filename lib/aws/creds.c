@@ -7,7 +7,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/ini.h"
-#include "crypto/keys.h"
+#include "base/secret.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -62,7 +62,8 @@ int jb_creds_fill(struct jb_aws_creds *out, const char *what, const char *akid, 
                           what);
     memcpy(out->access_key_id, akid, akidlen);
     out->access_key_id[akidlen] = '\0';
-    if (jb_keys_init(err, errlen) != 0 || secret_dup(&out->secret_access_key, secret, slen) != 0 ||
+    if (jb_secret_init(err, errlen) != 0 ||
+        secret_dup(&out->secret_access_key, secret, slen) != 0 ||
         (token != NULL && tlen > 0 && secret_dup(&out->session_token, token, tlen) != 0)) {
         jb_aws_creds_clear(out);
         return jb_err(err, errlen, JB_ERR_NOMEM, "%s: out of locked memory", what);
@@ -282,7 +283,7 @@ int jb_creds_provider_new(const struct jb_creds_options *opts, struct jb_creds_p
     struct jb_creds_provider *p;
 
     *out = NULL;
-    if (jb_keys_init(err, errlen) != 0)
+    if (jb_secret_init(err, errlen) != 0)
         return JB_ERR_CRYPTO; /* locked memory for secrets needs libsodium */
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "credentials: out of memory");

@@ -4,7 +4,7 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "crypto/keys.h"
+#include "base/secret.h"
 #include "base/parse.h"
 
 #include <cJSON.h>

@@ -17,7 +17,7 @@
 
 #include "aws/creds.h"
 #include "aws/ec2xml.h"
-#include "net/http.h"
+#include "aws/request.h"
 
 #define JB_EC2_PAGE_MIN 5 /* MaxResults bounds of both Describe calls */
 #define JB_EC2_PAGE_MAX 1000

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "aws/creds.h"
-#include "net/http.h"
+#include "aws/request.h"
 
 #define JB_LAMBDA_PAYLOAD_MAX (6u * 1024 * 1024) /* Lambda's synchronous payload limit */
 

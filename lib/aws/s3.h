@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "aws/creds.h"
-#include "net/http.h"
+#include "aws/request.h"
 #include "aws/s3xml.h"
 
 #define JB_S3_BUCKET_MAX 64     /* 63 characters plus NUL */

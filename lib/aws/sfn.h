@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "aws/creds.h"
-#include "net/http.h"
+#include "aws/request.h"
 
 /* The API's limits (bytes; error and cause are cut on a UTF-8 boundary to
  * fit, output is refused when over). */

@@ -1,7 +1,7 @@
 #include "aws/sigv4.h"
 
 #include "base/err.h"
-#include "crypto/keys.h"
+#include "base/secret.h"
 #include "base/strbuf.h"
 
 #include <ctype.h>
@@ -469,7 +469,7 @@ int jb_sigv4_sign(const struct jb_sigv4_request *req, const struct jb_aws_creds 
     int rc, i;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = jb_keys_init(err, errlen)) != 0)
+    if ((rc = jb_secret_init(err, errlen)) != 0)
         return rc;
     if ((rc = build(req, creds, &b, err, errlen)) != 0)
         return rc;

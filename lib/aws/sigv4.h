@@ -14,12 +14,7 @@
 #include <time.h>
 
 #include "aws/creds.h"
-
-/* A key and a value, raw (unencoded): query parameters and headers. */
-struct jb_kv {
-    const char *key;
-    const char *value;
-};
+#include "net/http.h" /* struct jb_kv */
 
 #define JB_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define JB_AMZ_DATE_LEN 17 /* "20240102T030405Z" plus NUL */

@@ -52,7 +52,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
                                 "%s: expected <%s>, got <%s>: the server does "
                                 "not support this call",
                                 w->what, w->root, name));
-        } else if (strcmp(name, w->root) != 0) {
+        } else if (w->root != NULL && strcmp(name, w->root) != 0) {
             walk_fail(w, jb_err(w->err, w->errlen, JB_ERR_PARSE, "%s: expected <%s>, got <%.40s>",
                                 w->what, w->root, name));
         }

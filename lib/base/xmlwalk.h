@@ -33,7 +33,7 @@ struct jb_xml_error_doc {
 struct jb_xml_walk {
     /* Set by the caller. */
     const char *what;        /* message prefix, e.g. "S3 response XML" */
-    const char *root;        /* the expected root element */
+    const char *root;        /* the expected root element; NULL: any */
     const char *alt_root;    /* a root meaning "not supported here" (JB_ERR_UNSUPPORTED), or NULL */
     const char *error_root;  /* a root that is an error document (S3's "Error"), or NULL */
     const char *error_label; /* its message prefix, e.g. "S3" */
@@ -48,7 +48,8 @@ struct jb_xml_walk {
     char names[JB_XML_MAX_DEPTH + 1][JB_XML_NAME_MAX];
     char text[JB_XML_MAX_TEXT + 1];
     size_t textlen;
-    int cut_text; /* over-long text is cut (error documents), not refused */
+    int cut_text; /* over-long text is cut (error documents), not refused;
+                     the caller may set it for a document of its own */
     int error_doc;
     struct jb_xml_error_doc errdoc; /* <Code> and <Message> of an error_root document */
     int rc;

@@ -1,5 +1,7 @@
 #include "crypto/keys.h"
 
+#include "base/secret.h"
+
 #include "base/err.h"
 
 #include <sodium.h>
@@ -26,23 +28,7 @@ int jb_base64_chars_ok(const char *s, size_t n)
 
 int jb_keys_init(char *err, size_t errlen)
 {
-    if (sodium_init() < 0)
-        return jb_err(err, errlen, JB_ERR_CRYPTO, "libsodium failed to initialise");
-    return 0;
-}
-
-void *jb_secret_alloc(size_t len)
-{
-    /* sodium_malloc needs the page size that sodium_init looks up. */
-    if (sodium_init() < 0)
-        return NULL;
-    return sodium_malloc(len);
-}
-
-void jb_secret_free(void *p)
-{
-    if (p != NULL)
-        sodium_free(p); /* wipes before release */
+    return jb_secret_init(err, errlen);
 }
 
 int jb_keypair_new(struct jb_keypair **out, char *err, size_t errlen)

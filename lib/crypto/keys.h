@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "base/secret.h" /* jb_secret_free for jb_key_private_text */
+
 #define JB_ED25519_PK_LEN 32
 #define JB_ED25519_SK_LEN 64
 #define JB_PUBLIC_LINE_MAX 512 /* "ssh-ed25519 " + 68 base64 + " " + comment */
@@ -59,10 +61,6 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
 #define JB_ED25519_SIGBLOB_LEN 83
 int jb_key_sign(const struct jb_keypair *kp, const unsigned char *data, size_t len,
                 unsigned char out[JB_ED25519_SIGBLOB_LEN]);
-
-/* Wipes and frees a secret from jb_key_private_text or jb_secret_alloc. */
-void *jb_secret_alloc(size_t len);
-void jb_secret_free(void *p);
 
 /* 1 when s[0..n) holds only standard base64 characters and '='.  libsodium
  * 1.0.18's sodium_base642bin reads bytes >= 0x80 as base64 digits (it

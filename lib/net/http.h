@@ -1,19 +1,18 @@
-/* HTTP for AWS over libcurl.
+/* The HTTP transport over libcurl: one exchange, no signing, no retry
+ * (lib/aws/request adds those for AWS calls).
  *
  * TLS peer and host verification are always on (CA bundle from
- * AWS_CA_BUNDLE when set).  jb_aws_request signs every attempt afresh and
- * retries the AWS "standard" way: at most 3 attempts (AWS_MAX_ATTEMPTS),
- * exponential backoff with full jitter (base 1 s, cap 20 s, as botocore), on
- * throttling (429; 400/403/503 with Throttling, ThrottlingException,
- * SlowDown, RequestLimitExceeded, ... in the body), on 500/502/503/504 and on
- * connection errors.  Any other 4xx is returned at once. */
+ * AWS_CA_BUNDLE when set). */
 #ifndef JB_HTTP_H
 #define JB_HTTP_H
 
 #include <stddef.h>
 
-#include "aws/creds.h"
-#include "aws/sigv4.h"
+/* A key and a value, raw (unencoded): query parameters and headers. */
+struct jb_kv {
+    const char *key;
+    const char *value;
+};
 
 struct jb_http_options {
     long connect_timeout_ms; /* 0 = 5000 */
@@ -38,6 +37,8 @@ struct jb_http_response {
     size_t bodylen;
     struct jb_http_header *headers; /* of the final attempt */
     size_t nheaders;
+    int no_answer;         /* jb_http_do failed before any answer (connection,
+                              TLS, timeout): worth another attempt */
     int attempts;          /* how many were made */
     char aws_code[128];    /* error code parsed from an error body ("SlowDown"), or "" */
     char aws_message[256]; /* its message, or "" */
@@ -64,53 +65,5 @@ struct jb_http_request {
 };
 int jb_http_do(const struct jb_http_request *req, const struct jb_http_options *opts,
                struct jb_http_response *resp, char *err, size_t errlen);
-
-/* A signed AWS call.  path and query are RAW: this module encodes them. */
-struct jb_aws_call {
-    const char *service; /* "s3", "lambda", "sts": signing name and endpoint */
-    const char *region;  /* required */
-    const char *method;
-    const char *endpoint; /* NULL: jb_aws_endpoint(); else "scheme://host[:port][/prefix]" */
-    const char *path;     /* raw, starts with '/', e.g. "/bucket/key with space" */
-    const struct jb_kv *query;
-    size_t nquery;
-    const struct jb_kv *headers; /* extra headers, sent and signed (content-type, x-amz-*) */
-    size_t nheaders;
-    const void *body;
-    size_t bodylen;
-    int unsigned_payload; /* s3 over https only: sign "UNSIGNED-PAYLOAD" */
-    struct jb_creds_provider *creds;
-    const struct jb_http_options *opts; /* NULL = defaults */
-};
-
-/* Sends call, retrying as above.  Returns 0 when an answer arrived, WHATEVER
- * its status (the caller checks resp->status, aws_code, aws_message); on a
- * final non-2xx err also gets "SERVICE METHOD: HTTP 404 NoSuchKey: message".
- * Negative when no answer could be had: JB_ERR_HTTP (connection errors after
- * the last attempt, body over cap), JB_ERR_TIMEOUT, JB_ERR_AUTH / NOTFOUND
- * (credentials), JB_ERR_INVALID (bad call). */
-int jb_aws_request(const struct jb_aws_call *call, struct jb_http_response *resp, char *err,
-                   size_t errlen);
-
-/* Endpoint for service: AWS_ENDPOINT_URL_<SERVICE> (upper case, e.g.
- * AWS_ENDPOINT_URL_S3), then AWS_ENDPOINT_URL, then
- * https://<service>.<region>.amazonaws.com.  No trailing '/'. */
-int jb_aws_endpoint(const char *service, const char *region, char *out, size_t outlen, char *err,
-                    size_t errlen);
-
-/* The same for a service whose botocore serviceId (the variable's suffix)
- * differs from its endpoint prefix: Step Functions is ("sfn", "states"):
- * AWS_ENDPOINT_URL_SFN, then AWS_ENDPOINT_URL, then
- * https://states.<region>.amazonaws.com. */
-int jb_aws_endpoint_for(const char *service_id, const char *prefix, const char *region, char *out,
-                        size_t outlen, char *err, size_t errlen);
-
-/* Retry decision for one attempt, exposed for tests: curl_failed = no
- * answer (connection reset, refused, timeout).  1 = retry. */
-int jb_http_retryable(int curl_failed, long status, const char *aws_code);
-
-/* Backoff before attempt n+1 (n >= 1) with draw r in [0,1): r * min(20000,
- * 1000 * 2^(n-1)) milliseconds ("full jitter"). */
-long jb_http_backoff_ms(int attempt, double r);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include "base/err.h"
 #include "net/http.h"
-#include "crypto/keys.h"
+#include "base/secret.h"
 #include "aws/lambda.h"
 
 #include <cjson/cJSON.h>

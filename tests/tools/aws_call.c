@@ -8,7 +8,7 @@
  * --no-sleep records the backoff delays instead of sleeping them. */
 #include "aws/creds.h"
 #include "base/err.h"
-#include "net/http.h"
+#include "aws/request.h"
 
 #include <cJSON.h>
 #include <stdio.h>

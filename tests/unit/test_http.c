@@ -6,7 +6,8 @@
 
 #include "aws/creds.h"
 #include "base/err.h"
-#include "net/http.h"
+#include "aws/aws_error.h"
+#include "aws/request.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,29 +20,29 @@
 static void test_retry_rules(void **state)
 {
     (void)state;
-    assert_int_equal(jb_http_retryable(1, 0, NULL), 1);
-    assert_int_equal(jb_http_retryable(0, 429, ""), 1);
-    assert_int_equal(jb_http_retryable(0, 503, "SlowDown"), 1);
-    assert_int_equal(jb_http_retryable(0, 500, ""), 1);
-    assert_int_equal(jb_http_retryable(0, 504, ""), 1);
-    assert_int_equal(jb_http_retryable(0, 400, "ThrottlingException"), 1);
-    assert_int_equal(jb_http_retryable(0, 403, "RequestLimitExceeded"), 1);
-    assert_int_equal(jb_http_retryable(0, 400, "RequestTimeout"), 1);
-    assert_int_equal(jb_http_retryable(0, 400, "InvalidArgument"), 0);
-    assert_int_equal(jb_http_retryable(0, 403, "AccessDenied"), 0);
-    assert_int_equal(jb_http_retryable(0, 404, "NoSuchKey"), 0);
-    assert_int_equal(jb_http_retryable(0, 501, ""), 0);
-    assert_int_equal(jb_http_retryable(0, 200, NULL), 0);
+    assert_int_equal(jb_aws_retryable(1, 0, NULL), 1);
+    assert_int_equal(jb_aws_retryable(0, 429, ""), 1);
+    assert_int_equal(jb_aws_retryable(0, 503, "SlowDown"), 1);
+    assert_int_equal(jb_aws_retryable(0, 500, ""), 1);
+    assert_int_equal(jb_aws_retryable(0, 504, ""), 1);
+    assert_int_equal(jb_aws_retryable(0, 400, "ThrottlingException"), 1);
+    assert_int_equal(jb_aws_retryable(0, 403, "RequestLimitExceeded"), 1);
+    assert_int_equal(jb_aws_retryable(0, 400, "RequestTimeout"), 1);
+    assert_int_equal(jb_aws_retryable(0, 400, "InvalidArgument"), 0);
+    assert_int_equal(jb_aws_retryable(0, 403, "AccessDenied"), 0);
+    assert_int_equal(jb_aws_retryable(0, 404, "NoSuchKey"), 0);
+    assert_int_equal(jb_aws_retryable(0, 501, ""), 0);
+    assert_int_equal(jb_aws_retryable(0, 200, NULL), 0);
 }
 
 static void test_backoff_full_jitter(void **state)
 {
     (void)state;
-    assert_int_equal(jb_http_backoff_ms(1, 0.5), 500);
-    assert_int_equal(jb_http_backoff_ms(2, 0.5), 1000);
-    assert_int_equal(jb_http_backoff_ms(3, 0.999), 3996);
-    assert_int_equal(jb_http_backoff_ms(30, 0.5), 10000); /* capped at 20 s */
-    assert_int_equal(jb_http_backoff_ms(1, 0.0), 0);
+    assert_int_equal(jb_aws_backoff_ms(1, 0.5), 500);
+    assert_int_equal(jb_aws_backoff_ms(2, 0.5), 1000);
+    assert_int_equal(jb_aws_backoff_ms(3, 0.999), 3996);
+    assert_int_equal(jb_aws_backoff_ms(30, 0.5), 10000); /* capped at 20 s */
+    assert_int_equal(jb_aws_backoff_ms(1, 0.0), 0);
 }
 
 static void test_endpoints(void **state)
@@ -139,12 +140,56 @@ static void test_connection_errors_retry_with_injected_sleep(void **state)
     close(fd);
 }
 
+/* Each service's error form, as lib/aws/aws_error.h lists them. */
+static void test_error_bodies(void **state)
+{
+    static const struct {
+        const char *header, *body, *code, *message;
+    } cases[] = {
+        {NULL, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", "NoSuchKey", "gone"},
+        {NULL,
+         "<?xml version=\"1.0\"?><Response><Errors><Error><Code>DependencyViolation</Code>"
+         "<Message>sg-1 &amp; eni-2</Message></Error></Errors><RequestID>r</RequestID></Response>",
+         "DependencyViolation", "sg-1 & eni-2"},
+        {NULL,
+         "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+         "<Message>Rate exceeded</Message></Error></ErrorResponse>",
+         "Throttling", "Rate exceeded"},
+        /* Only <Code> directly inside <Error> names the error. */
+        {NULL, "<Response><Code>Nope</Code><Error><Message>m</Message></Error></Response>", "",
+         "m"},
+        {NULL, "{\"__type\":\"com.amazon#ThrottlingException:http://x\",\"message\":\"slow\"}",
+         "ThrottlingException", "slow"},
+        {"ResourceNotFoundException:http://internal", "{\"Message\":\"no such function\"}",
+         "ResourceNotFoundException", "no such function"},
+        {"SlowDown", "<Error><Code>Other</Code><Message>m</Message></Error>", "SlowDown", "m"},
+        {NULL, "<Error><Code>Bad\tCode</Code></Error>", "Bad?Code", ""},
+        {NULL, "<!DOCTYPE x [<!ENTITY a \"b\">]><Error><Code>&a;</Code></Error>", "", ""},
+        {NULL, "<html><body>Bad Gateway</body></html>", "", ""},
+        {NULL, "not xml at all", "", ""},
+    };
+    char code[128], message[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        jb_aws_error_parse(400, cases[i].header, cases[i].body, strlen(cases[i].body), code,
+                           sizeof(code), message, sizeof(message));
+        assert_string_equal(code, cases[i].code);
+        assert_string_equal(message, cases[i].message);
+    }
+    jb_aws_error_parse(200, "SlowDown", "<Error><Code>X</Code></Error>", 29, code, sizeof(code),
+                       message, sizeof(message));
+    assert_string_equal(code, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_rules),
         cmocka_unit_test(test_backoff_full_jitter),
         cmocka_unit_test(test_endpoints),
+        cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_connection_errors_retry_with_injected_sleep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "net/http.h"
+#include "aws/request.h"
 #include "aws/sfn.h"
 
 #include <stdlib.h>
