@@ -254,7 +254,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.audit_fd = -1;
     if (jb_fn_event(inv, allowed, &ev, e) != 0 || check_event(c, ev, &r, e) != 0)
         goto out;
-    if (jb_state_prepare(&st, err, sizeof(err)) != 0 ||
+    if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0 ||
         jb_fn_reserve_ms(inv->deadline_ms, now, &reserve, err, sizeof(err)) != 0) {
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);
         goto out;

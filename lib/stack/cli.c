@@ -2,6 +2,7 @@
 
 #include "base/err.h"
 #include "base/parse.h"
+#include "stack/lease_store.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
 
     if (rc != 0)
         return JB_ERR_INVALID;
-    return jb_state_prepare(st, err, errlen);
+    return jb_lease_store_prepare(st, err, errlen);
 }
 
 const char *jb_cli_default_requester(char *buf, size_t buflen)

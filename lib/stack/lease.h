@@ -10,10 +10,8 @@
 
 #include "crypto/keys.h"
 #include "base/parse.h"
+#include "stack/lease_store.h"
 #include "stack/state.h"
-
-#define JB_LEASE_MAX_BYTES (64 * 1024)
-#define JB_LEASE_ETAG_MAX 132 /* a stored version's id (lease_store.h), with the NUL */
 
 struct jb_lease {
     char stack_id[JB_STACK_ID_MAX + 1];

@@ -2,7 +2,6 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "stack/lease.h"
 #include "base/parse.h"
 
 #include <dirent.h>
@@ -246,5 +245,17 @@ int jb_lease_store_delete_file(const struct jb_state *st, const char *stack_id, 
         return jb_err(err, errlen, JB_ERR_INVALID, "bad stack file name");
     if (unlink(file) != 0 && errno != ENOENT)
         return jb_err_errno(err, errlen, JB_ERR_IO, "unlink %s", file);
+    return 0;
+}
+
+int jb_lease_store_prepare(const struct jb_state *st, char *err, size_t errlen)
+{
+    if (st->kind == JB_STATE_S3)
+        return jb_lease_store_check(st, err, errlen);
+    /* A directory that can't be made is the caller's to fix: bad input. */
+    if (jb_mkdir_p(st->dir, 0700, err, errlen) != 0)
+        return JB_ERR_INVALID;
+    if (access(st->dir, W_OK | X_OK) != 0)
+        return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", st->dir);
     return 0;
 }

@@ -12,8 +12,15 @@
 
 #include <stddef.h>
 
-#include "stack/lease.h"
 #include "stack/state.h"
+
+#define JB_LEASE_MAX_BYTES (64 * 1024) /* a lease's JSON, written or read */
+#define JB_LEASE_ETAG_MAX 132          /* a stored version's id, with the NUL */
+
+/* Checks the location can be used (file: created 0700 and writable; s3:
+ * the bucket answers a listing with our credentials).  JB_ERR_INVALID when
+ * the location itself is wrong; other errors (S3 failing) are not input's. */
+int jb_lease_store_prepare(const struct jb_state *st, char *err, size_t errlen);
 
 /* if_match NULL: create, failing with JB_ERR_EXISTS when the lease exists;
  * else replace the version if_match names (see above).  etag (NULL, or

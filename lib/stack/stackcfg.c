@@ -3,6 +3,7 @@
 #include "base/err.h"
 #include "aws/creds.h"
 #include "base/fsutil.h"
+#include "stack/terraform.h"
 #include "jb_paths.h" /* JB_DATADIR, JB_LIBEXECDIR: generated from PREFIX by the Makefile */
 
 #include <stdio.h>
@@ -114,29 +115,6 @@ int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_pat
                       "directory holding it)",
                       module, module);
     return jb_mkdir_p(logs, 0700, err, errlen);
-}
-
-cJSON *jb_tf_literal(const char *s)
-{
-    size_t n = strlen(s), extra = 0;
-    char *buf, *d;
-    cJSON *out;
-
-    for (size_t i = 0; i + 1 < n; i++)
-        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
-            extra++;
-    if ((buf = malloc(n + extra + 1)) == NULL)
-        return NULL;
-    d = buf;
-    for (size_t i = 0; i < n; i++) {
-        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
-            *d++ = s[i];
-        *d++ = s[i];
-    }
-    *d = '\0';
-    out = cJSON_CreateString(buf);
-    free(buf);
-    return out;
 }
 
 static cJSON *literal_copy(const cJSON *v)

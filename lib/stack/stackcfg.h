@@ -30,12 +30,6 @@ int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_pat
  * ../libexec/jumpbox (an installed tree), or in the LIBEXECDIR compiled in. */
 int jb_localbox_path(const char *bin_dir, char *out, size_t outlen, char *err, size_t errlen);
 
-/* Terraform reads "${" and "%{" in JSON strings that hold expressions
- * (module arguments, outputs) as templates: values from outside must have
- * them doubled there.  Not in backend settings or a module's source, which
- * Terraform takes as they are.  Returns a new cJSON string. */
-cJSON *jb_tf_literal(const char *s);
-
 /* Writes <workdir>/main.tf.json: backend for st, module "box" from
  * module_dir with vars (plain values), secrets wired from root variables,
  * and the four common outputs. */

@@ -2,7 +2,6 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "stack/lease_store.h"
 #include "base/parse.h"
 #include "aws/s3.h"
 
@@ -86,18 +85,6 @@ int jb_state_default(struct jb_state *st, char *err, size_t errlen)
     else
         return jb_err(err, errlen, JB_ERR_INVALID, "neither XDG_STATE_HOME nor HOME is set");
     return jb_state_parse(url, st, err, errlen);
-}
-
-int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen)
-{
-    if (st->kind == JB_STATE_S3)
-        return jb_lease_store_check(st, err, errlen);
-    /* A directory that can't be made is the caller's to fix: bad input. */
-    if (jb_mkdir_p(st->dir, 0700, err, errlen) != 0)
-        return JB_ERR_INVALID;
-    if (access(st->dir, W_OK | X_OK) != 0)
-        return jb_err_errno(err, errlen, JB_ERR_INVALID, "%s", st->dir);
-    return 0;
 }
 
 int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen)

@@ -23,11 +23,6 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
 /* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
 int jb_state_default(struct jb_state *st, char *err, size_t errlen);
 
-/* Checks the location can be used (file: created 0700 and writable; s3:
- * the bucket answers a listing with our credentials).  JB_ERR_INVALID when
- * the location itself is wrong; other errors (S3 failing) are not input's. */
-int jb_state_prepare(const struct jb_state *st, char *err, size_t errlen);
-
 /* file: <dir>/<stack>;  s3: <prefix>/<stack> (the object key prefix, no
  * trailing slash). */
 int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen);

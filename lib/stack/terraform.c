@@ -295,3 +295,26 @@ int jb_tf_output_port(const cJSON *outputs, const char *name, int *port, char *e
     *port = (int)d;
     return 0;
 }
+
+cJSON *jb_tf_literal(const char *s)
+{
+    size_t n = strlen(s), extra = 0;
+    char *buf, *d;
+    cJSON *out;
+
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
+            extra++;
+    if ((buf = malloc(n + extra + 1)) == NULL)
+        return NULL;
+    d = buf;
+    for (size_t i = 0; i < n; i++) {
+        if ((s[i] == '$' || s[i] == '%') && s[i + 1] == '{')
+            *d++ = s[i];
+        *d++ = s[i];
+    }
+    *d = '\0';
+    out = cJSON_CreateString(buf);
+    free(buf);
+    return out;
+}

@@ -55,4 +55,10 @@ int jb_tf_output_string(const cJSON *outputs, const char *name, char *dst, size_
                         size_t errlen);
 int jb_tf_output_port(const cJSON *outputs, const char *name, int *port, char *err, size_t errlen);
 
+/* Terraform reads "${" and "%{" in JSON strings that hold expressions
+ * (module arguments, outputs) as templates: values from outside must have
+ * them doubled there.  Not in backend settings or a module's source, which
+ * Terraform takes as they are.  Returns a new cJSON string. */
+cJSON *jb_tf_literal(const char *s);
+
 #endif

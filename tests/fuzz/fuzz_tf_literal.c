@@ -1,5 +1,5 @@
 #include "fuzz.h"
-#include "stack/stackcfg.h"
+#include "stack/terraform.h"
 
 /* Reads s the way Terraform reads a JSON string template: "$${" and "%%{"
  * are literal "${" and "%{"; a bare "${" or "%{" starts an expression,
