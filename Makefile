@@ -56,7 +56,7 @@ MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check unit integration integration-aws boot-root demo format check-format clean help bench \
+.PHONY: all asan deps test check check-layers unit integration integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
@@ -141,7 +141,12 @@ deps:
 test: deps
 	$(MAKE) check
 
-check: check-format asan
+# lib/ layers point down, no include cycle, docs/architecture.md matches
+# the headers (tests/layers.py --write rewrites its module list).
+check-layers:
+	python3 tests/layers.py
+
+check: check-format check-layers asan
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-smoke

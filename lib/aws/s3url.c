@@ -1,6 +1,7 @@
 /* s3:// state URLs and S3 bucket names. */
-#include "base/err.h"
 #include "aws/s3.h"
+
+#include "base/err.h"
 
 #include <string.h>
 

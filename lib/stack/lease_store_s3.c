@@ -6,7 +6,6 @@
 #include "stack/lease_store.h"
 
 #include "base/err.h"
-#include "stack/lease.h"
 #include "base/parse.h"
 #include "aws/s3.h"
 

@@ -1,0 +1,87 @@
+"""tests/layers.py, the check `make test` runs on lib/'s layering and on
+docs/architecture.md, fails on each thing it is there to catch."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ROOT / "tests" / "layers.py"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    shutil.copytree(ROOT / "lib", tmp_path / "lib")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    return tmp_path
+
+
+def check(root):
+    return subprocess.run([sys.executable, str(LAYERS), "--root", str(root)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_repo_passes(tree):
+    r = check(tree)
+    assert r.returncode == 0, r.stderr
+    assert "no cycle" in r.stdout
+
+
+def test_an_include_from_a_higher_layer_fails(tree):
+    edit(tree / "lib/net/http.c", '#include "net/http.h"\n',
+         '#include "net/http.h"\n#include "aws/creds.h"\n')
+    r = check(tree)
+    assert r.returncode == 1
+    assert 'lib/net/http.c: includes "aws/creds.h": layer net may include only base, net' in r.stderr
+
+
+def test_an_include_without_its_layer_fails(tree):
+    edit(tree / "lib/aws/s3.c", '#include "base/err.h"', '#include "err.h"')
+    r = check(tree)
+    assert r.returncode == 1
+    assert 'lib/aws/s3.c: includes "err.h": not lib/LAYER/NAME.h' in r.stderr
+
+
+def test_a_cycle_within_a_layer_fails(tree):
+    # http.c once reached creds, whose sources reached http: the cycle #12 removed.
+    edit(tree / "lib/aws/s3.h", "#define JB_S3_H\n", '#define JB_S3_H\n#include "aws/lambda.h"\n')
+    edit(tree / "lib/aws/lambda.h", "#define JB_LAMBDA_H\n", '#define JB_LAMBDA_H\n#include "aws/s3.h"\n')
+    r = check(tree)
+    assert r.returncode == 1
+    assert "include cycle: aws/lambda -> aws/s3 -> aws/lambda" in r.stderr
+
+
+def test_a_file_outside_the_layers_fails(tree):
+    (tree / "lib/misc.c").write_text("int x;\n")
+    (tree / "lib/util").mkdir()
+    r = check(tree)
+    assert r.returncode == 1
+    assert "lib/misc.c: every lib file sits in a layer folder" in r.stderr
+    assert "lib/util/: not a layer" in r.stderr
+
+
+def test_a_stale_module_list_fails_and_write_mends_it(tree):
+    edit(tree / "lib/base/proc.h", "/* Child processes without a shell", "/* Children without a shell")
+    r = check(tree)
+    assert r.returncode == 1
+    assert "docs/architecture.md: the module table is not the headers'" in r.stderr
+    subprocess.run([sys.executable, str(LAYERS), "--root", str(tree), "--write"], check=True,
+                   capture_output=True, timeout=120)
+    assert "`proc` — Children without a shell" in (tree / "docs/architecture.md").read_text()
+    assert check(tree).returncode == 0
+
+
+def test_a_header_without_its_opening_comment_fails(tree):
+    h = tree / "lib/base/strbuf.h"
+    h.write_text(h.read_text().split("*/", 1)[1])
+    r = check(tree)
+    assert r.returncode == 1
+    assert "lib/base/strbuf.h: opens with no comment saying what it is" in r.stderr
