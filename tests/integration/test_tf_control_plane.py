@@ -321,7 +321,7 @@ def test_clean_cannot_launch_or_pass_roles(planned):
 
 def test_clean_may_do_what_the_reaper_calls_and_only_on_tagged_resources(planned):
     # The EC2 actions lib/aws/ec2.c sends (the reaper's), read from its source.
-    src = (tfo.ROOT / "lib" / "ec2.c").read_text()
+    src = (tfo.ROOT / "lib" / "aws" / "ec2.c").read_text()
     called = {a for a in re.findall(r'"((?:Describe|Terminate|Delete|Revoke|Run|Create|'
                                     r'Authorize|Modify)[A-Za-z]+)"', src)
               if not a.endswith("Response")}
