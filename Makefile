@@ -154,7 +154,7 @@ check: check-format check-layers asan
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
-# The Lambda image is built once for both runs (tests/integration/image_util.py):
+# The Lambda image is built once for both runs (tests/support/image_util.py):
 # the first builds it into build-image/test, the second finds it there.
 TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
 integration:
@@ -167,12 +167,12 @@ integration:
 # own pytest run, since its conftest moves the whole run into a private
 # network namespace.  First the Debian root the booted stand-in boots: built
 # once per machine from the apt repositories (out here, with the network),
-# cached outside the repo (tests/fixtures/boot_root.py says where).
+# cached outside the repo (tests/support/boot_root.py says where).
 integration-aws: boot-root
 	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider tests/aws
 
 boot-root:
-	nice -n 10 /usr/bin/python3 tests/fixtures/boot_root.py
+	nice -n 10 /usr/bin/python3 tests/support/boot_root.py
 
 demo: deps
 	$(MAKE) all

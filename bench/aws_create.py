@@ -5,7 +5,7 @@ Ours: `provisioner create --module aws` to ready, then `cleaner destroy`.
 Peer: bare `terraform init` + `apply` + `destroy` of terraform/aws with the
 same inputs (same keys, same S3 backend bucket, secrets in a 0600 var file),
 alternating run by run in the same namespace, against the same moto and the
-same EC2 instance stand-in (tests/fixtures/).  Where our seconds go comes
+same EC2 instance stand-in (tests/support/ec2_standin.py).  Where our seconds go comes
 from our progress lines (keys+lease, init, apply, output, probe).
 
     bench/aws_create.py [N]      (release binaries from build/; writes
@@ -26,15 +26,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "fixtures"), str(ROOT / "tests" / "integration")]
+# The tests' support package (tests/support), as pytest.ini gives it to the tests.
+sys.path.insert(0, str(ROOT / "tests"))
 
-import netns  # noqa: E402
+from support import netns  # noqa: E402
 
 netns.enter_private_netns()
 
-from ec2_standin import InstanceStandIn  # noqa: E402
-from emulated_cloud import BUCKET, STATE_URL, EmulatedCloud  # noqa: E402
-import tf_offline  # noqa: E402
+from support.ec2_standin import InstanceStandIn  # noqa: E402
+from support.emulated_cloud import BUCKET, STATE_URL, EmulatedCloud  # noqa: E402
+from support import tf_offline  # noqa: E402
 
 BIN = ROOT / "build"
 STAGE_RE = re.compile(r"^provisioner: \[\s*([0-9.]+)s\] ([a-z ]+?)(?::|$)", re.M)

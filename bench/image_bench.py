@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The Lambda image (`make image`): size per layer, what a code-only change
 pushes, and the cold start in the Lambda-like sandbox
-(tests/fixtures/lambda_sandbox.py) against the usual peer design, a Python
+(tests/support/lambda_sandbox.py) against the usual peer design, a Python
 3.11 + boto3 + Terraform image, in the same sandbox, same run.
 
   image_bench.py --layout dist/image/oci [--changed OTHER_LAYOUT --pushed-a N --pushed-b N]
@@ -39,10 +39,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path[:0] = [HERE, os.path.join(ROOT, "tests", "fixtures")]
+# The tests' support package (tests/support), as pytest.ini gives it to the tests.
+sys.path[:0] = [HERE, os.path.join(ROOT, "tests")]
 import cold_start as cs  # noqa: E402
-from lambda_sandbox import (LAMBDA_UID, TMP_BYTES, LambdaImage, entry_pid,  # noqa: E402
-                            image_config)
+from support.lambda_sandbox import (LAMBDA_UID, TMP_BYTES, LambdaImage, entry_pid,  # noqa: E402
+                                    image_config)
 
 
 def layer_sizes(layout):

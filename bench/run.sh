@@ -336,7 +336,7 @@ EOF
     echo "(packaging/push.sh) to Debian's docker-registry on 127.0.0.1, whose storage growth is"
     echo "what each push uploaded.  Then bench/image_bench.py: the cold start of the image's entry"
     echo "point (the build function's settings) in the Lambda-like sandbox of the tests"
-    echo "(tests/fixtures/lambda_sandbox.py: setpriv to uid 993, bwrap, read-only root, 512 MB"
+    echo "(tests/support/lambda_sandbox.py: setpriv to uid 993, bwrap, read-only root, 512 MB"
     echo "/tmp), exec of the entry point (timed by bench/exec_stamp.c, bound into the sandbox) to"
     echo "the first \`GET .../invocation/next\` at bench/cold_start.py's stand-in Runtime API, and the"
     echo "entry point's VmHWM; against bench/cold_start_fn.py (boto3,"

@@ -1,32 +1,27 @@
-"""The aws module on the emulated cloud (tests/fixtures/emulated_cloud.py:
+"""The aws module on the emulated cloud (tests/support/emulated_cloud.py:
 moto with named patches, not AWS) and an EC2 instance stand-in: `aws` plays
 each instance with a real sshd from its user data
-(tests/fixtures/ec2_standin.py), `aws_boot` boots it -- systemd and
-cloud-init in a Debian container (tests/fixtures/ec2_boot.py).
+(tests/support/ec2_standin.py), `aws_boot` boots it -- systemd and
+cloud-init in a Debian container (tests/support/ec2_boot.py).
 
 Everything in this suite runs inside a network namespace of its own: this
 conftest enters it before any test is collected, and the cloud fixture
 refuses to start outside one."""
 import functools
-import sys
-from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TESTS / "integration"), str(TESTS / "fixtures"), str(TESTS / "faults")]
-
-import netns  # noqa: E402
+from support import netns
 
 netns.enter_private_netns()
 
-import boot_root  # noqa: E402
-from awsflow import AwsEnv  # noqa: E402
-from ec2_boot import BootStandIn  # noqa: E402
-from emulated_cloud import EmulatedCloud  # noqa: E402
-from jbtest import (  # noqa: E402,F401
+from support import boot_root  # noqa: E402
+from support.awsflow import AwsEnv  # noqa: E402
+from support.ec2_boot import BootStandIn  # noqa: E402
+from support.emulated_cloud import EmulatedCloud  # noqa: E402
+from support.jbtest import (  # noqa: E402,F401
     _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
-from matrix import print_matrix  # noqa: E402
+from support.matrix import print_matrix  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -57,12 +52,12 @@ def aws(cloud, tmp_path):
 @pytest.fixture(scope="session")
 def booted_root():
     """The cached Debian root.  It is built by a dependency step (make
-    integration-aws runs tests/fixtures/boot_root.py), not here: building
+    integration-aws runs tests/support/boot_root.py), not here: building
     needs the apt repositories, and this process has no network."""
     p = boot_root.built()
     if p is None:
         pytest.fail(f"no cached root at {boot_root.root_path()}: run "
-                    "`python3 tests/fixtures/boot_root.py` (make integration-aws does)")
+                    "`python3 tests/support/boot_root.py` (make integration-aws does)")
     return p
 
 

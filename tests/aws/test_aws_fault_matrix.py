@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from jbtest import bin_path
-from emulated_cloud import BUCKET, PREFIX
-from matrix import MATRIX
+from support.jbtest import bin_path
+from support.emulated_cloud import BUCKET, PREFIX
+from support.matrix import MATRIX
 
 
 def expire_lease(aws, stack):

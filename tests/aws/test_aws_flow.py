@@ -4,9 +4,9 @@ import datetime
 import json
 import time
 
-from awsflow import plan_changes
-from jbtest import bin_path, run
-from emulated_cloud import BUCKET
+from support.awsflow import plan_changes
+from support.jbtest import bin_path, run
+from support.emulated_cloud import BUCKET
 
 
 def audit_records(aws, sid):

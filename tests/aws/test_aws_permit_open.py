@@ -3,8 +3,8 @@ drop-in gets PermitOpen, and the box's real sshd, configured from that
 drop-in verbatim (ec2_standin.py), forwards ssh -W to the permitted target
 only.  An echo listener on 127.0.0.1 of the test's network namespace is the
 job's target."""
-from awsflow import plan_changes
-from test_permit_open import Echo, assert_refused, forward
+from support.awsflow import plan_changes
+from support.forwarding import Echo, assert_refused, forward
 
 
 def test_aws_box_forwards_only_to_the_permitted_targets(aws, tmp_path):

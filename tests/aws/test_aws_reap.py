@@ -6,10 +6,10 @@ lost behind our back."""
 import datetime
 import json
 
-from awsflow import CLEAN
-from emulated_cloud import BUCKET, PREFIX, STATE_URL
-from jbtest import bin_path, run
-from matrix import MATRIX
+from support.awsflow import CLEAN
+from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
+from support.jbtest import bin_path, run
+from support.matrix import MATRIX
 
 LONG_AGO = "2020-01-01T00:00:00Z"
 
@@ -209,7 +209,7 @@ def test_the_clean_function_reaps_after_its_sweep(aws):
     e = Ec2(aws)
     iid, gid = e.stack("lost")
     fresh = e.stack("fresh", expires=rfc3339(-1))
-    from lambda_util import boto_lambda, invoke
+    from support.lambda_util import boto_lambda, invoke
 
     body, ferr = invoke(boto_lambda(h), CLEAN, b'{"action":"reap","dry_run":true}')
     assert ferr is None, body

@@ -1,6 +1,6 @@
 """The user data, proven by booting it: terraform/aws on the emulated cloud
 with every instance a Debian 12 container running real systemd and real
-cloud-init from that instance's own user data (tests/fixtures/ec2_boot.py).
+cloud-init from that instance's own user data (tests/support/ec2_boot.py).
 
 Boots are dear on a shared 2-core machine, so one test boots two boxes side
 by side and checks everything the user data promises on them:
@@ -22,7 +22,7 @@ import shlex
 import time
 from pathlib import Path
 
-from awsflow import CLEAN
+from support.awsflow import CLEAN
 
 # What a user session and root's services try: an IMDSv2 token.
 IMDS_PUT = ("import sys, urllib.request\n"
@@ -201,7 +201,7 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
 def test_the_stand_in_ends_an_instance_as_its_shutdown_behaviour_says(cloud, tmp_path):
     # No boot: the stand-in's answer to a box that powered itself off, for
     # both behaviours EC2 knows (terraform/aws always asks for terminate).
-    from ec2_boot import BootStandIn
+    from support.ec2_boot import BootStandIn
     cloud.reset()
     ec2 = cloud.client("ec2")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]

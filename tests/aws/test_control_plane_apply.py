@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-import tf_offline as tfo
-from emulated_cloud import REGION
-from image_util import lambda_image  # noqa: F401
+from support import tf_offline as tfo
+from support.emulated_cloud import REGION
+from support.image_util import lambda_image  # noqa: F401
 
 ACCOUNT = "123456789012"   # moto's account
 VARS = [f"-var=region={REGION}", f"-var=account_id={ACCOUNT}",

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# Where the support package is (pytest.ini's pythonpath), for the child.
+TESTS = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import sys, time
-sys.path.insert(0, sys.argv[1])
-from emulated_cloud import EmulatedCloud
-cloud = EmulatedCloud(sys.argv[2]).start()
+from support.emulated_cloud import EmulatedCloud
+cloud = EmulatedCloud(sys.argv[1]).start()
 print(cloud.proc.pid, flush=True)
 time.sleep(600)
 """
@@ -31,7 +31,8 @@ def alive(pid):
 
 
 def test_moto_ends_when_the_run_that_started_it_is_killed(tmp_path):
-    run = subprocess.Popen([sys.executable, "-c", CHILD, str(FIXTURES), str(tmp_path)],
+    run = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)],
+                           env=dict(os.environ, PYTHONPATH=str(TESTS)),
                            stdout=subprocess.PIPE, text=True)
     moto = int(run.stdout.readline())
     assert alive(moto)

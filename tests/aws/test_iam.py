@@ -14,11 +14,11 @@ its own key, so the recording says who made each call:
   * the sweep schedule invokes the clean function (signed as the schedule's
     role): it sweeps, and reaps what is tagged as ours with no lease (an
     orphan the test makes), and `cleaner sweep` runs as the clean role.
-moto's fault layer (tests/fixtures/moto_cloud.py) and the Lambda harness
+moto's fault layer (tests/support/moto_cloud.py) and the Lambda harness
 record every call.  Each is mapped to the IAM requests AWS authorizes it by
-(tests/iam/iam_requests.py) and evaluated by @cloud-copilot/iam-simulate
-(tests/iam/evaluate.mjs) against the policies in the control plane's plan
-(tests/iam/policies.py).  A report of each principal's calls and the
+(tests/support/iam_requests.py) and evaluated by @cloud-copilot/iam-simulate
+(tests/support/evaluate.mjs) against the policies in the control plane's plan
+(tests/support/policies.py).  A report of each principal's calls and the
 statements that allowed them goes to JUMPBOX_IAM_REPORT (default:
 iam-report.txt beside the binaries under test).
 """
@@ -26,7 +26,6 @@ import copy
 import json
 import os
 import shutil
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -34,15 +33,13 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "iam"))
-
-from awsflow import BACKUP_VM_KEY, BOX_KEY, BUILD, CLEAN, AwsEnv  # noqa: E402
-from emulated_cloud import (BUCKET, INSTANCE_PROFILE, PREFIX, PRINCIPAL_KEYS,  # noqa: E402
-                            REGION, STATE_URL)
-from iam_requests import Account, map_calls  # noqa: E402
-from jbtest import BIN_DIR, bin_path, run_json  # noqa: E402
-import policies  # noqa: E402
-import simulate  # noqa: E402
+from support.awsflow import BACKUP_VM_KEY, BOX_KEY, BUILD, CLEAN, AwsEnv
+from support.emulated_cloud import (BUCKET, INSTANCE_PROFILE, PREFIX, PRINCIPAL_KEYS,
+                                    REGION, STATE_URL)
+from support.iam_requests import Account, map_calls
+from support.jbtest import BIN_DIR, bin_path, run_json
+from support import policies
+from support import simulate
 
 ACCOUNT = "123456789012"      # moto's account: the ARNs it hands out carry it
 BACKUP_VM_ROLE = "backup-vm"

@@ -1,6 +1,6 @@
 """IAM, proven offline, for `provisioner run --task-token`: the backup VM's
-policy as terraform/control-plane renders it (tests/iam/policies.py),
-evaluated by @cloud-copilot/iam-simulate (tests/iam/evaluate.mjs).  Without
+policy as terraform/control-plane renders it (tests/support/policies.py),
+evaluated by @cloud-copilot/iam-simulate (tests/support/evaluate.mjs).  Without
 step_functions_state_machine_arns the backup VM may call no
 states:SendTask*; with them it may, in the state machines' regions only,
 and still nothing else of Step Functions.
@@ -10,15 +10,11 @@ Authorization Reference (checked below from the simulator's own data): a
 request names no resource, so it is evaluated against "*"."""
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "iam"))
-
-import policies  # noqa: E402
-import simulate  # noqa: E402
+from support import policies
+from support import simulate
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -1,5 +1,5 @@
 """The build and clean functions run from the Lambda image, in the sandbox
-(tests/fixtures/lambda_sandbox.py: read-only root, only /tmp, uid 993, no
+(tests/support/lambda_sandbox.py: read-only root, only /tmp, uid 993, no
 HOME), against the emulated cloud (moto + the EC2 instance stand-in, in this
 suite's network namespace): a build event makes a jump box whose sealed key
 opens and logs in with the real ssh, a clean event with the token destroys
@@ -9,12 +9,12 @@ import os
 import threading
 import time
 
-from emulated_cloud import BUCKET, PREFIX, REGION, STATE_URL
-from image_util import lambda_image  # noqa: F401
-from jbtest import bin_path, run_json
-from lambda_harness import LambdaHarness
-from lambda_sandbox import children, gone, sandboxed_pids, tmp_used, tree_listing
-from lambda_util import boto_lambda, invoke
+from support.emulated_cloud import BUCKET, PREFIX, REGION, STATE_URL
+from support.image_util import lambda_image  # noqa: F401
+from support.jbtest import bin_path, run_json
+from support.lambda_harness import LambdaHarness
+from support.lambda_sandbox import children, gone, sandboxed_pids, tmp_used, tree_listing
+from support.lambda_util import boto_lambda, invoke
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 

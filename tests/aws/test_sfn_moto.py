@@ -9,7 +9,7 @@ with the token it took off the queue, as the backup VM would.
 What moto checks: the token (unknown or no longer waiting -> InvalidToken),
 the outcome reaching the execution.  What it does not: signatures and IAM
 (moto takes any key), the API's length limits, Step Functions' own
-validation of the definition (tests/fixtures/moto_cloud.py answers
+validation of the definition (tests/support/moto_cloud.py answers
 ValidateStateMachineDefinition with a JSON shape check), heartbeat
 timeouts, and more than one execution per server (a second StartExecution
 fails in moto 5.2), so the failure path is shown against the fixture only."""
@@ -22,9 +22,9 @@ import urllib.request
 
 import pytest
 
-import tf_offline as tfo
-from emulated_cloud import REGION
-from jbtest import bin_path
+from support import tf_offline as tfo
+from support.emulated_cloud import REGION
+from support.jbtest import bin_path
 
 NAME = "jb-sfn-test"
 

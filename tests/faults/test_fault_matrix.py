@@ -9,15 +9,14 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from matrix import MATRIX
-from localflow import Env, box_processes, copy_module
+from support.jbtest import ROOT
+from support.localflow import Env, box_processes, copy_module
+from support.matrix import MATRIX
 
-HERE = Path(__file__).resolve().parent
-FAKE_TF = str(HERE / "fake_terraform.py")
+FAKE_TF = str(ROOT / "tests" / "support" / "fake_terraform.py")
 
 
 def no_key_outside(root, out_dir):

@@ -1,5 +1,5 @@
 """The S3 rows of the fault matrix: state in s3:// (s3rver, a real local S3
-server) reached through tests/fixtures/s3_fault_proxy.py, a TEST FIXTURE that
+server) reached through tests/support/s3_fault_proxy.py, a TEST FIXTURE that
 answers 500 InternalError / 503 SlowDown or drops the connection for the
 requests its rules match.  Our C code and Terraform's own S3 backend both go
 through it (AWS_ENDPOINT_URL_S3).
@@ -17,10 +17,10 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from localflow import box_processes
-from matrix import MATRIX
-from s3_servers import S3RVER_KEY, run, s3rver  # noqa: F401  (fixture)
-from s3fault import FaultProxy
+from support.localflow import box_processes
+from support.matrix import MATRIX
+from support.s3_servers import S3RVER_KEY, run, s3rver  # noqa: F401  (fixture)
+from support.s3fault import FaultProxy
 from test_fault_matrix import no_key_outside
 
 LEASE = r"/lease\.json$"

@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from s3_servers import AWS_CLI, VersionedS3Double, s3rver  # noqa: F401  (fixture)
-from s3fault import FaultProxy
+from support.s3_servers import AWS_CLI, VersionedS3Double, s3rver  # noqa: F401  (fixture)
+from support.s3fault import FaultProxy
 
 
 @pytest.fixture

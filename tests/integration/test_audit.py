@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from jbtest import run
-from localflow import Env, box_processes, copy_module, ssh
+from support.jbtest import run
+from support.localflow import Env, box_processes, copy_module, ssh
 
 
 @pytest.fixture

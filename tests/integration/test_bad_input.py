@@ -1,8 +1,8 @@
 """Bad input exits 2 with one line naming the field, and creates nothing."""
 import pytest
 
-from jbtest import run
-from localflow import Env, box_processes
+from support.jbtest import run
+from support.localflow import Env, box_processes
 
 CASES = [
     (["create", "--bogus"], "--bogus"),

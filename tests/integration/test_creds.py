@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from jbtest import bin_path, run
-from fixture_servers import FIXTURES, PY, clean_aws_env, fixture_server
+from support.jbtest import bin_path, run
+from support.fixture_servers import FIXTURES, PY, clean_aws_env, fixture_server
 
 SECRETS = ["envSecret/DoNotLeak", "fileSecret/DoNotLeak", "configSecret/DoNotLeak",
            "DoNotLeak", "FixtureTOKEN"]

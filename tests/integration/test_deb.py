@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from installs import installed_files, make
-from jbtest import ROOT, run
-from localflow import Env, box_processes, ssh
+from support.installs import installed_files, make
+from support.jbtest import ROOT, run
+from support.localflow import Env, box_processes, ssh
 
 
 @pytest.fixture(scope="module")

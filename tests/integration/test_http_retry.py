@@ -1,12 +1,12 @@
 """Retries, backoff and endpoints of lib/net/http through tests/tools/aws_call,
-against tests/fixtures/flaky_server.py.  --no-sleep makes the driver record
+against tests/support/flaky_server.py.  --no-sleep makes the driver record
 each backoff instead of sleeping it, so nothing here waits."""
 import json
 
 import pytest
 
-from jbtest import bin_path, run
-from fixture_servers import clean_aws_env, fixture_server
+from support.jbtest import bin_path, run
+from support.fixture_servers import clean_aws_env, fixture_server
 
 
 @pytest.fixture(autouse=True)

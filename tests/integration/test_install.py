@@ -11,9 +11,9 @@ import tarfile
 
 import pytest
 
-from installs import files_under, installed_files, make
-from jbtest import ROOT, run
-from localflow import Env, box_processes, copy_module, ssh
+from support.installs import files_under, installed_files, make
+from support.jbtest import ROOT, run
+from support.localflow import Env, box_processes, copy_module, ssh
 
 
 def clean_env():

@@ -3,7 +3,7 @@ import os
 import stat
 import subprocess
 
-from jbtest import run, run_json
+from support.jbtest import run, run_json
 
 
 def test_keygen_output_is_read_by_ssh_keygen(provisioner, tmp_path):

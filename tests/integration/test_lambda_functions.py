@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from jbtest import ROOT, bin_path, run, run_json
-from lambda_util import LambdaHarness, boto_lambda, invoke
-from localflow import box_processes
+from support.jbtest import ROOT, bin_path, run, run_json
+from support.lambda_util import LambdaHarness, boto_lambda, invoke
+from support.localflow import box_processes
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 X25519_B64 = base64.b64encode(bytes(range(1, 33))).decode()
@@ -348,7 +348,7 @@ def test_sweep_destroys_expired_leases_only(env, harness):
 def slow_build(env, tmp_path, timeout_s, reserve, **slow):
     h = LambdaHarness(str(tmp_path)).start()
     h.add_function("slow", [env.bootstrap("slow", "provisioner")], build_env(
-        env, JUMPBOX_TERRAFORM=str(ROOT / "tests/fixtures/slow_terraform.py"),
+        env, JUMPBOX_TERRAFORM=str(ROOT / "tests/support/slow_terraform.py"),
         JUMPBOX_REAL_TERRAFORM=shutil.which("terraform"), JUMPBOX_SLOW_APPLY_S="3600",
         JUMPBOX_DEADLINE_RESERVE=reserve, **slow), timeout_s=timeout_s)
     return h
@@ -413,7 +413,7 @@ def test_request_out_dir_shared_keeps_the_other_runs_files(env, tmp_path):
     """Two requests with one --out: the other run's ssh_config and token
     (written, in this staging, while the function's Terraform applies) are
     never removed by our failed write, only what we wrote ourselves."""
-    from localflow import race_env, race_results
+    from support.localflow import race_env, race_results
     from test_local_flow import RIVAL_FILES
     out = tmp_path / "shared"
     rival = ["/usr/bin/python3", "-c", RIVAL_FILES, out, "ssh_config", "teardown_token"]
@@ -493,13 +493,13 @@ def test_request_allow_my_ip_with_a_bad_answer_makes_nothing(env, harness, tmp_p
         fx.close()
 
 
-IMDS_SECRET = "imdsFixtureSecret/DoNotLeak+0000000000000"  # tests/fixtures/imds_server.py
+IMDS_SECRET = "imdsFixtureSecret/DoNotLeak+0000000000000"  # tests/support/imds_server.py
 
 
 def test_box_timer_path_with_the_instance_roles_credentials(env, tmp_path):
     """What the jump box's timer does at expiry: `cleaner request` with no keys
     of its own, only the instance role's, from IMDSv2 (a test fixture)."""
-    from fixture_servers import fixture_server
+    from support.fixture_servers import fixture_server
     h = LambdaHarness(str(tmp_path), access_key="ASIAIMDSFIXTURE00001",
                       secret_key=IMDS_SECRET).start()
     try:

@@ -2,8 +2,8 @@
 layout, that it is reproducible, and the two functions run from it the way
 Lambda runs an image -- unpacked with umoci, read-only root, only /tmp
 writable (512 MB tmpfs), uid 993 owning nothing in it, no HOME, Lambda's
-variables -- against the Runtime API harness (tests/fixtures/lambda_sandbox.py,
-tests/fixtures/lambda_harness.py)."""
+variables -- against the Runtime API harness (tests/support/lambda_sandbox.py,
+tests/support/lambda_harness.py)."""
 import base64
 import hashlib
 import http.server
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from image_util import ROOT, TAG, build_image, lambda_image  # noqa: F401
-from jbtest import bin_path, run, run_json
-from lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, gone, sandboxed_pids,
-                            tmp_used, tree_listing)
-from lambda_util import LambdaHarness, boto_lambda, invoke
+from support.image_util import ROOT, TAG, build_image, lambda_image  # noqa: F401
+from support.jbtest import bin_path, run, run_json
+from support.lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, gone,
+                                    sandboxed_pids, tmp_used, tree_listing)
+from support.lambda_util import LambdaHarness, boto_lambda, invoke
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 CLEANER_ENTRY = ["/var/task/bin/cleaner"]   # the clean function's image_config.entry_point

@@ -1,9 +1,9 @@
-"""lib/aws/lambda Invoke against tests/fixtures/lambda_invoke_fixture.py, a TEST
+"""lib/aws/lambda Invoke against tests/support/lambda_invoke_fixture.py, a TEST
 FIXTURE that answers like the Lambda Invoke API and checks every SigV4
 signature with botocore."""
 import json
 
-from s3_servers import lambda_fx  # noqa: F401  (fixture)
+from support.s3_servers import lambda_fx  # noqa: F401  (fixture)
 
 
 def test_request_response_returns_the_payload(lambda_fx):

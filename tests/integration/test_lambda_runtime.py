@@ -7,8 +7,8 @@ import os
 import botocore.exceptions
 import pytest
 
-from jbtest import bin_path
-from lambda_util import LambdaHarness, boto_lambda, invoke
+from support.jbtest import bin_path
+from support.lambda_util import LambdaHarness, boto_lambda, invoke
 
 TIMEOUT_S = 6
 

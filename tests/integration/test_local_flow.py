@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from jbtest import run, wrapped_terraform
-from localflow import Env, box_processes, copy_module, race_env, race_results, ssh
+from support.jbtest import run, wrapped_terraform
+from support.localflow import Env, box_processes, copy_module, race_env, race_results, ssh
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from jbtest import ROOT, run
+from support.jbtest import ROOT, run
 
 MAN = ROOT / "man"
 PROGRAMS = {"provisioner": ("create", "list", "audit", "keygen", "request", "run"),

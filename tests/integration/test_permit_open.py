@@ -3,48 +3,15 @@ local module (the authorized key's permitopen), and through the build
 function, bounded by its JUMPBOX_ALLOWED_TARGETS.  The aws module's
 PermitOpen is in tests/aws/test_aws_flow.py (the emulated cloud)."""
 import json
-import socket
-import subprocess
-import threading
 
 import pytest
 
-from jbtest import bin_path, run, run_json
-from lambda_util import LambdaHarness, boto_lambda, invoke
-from localflow import Env, box_processes
+from support.forwarding import Echo, assert_refused, forward
+from support.jbtest import bin_path, run, run_json
+from support.lambda_util import LambdaHarness, boto_lambda, invoke
+from support.localflow import Env, box_processes
 from test_lambda_functions import BUILD, build_env, good_event
 from test_lambda_functions import Env as FnEnv
-
-
-class Echo:
-    """A TCP echo listener on 127.0.0.1 that counts the connections it got,
-    so a refused forward is shown to have reached nothing."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                while True:
-                    data = conn.recv(4096)
-                    if not data:
-                        break
-                    conn.sendall(data)
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
@@ -53,18 +20,6 @@ def echoes():
     yield made
     for e in made:
         e.close()
-
-
-def forward(config, host, target, *extra):
-    """ssh -W target through the box; what came back, and ssh's result."""
-    return subprocess.run(["ssh", "-F", str(config), "-o", "BatchMode=yes", *extra, "-W",
-                           target, host], input=b"ping\n", capture_output=True, timeout=60)
-
-
-def assert_refused(cp, echo, before):
-    assert cp.returncode != 0 and cp.stdout == b""
-    assert b"administratively prohibited" in cp.stderr, cp.stderr
-    assert echo.accepted == before
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ lease update is conditional (S3's If-Match on the ETag read; in a state
 directory, a compare-and-swap under a lock file), so nobody undoes another's
 status or re-creates a purged lease, and the loser says what happened.
 
-The races are staged without timing: tests/fixtures/race_terraform.py runs
+The races are staged without timing: tests/support/race_terraform.py runs
 the rival to completion at one chosen Terraform command, and the versioned
 S3 double runs a hook right after one chosen request.  Each runs on both
 state stores: a directory and S3 (the versioned double, which implements
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from localflow import box_processes, copy_module, race_env, race_results
-from s3_servers import Versioned, run
+from support.localflow import box_processes, copy_module, race_env, race_results
+from support.s3_servers import Versioned, run
 
 B = "versioned"
 

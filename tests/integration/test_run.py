@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from jbtest import run, wrapped_terraform
-from localflow import Env, box_processes
+from support.jbtest import run, wrapped_terraform
+from support.localflow import Env, box_processes
 
 PY = sys.executable
 
@@ -371,7 +371,7 @@ with open(sys.argv[1], "w") as f:
 def test_permit_open_reaches_the_box(jb, tmp_path):
     """run's --permit-open is the box's forwarding allow-list: the permitted
     target forwards (ssh -W), another port of the same host is refused."""
-    from test_permit_open import Echo
+    from support.forwarding import Echo
     ok, other = Echo(), Echo()
     try:
         info = tmp_path / "fwd.json"

@@ -1,6 +1,6 @@
 """`provisioner run --task-token`: the job reported to a Step Functions
 state machine waiting with .waitForTaskToken, against
-tests/fixtures/sfn_server.py (a TEST FIXTURE that checks every SigV4
+tests/support/sfn_server.py (a TEST FIXTURE that checks every SigV4
 signature with botocore, not Step Functions).  The local module makes the
 box; what is shown is what the state machine hears: heartbeats while the
 job runs, then its success (with the job's numbers) or failure (with the
@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from jbtest import run, wrapped_terraform
-import s3_servers  # noqa: F401,I100 (puts tests/fixtures on the path)
-from sfn_server import SfnFixture  # noqa: E402
+from support.jbtest import run, wrapped_terraform
+from support.sfn_server import SfnFixture
 from test_run import assert_nothing_left, jb, run_args  # noqa: F401 (fixture)
 
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAQ+jumpbox/run-token=="

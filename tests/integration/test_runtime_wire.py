@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 
-from jbtest import bin_path
+from support.jbtest import bin_path
 
 RT = "/2018-06-01/runtime"
 

@@ -3,7 +3,7 @@ CLI: what we write, `aws s3` reads back, and the other way round; purging
 a prefix of thousands of objects leaves its neighbours alone."""
 import json
 
-from s3_servers import s3rver  # noqa: F401  (fixture)
+from support.s3_servers import s3rver  # noqa: F401  (fixture)
 
 # Bytes that trip naive code: NUL, CR/LF, high bytes, XML/URL specials.
 PAYLOAD = b"line1\r\nline2\n\x00\xff\xfe<&>\"' %2F+ \xc3\xa9" * 50

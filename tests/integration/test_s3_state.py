@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from localflow import box_processes, ssh
-from s3_servers import run, s3rver  # noqa: F401  (fixture)
+from support.localflow import box_processes, ssh
+from support.s3_servers import run, s3rver  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""lib/aws/s3 against the versioned-bucket TEST DOUBLE (tests/fixtures/
+"""lib/aws/s3 against the versioned-bucket TEST DOUBLE (tests/support/
 s3_versioned_double.py, which checks every SigV4 signature with botocore):
 purge removes every version and delete marker under exactly its prefix,
 conditional puts, per-key delete errors, and server faults."""
 import json
 
-from s3_servers import versioned  # noqa: F401  (fixture)
+from support.s3_servers import versioned  # noqa: F401  (fixture)
 
 B = "versioned"
 

@@ -1,5 +1,5 @@
 """lib/aws/sfn (Step Functions task callbacks) through tests/tools/sfn_call,
-against tests/fixtures/sfn_server.py, a TEST FIXTURE that answers like the
+against tests/support/sfn_server.py, a TEST FIXTURE that answers like the
 Step Functions API and checks every SigV4 signature with botocore.  The
 request bodies are compared with what botocore's own serializer makes of
 the same parameters.  --no-sleep makes the driver record each backoff
@@ -10,9 +10,9 @@ import botocore.session
 import pytest
 from botocore import serialize
 
-from jbtest import bin_path
-from s3_servers import clean_env, run
-from sfn_server import SfnFixture
+from support.jbtest import bin_path
+from support.s3_servers import clean_env, run
+from support.sfn_server import SfnFixture
 
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAQ+jumpbox/token=="
 MODEL = botocore.session.get_session().get_service_model("stepfunctions")

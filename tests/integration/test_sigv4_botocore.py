@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.utils import percent_encode
 
-from jbtest import bin_path, run
+from support.jbtest import bin_path, run
 
 WHEN = 1700000000  # 2023-11-14T22:13:20Z
 AKID = "AKIDEXAMPLE"

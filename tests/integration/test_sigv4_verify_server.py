@@ -1,4 +1,4 @@
-"""tests/fixtures/sigv4_verify_server.py recomputes each request's SigV4 with
+"""tests/support/sigv4_verify_server.py recomputes each request's SigV4 with
 botocore: a request our client signed passes, one signed with another
 secret, or carrying another session token, gets 403."""
 import hashlib
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from jbtest import bin_path, run
-from fixture_servers import clean_aws_env, fixture_server
+from support.jbtest import bin_path, run
+from support.fixture_servers import clean_aws_env, fixture_server
 
 AKID = "AKIAVERIFYTEST0000"
 SECRET = "verifySecret/Do+Not=Leak"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import tf_offline as tfo
+from support import tf_offline as tfo
 
 FAKE_IDS = {
     "ami_id": "ami-0123456789abcdef0",

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-import tf_offline as tfo
+from support import tf_offline as tfo
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

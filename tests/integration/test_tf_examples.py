@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-import tf_offline as tfo
+from support import tf_offline as tfo
 
 REGION = "eu-west-1"
 EXAMPLES = tfo.ROOT / "terraform" / "examples"

@@ -8,8 +8,8 @@ import shlex
 import stat
 import subprocess
 
-from jbtest import ROOT, run
-from localflow import box_processes
+from support.jbtest import ROOT, run
+from support.localflow import box_processes
 
 UNITS = ("jumpbox-sweep.service", "jumpbox-sweep.timer")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import tf_offline as tfo
+from support import tf_offline as tfo
 
 # Every top-level key the template may use.  `cloud-init schema` does not
 # flag unknown top-level keys, so this list is the check for typos.

@@ -164,7 +164,7 @@ class Mapper:
             return [self._req(f"ec2:{a}", "*", {"ec2:Region": self.acct.region}, "read")]
         handler = getattr(self, f"ec2_{a}", None)
         if handler is None:
-            raise Unmapped(f"no IAM mapping for ec2:{a} (tests/iam/iam_requests.py)")
+            raise Unmapped(f"no IAM mapping for ec2:{a} (tests/support/iam_requests.py)")
         return handler(p, call)
 
     def ec2_DescribeInstanceAttribute(self, p, call):

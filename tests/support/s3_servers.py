@@ -2,26 +2,23 @@
 
   s3rver        a real local S3 server (npm s3rver, ./node_modules), no
                 versioning, SigV4 signatures not checked (only the key id)
-  versioned     tests/fixtures/s3_versioned_double.py: a TEST DOUBLE of a
+  versioned     tests/support/s3_versioned_double.py: a TEST DOUBLE of a
                 versioned bucket that checks every signature with botocore
-  lambda_fx     tests/fixtures/lambda_invoke_fixture.py: a TEST FIXTURE
+  lambda_fx     tests/support/lambda_invoke_fixture.py: a TEST FIXTURE
                 answering like Lambda Invoke
 
-Import the fixtures into a test module: `from s3_servers import s3rver, ...`.
+Import the fixtures into a test module: `from support.s3_servers import s3rver, ...`.
 """
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from jbtest import ROOT, bin_path
-
-sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-from lambda_invoke_fixture import LambdaInvokeFixture  # noqa: E402
-from s3_versioned_double import VersionedS3Double  # noqa: E402
+from support.jbtest import ROOT, bin_path
+from support.lambda_invoke_fixture import LambdaInvokeFixture
+from support.s3_versioned_double import VersionedS3Double
 
 AWS_CLI = "/usr/bin/aws"  # Debian's; the aws on PATH may be another Python's
 S3RVER_KEY = "S3RVER"     # s3rver's built-in account: key id and secret

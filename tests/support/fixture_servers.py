@@ -1,21 +1,22 @@
-"""Starts the HTTP test fixtures in tests/fixtures/ (each prints "PORT n")
+"""Starts the HTTP test fixtures in tests/support/ (each prints "PORT n")
 and stops them again; and a clean AWS environment for the drivers."""
 import contextlib
 import os
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent
 PY = "/usr/bin/python3"  # Debian's, with botocore
 
 
 @contextlib.contextmanager
 def fixture_server(script, *args, env=None):
-    """Yields the port of tests/fixtures/SCRIPT started with args."""
-    full_env = dict(os.environ)
+    """Yields the port of tests/support/SCRIPT started with args (as a module
+    of the support package: the servers import its fixture_http)."""
+    full_env = dict(os.environ, PYTHONPATH=str(FIXTURES.parent))
     full_env.update(env or {})
-    proc = subprocess.Popen([PY, str(FIXTURES / script), *map(str, args)], env=full_env,
+    module = "support." + script.removesuffix(".py")
+    proc = subprocess.Popen([PY, "-m", module, *map(str, args)], env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

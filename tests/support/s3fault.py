@@ -1,4 +1,4 @@
-"""Runs tests/fixtures/s3_fault_proxy.py (a TEST FIXTURE, not S3) in front of
+"""Runs tests/support/s3_fault_proxy.py (a TEST FIXTURE, not S3) in front of
 s3rver and talks to its control endpoints."""
 import json
 import subprocess
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jbtest import ROOT
+from support.jbtest import ROOT
 
-PROXY = ROOT / "tests" / "fixtures" / "s3_fault_proxy.py"
+PROXY = ROOT / "tests" / "support" / "s3_fault_proxy.py"
 
 
 class FaultProxy:

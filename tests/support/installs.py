@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jbtest import ROOT
+from support.jbtest import ROOT
 
 
 def make(*args, cwd=ROOT, timeout=900):

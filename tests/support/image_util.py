@@ -1,6 +1,6 @@
 """The Lambda image for the tests: built with packaging/image.sh (what
 `make image` runs) once per test run and unpacked once per pytest session
-for the sandbox (tests/fixtures/lambda_sandbox.py).
+for the sandbox (tests/support/lambda_sandbox.py).
 
 `make integration` runs two pytest sessions (tests/integration and
 tests/aws, which lives in a network namespace of its own); it empties
@@ -17,10 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import tf_offline as tfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-from lambda_sandbox import LambdaImage  # noqa: E402
+from support import tf_offline as tfo
+from support.lambda_sandbox import LambdaImage
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "jumpbox"

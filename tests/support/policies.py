@@ -1,5 +1,5 @@
 """The IAM policies as terraform/control-plane renders them: the module is
-planned offline (tests/integration/tf_offline.py: the real provider from the
+planned offline (tests/support/tf_offline.py: the real provider from the
 plugin mirror, every endpoint an unused loopback port), and each role's
 policies, the trust policies and the state bucket's policy are read from the
 plan JSON -- never from a hand copy.  Which role a principal is follows the
@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-import tf_offline as tfo
+from support import tf_offline as tfo
 
 ROOT = Path(__file__).resolve().parents[2]
 

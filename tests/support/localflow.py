@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from jbtest import ROOT, run
+from support.jbtest import ROOT, run
 
 
 def box_processes(work_dir):
@@ -105,12 +105,12 @@ def copy_module(tmp_path, edit):
     return str(mods)
 
 
-RACE_TF = str(ROOT / "tests" / "fixtures" / "race_terraform.py")
+RACE_TF = str(ROOT / "tests" / "support" / "race_terraform.py")
 
 
 def race_env(tmp_path, on, when, argv, rival_env=None):
     """Extra environment for a create or destroy whose Terraform runs a
-    rival at command `on` (tests/fixtures/race_terraform.py).  The rival's
+    rival at command `on` (tests/support/race_terraform.py).  The rival's
     results are read back with race_results(tmp_path)."""
     real = shutil.which("terraform")
     return {"JUMPBOX_TERRAFORM": RACE_TF, "JUMPBOX_REAL_TERRAFORM": real,

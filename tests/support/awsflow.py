@@ -7,10 +7,10 @@ import subprocess
 import tempfile
 import time
 
-from ec2_standin import InstanceStandIn
-from emulated_cloud import REGION, STATE_URL
-from jbtest import bin_path, run, run_json
-from lambda_harness import LambdaHarness
+from support.ec2_standin import InstanceStandIn
+from support.emulated_cloud import REGION, STATE_URL
+from support.jbtest import bin_path, run, run_json
+from support.lambda_harness import LambdaHarness
 
 CLEAN, BUILD = "jumpbox-clean", "jumpbox-build"
 BOX_KEY = ("AKIDJUMPBOXBOXROLE", "box-role-not-a-secret")
@@ -145,8 +145,8 @@ def plan_changes(aws, stack_id, instance_id):
     """`terraform plan -detailed-exitcode` of a live stack in its own work dir,
     with the secrets it was applied with (read back from the instance's user
     data, as only a test may): 0 means no drift."""
-    from ec2_standin import parse_user_data
-    import tf_offline
+    from support.ec2_standin import parse_user_data
+    from support import tf_offline
     facts = parse_user_data(aws.cloud.user_data(instance_id))
     workdir = aws.work / "stacks" / stack_id
     secrets = workdir / "secrets.auto.tfvars.json"

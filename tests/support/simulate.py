@@ -1,4 +1,4 @@
-"""Runs tests/iam/evaluate.mjs (@cloud-copilot/iam-simulate, installed into
+"""Runs tests/support/evaluate.mjs (@cloud-copilot/iam-simulate, installed into
 ./node_modules by tests/deps.sh from package-lock.json) over a batch of IAM
 requests, and turns its answers into lines a person can act on."""
 import json

@@ -1,13 +1,10 @@
-"""Helpers for the Lambda tests: the local harness (tests/fixtures/) and a
-real botocore Lambda client pointed at it."""
-import sys
-from pathlib import Path
-
+"""Helpers for the Lambda tests: the local harness
+(tests/support/lambda_harness.py) and a real botocore Lambda client pointed
+at it."""
 import botocore.session
 from botocore.config import Config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-from lambda_harness import LambdaHarness  # noqa: E402,F401
+from support.lambda_harness import LambdaHarness  # noqa: F401
 
 
 def boto_lambda(h, secret=None):
