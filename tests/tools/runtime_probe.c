@@ -1,5 +1,5 @@
 /* A Lambda function for testing lib/lambda/runtime against the local harness
- * (tests/fixtures/lambda_harness.py).  The event {"do": WHAT} picks:
+ * (tests/support/lambda_harness.py).  The event {"do": WHAT} picks:
  *   echo   answer with what the runtime handed over (request id, deadline,
  *          function ARN, _X_AMZN_TRACE_ID, the event, the runtime's pid)
  *   fail   a handler error
