@@ -12,10 +12,7 @@
 #define MAX_FILTERS 10 /* more than the reaper uses; bounds the body */
 
 struct jb_ec2_client {
-    char region[JB_AWS_REGION_MAX];
-    struct jb_creds_provider *creds;
-    int own_creds;
-    const struct jb_http_options *http;
+    struct jb_aws_client aws; /* region, credentials, HTTP options */
     int page_size;
 };
 
@@ -35,29 +32,9 @@ int jb_ec2_client_new(const struct jb_ec2_config *cfg, struct jb_ec2_client **ou
                       cfg->page_size, JB_EC2_PAGE_MIN, JB_EC2_PAGE_MAX);
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "EC2 client: out of memory");
-    if (cfg->region) {
-        if (cfg->region[0] == '\0' || strlen(cfg->region) >= sizeof(c->region)) {
-            rc = jb_err(err, errlen, JB_ERR_INVALID, "EC2 client: region is empty or too long");
-            goto out;
-        }
-        strcpy(c->region, cfg->region);
-    } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+    if ((rc = jb_aws_client_init(&c->aws, "EC2 client", cfg->region, cfg->creds, cfg->http, err,
+                                 errlen)) != 0)
         goto out;
-    }
-    /* The region becomes part of a host name. */
-    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region)) {
-        rc = jb_err(err, errlen, JB_ERR_INVALID,
-                    "EC2 client: region \"%.64s\" is not like us-east-1", c->region);
-        goto out;
-    }
-    if (cfg->creds) {
-        c->creds = cfg->creds;
-    } else {
-        if ((rc = jb_creds_provider_new(NULL, &c->creds, err, errlen)) != 0)
-            goto out;
-        c->own_creds = 1;
-    }
-    c->http = cfg->http;
     c->page_size = cfg->page_size ? cfg->page_size : JB_EC2_PAGE_DEFAULT;
     *out = c;
     c = NULL;
@@ -70,14 +47,13 @@ void jb_ec2_client_free(struct jb_ec2_client *c)
 {
     if (c == NULL)
         return;
-    if (c->own_creds)
-        jb_creds_provider_free(c->creds);
+    jb_aws_client_release(&c->aws);
     free(c);
 }
 
 const char *jb_ec2_client_region(const struct jb_ec2_client *c)
 {
-    return c->region;
+    return c->aws.region;
 }
 
 /* Appends key=value to a form body, both percent-encoded. */
@@ -103,15 +79,15 @@ static int call(struct jb_ec2_client *c, const char *action, const char *what, c
         {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
     struct jb_aws_call ac = {
         .service = "ec2",
-        .region = c->region,
+        .region = c->aws.region,
         .method = "POST",
         .path = "/",
         .headers = h,
         .nheaders = 1,
         .body = body,
         .bodylen = strlen(body),
-        .creds = c->creds,
-        .opts = c->http,
+        .creds = c->aws.creds,
+        .opts = c->aws.http,
     };
     char inner[JB_ERRLEN];
     const char *sep = what ? " " : "";

@@ -346,3 +346,39 @@ int jb_aws_request(const struct jb_aws_call *call, struct jb_http_response *resp
     free(url);
     return rc;
 }
+
+int jb_aws_client_init(struct jb_aws_client *c, const char *what, const char *region,
+                       struct jb_creds_provider *creds, const struct jb_http_options *http,
+                       char *err, size_t errlen)
+{
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    if (region) {
+        if (region[0] == '\0' || strlen(region) >= sizeof(c->region))
+            return jb_err(err, errlen, JB_ERR_INVALID, "%s: region is empty or too long", what);
+        strcpy(c->region, region);
+    } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+        return rc;
+    }
+    /* The region becomes part of a host name. */
+    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region))
+        return jb_err(err, errlen, JB_ERR_INVALID, "%s: region \"%.64s\" is not like us-east-1",
+                      what, c->region);
+    if (creds) {
+        c->creds = creds;
+    } else {
+        if ((rc = jb_creds_provider_new(NULL, &c->creds, err, errlen)) != 0)
+            return rc;
+        c->own_creds = 1;
+    }
+    c->http = http;
+    return 0;
+}
+
+void jb_aws_client_release(struct jb_aws_client *c)
+{
+    if (c->own_creds)
+        jb_creds_provider_free(c->creds);
+    memset(c, 0, sizeof(*c));
+}

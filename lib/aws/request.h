@@ -42,6 +42,24 @@ struct jb_aws_call {
 int jb_aws_request(const struct jb_aws_call *call, struct jb_http_response *resp, char *err,
                    size_t errlen);
 
+/* What every service client (s3, ec2) holds: its region, validated (it
+ * becomes part of a host name); credentials, a chain of its own unless
+ * given; HTTP options (NULL: defaults). */
+struct jb_aws_client {
+    char region[JB_AWS_REGION_MAX];
+    struct jb_creds_provider *creds;
+    int own_creds;
+    const struct jb_http_options *http;
+};
+
+/* region NULL: AWS_REGION and the config files (jb_aws_region).  what names
+ * the client in errors ("S3 client").  Release with jb_aws_client_release,
+ * also after a failure. */
+int jb_aws_client_init(struct jb_aws_client *c, const char *what, const char *region,
+                       struct jb_creds_provider *creds, const struct jb_http_options *http,
+                       char *err, size_t errlen);
+void jb_aws_client_release(struct jb_aws_client *c);
+
 /* Endpoint for service: AWS_ENDPOINT_URL_<SERVICE> (upper case, e.g.
  * AWS_ENDPOINT_URL_S3), then AWS_ENDPOINT_URL, then
  * https://<service>.<region>.amazonaws.com.  No trailing '/'. */

@@ -11,11 +11,8 @@
 #include <string.h>
 
 struct jb_s3_client {
-    char region[JB_AWS_REGION_MAX];
+    struct jb_aws_client aws;          /* region, credentials, HTTP options */
     char endpoint[JB_S3_ENDPOINT_MAX]; /* configured endpoint, or "" for real AWS */
-    struct jb_creds_provider *creds;
-    int own_creds;
-    const struct jb_http_options *http;
     int page_size;
 };
 
@@ -34,35 +31,16 @@ int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, 
                       cfg->page_size);
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "S3 client: out of memory");
-    if (cfg->region) {
-        if (cfg->region[0] == '\0' || strlen(cfg->region) >= sizeof(c->region)) {
-            rc = jb_err(err, errlen, JB_ERR_INVALID, "S3 client: region is empty or too long");
-            goto out;
-        }
-        strcpy(c->region, cfg->region);
-    } else if ((rc = jb_aws_region(NULL, c->region, sizeof(c->region), err, errlen)) != 0) {
+    if ((rc = jb_aws_client_init(&c->aws, "S3 client", cfg->region, cfg->creds, cfg->http, err,
+                                 errlen)) != 0)
         goto out;
-    }
-    /* The region becomes part of a host name. */
-    if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region)) {
-        rc = jb_err(err, errlen, JB_ERR_INVALID,
-                    "S3 client: region \"%.64s\" is not like us-east-1", c->region);
-        goto out;
-    }
     const char *e = getenv("AWS_ENDPOINT_URL_S3");
     if (e == NULL || e[0] == '\0')
         e = getenv("AWS_ENDPOINT_URL");
     if (e && e[0] &&
-        (rc = jb_aws_endpoint("s3", c->region, c->endpoint, sizeof(c->endpoint), err, errlen)) != 0)
+        (rc = jb_aws_endpoint("s3", c->aws.region, c->endpoint, sizeof(c->endpoint), err,
+                              errlen)) != 0)
         goto out;
-    if (cfg->creds) {
-        c->creds = cfg->creds;
-    } else {
-        if ((rc = jb_creds_provider_new(NULL, &c->creds, err, errlen)) != 0)
-            goto out;
-        c->own_creds = 1;
-    }
-    c->http = cfg->http;
     c->page_size = cfg->page_size;
     *out = c;
     c = NULL;
@@ -75,8 +53,7 @@ void jb_s3_client_free(struct jb_s3_client *c)
 {
     if (c == NULL)
         return;
-    if (c->own_creds)
-        jb_creds_provider_free(c->creds);
+    jb_aws_client_release(&c->aws);
     free(c);
 }
 
@@ -172,10 +149,11 @@ int jb_s3_address(const struct jb_s3_client *c, const char *bucket, const char *
         n = snprintf(endpoint, endpointlen, "%s", c->endpoint);
         snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
     } else if (strchr(bucket, '.')) {
-        n = snprintf(endpoint, endpointlen, "https://s3.%s.amazonaws.com", c->region);
+        n = snprintf(endpoint, endpointlen, "https://s3.%s.amazonaws.com", c->aws.region);
         snprintf(*path, plen, "/%s%s%s", bucket, key ? "/" : "", k);
     } else {
-        n = snprintf(endpoint, endpointlen, "https://%s.s3.%s.amazonaws.com", bucket, c->region);
+        n = snprintf(endpoint, endpointlen, "https://%s.s3.%s.amazonaws.com", bucket,
+                     c->aws.region);
         snprintf(*path, plen, "/%s", k);
     }
     if (n < 0 || (size_t)n >= endpointlen) {
@@ -205,13 +183,13 @@ static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_
     if ((rc = jb_s3_address(c, r->bucket, r->key, endpoint, sizeof(endpoint), &path, err,
                             errlen)) != 0)
         return rc;
-    if (c->http)
-        opts = *c->http;
+    if (c->aws.http)
+        opts = *c->aws.http;
     if (r->max_body)
         opts.max_body = r->max_body;
     struct jb_aws_call call = {
         .service = "s3",
-        .region = c->region,
+        .region = c->aws.region,
         .method = r->method,
         .endpoint = endpoint,
         .path = path,
@@ -221,7 +199,7 @@ static int s3_do(struct jb_s3_client *c, const struct s3_req *r, struct jb_http_
         .nheaders = r->nheaders,
         .body = r->body,
         .bodylen = r->bodylen,
-        .creds = c->creds,
+        .creds = c->aws.creds,
         .opts = &opts,
     };
     rc = jb_aws_request(&call, resp, inner, sizeof(inner));
