@@ -158,10 +158,11 @@ static void test_process_answer_environment_and_path(void **state)
     char err[JB_ERRLEN], *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     (void)state;
 
-    assert_int_equal(from_process("printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"ASIAUNIT0000\", "
-                                  "\"SecretAccessKey\": \"unitSecret\", \"SessionToken\": \"tok\"}'",
-                                  0, &c, err),
-                     0);
+    assert_int_equal(
+        from_process("printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"ASIAUNIT0000\", "
+                     "\"SecretAccessKey\": \"unitSecret\", \"SessionToken\": \"tok\"}'",
+                     0, &c, err),
+        0);
     assert_string_equal(c.source, "credential-process");
     assert_string_equal(c.access_key_id, "ASIAUNIT0000");
     assert_string_equal(c.secret_access_key, "unitSecret");
@@ -192,8 +193,7 @@ static void test_process_failures_keep_their_words(void **state)
     assert_int_equal(from_process("no-such-program-jb --secret-arg", 0, &c, err), JB_ERR_AUTH);
     assert_string_equal(err, "credential_process: 'no-such-program-jb' is not on PATH");
     assert_int_equal(from_process("/nonexistent/jb-prog --secret-arg", 0, &c, err), JB_ERR_AUTH);
-    assert_string_equal(err,
-                        "credential_process: cannot run 'jb-prog': No such file or directory");
+    assert_string_equal(err, "credential_process: cannot run 'jb-prog': No such file or directory");
     assert_int_not_equal(fd = mkstemp(tmp), -1);
     close(fd); /* 0600: not executable */
     snprintf(cmd, sizeof(cmd), "%s", tmp);
