@@ -80,9 +80,9 @@ int jb_creds_from_process(const char *cmdline, long timeout_ms, time_t now,
     o.argv = argv;
     o.envp = environ; /* ours, like the AWS CLI: it may need a profile */
     o.timeout_ms = timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
-    o.kill_grace_ms = 1;      /* killed at the deadline: it has nothing to save */
-    o.log_fd = STDERR_FILENO; /* its complaints reach the user, as under the AWS CLI */
-    o.capture_max = PROCESS_OUT_MAX - 1;
+    o.kill_grace_ms = 1;                 /* killed at the deadline: it has nothing to save */
+    o.log_fd = STDERR_FILENO;            /* its complaints reach the user, as under the AWS CLI */
+    o.capture_max = PROCESS_OUT_MAX - 1; /* PROCESS_OUT_MAX bytes are already too many */
     o.capture_secret = 1;
     o.capture_stop = 1;
     o.wait_status = &wstatus;
