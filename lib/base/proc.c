@@ -273,7 +273,7 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
                     o->timeout_ms / 1000);
     else if (rc == 0 && stopped == 2)
         rc = jb_err(err, errlen, JB_ERR_CANCELLED, "%s was stopped on request", o->argv[0]);
-    else if (rc == 0 && stopped == 3)
+    else if (rc == 0 && o->capture_stop && p.over) /* also when it ended before we saw it */
         rc = jb_err(err, errlen, JB_ERR_PARSE, "%s printed more than %zu bytes", o->argv[0],
                     o->capture_max);
 out:

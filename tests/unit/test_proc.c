@@ -250,6 +250,15 @@ static void test_capture_stop_ends_a_child_that_prints_too_much(void **state)
     assert_int_equal(status, 128 + SIGTERM);
     assert_int_equal(strlen(out), 1000);
     jb_secret_free(out);
+    /* One byte too many, from a child that is gone before it is read. */
+    for (int i = 0; i < 20; i++) {
+        char *const hargv[] = {"head", "-c", "1001", "/dev/zero", NULL};
+        assert_int_equal(jb_proc_which("head", NULL, path, sizeof(path)), 0);
+        o.argv = hargv;
+        /* (status: 0, or SIGTERM when it had not yet exited) */
+        assert_int_equal(jb_proc_run(&o, &status, &out, err, sizeof(err)), JB_ERR_PARSE);
+        jb_secret_free(out);
+    }
 }
 
 static void test_wait_status_tells_an_exit_from_a_signal(void **state)
