@@ -1,4 +1,5 @@
-/* Internal to creds.c and creds_fetch.c: not for other modules. */
+/* Internal to the credential chain (creds.c, the creds_*.c sources and
+ * creds_parse.c): not for other modules. */
 #ifndef JB_CREDS_INT_H
 #define JB_CREDS_INT_H
 
@@ -34,6 +35,12 @@ void jb_shared_files_free(struct jb_shared_files *f);
 const char *jb_creds_profile_name(const char *explicit_profile, int *is_explicit);
 
 time_t jb_creds_now(const struct jb_creds_provider *p);
+/* The provider's HTTP options, else short defaults (in dflt) with this
+ * connect timeout. */
+const struct jb_http_options *jb_creds_http_opts(const struct jb_creds_provider *p,
+                                                 struct jb_http_options *dflt, long connect_ms);
+/* 1 when v is non-empty printable ASCII: safe in an HTTP header. */
+int jb_creds_header_safe(const char *v, size_t len);
 
 /* Validates and copies into out (secrets into locked memory); `what` names
  * the source in errors.  JB_ERR_AUTH on bad values. */
@@ -41,7 +48,12 @@ int jb_creds_fill(struct jb_aws_creds *out, const char *what, const char *akid, 
                   const char *secret, size_t slen, const char *token, size_t tlen,
                   time_t expiration, const char *source, char *err, size_t errlen);
 
-/* 0 with out filled, or an error naming the source. */
+/* The sources, in chain order.  env and files: 1 = filled, 0 = not
+ * configured (note says why), < 0 = configured but failed. */
+int jb_creds_from_env(struct jb_aws_creds *out, char *err, size_t errlen);
+int jb_creds_from_files(const struct jb_creds_provider *p, struct jb_aws_creds *out, char *note,
+                        size_t notelen, char *err, size_t errlen);
+/* credential_process: 0 with out filled, or an error naming the source. */
 int jb_creds_from_process(const char *cmdline, long timeout_ms, time_t now,
                           struct jb_aws_creds *out, char *err, size_t errlen);
 /* 1 = filled, 0 = source not configured / not reachable (note says why),

@@ -1,6 +1,7 @@
 #include "base/proc.h"
 
 #include "base/err.h"
+#include "base/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,28 +71,6 @@ fail:
     _exit(127);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, size_t max, const char *d, size_t n)
-{
-    if (*len + n > max)
-        n = max - *len;
-    if (n == 0)
-        return 0;
-    if (*len + n + 1 > *cap) {
-        size_t nc = (*cap ? *cap * 2 : 4096);
-        char *nb;
-        while (nc < *len + n + 1)
-            nc *= 2;
-        if ((nb = realloc(*buf, nc)) == NULL)
-            return -1;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, d, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
 /* The read ends of the child's output: stdout captured, or stdout and
  * stderr handed to o->output. */
 struct outputs {
@@ -99,7 +78,34 @@ struct outputs {
     int which[2]; /* 1 stdout, 2 stderr */
     char *buf;    /* the capture */
     size_t len, cap;
+    int over; /* more than capture_max came */
 };
+
+/* Keeps the first capture_max bytes.  A capture_secret buffer is
+ * capture_max + 1 bytes from the start, so it never reaches the realloc. */
+static int append(const struct jb_proc_opts *o, struct outputs *p, const char *d, size_t n)
+{
+    if (p->len + n > o->capture_max) {
+        p->over = 1;
+        n = o->capture_max - p->len;
+    }
+    if (n == 0)
+        return 0;
+    if (p->len + n + 1 > p->cap) {
+        size_t nc = (p->cap ? p->cap * 2 : 4096);
+        char *nb;
+        while (nc < p->len + n + 1)
+            nc *= 2;
+        if ((nb = realloc(p->buf, nc)) == NULL)
+            return -1;
+        p->buf = nb;
+        p->cap = nc;
+    }
+    memcpy(p->buf + p->len, d, n);
+    p->len += n;
+    p->buf[p->len] = '\0';
+    return 0;
+}
 
 /* Reads what one pipe has; closes it at its end.  -1 when out of memory. */
 static int take(const struct jb_proc_opts *o, struct outputs *p, int i)
@@ -108,11 +114,14 @@ static int take(const struct jb_proc_opts *o, struct outputs *p, int i)
     ssize_t r = read(p->fd[i], chunk, sizeof(chunk));
 
     if (r > 0) {
+        int rc = 0;
         if (o->output)
             o->output(o->cb_ctx, p->which[i], chunk, (size_t)r);
-        else if (append(&p->buf, &p->len, &p->cap, o->capture_max, chunk, (size_t)r) != 0)
-            return -1;
-        return 1;
+        else
+            rc = append(o, p, chunk, (size_t)r);
+        if (o->capture_secret)
+            explicit_bzero(chunk, (size_t)r);
+        return rc != 0 ? -1 : 1;
     }
     if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         close(p->fd[i]);
@@ -137,10 +146,10 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
 {
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, stp[2] = {-1, -1};
     int null_fd = -1, pidfd = -1, wstatus = 0, rc = 0, reaped = 0, e;
-    struct outputs p = {{-1, -1}, {1, 2}, NULL, 0, 0};
+    struct outputs p = {{-1, -1}, {1, 2}, NULL, 0, 0, 0};
     long long start = now_ms(), term_at = 0;
     int grace = o->kill_grace_ms > 0 ? o->kill_grace_ms : 10000, stopped = 0;
-    int pump = o->foreground && o->output != NULL;
+    int pump = o->foreground && o->output != NULL, exec_errno = 0;
     pid_t pid, target;
 
     if (out)
@@ -152,6 +161,14 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
         (pump && pipe2(errp, O_CLOEXEC) != 0) || pipe2(stp, O_CLOEXEC) != 0) {
         rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "pipe");
         goto out;
+    }
+    if (o->capture_secret && o->capture_max > 0 && !o->foreground) {
+        if ((p.buf = jb_secret_alloc(o->capture_max + 1)) == NULL) {
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
+            goto out;
+        }
+        p.cap = o->capture_max + 1;
+        p.buf[0] = '\0';
     }
     if ((pid = fork()) < 0) {
         rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "fork");
@@ -177,7 +194,7 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
         while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
             ;
         *status = e == ENOENT ? 127 : 126;
-        errno = e;
+        errno = exec_errno = e;
         rc = jb_err_errno(err, errlen, JB_ERR_SYSTEM, "could not run %s", o->path);
         goto out;
     }
@@ -197,11 +214,11 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
         nfds_t n = 0;
         int at[2] = {-1, -1};
 
-        if (!stopped &&
-            ((o->timeout_ms > 0 && now - start >= o->timeout_ms) || (o->cancel && *o->cancel))) {
-            stopped = (o->cancel && *o->cancel) ? 2 : 1;
+        if (!stopped && ((o->timeout_ms > 0 && now - start >= o->timeout_ms) ||
+                         (o->cancel && *o->cancel) || (o->capture_stop && p.over))) {
+            stopped = (o->cancel && *o->cancel) ? 2 : (o->capture_stop && p.over) ? 3 : 1;
             /* SIGINT first on cancel: Terraform stops gracefully on it. */
-            kill(target, stopped == 1 ? SIGTERM : o->cancel_forward ? (int)*o->cancel : SIGINT);
+            kill(target, stopped != 2 ? SIGTERM : o->cancel_forward ? (int)*o->cancel : SIGINT);
             term_at = now;
         } else if (stopped && term_at && now - term_at >= grace) {
             kill(target, SIGKILL);
@@ -248,20 +265,26 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
         if (stopped && !o->foreground)
             kill(-pid, SIGKILL);
         *status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        if (o->wait_status)
+            *o->wait_status = wstatus;
     }
     if (rc == 0 && stopped == 1)
         rc = jb_err(err, errlen, JB_ERR_TIMEOUT, "%s did not finish within %d s", o->argv[0],
                     o->timeout_ms / 1000);
     else if (rc == 0 && stopped == 2)
         rc = jb_err(err, errlen, JB_ERR_CANCELLED, "%s was stopped on request", o->argv[0]);
+    else if (rc == 0 && o->capture_stop && p.over) /* also when it ended before we saw it */
+        rc = jb_err(err, errlen, JB_ERR_PARSE, "%s printed more than %zu bytes", o->argv[0],
+                    o->capture_max);
 out:
-    if (out) {
-        if (p.buf == NULL)
-            p.buf = calloc(1, 1);
+    if (out && p.buf == NULL && (p.buf = o->capture_secret ? jb_secret_alloc(1) : malloc(1)))
+        p.buf[0] = '\0';
+    if (out)
         *out = p.buf;
-    } else {
+    else if (o->capture_secret)
+        jb_secret_free(p.buf);
+    else
         free(p.buf);
-    }
     for (int i = 0; i < 2; i++) {
         if (outp[i] >= 0)
             close(outp[i]);
@@ -274,6 +297,8 @@ out:
         close(null_fd);
     if (pidfd >= 0)
         close(pidfd);
+    if (exec_errno)
+        errno = exec_errno; /* the callers' jb_err_errno names why */
     return rc;
 }
 

@@ -7,14 +7,24 @@
 #include <stddef.h>
 
 struct jb_proc_opts {
-    const char *path;              /* absolute path of the program */
-    char *const *argv;             /* argv[0] included, NULL-terminated */
-    char *const *envp;             /* the whole environment, NULL-terminated */
-    const char *cwd;               /* NULL: inherit */
-    int timeout_ms;                /* 0: none.  On expiry: SIGTERM, then SIGKILL */
-    int kill_grace_ms;             /* between SIGTERM and SIGKILL; 0 means 10 s */
-    int log_fd;                    /* stderr (and stdout unless captured) go here; -1: /dev/null */
-    size_t capture_max;            /* > 0: capture stdout up to this many bytes */
+    const char *path;   /* absolute path of the program */
+    char *const *argv;  /* argv[0] included, NULL-terminated */
+    char *const *envp;  /* the whole environment, NULL-terminated */
+    const char *cwd;    /* NULL: inherit */
+    int timeout_ms;     /* 0: none.  On expiry: SIGTERM, then SIGKILL */
+    int kill_grace_ms;  /* between SIGTERM and SIGKILL; 0 means 10 s */
+    int log_fd;         /* stderr (and stdout unless captured) go here; -1: /dev/null */
+    size_t capture_max; /* > 0: capture stdout up to this many bytes */
+    /* With capture_max, for output that holds secrets (a credential
+     * process's keys): the capture is one jb_secret_alloc'd buffer of
+     * capture_max + 1 bytes, taken before the fork, never copied to plain
+     * heap memory; release it with jb_secret_free, not free(). */
+    int capture_secret;
+    /* With capture_max: stdout past capture_max bytes stops the child as a
+     * timeout does, and jb_proc_run returns JB_ERR_PARSE (otherwise the rest
+     * is read and dropped while the child runs on). */
+    int capture_stop;
+    int *wait_status; /* non-NULL: gets waitpid's status, to tell exit 130 from SIGINT */
     volatile sig_atomic_t *cancel; /* non-zero: stop the child like a timeout */
     int pass_fd;                   /* > 0: the child gets it as fd 3 (/dev/fd/3) */
     /* A command a person asked for (provisioner run), not a helper of ours:
@@ -35,9 +45,11 @@ struct jb_proc_opts {
 /* Runs the child to completion.  Returns 0 when it ran (its exit status in
  * *status, or 128+signal when a signal ended it), JB_ERR_TIMEOUT or
  * JB_ERR_CANCELLED when it was stopped, or another error.  When the program
- * could not be executed at all: JB_ERR_SYSTEM, err naming it and why, and
- * *status 127 when it is not there (ENOENT), else 126, as shells say it.  With capture_max,
- * *out gets stdout (NUL-terminated, free()) even on failure. */
+ * could not be executed at all: JB_ERR_SYSTEM, err naming it and why, errno
+ * the reason, and *status 127 when it is not there (ENOENT), else 126, as
+ * shells say it.  With capture_max, *out gets stdout (NUL-terminated; free(),
+ * or jb_secret_free with capture_secret) even on failure; NULL only when
+ * memory ran out. */
 int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err, size_t errlen);
 
 /* Finds prog on PATH (from envp, or the default PATH) unless it holds '/'. */

@@ -9,8 +9,11 @@
 #include "base/err.h"
 #include "base/ini.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static void clean_env(void)
 {
@@ -141,6 +144,114 @@ static void test_env_chain_and_static_provider(void **state)
     clean_env();
 }
 
+/* credential_process through jb_creds_from_process, with real programs
+ * (printf, sh, yes, head: no shell parses the command line). */
+static int from_process(const char *cmd, long timeout_ms, struct jb_aws_creds *c, char *err)
+{
+    memset(c, 0, sizeof(*c));
+    return jb_creds_from_process(cmd, timeout_ms, time(NULL), c, err, JB_ERRLEN);
+}
+
+static void test_process_answer_environment_and_path(void **state)
+{
+    struct jb_aws_creds c;
+    char err[JB_ERRLEN], *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    (void)state;
+
+    assert_int_equal(
+        from_process("printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"ASIAUNIT0000\", "
+                     "\"SecretAccessKey\": \"unitSecret\", \"SessionToken\": \"tok\"}'",
+                     0, &c, err),
+        0);
+    assert_string_equal(c.source, "credential-process");
+    assert_string_equal(c.access_key_id, "ASIAUNIT0000");
+    assert_string_equal(c.secret_access_key, "unitSecret");
+    assert_string_equal(c.session_token, "tok");
+    jb_aws_creds_clear(&c);
+    /* Our environment is its environment; an empty PATH is the default one. */
+    setenv("JB_UNIT_AKID", "ASIAFROMENV0", 1);
+    setenv("PATH", "", 1);
+    assert_int_equal(from_process("sh -c 'printf \"{\\\"Version\\\": 1, \\\"AccessKeyId\\\": "
+                                  "\\\"$JB_UNIT_AKID\\\", \\\"SecretAccessKey\\\": \\\"s\\\"}\"'",
+                                  0, &c, err),
+                     0);
+    assert_string_equal(c.access_key_id, "ASIAFROMENV0");
+    assert_null(c.session_token);
+    jb_aws_creds_clear(&c);
+    setenv("PATH", path, 1);
+    unsetenv("JB_UNIT_AKID");
+    free(path);
+}
+
+static void test_process_failures_keep_their_words(void **state)
+{
+    struct jb_aws_creds c;
+    char err[JB_ERRLEN], tmp[] = "/tmp/jb-creds-test-XXXXXX", cmd[64];
+    int fd;
+    (void)state;
+
+    assert_int_equal(from_process("no-such-program-jb --secret-arg", 0, &c, err), JB_ERR_AUTH);
+    assert_string_equal(err, "credential_process: 'no-such-program-jb' is not on PATH");
+    assert_int_equal(from_process("/nonexistent/jb-prog --secret-arg", 0, &c, err), JB_ERR_AUTH);
+    assert_string_equal(err, "credential_process: cannot run 'jb-prog': No such file or directory");
+    assert_int_not_equal(fd = mkstemp(tmp), -1);
+    close(fd); /* 0600: not executable */
+    snprintf(cmd, sizeof(cmd), "%s", tmp);
+    assert_int_equal(from_process(cmd, 0, &c, err), JB_ERR_AUTH);
+    assert_non_null(strstr(err, "cannot run 'jb-creds-test-"));
+    assert_non_null(strstr(err, "': Permission denied"));
+    unlink(tmp);
+    /* An exit status above 128 is not a signal. */
+    assert_int_equal(from_process("sh -c 'exit 130'", 0, &c, err), JB_ERR_AUTH);
+    assert_string_equal(err, "credential_process: 'sh' exited with status 130");
+    assert_int_equal(from_process("sh -c 'kill -9 $$'", 0, &c, err), JB_ERR_AUTH);
+    assert_string_equal(err, "credential_process: 'sh' was killed by signal 9");
+    assert_int_equal(from_process("sleep 30", 300, &c, err), JB_ERR_TIMEOUT);
+    assert_string_equal(err, "credential_process: 'sleep' gave no answer within 300 ms");
+    assert_null(c.secret_access_key);
+}
+
+static void test_process_output_cap(void **state)
+{
+    struct jb_aws_creds c;
+    char err[JB_ERRLEN];
+    (void)state;
+
+    /* 65535 bytes are read (and refused as JSON), 65536 are too many. */
+    assert_int_equal(from_process("head -c 65535 /dev/zero", 0, &c, err), JB_ERR_PARSE);
+    assert_string_equal(err, "credential_process 'head': answer is not a JSON object");
+    assert_int_equal(from_process("head -c 65536 /dev/zero", 0, &c, err), JB_ERR_PARSE);
+    assert_string_equal(err, "credential_process: 'head' printed more than 65536 bytes");
+    /* Stopped at the cap, not at the deadline: `yes` never ends. */
+    assert_int_equal(from_process("yes", 600000, &c, err), JB_ERR_PARSE);
+    assert_string_equal(err, "credential_process: 'yes' printed more than 65536 bytes");
+}
+
+/* Its stderr is ours, so its complaints reach the user. */
+static void test_process_stderr_is_ours(void **state)
+{
+    struct jb_aws_creds c;
+    char err[JB_ERRLEN], tmp[] = "/tmp/jb-creds-stderr-XXXXXX", seen[64] = "";
+    int fd, saved;
+    ssize_t n;
+    (void)state;
+
+    assert_int_not_equal(fd = mkstemp(tmp), -1);
+    fflush(stderr);
+    saved = dup(2);
+    dup2(fd, 2);
+    assert_int_equal(from_process("sh -c 'echo refusing on purpose >&2; exit 1'", 0, &c, err),
+                     JB_ERR_AUTH);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, seen, sizeof(seen) - 1, 0);
+    close(fd);
+    unlink(tmp);
+    assert_true(n > 0);
+    assert_string_equal(seen, "refusing on purpose\n");
+    assert_string_equal(err, "credential_process: 'sh' exited with status 1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +259,10 @@ int main(void)
         cmocka_unit_test(test_ini),
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_env_chain_and_static_provider),
+        cmocka_unit_test(test_process_answer_environment_and_path),
+        cmocka_unit_test(test_process_failures_keep_their_words),
+        cmocka_unit_test(test_process_output_cap),
+        cmocka_unit_test(test_process_stderr_is_ours),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

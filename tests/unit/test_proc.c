@@ -10,11 +10,14 @@
 
 #include "base/err.h"
 #include "base/proc.h"
+#include "base/secret.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct seen {
@@ -192,6 +195,114 @@ static void test_capture_still_works(void **state)
     free(out);
 }
 
+/* What the credential process source relies on: its output lands in one
+ * locked buffer (jb_secret_free accepts it: sodium_free aborts on any other
+ * pointer) and the cap holds in it. */
+static void test_capture_secret_is_locked_memory_and_capped(void **state)
+{
+    char *const argv[] = {"sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x", NULL};
+    char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+    struct jb_proc_opts o = {0};
+    char err[JB_ERRLEN], *out = NULL;
+    int status;
+    (void)state;
+
+    o.path = "/bin/sh";
+    o.argv = argv;
+    o.envp = envp;
+    o.log_fd = -1;
+    o.capture_max = 100;
+    o.capture_secret = 1;
+    assert_int_equal(jb_proc_run(&o, &status, &out, err, sizeof(err)), 0);
+    assert_int_equal(status, 0);
+    assert_int_equal(strlen(out), 100);
+    assert_int_equal(out[99], 'x');
+    jb_secret_free(out);
+    /* Nothing captured is still a locked, empty string. */
+    o.capture_max = 0;
+    assert_int_equal(jb_proc_run(&o, &status, &out, err, sizeof(err)), 0);
+    assert_string_equal(out, "");
+    jb_secret_free(out);
+}
+
+/* capture_stop: output past the cap stops the child long before its
+ * deadline (`yes` never ends by itself). */
+static void test_capture_stop_ends_a_child_that_prints_too_much(void **state)
+{
+    char *const argv[] = {"yes", NULL};
+    char *const envp[] = {NULL};
+    struct jb_proc_opts o = {0};
+    char err[JB_ERRLEN], *out = NULL, path[256];
+    int status;
+    (void)state;
+
+    assert_int_equal(jb_proc_which("yes", NULL, path, sizeof(path)), 0);
+    o.path = path;
+    o.argv = argv;
+    o.envp = envp;
+    o.log_fd = -1;
+    o.timeout_ms = 600000;
+    o.capture_max = 1000;
+    o.capture_secret = 1;
+    o.capture_stop = 1;
+    assert_int_equal(jb_proc_run(&o, &status, &out, err, sizeof(err)), JB_ERR_PARSE);
+    assert_non_null(strstr(err, "printed more than 1000 bytes"));
+    assert_int_equal(status, 128 + SIGTERM);
+    assert_int_equal(strlen(out), 1000);
+    jb_secret_free(out);
+    /* One byte too many, from a child that is gone before it is read. */
+    for (int i = 0; i < 20; i++) {
+        char *const hargv[] = {"head", "-c", "1001", "/dev/zero", NULL};
+        assert_int_equal(jb_proc_which("head", NULL, path, sizeof(path)), 0);
+        o.argv = hargv;
+        /* (status: 0, or SIGTERM when it had not yet exited) */
+        assert_int_equal(jb_proc_run(&o, &status, &out, err, sizeof(err)), JB_ERR_PARSE);
+        jb_secret_free(out);
+    }
+}
+
+static void test_wait_status_tells_an_exit_from_a_signal(void **state)
+{
+    struct jb_proc_opts o = {0};
+    char err[JB_ERRLEN];
+    int status, ws = 0;
+    (void)state;
+
+    o.log_fd = -1;
+    o.wait_status = &ws;
+    assert_int_equal(sh("exit 137", &o, &status, err), 0);
+    assert_int_equal(status, 137);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 137);
+    assert_int_equal(sh("kill -9 $$", &o, &status, err), 0);
+    assert_int_equal(status, 137);
+    assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+}
+
+static void test_exec_failure_leaves_errno(void **state)
+{
+    char *const argv[] = {"x", NULL};
+    char *const envp[] = {NULL};
+    struct jb_proc_opts o = {0};
+    char err[JB_ERRLEN], path[] = "/tmp/jb-proc-test-XXXXXX";
+    int status, fd;
+    (void)state;
+
+    o.argv = argv;
+    o.envp = envp;
+    o.log_fd = -1;
+    o.path = "/nonexistent/jb-no-such-program";
+    errno = 0;
+    assert_int_equal(jb_proc_run(&o, &status, NULL, err, sizeof(err)), JB_ERR_SYSTEM);
+    assert_int_equal(errno, ENOENT);
+    assert_int_not_equal(fd = mkstemp(path), -1);
+    close(fd);
+    o.path = path;
+    errno = 0;
+    assert_int_equal(jb_proc_run(&o, &status, NULL, err, sizeof(err)), JB_ERR_SYSTEM);
+    assert_int_equal(errno, EACCES);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +312,10 @@ int main(void)
         cmocka_unit_test(test_sigkill_after_the_grace),
         cmocka_unit_test(test_sigpipe_is_the_default_again),
         cmocka_unit_test(test_capture_still_works),
+        cmocka_unit_test(test_capture_secret_is_locked_memory_and_capped),
+        cmocka_unit_test(test_capture_stop_ends_a_child_that_prints_too_much),
+        cmocka_unit_test(test_wait_status_tells_an_exit_from_a_signal),
+        cmocka_unit_test(test_exec_failure_leaves_errno),
     };
     return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
