@@ -93,7 +93,9 @@ $(B)/gen/jb_paths.h: FORCE
 $(B)/obj/provisioner/main.o $(B)/obj/cleaner/main.o: $(B)/gen/jb_version.h
 $(B)/obj/lib/stack/stackcfg.o: $(B)/gen/jb_paths.h
 
+# Made afresh: ar would keep the object of a source that is gone.
 $(B)/libjb.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
