@@ -1,6 +1,7 @@
 #include "aws/request.h"
 
 #include "aws/aws_error.h"
+#include "base/env.h"
 #include "base/err.h"
 #include "base/strbuf.h"
 #include "base/secret.h"
@@ -92,12 +93,11 @@ int jb_aws_endpoint_for(const char *service_id, const char *prefix, const char *
     n = (size_t)snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_%s", service_id);
     for (i = 0; i < n; i++)
         var[i] = var[i] == '-' ? '_' : (char)toupper((unsigned char)var[i]);
-    v = getenv(var);
-    if (v == NULL || v[0] == '\0') {
+    if ((v = jb_env(var)) == NULL) {
         snprintf(var, sizeof(var), "AWS_ENDPOINT_URL");
-        v = getenv(var);
+        v = jb_env(var);
     }
-    if (v != NULL && v[0] != '\0') {
+    if (v != NULL) {
         n = strlen(v);
         while (n && v[n - 1] == '/')
             n--;

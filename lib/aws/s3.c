@@ -4,6 +4,7 @@
 
 #include "aws/s3_int.h"
 
+#include "base/env.h"
 #include "base/err.h"
 
 #include <stdio.h>
@@ -34,10 +35,8 @@ int jb_s3_client_new(const struct jb_s3_config *cfg, struct jb_s3_client **out, 
     if ((rc = jb_aws_client_init(&c->aws, "S3 client", cfg->region, cfg->creds, cfg->http, err,
                                  errlen)) != 0)
         goto out;
-    const char *e = getenv("AWS_ENDPOINT_URL_S3");
-    if (e == NULL || e[0] == '\0')
-        e = getenv("AWS_ENDPOINT_URL");
-    if (e && e[0] &&
+    /* Set: the endpoint is not AWS's, so requests are path-style (s3.h). */
+    if ((jb_env("AWS_ENDPOINT_URL_S3") || jb_env("AWS_ENDPOINT_URL")) &&
         (rc = jb_aws_endpoint("s3", c->aws.region, c->endpoint, sizeof(c->endpoint), err,
                               errlen)) != 0)
         goto out;

@@ -93,7 +93,7 @@ def test_every_setting_the_code_reads_is_in_a_page():
     pages = rendered("provisioner") + rendered("cleaner")
     read = set()
     for src in [p for d in ("lib", "provisioner", "cleaner", "localbox") for p in ROOT.glob(f"{d}/**/*.c")]:
-        read |= set(re.findall(r'\b(?:getenv|env)\("([A-Z][A-Z0-9_]+)"\)', src.read_text()))
+        read |= set(re.findall(r'\b(?:getenv|jb_env|env)\("([A-Z][A-Z0-9_]+)"\)', src.read_text()))
     assert "JUMPBOX_MODULE_DIR" in read
     for var in sorted(read - NOT_SETTINGS):
         assert re.search(rf"\b{var}\b", pages), f"{var} is read by the code but in neither page"
