@@ -64,59 +64,61 @@ void cmd_random_stack_id(char out[16])
     out[13] = '\0';
 }
 
-int cmd_create(int argc, char **argv)
-{
-    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
-                                         {"ttl", required_argument, NULL, 't'},
-                                         {"stack-id", required_argument, NULL, 's'},
-                                         {"allow-cidr", required_argument, NULL, 'a'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"requester", required_argument, NULL, 'r'},
-                                         {"ready-timeout", required_argument, NULL, 'R'},
-                                         {"permit-open", required_argument, NULL, 'P'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct jb_box_create_args a = {0};
-    struct jb_permit permit = {0};
-    struct jb_box_create bc;
-    cJSON *origin = NULL;
-    const char *outdir = NULL, *field;
-    char err[JB_ERRLEN];
-    struct jb_stack_ctx ctx;
-    struct jb_create_result res;
-    struct jb_out_dir od;
-    int c, rc, status = 1;
+/* create's options as given: check() validates them before anything is
+ * made. */
+struct opts {
+    struct jb_box_create_args box; /* box.permit points at permit */
+    struct jb_permit permit;
+    const char *outdir; /* NULL: the secrets go into the JSON */
+};
 
+/* -1: go on; else the exit status (--help, or bad input). */
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lopts[] = {{"module", required_argument, NULL, 'm'},
+                                          {"ttl", required_argument, NULL, 't'},
+                                          {"stack-id", required_argument, NULL, 's'},
+                                          {"allow-cidr", required_argument, NULL, 'a'},
+                                          {"state", required_argument, NULL, 'S'},
+                                          {"out", required_argument, NULL, 'o'},
+                                          {"requester", required_argument, NULL, 'r'},
+                                          {"ready-timeout", required_argument, NULL, 'R'},
+                                          {"permit-open", required_argument, NULL, 'P'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    char err[JB_ERRLEN];
+    int c;
+
+    memset(o, 0, sizeof(*o));
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
         switch (c) {
         case 'm':
-            a.module = optarg;
+            o->box.module = optarg;
             break;
         case 't':
-            a.ttl = optarg;
+            o->box.ttl = optarg;
             break;
         case 's':
-            a.stack_id = optarg;
+            o->box.stack_id = optarg;
             break;
         case 'a':
-            a.allow_cidr = optarg;
+            o->box.allow_cidr = optarg;
             break;
         case 'S':
-            a.state_url = optarg;
+            o->box.state_url = optarg;
             break;
         case 'o':
-            outdir = optarg;
+            o->outdir = optarg;
             break;
         case 'r':
-            a.requester = optarg;
+            o->box.requester = optarg;
             break;
         case 'R':
-            a.ready_timeout = optarg;
+            o->box.ready_timeout = optarg;
             break;
         case 'P':
-            if (jb_permit_add(&permit, optarg, err, sizeof(err)) != 0)
+            if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
                 return bad("--permit-open", err);
             break;
         case 'h':
@@ -128,50 +130,98 @@ int cmd_create(int argc, char **argv)
     }
     if (optind < argc)
         return bad(argv[optind], "unexpected argument");
-    a.permit = &permit;
-    if ((rc = jb_box_create_check(&a, &bc, &field, err, sizeof(err))) != 0) {
+    o->box.permit = &o->permit;
+    return -1;
+}
+
+/* Every input, the state store's answer included, before anything is
+ * made.  -1: go on; else the exit status. */
+static int check(const struct opts *o, struct jb_box_create *bc, struct jb_out_dir *od)
+{
+    const char *field;
+    char err[JB_ERRLEN];
+    int rc;
+
+    if ((rc = jb_box_create_check(&o->box, bc, &field, err, sizeof(err))) != 0) {
         if (rc == JB_ERR_INVALID)
             return bad(field, err);
         fprintf(stderr, "provisioner create: %s\n", err);
         return 1;
     }
-    if (outdir && jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
+    if (o->outdir && jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
         return bad("--out", err);
+    return -1;
+}
+
+/* jb_stack_create; a failure told on stderr.  0, or the exit status: what
+ * turned out bad input only there (the stack id taken meanwhile,
+ * JUMPBOX_MODULE_VARS) is still 2, nothing having been made. */
+static int make(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,
+                struct jb_create_result *res)
+{
+    const char *field;
+    char err[JB_ERRLEN];
+    int rc = jb_box_create_make(ctx, bc, res, &field, err, sizeof(err));
+
+    if (rc == JB_ERR_INVALID) {
+        if (field)
+            return bad(field, err);
+        fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "provisioner create: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* The keys into --out, the JSON on stdout.  A box nobody got the keys
+ * of is of no use to anyone: it is destroyed again.  0, or the exit
+ * status. */
+static int hand_out(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,
+                    const struct jb_create_result *res, const char *outdir, struct jb_out_dir *od)
+{
+    char err[JB_ERRLEN], derr[JB_ERRLEN];
+    int rc = 0, gone;
+
+    if (outdir)
+        rc = jb_out_dir_write(od, res, err, sizeof(err));
+    if (rc == 0)
+        rc = jb_out_print_create(res, outdir ? od : NULL, err, sizeof(err));
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "provisioner create: %s; destroying the stack again\n", err);
+    if (outdir)
+        jb_out_dir_remove(od);
+    if (jb_stack_destroy(ctx, bc->stack_id, "output-failed", &gone, derr, sizeof(derr)) != 0)
+        fprintf(stderr,
+                "provisioner create: destroy failed too: %s (lease kept for "
+                "`cleaner sweep`)\n",
+                derr);
+    return 1;
+}
+
+int cmd_create(int argc, char **argv)
+{
+    struct opts o;
+    struct jb_box_create bc;
+    struct jb_out_dir od;
+    struct jb_stack_ctx ctx;
+    struct jb_create_result res;
+    cJSON *origin;
+    int status;
+
+    if ((status = parse(argc, argv, &o)) >= 0 || (status = check(&o, &bc, &od)) >= 0)
+        return status;
 
     jb_cli_elapsed();
     jb_cli_catch_signals();
     jb_box_stack_ctx(&bc, &ctx, &jb_cli_stop, print_progress, NULL);
     ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
-    rc = jb_box_create_make(&ctx, &bc, &res, &field, err, sizeof(err));
-    if (rc == JB_ERR_INVALID) {
-        status = field ? bad(field, err) : 2;
-        if (field == NULL)
-            fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
-        goto out;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "provisioner create: %s\n", err);
-        goto out;
-    }
-    if (outdir)
-        rc = jb_out_dir_write(&od, &res, err, sizeof(err));
-    if (rc == 0)
-        rc = jb_out_print_create(&res, outdir ? &od : NULL, err, sizeof(err));
-    if (rc != 0) {
-        int gone;
-        char derr[JB_ERRLEN];
-        fprintf(stderr, "provisioner create: %s; destroying the stack again\n", err);
-        if (outdir)
-            jb_out_dir_remove(&od);
-        if (jb_stack_destroy(&ctx, bc.stack_id, "output-failed", &gone, derr, sizeof(derr)) != 0)
-            fprintf(stderr,
-                    "provisioner create: destroy failed too: %s (lease kept for "
-                    "`cleaner sweep`)\n",
-                    derr);
-        goto out;
-    }
-    status = 0;
-out:
+    if ((status = make(&ctx, &bc, &res)) == 0)
+        status = hand_out(&ctx, &bc, &res, o.outdir, &od);
+
     jb_create_result_clear(&res);
     jb_log_close(ctx.audit_fd);
     cJSON_Delete(origin);

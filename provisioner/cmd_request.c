@@ -41,50 +41,53 @@ static void print_progress(void *ctx, const char *stage, const char *detail)
     fprintf(stderr, "provisioner request: %s%s%s\n", stage, *detail ? " " : "", detail);
 }
 
-int cmd_request(int argc, char **argv)
-{
-    static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
-                                         {"ttl", required_argument, NULL, 't'},
-                                         {"allow-cidr", required_argument, NULL, 'a'},
-                                         {"allow-my-ip", no_argument, NULL, 'm'},
-                                         {"requester", required_argument, NULL, 'r'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"permit-open", required_argument, NULL, 'P'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct jb_box_request_args a = {0};
-    struct jb_box_request br;
-    const char *outdir = NULL, *field;
-    char err[JB_ERRLEN];
-    struct jb_out_dir od;
-    struct jb_permit permit = {0};
-    struct jb_create_result res;
-    int c, status = 1, refused = 0;
+/* request's options as given: check() validates them before anything is
+ * asked. */
+struct opts {
+    struct jb_box_request_args box; /* box.permit points at permit */
+    struct jb_permit permit;
+    const char *outdir;
+};
 
-    memset(&res, 0, sizeof(res));
+/* -1: go on; else the exit status (--help, or bad input). */
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lopts[] = {{"function", required_argument, NULL, 'f'},
+                                          {"ttl", required_argument, NULL, 't'},
+                                          {"allow-cidr", required_argument, NULL, 'a'},
+                                          {"allow-my-ip", no_argument, NULL, 'm'},
+                                          {"requester", required_argument, NULL, 'r'},
+                                          {"out", required_argument, NULL, 'o'},
+                                          {"permit-open", required_argument, NULL, 'P'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    char err[JB_ERRLEN];
+    int c;
+
+    memset(o, 0, sizeof(*o));
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            a.function = optarg;
+            o->box.function = optarg;
             break;
         case 't':
-            a.ttl = optarg;
+            o->box.ttl = optarg;
             break;
         case 'a':
-            a.allow_cidr = optarg;
+            o->box.allow_cidr = optarg;
             break;
         case 'm':
-            a.allow_my_ip = 1;
+            o->box.allow_my_ip = 1;
             break;
         case 'r':
-            a.requester = optarg;
+            o->box.requester = optarg;
             break;
         case 'o':
-            outdir = optarg;
+            o->outdir = optarg;
             break;
         case 'P':
-            if (jb_permit_add(&permit, optarg, err, sizeof(err)) != 0)
+            if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
                 return bad("--permit-open", err);
             break;
         case 'h':
@@ -96,28 +99,68 @@ int cmd_request(int argc, char **argv)
     }
     if (optind < argc)
         return bad(argv[optind], "unexpected argument");
-    a.permit = &permit;
-    if (jb_box_request_check(&a, &br, &field, err, sizeof(err)) != 0)
-        return bad(field, err);
-    if (outdir == NULL)
-        return bad("--out", "required (where the key, known_hosts and ssh_config go)");
-    if (jb_out_dir_check(outdir, &od, err, sizeof(err)) != 0)
-        return bad("--out", err);
+    o->box.permit = &o->permit;
+    return -1;
+}
 
-    if (jb_box_request_make(&br, print_progress, NULL, &res, &refused, err, sizeof(err)) != 0) {
+/* -1: go on; else the exit status. */
+static int check(const struct opts *o, struct jb_box_request *br, struct jb_out_dir *od)
+{
+    const char *field;
+    char err[JB_ERRLEN];
+
+    if (jb_box_request_check(&o->box, br, &field, err, sizeof(err)) != 0)
+        return bad(field, err);
+    if (o->outdir == NULL)
+        return bad("--out", "required (where the key, known_hosts and ssh_config go)");
+    if (jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
+        return bad("--out", err);
+    return -1;
+}
+
+/* The function's answer into res.  0, or the exit status: 2 when the
+ * function refused the request as bad input. */
+static int request(struct jb_box_request *br, struct jb_create_result *res)
+{
+    char err[JB_ERRLEN];
+    int refused = 0;
+
+    if (jb_box_request_make(br, print_progress, NULL, res, &refused, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner request: %s\n", err);
-        if (refused)
-            status = 2;
-        goto out;
+        return refused ? 2 : 1;
     }
-    if (jb_out_dir_write(&od, &res, err, sizeof(err)) != 0 ||
-        jb_out_print_create(&res, &od, err, sizeof(err)) != 0) {
+    return 0;
+}
+
+/* The keys into --out, the JSON on stdout.  When that fails the box is
+ * left to its TTL, and the message says so. */
+static int hand_out(const struct jb_create_result *res, struct jb_out_dir *od)
+{
+    char err[JB_ERRLEN];
+
+    if (jb_out_dir_write(od, res, err, sizeof(err)) != 0 ||
+        jb_out_print_create(res, od, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner request: %s; stack %s stays until it expires\n", err,
-                res.lease.stack_id);
-        goto out;
+                res->lease.stack_id);
+        return 1;
     }
-    status = 0;
-out:
+    return 0;
+}
+
+int cmd_request(int argc, char **argv)
+{
+    struct opts o;
+    struct jb_box_request br;
+    struct jb_out_dir od;
+    struct jb_create_result res;
+    int status;
+
+    if ((status = parse(argc, argv, &o)) >= 0 || (status = check(&o, &br, &od)) >= 0)
+        return status;
+
+    memset(&res, 0, sizeof(res));
+    if ((status = request(&br, &res)) == 0)
+        status = hand_out(&res, &od);
     jb_create_result_clear(&res);
     return status;
 }
