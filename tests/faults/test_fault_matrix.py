@@ -171,12 +171,16 @@ def test_sigkill_mid_apply(case):
     p = case.popen(["--stack-id", "f7"], extra={"JUMPBOX_MODULE_DIR": mods})
     log = case.jb.work / "logs" / "f7.log"
     def sshd_up():
-        return any("sshd" in cmd for _, cmd in box_processes(case.jb.work))
+        # The daemon (-D), not localbox's config check (sshd -t) that runs
+        # first and is gone a moment later.
+        return any("sshd" in cmd and "-D" in cmd.split() for _, cmd in box_processes(case.jb.work))
     # Generous: init and apply on a loaded 2-core machine took over 120 s once.
     deadline = time.time() + 600
-    while time.time() < deadline and not sshd_up() and p.poll() is None:
+    up = False
+    while time.time() < deadline and not up and p.poll() is None:
         time.sleep(0.1)
-    assert sshd_up(), "the box never started: " + (p.stderr.read() if p.poll() is not None else "")
+        up = sshd_up()
+    assert up, "the box never started: " + (p.stderr.read() if p.poll() is not None else "")
     p.kill()
     p.communicate(timeout=30)
     # Terraform, told by PDEATHSIG, stops and saves its state: wait for it.
