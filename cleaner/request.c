@@ -6,7 +6,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 #include "base/parse.h"
 #include "stack/stack.h"
 

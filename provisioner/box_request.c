@@ -6,7 +6,7 @@
 #include "base/err.h"
 #include "net/http.h"
 #include "crypto/keys.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 #include "net/myip.h"
 #include "crypto/seal.h"
 

@@ -11,7 +11,7 @@
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 #include "base/log.h"
 #include "out.h"
 #include "base/proc.h"

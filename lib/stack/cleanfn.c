@@ -3,7 +3,7 @@
 #include "base/err.h"
 #include "net/http.h"
 #include "base/secret.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 """The build and clean functions end to end: `provisioner request` and
-`cleaner request` (SigV4, lib/aws/lambda) -> the local Lambda harness -> the real
+`cleaner request` (SigV4, lib/aws/lambda_invoke) -> the local Lambda harness -> the real
 binaries as custom-runtime functions -> Terraform with terraform/local -> a
 real sshd -> real `ssh`.  Plus every bad event, each refused with the field
 named and nothing made or touched."""

@@ -1,4 +1,4 @@
-"""lib/aws/lambda Invoke against tests/support/lambda_invoke_fixture.py, a TEST
+"""lib/aws/lambda_invoke against tests/support/lambda_invoke_fixture.py, a TEST
 FIXTURE that answers like the Lambda Invoke API and checks every SigV4
 signature with botocore."""
 import json

@@ -7,7 +7,7 @@
  * "status=N function_error=X" to stderr.  Failures: "lambda_invoke: NAME:
  * detail" on stderr, exit 2 for invalid input, 1 otherwise. */
 #include "base/err.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 
 #include <string.h>
 

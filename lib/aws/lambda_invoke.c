@@ -1,5 +1,5 @@
 /* Lambda Invoke: name checks, the call, and function errors made readable. */
-#include "aws/lambda.h"
+#include "aws/lambda_invoke.h"
 
 #include "base/err.h"
 

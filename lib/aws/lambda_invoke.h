@@ -10,8 +10,8 @@
  *     //   err says "lambda jumpbox-clean: function error (Unhandled):
  *     //   Runtime.ExitError: ..." and res.payload holds the error document
  *     jb_lambda_result_free(&res); */
-#ifndef JB_LAMBDA_H
-#define JB_LAMBDA_H
+#ifndef JB_LAMBDA_INVOKE_H
+#define JB_LAMBDA_INVOKE_H
 
 #include <stddef.h>
 
