@@ -13,13 +13,9 @@ struct found {
     char message[256];
 };
 
-static void copy_cut(char *dst, size_t dstlen, const char *src)
-{
-    snprintf(dst, dstlen, "%s", src);
-}
-
 /* The first <Code> and <Message> directly inside an <Error>, wherever that
- * <Error> sits: the root (S3) or below it (EC2, query protocol). */
+ * <Error> sits: the root (S3) or below it (EC2, query protocol).  A field
+ * already set (the code from X-Amzn-ErrorType) is kept. */
 static int on_error_field(struct jb_xml_walk *w, int depth, const char *text, size_t len)
 {
     struct found *f = w->ctx;
@@ -28,9 +24,9 @@ static int on_error_field(struct jb_xml_walk *w, int depth, const char *text, si
     if (!jb_xml_is(w, depth - 1, "Error"))
         return 0;
     if (jb_xml_is(w, depth, "Code") && !f->code[0])
-        copy_cut(f->code, sizeof(f->code), text);
+        snprintf(f->code, sizeof(f->code), "%s", text);
     else if (jb_xml_is(w, depth, "Message") && !f->message[0])
-        copy_cut(f->message, sizeof(f->message), text);
+        snprintf(f->message, sizeof(f->message), "%s", text);
     return 0;
 }
 
@@ -62,12 +58,12 @@ static void from_json(const cJSON *j, struct found *f)
     for (i = 0; !f->code[0] && i < sizeof(ck) / sizeof(*ck); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, ck[i]);
         if (cJSON_IsString(v))
-            copy_cut(f->code, sizeof(f->code), v->valuestring);
+            snprintf(f->code, sizeof(f->code), "%s", v->valuestring);
     }
     for (i = 0; !f->message[0] && i < sizeof(mk) / sizeof(*mk); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, mk[i]);
         if (cJSON_IsString(v))
-            copy_cut(f->message, sizeof(f->message), v->valuestring);
+            snprintf(f->message, sizeof(f->message), "%s", v->valuestring);
     }
 }
 
@@ -101,11 +97,7 @@ void jb_aws_error_parse(long status, const char *errortype, const char *body, si
         from_json(j, &f);
         cJSON_Delete(j);
     } else if (memchr(body, '<', len) != NULL) {
-        struct found x = {{0}, {0}};
-        from_xml(body, len, &x);
-        if (!f.code[0])
-            memcpy(f.code, x.code, sizeof(f.code));
-        memcpy(f.message, x.message, sizeof(f.message));
+        from_xml(body, len, &f); /* keeps a code the header gave */
     }
     /* As botocore's JSON parser: "ns#ThrottlingException:http://..." and
      * "aws.protocoltests#ThrottlingException" -> "ThrottlingException". */
