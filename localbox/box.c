@@ -6,6 +6,7 @@
 #include "crypto/keys.h"
 #include "base/parse.h"
 #include "base/proc.h"
+#include "stack/ssh.h"
 #include "stack/state.h"
 
 #include <dirent.h>
@@ -86,12 +87,15 @@ static int write_pid(const char *dir, const char *name, pid_t pid, char *err, si
 }
 
 /* The key's options: reached from the allowed CIDR only, nothing but
- * forwarding, and that only to the --permit-open targets when given
- * (validated: no quote or comma can end an option early). */
+ * forwarding (whatever the client asks to run, /bin/true runs instead), and
+ * that only to the --permit-open targets when given (validated: no quote or
+ * comma can end an option early). */
 static int key_options(const struct jb_box_spec *s, char *out, size_t outlen)
 {
     size_t pos;
-    int n = snprintf(out, outlen, "from=\"%s\",restrict,port-forwarding", s->allow_cidr);
+    int n = snprintf(out, outlen,
+                     "from=\"%s\",restrict,port-forwarding,command=\"" JB_SSH_FORCED_COMMAND "\"",
+                     s->allow_cidr);
 
     if (n < 0 || (size_t)n >= outlen)
         return -1;
@@ -130,9 +134,21 @@ static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
                  "UsePAM no\n"
                  "AllowAgentForwarding no\n"
                  "X11Forwarding no\n"
-                 "AllowTcpForwarding yes\n"
+                 /* A jump box forwards and does nothing else: no command,
+                  * shell, subsystem or TTY (the key's options say it too). */
+                 "ForceCommand " JB_SSH_FORCED_COMMAND "\n"
+                 "PermitTTY no\n"
+                 "AllowTcpForwarding local\n"
+                 "AllowStreamLocalForwarding no\n"
+                 "GatewayPorts no\n"
                  "PermitTunnel no\n"
                  "PermitUserEnvironment no\n"
+                 "PermitUserRC no\n"
+                 /* As userdata/sshd-jumpbox.conf.tftpl, which says why. */
+                 "KexAlgorithms " JB_SSH_KEX "\n"
+                 "Ciphers " JB_SSH_CIPHERS "," JB_SSH_PROBE_CIPHERS "\n"
+                 "MACs " JB_SSH_MACS "," JB_SSH_PROBE_MACS "\n"
+                 "Compression no\n"
                  "LoginGraceTime 20\n"
                  "MaxAuthTries 3\n"
                  "ClientAliveInterval 30\n"

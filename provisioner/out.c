@@ -3,6 +3,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/parse.h"
+#include "stack/ssh.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -101,7 +102,13 @@ int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, 
                  "    HostKeyAlgorithms ssh-ed25519\n"
                  "    PasswordAuthentication no\n"
                  "    KbdInteractiveAuthentication no\n"
-                 "    ForwardAgent no\n",
+                 "    ForwardAgent no\n"
+                 /* The box runs nothing: ssh -J/-W, never a TTY. */
+                 "    RequestTTY no\n"
+                 "    KexAlgorithms " JB_SSH_KEX "\n"
+                 "    Ciphers " JB_SSH_CIPHERS "\n"
+                 "    MACs " JB_SSH_MACS "\n"
+                 "    Compression no\n",
                  l->stack_id, cJSON_GetStringValue(cJSON_GetObjectItem(l->vars, "expires_at")),
                  l->stack_id, l->host, l->port, l->user, od->key, od->known_hosts) < 0) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");

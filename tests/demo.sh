@@ -27,9 +27,11 @@ echo "== 1. create a jump box (TTL 10m) with a key the provisioner makes"
     | tee "$demo/create.json"
 stack=$(sed -n 's/.*"stack_id":"\([a-z0-9-]*\)".*/\1/p' "$demo/create.json")
 
-echo "== 2. ssh through it with strict host key checking"
-ssh -F "$demo/out/ssh_config" -o BatchMode=yes "$stack" \
-    'echo "hello from the jump box: $(id -un)@$(hostname)"'
+echo "== 2. log in with strict host key checking (a jump box runs nothing: it only forwards)"
+ssh -F "$demo/out/ssh_config" -o BatchMode=yes "$stack" true
+port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$demo/create.json")
+echo "== 2b. forward through it (ssh -W, what -J does) to a host behind it: here its own sshd"
+ssh -F "$demo/out/ssh_config" -o BatchMode=yes -W "127.0.0.1:$port" "$stack" </dev/null | sed -n 1p
 
 echo "== 3. list leases"
 "$bin/provisioner" list --state "$state"

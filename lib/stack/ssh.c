@@ -109,7 +109,17 @@ int jb_ssh_probe_once(const struct jb_ssh_target *t, int timeout_ms, char *err, 
     }
     libssh2_session_set_blocking(s, 1);
     libssh2_session_set_timeout(s, timeout_ms);
-    libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519");
+    /* Only what the boxes accept: a box that offers less fails here. */
+    if (libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, "ssh-ed25519") != 0 ||
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX, JB_SSH_PROBE_KEX) != 0 ||
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_CS, JB_SSH_PROBE_CIPHERS) != 0 ||
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_SC, JB_SSH_PROBE_CIPHERS) != 0 ||
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_CS, JB_SSH_PROBE_MACS) != 0 ||
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_SC, JB_SSH_PROBE_MACS) != 0) {
+        rc = jb_err(err, errlen, JB_ERR_SSH, "libssh2 lacks the jump box's algorithms: %s",
+                    ssh_errmsg(s));
+        goto out;
+    }
     if (libssh2_session_handshake(s, fd) != 0) {
         rc = jb_err(err, errlen, JB_ERR_SSH, "ssh handshake with %s:%d: %s", t->host, t->port,
                     ssh_errmsg(s));

@@ -5,6 +5,7 @@ import json
 import time
 
 from support.awsflow import plan_changes
+from support.forwarding import Echo, assert_jump_only
 from support.jbtest import bin_path, run
 from support.emulated_cloud import BUCKET
 
@@ -25,9 +26,15 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert res["host"] == box.ip and res["user"] == "jump"
     # The probe and ssh both insisted on the key the user data pinned.
     assert box.facts["host_public_key"].split()[:2] == res["host_public_key"].split()[:2]
-    ssh = aws.ssh(out, sid, "id", "-un")
+    ssh = aws.ssh(out, sid, "true")
     assert ssh.returncode == 0, ssh.stderr
-    assert ssh.stdout.strip() == "jump"
+    # A jump box, with the drop-in as the user data ships it: no command,
+    # shell or subsystem; ssh -W goes through.
+    echo = Echo()
+    try:
+        assert_jump_only(out / "ssh_config", sid, echo, "-o", "ConnectTimeout=10")
+    finally:
+        echo.close()
     assert [lease["stack_id"] for lease in aws.leases()] == [sid]
     assert aws.cloud.leftovers(sid) != []
     # No drift: what the provider reads back is what it applied.

@@ -89,9 +89,8 @@ def test_build_ssh_clean_and_sweep_through_the_image(aws, lambda_image, tmp_path
     assert res["host"] == box.ip
     answer = h.functions[BUILD].history[-1]["body"].decode()
     assert "PRIVATE KEY" not in answer and "sealed_private_key" in json.loads(answer)
-    ssh = aws.ssh(out, sid, "id", "-un")
-    assert ssh.returncode == 0, ssh.stderr
-    assert ssh.stdout.strip() == "jump"
+    ssh = aws.ssh(out, sid, "echo", "on-the-box")
+    assert ssh.returncode == 0 and ssh.stdout == "", ssh      # logged in; a jump box runs nothing
     print(f"/tmp peak during a create in the image: {used} bytes; links: {peak.links}")
     assert 0 < used < 32 << 20, used
     assert any(t.startswith("/opt/terraform/plugins/") for t in peak.links.values()), peak.links

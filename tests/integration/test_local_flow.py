@@ -8,6 +8,8 @@ import time
 import pytest
 
 from support.jbtest import run, wrapped_terraform
+from support.forwarding import Echo, assert_jump_only
+from support.ssh_audit import audit
 from support.localflow import Env, box_processes, copy_module, race_env, race_results, ssh
 
 
@@ -54,10 +56,26 @@ def test_create_ssh_list_destroy(jb, tmp_path):
                         text=True, check=True).stdout.split()[1]
     assert fp == res["host_fingerprint"]
 
-    # The real ssh client, strict host key checking, through the written config.
-    r = ssh(out / "ssh_config", "flow-1", "echo", "through-the-box")
+    # The real ssh client, strict host key checking, through the written
+    # config: a login, and a jump box only (no command, shell or subsystem
+    # runs on it; ssh -W goes through).
+    r = ssh(out / "ssh_config", "flow-1", "true")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "through-the-box"
+    echo = Echo()
+    try:
+        assert_jump_only(out / "ssh_config", "flow-1", echo)
+    finally:
+        echo.close()
+    # Modern algorithms only, on the box as made and in the written config.
+    report, bad = audit("127.0.0.1", res["port"])
+    assert bad == [], report
+    asked = subprocess.run(["ssh", "-G", "-F", str(out / "ssh_config"), "flow-1"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com" \
+        in asked and "macs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com" in asked
+    assert "compression no" in asked and "requesttty false" in asked
+    kex = [ln for ln in asked if ln.startswith("kexalgorithms ")][0]
+    assert "curve25519-sha256" in kex and "ecdh" not in kex and "diffie-hellman" not in kex, kex
 
     # A jump box: ProxyJump through it to itself works (TCP forwarding on).
     r = subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "BatchMode=yes",

@@ -1,5 +1,5 @@
 """`provisioner run` with the local module: a real box, the real ssh and
-rsync through it from COMMAND, and the box torn down however COMMAND ends:
+rsync through it (ProxyJump to a host behind it) from COMMAND, and the box torn down however COMMAND ends:
 success, failure, signals forwarded, a TTL shorter than the job, and run
 itself SIGKILLed (the box's timer, or the sweeper, ends the box then)."""
 import json
@@ -15,6 +15,7 @@ import pytest
 
 from support.jbtest import run, wrapped_terraform
 from support.localflow import Env, box_processes
+from support.target_sshd import TargetSshd
 
 PY = sys.executable
 
@@ -26,18 +27,20 @@ out = {"cfg": cfg, "host": host, "dir": d,
        "dir_mode": stat.S_IMODE(os.stat(d).st_mode),
        "key_mode": stat.S_IMODE(os.stat(os.path.join(d, "id_ed25519")).st_mode)}
 ssh = ["ssh", "-F", cfg, "-o", "BatchMode=yes"]
+# The box runs nothing of its own (it only forwards) ...
 r = subprocess.run(ssh + [host, "echo", "on-the-box"], capture_output=True, text=True)
 out["ssh"] = [r.returncode, r.stdout.strip(), r.stderr]
-# ProxyJump: the box itself as the target behind the jump (its own pin).
-port = re.search(r"^\s*Port (\d+)$", open(cfg).read(), re.M).group(1)
-r = subprocess.run(ssh + ["-J", host, "-o", "HostKeyAlias=[127.0.0.1]:" + port, "-p", port,
-                   "-i", os.path.join(d, "id_ed25519"),
-                   "-o", "UserKnownHostsFile=" + os.path.join(d, "known_hosts"),
-                   os.environ["USER_AT"], "echo", "jumped"], capture_output=True, text=True)
+# ... so the job reaches the host behind it with ProxyJump, as a backup does.
+behind = ["-J", host, "-p", os.environ["TARGET_PORT"], "-i", os.environ["TARGET_KEY"],
+          "-o", "UserKnownHostsFile=" + os.environ["TARGET_KNOWN_HOSTS"],
+          "-o", "StrictHostKeyChecking=yes"]
+r = subprocess.run(ssh + behind + [os.environ["USER_AT"], "echo", "jumped"],
+                   capture_output=True, text=True)
 out["jump"] = [r.returncode, r.stdout.strip(), r.stderr]
 if os.environ.get("RSYNC_SRC"):
-    r = subprocess.run(["rsync", "-a", "-e", "ssh -F " + cfg, os.environ["RSYNC_SRC"],
-                        host + ":" + os.environ["RSYNC_DST"]], capture_output=True, text=True)
+    r = subprocess.run(["rsync", "-a", "-e", " ".join(ssh + behind), os.environ["RSYNC_SRC"],
+                        os.environ["USER_AT"] + ":" + os.environ["RSYNC_DST"]],
+                       capture_output=True, text=True)
     out["rsync"] = [r.returncode, r.stderr]
 json.dump(out, open(sys.argv[1], "w"))
 print("COMMAND's own stdout")
@@ -106,14 +109,23 @@ def test_run_ssh_jump_and_rsync_through_the_box(jb, tmp_path):
     (src / "data.bin").write_bytes(os.urandom(100000))
     dst = tmp_path / "dst"
     info = tmp_path / "info.json"
-    user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
-    cp = run(run_args(jb, "--module", "local", "--ttl", "10m", "--stack-id", "run-ok", "--",
-                      PY, "-c", JOB, str(info)),
-             env=dict(jb.env, RSYNC_SRC=f"{src}/", RSYNC_DST=str(dst), USER_AT=f"{user}@127.0.0.1"),
-             check=0)
+    key = tmp_path / "target_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    target = TargetSshd(tmp_path / "target", (tmp_path / "target_key.pub").read_text())
+    kh = tmp_path / "target_known_hosts"
+    kh.write_text(target.known_hosts_line())
+    try:
+        cp = run(run_args(jb, "--module", "local", "--ttl", "10m", "--stack-id", "run-ok", "--",
+                          PY, "-c", JOB, str(info)),
+                 env=dict(jb.env, RSYNC_SRC=f"{src}/", RSYNC_DST=str(dst),
+                          USER_AT=f"{target.user}@127.0.0.1", TARGET_PORT=str(target.port),
+                          TARGET_KEY=str(key), TARGET_KNOWN_HOSTS=str(kh)),
+                 check=0)
+    finally:
+        target.close()
     res = json.loads(info.read_text())
     assert res["host"] == "run-ok"
-    assert res["ssh"][:2] == [0, "on-the-box"], res["ssh"]
+    assert res["ssh"][:2] == [0, ""], res["ssh"]      # a jump box runs nothing
     assert res["jump"][:2] == [0, "jumped"], res["jump"]
     assert res["rsync"][0] == 0, res["rsync"]
     assert (dst / "data.bin").read_bytes() == (src / "data.bin").read_bytes()

@@ -6,14 +6,17 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from support import tf_offline as tfo
+from support.ssh_audit import audit
 
 # Every top-level key the template may use.  `cloud-init schema` does not
 # flag unknown top-level keys, so this list is the check for typos.
@@ -120,8 +123,51 @@ def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
         "gatewayports": "no", "logingracetime": "20", "loglevel": "DEBUG",
         "hostkeyalgorithms": "ssh-ed25519", "authenticationmethods": "publickey",
         "allowusers": "jump", "permituserenvironment": "no",
+        # A jump box forwards and does nothing else: no command, shell,
+        # subsystem or TTY.
+        "forcecommand": "/bin/true", "permittty": "no", "compression": "no",
+        "ciphers": "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,"
+                   "aes256-ctr,aes128-ctr",
+        "macs": "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
+                "hmac-sha2-512,hmac-sha2-256",
     }
     assert {k: eff.get(k) for k in want} == want
+    assert "ecdh" not in eff["kexalgorithms"] and "diffie-hellman" not in eff["kexalgorithms"]
+
+
+def test_sshd_dropin_as_rendered_passes_ssh_audit(rendered, tmp_path):
+    """The drop-in as the box reads it, served by the real sshd on loopback:
+    ssh-audit finds no [fail] and no weak MAC, cipher, key exchange or
+    compression (support/ssh_audit.py lists the notes accepted, and why)."""
+    sshd = need("sshd")
+    conf = files_of(rendered["doc"])["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
+    hk = tmp_path / "host_key"
+    hk.write_text(rendered["inputs"]["host_private_key_text"])
+    hk.chmod(0o600)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    p = tmp_path / "sshd_config"
+    p.write_text(conf.replace("/etc/ssh/ssh_host_ed25519_key", str(hk))
+                 .replace("Port 22\n", f"Port {port}\nListenAddress 127.0.0.1\nPidFile none\n"))
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(p)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, \
+                    proc.stderr.read().decode() if proc.poll() is not None else "sshd slow"
+                time.sleep(0.1)
+        report, bad = audit("127.0.0.1", port)
+        assert bad == [], report
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def sshd_effective(rendered, conf_text, tmp_path):
