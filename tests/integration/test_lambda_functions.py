@@ -139,7 +139,7 @@ def test_run_through_the_functions(env, harness, tmp_path):
     ends it; the private directory is gone."""
     rt = tmp_path / "rt"
     rt.mkdir(mode=0o700)
-    job = ('ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes "$JUMPBOX_HOST" echo via-run && '
+    job = ('ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes "$JUMPBOX_HOST" true && echo via-run && '
            'echo "$JUMPBOX_DIR" >&2; exit 3')
     cp = run([bin_path("provisioner"), "run", "--function", BUILD, "--clean-function", CLEAN,
               "--ttl", "10m", "--allow-cidr", "127.0.0.1/32", "--requester", "backup-vm-2",

@@ -51,7 +51,7 @@ def test_local_box_forwards_only_to_the_permitted_targets(jb, tmp_path, echoes):
     assert lease["vars"]["permit_open"] == [allowed, "backup.example.com:22"]
     assert jb.leases()[0]["permit_open"] == [allowed, "backup.example.com:22"]
     keys = (jb.work / "boxes" / "permit-1" / "authorized_keys").read_text()
-    assert keys.startswith('from="127.0.0.1/32",restrict,port-forwarding,'
+    assert keys.startswith('from="127.0.0.1/32",restrict,port-forwarding,command="/bin/true",'
                            f'permitopen="{allowed}",permitopen="backup.example.com:22" ')
     assert '"destroyed"' in jb.destroy("permit-1").stdout
 
