@@ -19,8 +19,30 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
-# Amazon Linux names the unit sshd, Debian ssh.
-journalctl --no-pager -o short-iso -u sshd.service -u ssh.service >"$work/sshd.log" 2>&1
+# sshd's lines by the program that wrote them, not by unit: a session's
+# processes (its logins, its forwarded connections) are filed under the
+# session's scope, not sshd.service.  OpenSSH 9.8 split sshd into sshd,
+# sshd-session and sshd-auth; Debian keeps the latter two in
+# /usr/lib/openssh, Fedora-likes in /usr/libexec/openssh.  Matches on one
+# field are alternatives.
+journalctl --no-pager -o short-iso \
+    _EXE=/usr/sbin/sshd \
+    _EXE=/usr/lib/openssh/sshd-session _EXE=/usr/lib/openssh/sshd-auth \
+    _EXE=/usr/libexec/openssh/sshd-session _EXE=/usr/libexec/openssh/sshd-auth \
+    >"$work/sshd.log" 2>&1
+# The audit records take a log of at most 1 MiB: a longer one keeps its
+# newest whole lines under a first line saying how much went (the words
+# lib/stack/audit.c writes for the local box, and reads back).
+max=1048576
+size=$(stat -c %s "$work/sshd.log")
+if ((size > max)); then
+    # One byte more than is kept: the cut starts after the first newline in it.
+    tail -c $((max - 127)) "$work/sshd.log" | tail -n +2 >"$work/newest.log"
+    kept=$(stat -c %s "$work/newest.log")
+    printf 'jumpbox: sshd log cut to its newest lines, %d earlier bytes dropped\n' \
+        $((size - kept)) >"$work/sshd.log"
+    cat "$work/newest.log" >>"$work/sshd.log"
+fi
 stamp=$(date -u +%Y%m%dT%H%M%S.%6NZ)
 rand=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 key="${key_prefix}${stamp}-box.sshd_log-${rand}.log"

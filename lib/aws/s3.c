@@ -399,6 +399,54 @@ int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, 
     return rc;
 }
 
+int jb_s3_get_tail(struct jb_s3_client *c, const char *bucket, const char *key, size_t n,
+                   char **body, size_t *len, size_t *size, char *err, size_t errlen)
+{
+    struct jb_http_response resp;
+    char range[32];
+    struct jb_kv h[1] = {{"Range", range}};
+    struct s3_req r = {.op = "GetObject",
+                       .method = "GET",
+                       .bucket = bucket,
+                       .key = key,
+                       .headers = h,
+                       .nheaders = 1,
+                       .max_body = n};
+    const char *cr, *slash;
+    char *end = NULL;
+    unsigned long long total;
+    int rc;
+
+    *body = NULL;
+    *len = *size = 0;
+    snprintf(range, sizeof(range), "bytes=-%zu", n);
+    rc = s3_do(c, &r, &resp, err, errlen);
+    /* 416: no byte to give, an empty object. */
+    if (rc != 0 && resp.status == 416)
+        rc = 0;
+    else if (rc == 0 && resp.status == 206) {
+        /* Content-Range: bytes FIRST-LAST/TOTAL */
+        cr = jb_http_header(&resp, "Content-Range");
+        if (cr == NULL || (slash = strrchr(cr, '/')) == NULL ||
+            (total = strtoull(slash + 1, &end, 10)) < resp.bodylen || end == slash + 1 ||
+            *end != '\0')
+            rc = jb_err(err, errlen, JB_ERR_PARSE, "GetObject %s: no Content-Range in its answer",
+                        key);
+        else
+            *size = (size_t)total;
+    } else if (rc == 0)
+        *size = resp.bodylen;
+    if (rc == 0) {
+        *body = resp.body ? resp.body : calloc(1, 1);
+        *len = resp.body ? resp.bodylen : 0;
+        resp.body = NULL;
+        if (*body == NULL)
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "GetObject: out of memory");
+    }
+    jb_http_response_free(&resp);
+    return rc;
+}
+
 int jb_s3_put(struct jb_s3_client *c, const char *bucket, const char *key, const void *body,
               size_t len, const char *content_type, int flags, char *err, size_t errlen)
 {

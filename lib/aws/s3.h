@@ -126,6 +126,12 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
 int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
                    char **body, size_t *len, char *etag, char *err, size_t errlen);
 
+/* The last n bytes of an object (GetObject with Range: bytes=-n) into *body
+ * (malloc'd, NUL-terminated), *len of them, and the whole object's size into
+ * *size (from Content-Range; *len when S3 sent the object whole). */
+int jb_s3_get_tail(struct jb_s3_client *c, const char *bucket, const char *key, size_t n,
+                   char **body, size_t *len, size_t *size, char *err, size_t errlen);
+
 enum {
     /* Create only: sends If-None-Match: *, so S3 refuses (412, here
      * JB_ERR_EXISTS) when the key already exists. */

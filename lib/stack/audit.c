@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sodium.h>
@@ -20,6 +21,12 @@
 #define NAME_MAX_ (STAMP_LEN + JB_AUDIT_EVENT_MAX + 16)
 #define KEY_MAX 1400
 #define PUT_TRIES 3
+/* A stored log is read whole up to this, else its end only (a box that
+ * shipped more than JB_AUDIT_TEXT_MAX). */
+#define READ_MAX (JB_AUDIT_TEXT_MAX + 65536)
+/* The first line of a log cut to its newest lines (jb_audit_put_text, and
+ * userdata/jumpbox-audit-ship.sh, which writes the same words). */
+#define CUT_NOTE "jumpbox: sshd log cut to its newest lines, "
 
 static int check_event(const char *event, char *err, size_t errlen)
 {
@@ -178,23 +185,133 @@ int jb_audit_put(const struct jb_state *st, const char *stack_id, const char *ev
 int jb_audit_put_text(const struct jb_state *st, const char *stack_id, const char *event,
                       const char *text, size_t len, char *err, size_t errlen)
 {
-    return put_bytes(st, stack_id, event, "log", text,
-                     len > JB_AUDIT_TEXT_MAX ? JB_AUDIT_TEXT_MAX : len, err, errlen);
+    char note[128], *cut;
+    const char *from, *nl;
+    size_t keep, n;
+    int rc;
+
+    if (len <= JB_AUDIT_TEXT_MAX)
+        return put_bytes(st, stack_id, event, "log", text, len, err, errlen);
+    /* What matters most is how the box ended: keep the newest whole lines
+     * that fit under a note saying how much went. */
+    from = text + len - (JB_AUDIT_TEXT_MAX - sizeof(note));
+    if (from[-1] != '\n' && (nl = memchr(from, '\n', (size_t)(text + len - from))) != NULL)
+        from = nl + 1;
+    keep = (size_t)(text + len - from);
+    n = (size_t)snprintf(note, sizeof(note), CUT_NOTE "%zu earlier bytes dropped\n",
+                         (size_t)(from - text));
+    if ((cut = malloc(n + keep)) == NULL)
+        return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    memcpy(cut, note, n);
+    memcpy(cut + n, from, keep);
+    rc = put_bytes(st, stack_id, event, "log", cut, n + keep, err, errlen);
+    free(cut);
+    return rc;
 }
 
 /* ---- sshd logs --------------------------------------------------------- */
 
-static void add_login(cJSON *logins, const char *line)
+/* p past the literal s, or NULL. */
+static const char *lit(const char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    return p && strncmp(p, s, n) == 0 ? p + n : NULL;
+}
+
+/* One word (no space, 1..outlen-1 bytes) into out; p past it, or NULL. */
+static const char *word(const char *p, char *out, size_t outlen)
+{
+    size_t n = p ? strcspn(p, " ") : 0;
+
+    if (n == 0 || n >= outlen)
+        return NULL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return p + n;
+}
+
+/* A port number; p past it, or NULL. */
+static const char *port_no(const char *p, int *out)
+{
+    size_t n = p ? strspn(p, "0123456789") : 0;
+    int v = 0;
+
+    if (n == 0 || n > 5)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (p[i] - '0');
+    if (v > 65535)
+        return NULL;
+    *out = v;
+    return p + n;
+}
+
+/* The last needle in s[0..n), or NULL. */
+static const char *last_of(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = n >= k ? n - k + 1 : 0; i-- > 0;)
+        if (memcmp(s + i, needle, k) == 0)
+            return s + i;
+    return NULL;
+}
+
+/* s[0..n) into out, cut to fit: a value a client chose, kept as a claim. */
+static void copy_cut(char *out, size_t outlen, const char *s, size_t n)
+{
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/* Where sshd's own message starts in a line, or NULL when the line is not
+ * sshd's.  A line of the journal as the AWS box ships it (journalctl -o
+ * short-iso) is "STAMP HOST PROG[PID]: MESSAGE", PROG one of OpenSSH's
+ * daemon programs (9.8 split sshd into sshd, sshd-session and sshd-auth);
+ * a line of sshd's -E log (the local box) is the message itself.  What a
+ * client chooses (a user name, an originator) sshd writes inside a
+ * message, never at its start: a line counts only for what its message
+ * starts with, and matches whole. */
+static const char *sshd_message(const char *line)
+{
+    static const char *const progs[] = {"sshd-session", "sshd-auth", "sshd"};
+    const char *p = line;
+    char stamp[40], host[256];
+
+    /* 2026-12-02T01:02:03+0000: no sshd message starts with a date. */
+    if (strspn(line, "0123456789") != 4 || line[4] != '-')
+        return line;
+    if ((p = word(p, stamp, sizeof(stamp))) == NULL || strchr(stamp, 'T') == NULL ||
+        (p = lit(p, " ")) == NULL || (p = word(p, host, sizeof(host))) == NULL ||
+        (p = lit(p, " ")) == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(progs) / sizeof(*progs); i++) {
+        const char *q = lit(p, progs[i]);
+        size_t digits;
+        if ((q = lit(q, "[")) == NULL || (digits = strspn(q, "0123456789")) == 0)
+            continue;
+        return lit(q + digits, "]: ");
+    }
+    return NULL;
+}
+
+/* "Accepted publickey for USER from ADDR port N ssh2: TYPE SHA256:…"
+ * (auth_log; USER is an account that exists, so a word). */
+static void add_login(cJSON *logins, const char *msg)
 {
     char user[65], from[64], type[32], fp[128];
-    int port;
-    const char *p = strstr(line, "Accepted publickey for ");
+    int port = 0;
+    const char *p = lit(msg, "Accepted publickey for ");
     cJSON *o;
 
-    if (p == NULL || sscanf(p, "Accepted publickey for %64s from %63s port %d ssh2: %31s %127s",
-                            user, from, &port, type, fp) != 5)
-        return;
-    if ((o = cJSON_CreateObject()) == NULL)
+    p = lit(word(p, user, sizeof(user)), " from ");
+    p = lit(word(p, from, sizeof(from)), " port ");
+    p = lit(port_no(p, &port), " ssh2: ");
+    p = word(lit(word(p, type, sizeof(type)), " "), fp, sizeof(fp));
+    if (p == NULL || *p != '\0' || (o = cJSON_CreateObject()) == NULL)
         return;
     cJSON_AddStringToObject(o, "user", user);
     cJSON_AddStringToObject(o, "from", from);
@@ -205,24 +322,43 @@ static void add_login(cJSON *logins, const char *line)
 }
 
 /* Forwarded connections: sshd names an allowed one at LogLevel DEBUG1
- * (server_request_direct_tcpip), a refused one (PermitOpen) at INFO. */
-static void add_forward(cJSON *fwds, const char *line)
+ * (server_request_direct_tcpip), a refused one (PermitOpen) at INFO.  The
+ * client chooses the originator and the target host, spaces and all: the
+ * numbers are read from the end, the target is the word before the last
+ * port, and the originator is what is left (the client's claim). */
+static void add_forward(cJSON *fwds, const char *msg)
 {
-    char from[64], host[256];
-    int fport, tport, allowed;
-    const char *p;
+    static const char denied[] = ", but the request was denied.";
+    char from[256], host[256];
+    int fport = 0, tport = 0, allowed;
+    const char *p, *end, *t, *q;
+    size_t n;
     cJSON *o;
 
-    if ((p = strstr(line, "server_request_direct_tcpip: originator ")) != NULL &&
-        sscanf(p, "server_request_direct_tcpip: originator %63s port %d, target %255s port %d",
-               from, &fport, host, &tport) == 4)
+    if ((p = lit(msg, "debug1: server_request_direct_tcpip: originator ")) != NULL) {
+        /* O port P, target T port Q */
+        n = strlen(p);
+        if ((q = last_of(p, n, " port ")) == NULL || port_no(q + 6, &tport) != p + n ||
+            (t = last_of(p, (size_t)(q - p), ", target ")) == NULL ||
+            word(t + 9, host, sizeof(host)) != q ||
+            (end = last_of(p, (size_t)(t - p), " port ")) == NULL ||
+            port_no(end + 6, &fport) != t || end == p)
+            return;
+        copy_cut(from, sizeof(from), p, (size_t)(end - p));
         allowed = 1;
-    else if ((p = strstr(line, "Received request from ")) != NULL &&
-             strstr(p, "but the request was denied") != NULL &&
-             sscanf(p, "Received request from %63s port %d to connect to host %255s port %d", from,
-                    &fport, host, &tport) == 4)
+    } else if ((p = lit(msg, "Received request from ")) != NULL) {
+        /* ADDR port P to connect to host H port Q, but the request was denied. */
+        p = lit(port_no(lit(word(p, from, sizeof(from)), " port "), &fport),
+                " to connect to host ");
+        if (p == NULL || (n = strlen(p)) < sizeof(denied) ||
+            strcmp(p + n - (sizeof(denied) - 1), denied) != 0)
+            return;
+        n -= sizeof(denied) - 1;
+        if ((q = last_of(p, n, " port ")) == NULL || port_no(q + 6, &tport) != p + n || q == p)
+            return;
+        copy_cut(host, sizeof(host), p, (size_t)(q - p));
         allowed = 0;
-    else
+    } else
         return;
     if ((o = cJSON_CreateObject()) == NULL)
         return;
@@ -233,19 +369,27 @@ static void add_forward(cJSON *fwds, const char *line)
     cJSON_AddItemToArray(fwds, o);
 }
 
-cJSON *jb_audit_log_record(const char *text)
+cJSON *jb_audit_log_record(const char *text, int cut)
 {
     cJSON *o = cJSON_CreateObject(), *lines = cJSON_AddArrayToObject(o, "lines"),
           *logins = cJSON_AddArrayToObject(o, "logins"),
           *fwds = cJSON_AddArrayToObject(o, "forwards");
-    char *copy = strdup(text ? text : ""), *save = NULL;
+    char *copy = strdup(text ? text : ""), *save = NULL, *start = copy;
 
     if (o == NULL || lines == NULL || logins == NULL || fwds == NULL || copy == NULL) {
         cJSON_Delete(o);
         free(copy);
         return NULL;
     }
-    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    /* The reader's cut starts in the middle of a line: that part goes. */
+    if (!cut && lit(copy, CUT_NOTE) != NULL)
+        cut = 1;
+    else if (cut) {
+        char *nl = strchr(copy, '\n');
+        start = nl ? nl + 1 : copy + strlen(copy);
+    }
+    for (char *l = strtok_r(start, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        const char *msg;
         size_t n = strlen(l);
         if (n && l[n - 1] == '\r')
             l[n - 1] = '\0';
@@ -255,10 +399,13 @@ cJSON *jb_audit_log_record(const char *text)
             if ((unsigned char)*q >= 0x80 || (unsigned char)*q < 0x20)
                 *q = '?';
         cJSON_AddItemToArray(lines, cJSON_CreateString(l));
-        add_login(logins, l);
-        add_forward(fwds, l);
+        if ((msg = sshd_message(l)) != NULL) {
+            add_login(logins, msg);
+            add_forward(fwds, msg);
+        }
     }
     free(copy);
+    cJSON_AddBoolToObject(o, "truncated", cut);
     return o;
 }
 
@@ -296,8 +443,18 @@ struct walk {
     size_t *bad;
 };
 
-/* One stored object to a record, and to fn. */
-static int emit(struct walk *w, const char *stack_id, const char *name, const char *body)
+/* Whether name is one of our records and a shipped log (read by its end). */
+static int log_name(const char *name)
+{
+    char event[JB_AUDIT_EVENT_MAX + 1];
+    int is_log = 0;
+
+    return name_parts(name, event, sizeof(event), &is_log) == 0 && is_log;
+}
+
+/* One stored object to a record, and to fn.  cut: body is the end of a log
+ * longer than READ_MAX. */
+static int emit(struct walk *w, const char *stack_id, const char *name, const char *body, int cut)
 {
     char event[JB_AUDIT_EVENT_MAX + 1], when[JB_RFC3339_LEN];
     int is_log = 0, rc;
@@ -308,7 +465,7 @@ static int emit(struct walk *w, const char *stack_id, const char *name, const ch
         return 0;
     t = name_time(name);
     if (is_log) {
-        if ((rec = jb_audit_log_record(body)) == NULL) {
+        if ((rec = jb_audit_log_record(body, cut)) == NULL) {
             (*w->bad)++;
             return 0;
         }
@@ -380,12 +537,53 @@ static void free_names(char **v, size_t n)
     free(v);
 }
 
+/* A stored object: whole when it holds at most READ_MAX bytes, else (a log
+ * only) its last READ_MAX bytes, *cut set. */
+static int read_record(const char *path, int is_log, char **out, int *cut)
+{
+    struct stat sb;
+    size_t n, got = 0;
+    off_t from;
+    char *buf = NULL;
+    int fd;
+
+    *out = NULL;
+    *cut = 0;
+    if (!is_log)
+        return jb_file_read(path, READ_MAX, out, NULL, NULL, 0);
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return JB_ERR_IO;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        goto fail;
+    from = sb.st_size > READ_MAX ? sb.st_size - READ_MAX : 0;
+    n = (size_t)(sb.st_size - from);
+    if ((buf = malloc(n + 1)) == NULL)
+        goto fail;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, from + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            goto fail;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    close(fd);
+    *out = buf;
+    *cut = from > 0;
+    return 0;
+fail:
+    free(buf);
+    close(fd);
+    return JB_ERR_IO;
+}
+
 static int list_file_stack(struct walk *w, const char *root, const char *stack_id, char *err,
                            size_t errlen)
 {
     char dir[PATH_MAX], path[PATH_MAX], **names = NULL, *body = NULL;
     size_t n = 0;
-    int rc;
+    int rc, cut;
 
     if (jb_path_join(dir, sizeof(dir), root, stack_id) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "audit path too long");
@@ -396,11 +594,11 @@ static int list_file_stack(struct walk *w, const char *root, const char *stack_i
         if (t < 0 || (w->since > 0 && t < w->since))
             continue;
         if (jb_path_join(path, sizeof(path), dir, names[i]) != 0 ||
-            jb_file_read(path, JB_AUDIT_TEXT_MAX + 65536, &body, NULL, NULL, 0) != 0) {
+            read_record(path, log_name(names[i]), &body, &cut) != 0) {
             (*w->bad)++;
             continue;
         }
-        rc = emit(w, stack_id, names[i], body);
+        rc = emit(w, stack_id, names[i], body, cut);
         free(body);
         body = NULL;
     }
@@ -454,8 +652,9 @@ static int list_s3(struct walk *w, const struct jb_state *st, const char *stack_
         for (size_t i = 0; i < page.nkeys && rc == 0; i++) {
             const char *rest = page.keys[i] + root_len, *slash, *name;
             char *body = NULL;
-            size_t idn;
+            size_t idn, len = 0, size = 0;
             time_t t;
+            int got;
             if (strlen(page.keys[i]) <= root_len || (slash = strchr(rest, '/')) == NULL ||
                 (idn = (size_t)(slash - rest)) == 0 || idn >= sizeof(id))
                 continue;
@@ -465,12 +664,17 @@ static int list_s3(struct walk *w, const struct jb_state *st, const char *stack_
             if (jb_check_stack_id(id, NULL, 0) != 0 || strchr(name, '/') != NULL ||
                 (t = name_time(name)) < 0 || (w->since > 0 && t < w->since))
                 continue;
-            if (jb_s3_get(c, st->bucket, page.keys[i], JB_AUDIT_TEXT_MAX + 65536, &body, NULL, NULL,
-                          0) != 0) {
+            /* A log too long to read whole: its end (not every S3 server
+             * reads a suffix range right, so only then). */
+            got = jb_s3_get(c, st->bucket, page.keys[i], READ_MAX, &body, &len, NULL, 0);
+            if (got != 0 && log_name(name))
+                got = jb_s3_get_tail(c, st->bucket, page.keys[i], READ_MAX, &body, &len, &size,
+                                     NULL, 0);
+            if (got != 0) {
                 (*w->bad)++;
                 continue;
             }
-            rc = emit(w, id, name, body);
+            rc = emit(w, id, name, body, size > len);
             free(body);
         }
         free(token);

@@ -12,7 +12,8 @@
  *
  * .json objects are JSON records written here; .log objects are a box's
  * sshd log as the box shipped it (text), which jb_audit_list turns into a
- * record with the logins and forwarded connections found in it. */
+ * record with the logins and forwarded connections found in it, reading at
+ * most the last JB_AUDIT_TEXT_MAX + 64 KiB of it. */
 #ifndef JB_AUDIT_H
 #define JB_AUDIT_H
 
@@ -31,7 +32,8 @@
 int jb_audit_put(const struct jb_state *st, const char *stack_id, const char *event, cJSON *rec,
                  char *err, size_t errlen);
 
-/* A text record (a box's sshd log), cut to JB_AUDIT_TEXT_MAX. */
+/* A text record (a box's sshd log).  One longer than JB_AUDIT_TEXT_MAX keeps
+ * its newest whole lines, under a first line saying how many bytes went. */
 int jb_audit_put_text(const struct jb_state *st, const char *stack_id, const char *event,
                       const char *text, size_t len, char *err, size_t errlen);
 
@@ -46,8 +48,12 @@ int jb_audit_list(const struct jb_state *st, const char *stack_id, time_t since,
 
 /* The record for a shipped sshd log: its lines, and what they show:
  * "logins" (user, from, port, key fingerprint), "forwards" (from, target,
- * allowed).  Exposed for the unit tests. */
-cJSON *jb_audit_log_record(const char *text);
+ * allowed), each only from a line whose sshd message says so from its
+ * start (a journal line's after "STAMP HOST sshd[PID]: ", an -E log line
+ * whole); and "truncated": the box cut the log (its first line says so),
+ * or cut is set: text is the end of a log too long to read whole, from
+ * the middle of a line.  Exposed for the unit tests. */
+cJSON *jb_audit_log_record(const char *text, int cut);
 
 /* Who acts, for the records' "by" (a new object).  via "cli": this
  * process's user, uid and host name.  Otherwise (a Lambda function) what

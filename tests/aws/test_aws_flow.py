@@ -2,12 +2,13 @@
 written files, and the three ways down -- each leaving nothing in EC2 or S3."""
 import datetime
 import json
+import re
 import time
 
 from support.awsflow import plan_changes
 from support.forwarding import Echo, assert_jump_only
 from support.jbtest import bin_path, run
-from support.emulated_cloud import BUCKET
+from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
 
 
 def audit_records(aws, sid):
@@ -108,3 +109,22 @@ def test_provisioner_run_with_the_aws_module(aws, tmp_path):
     ((state, _),) = aws.cloud.instances(include_terminated=True).values()
     assert state == "terminated"
     assert list(rt.iterdir()) == []
+
+
+def test_audit_shows_a_log_over_its_limit_by_its_end(cloud):
+    """A box's sshd log stored over the reader's limit (1 MiB + 64 KiB; one a
+    box shipped whole) is read by its end (S3: a suffix Range) and shown
+    truncated, not skipped as unreadable.  No stack: one object in S3."""
+    cloud.reset()
+    login = "Accepted publickey for jump from 192.0.2.7 port 4 ssh2: ED25519 SHA256:x"
+    body = "".join(f"filler line {i:07d}\n" for i in range(2 * 1024 * 1024 // 20)) + login + "\n"
+    cloud.client("s3").put_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/audit/long/20300101T000000.000000Z-box.sshd_log-0a.log",
+        Body=body.encode())
+    cp = run([bin_path("provisioner"), "audit", "--state", STATE_URL], env=cloud.env(), check=0)
+    assert cp.stderr == ""
+    (rec,) = [json.loads(l) for l in cp.stdout.splitlines()]
+    assert rec["stack_id"] == "long" and rec["truncated"] is True
+    assert re.fullmatch(r"filler line \d{7}", rec["lines"][0]) and rec["lines"][-1] == login
+    assert 1024 * 1024 // 20 < len(rec["lines"]) < (1024 * 1024 + 65536) // 20
+    assert [l["user"] for l in rec["logins"]] == ["jump"]

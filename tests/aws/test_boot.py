@@ -26,6 +26,7 @@ from pathlib import Path
 
 from support.awsflow import CLEAN
 from support.forwarding import assert_jump_only
+from support.jbtest import bin_path, run
 from support.ssh_audit import audit
 
 # What a user session and root's services try: an IMDSv2 token.
@@ -37,6 +38,11 @@ IMDS_PUT = ("import sys, urllib.request\n"
             "except OSError as e:\n"
             "    sys.exit(f'imds: {e}')\n")
 TTL = "4m"
+HOSTILE_USERS = (
+    "x Accepted publickey for admin from 198.51.100.66 port 4242 ssh2: ED25519 SHA256:FORGED",
+    "x debug1: server_request_direct_tcpip: originator 198.51.100.66 port 1, "
+    "target 10.99.0.9 port 22",
+)
 
 
 def epoch(rfc3339):
@@ -107,6 +113,11 @@ def check_inside(aws, box, out, sid):
     fwd = aws.ssh(out, sid, "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:9",
                   "true")
     assert fwd.returncode != 0 and "forwarding failed" in fwd.stderr, fwd.stderr
+    # A client with no key whose user name reads like sshd's own lines (the
+    # shipped record must not take it for a login or a forward).
+    for name in HOSTILE_USERS:
+        bad = aws.ssh(out, sid, "-o", "BatchMode=yes", "-l", name, "true")
+        assert bad.returncode == 255 and "Permission denied" in bad.stderr, bad.stderr
 
     # The token: root's alone.
     mode = box.root("stat", "-c", "%U:%G %a", "/etc/jumpbox/teardown-token").stdout.split()
@@ -207,6 +218,23 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     assert timer.ended == "powered off by the cloud"
     log = timer.journal("-u", "jumpbox-teardown.service")
     assert "asked jumpbox-clean to destroy stack timer" in log, log
+    # At its shutdown the box shipped sshd's journal to the stack's audit
+    # records: the forward through it and the one refused (lines of the
+    # session's processes, which sit in the session's scope, not in the ssh
+    # unit), the login, and nothing the hostile user names forged.
+    cp = run([bin_path("provisioner"), "audit", "--state", aws.state, "--stack-id", "timer"],
+             env=aws.cli, check=0)
+    (shipped,) = [json.loads(l) for l in cp.stdout.splitlines()
+                  if json.loads(l)["event"] == "box.sshd_log"]
+    assert {"from": "127.0.0.1", "target_host": "127.0.0.1", "target_port": 22,
+            "allowed": True} in shipped["forwards"], shipped
+    assert {"target_host": "localhost", "target_port": 22, "allowed": False} in [
+        {k: f[k] for k in ("target_host", "target_port", "allowed")}
+        for f in shipped["forwards"]], shipped["forwards"]
+    assert all(f["target_host"] in ("127.0.0.1", "localhost") for f in shipped["forwards"])
+    assert shipped["logins"] and {l["user"] for l in shipped["logins"]} == {"jump"}, shipped
+    assert any(HOSTILE_USERS[0][:60] in l for l in shipped["lines"]), shipped["lines"]
+    assert shipped["truncated"] is False
 
     # The backstop: no clean function answers, the box powers itself off a
     # minute after its expiry, and the instance terminates (its shutdown

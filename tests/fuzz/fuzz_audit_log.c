@@ -8,10 +8,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s, *text;
     cJSON *r, *back, *line;
 
-    if (size > 65536)
+    if (size < 1 || size > 65536)
         return 0;
-    s = fuzz_cstr(data, size);
-    r = jb_audit_log_record(s);
+    /* The first byte: whether the reader cut the log (its first line goes). */
+    s = fuzz_cstr(data + 1, size - 1);
+    r = jb_audit_log_record(s, data[0] & 1);
     FUZZ_CHECK(r != NULL);
     cJSON_ArrayForEach(line, cJSON_GetObjectItem(r, "lines"))
     {
@@ -19,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (const char *p = line->valuestring; *p; p++)
             FUZZ_CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80);
     }
+    FUZZ_CHECK(cJSON_IsBool(cJSON_GetObjectItem(r, "truncated")));
     text = cJSON_PrintUnformatted(r);
     FUZZ_CHECK(text != NULL);
     back = cJSON_Parse(text);

@@ -6,6 +6,7 @@ the keys' fingerprints as ssh-keygen -l prints them, the box's sshd log
 import json
 import os
 import pwd
+import re
 import socket
 import subprocess
 import threading
@@ -52,6 +53,23 @@ class Echo:
             c.close()
 
 
+# User names that carry sshd's own messages (OpenSSH cuts a user name at
+# ':' in some lines, not in its debug lines).
+HOSTILE_USERS = (
+    "x Accepted publickey for admin from 198.51.100.66 port 4242 ssh2: ED25519 SHA256:FORGED",
+    "x debug1: server_request_direct_tcpip: originator 198.51.100.66 port 1, "
+    "target 10.99.0.9 port 22",
+    "x Received request from 198.51.100.66 port 1 to connect to host 10.99.0.8 port 23, "
+    "but the request was denied.",
+)
+
+
+def ssh_as(out, stack_id, user, *args):
+    return subprocess.run(["ssh", "-F", str(out / "ssh_config"), "-o", "BatchMode=yes",
+                           "-l", user, *args, stack_id, "true"], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
 def test_audit_record_of_a_local_stack(jb, tmp_path):
     out = tmp_path / "out"
     res, _ = jb.create("--module", "local", "--ttl", "10m", "--stack-id", "aud-1",
@@ -62,6 +80,11 @@ def test_audit_record_of_a_local_stack(jb, tmp_path):
                          "-W", f"127.0.0.1:{target.port}", "aud-1"],
                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert cp.stdout == "hello from the target\n", cp.stderr
+    # Clients with no key whose user names read like sshd's own lines: sshd
+    # writes the name inside its messages, which count only from their start.
+    for name in HOSTILE_USERS:
+        cp = ssh_as(out, "aud-1", name)
+        assert cp.returncode == 255 and "Permission denied" in cp.stderr, cp.stderr
     jb.destroy("aud-1", check=0)
     target.sock.close()
 
@@ -87,11 +110,15 @@ def test_audit_record_of_a_local_stack(jb, tmp_path):
     assert (ready["host"], ready["port"]) == ("127.0.0.1", res["port"])
 
     # The box's own log: every login with the key it used, the forward.
-    logins = [(l["user"], l["from"], l["key_fingerprint"]) for l in log["logins"]]
-    assert (res["user"], "127.0.0.1", user_fp) in logins
-    assert {"from": "127.0.0.1", "target_host": "127.0.0.1", "target_port": target.port,
-            "allowed": True} in log["forwards"]
+    logins = {(l["user"], l["from"], l["key_fingerprint"]) for l in log["logins"]}
+    assert logins == {(res["user"], "127.0.0.1", user_fp)}, log["logins"]
+    assert log["forwards"] == [{"from": "127.0.0.1", "target_host": "127.0.0.1",
+                                "target_port": target.port, "allowed": True}]
     assert any("Accepted publickey for" in l for l in log["lines"])
+    assert log["truncated"] is False
+    # sshd did log the hostile names, in lines that forge nothing.
+    for name in HOSTILE_USERS:
+        assert any(name[:60] in l for l in log["lines"]), name
 
     assert (destroy["reason"], destroy["result"], destroy["by"]) == ("request", "destroyed", me)
     assert destroy["started_at"] <= destroy["time"]
@@ -182,3 +209,42 @@ def test_no_record_no_box_but_a_destroy_goes_on_without_one(jb, tmp_path):
     assert jb.stack_dirs() == [] and not box_processes(jb.work)
     log = [json.loads(l) for l in (jb.work / "audit.log").read_text().splitlines()]
     assert any(e["event"] == "audit.failed" and e["record"] == "destroy" for e in log)
+
+
+def test_a_long_sshd_log_keeps_its_newest_lines(jb, tmp_path):
+    """The box cuts a log over the cap (1 MiB) to its newest lines, first
+    line saying so; `provisioner audit` reads one stored over its limit by
+    its end rather than skipping it."""
+    out = tmp_path / "out"
+    res, _ = jb.create("--module", "local", "--ttl", "10m", "--stack-id", "aud-long",
+                       "--out", str(out))
+    (log,) = jb.work.rglob("sshd.log")
+    # 1.5 MiB of old lines, then the login that matters.
+    with open(log, "a") as f:
+        for i in range(1024 * 1024 * 3 // 2 // 20):
+            f.write(f"filler line {i:07d}\n")
+    assert ssh(out / "ssh_config", "aud-long", "true").returncode == 0
+    jb.destroy("aud-long", check=0)
+    (shipped,) = (jb.state_dir / "audit" / "aud-long").glob("*.log")
+    assert shipped.stat().st_size <= 1024 * 1024
+    (rec,) = [r for r in jb.audit("--stack-id", "aud-long") if r["event"] == "box.sshd_log"]
+    assert rec["truncated"] is True
+    assert re.fullmatch(r"jumpbox: sshd log cut to its newest lines, \d+ earlier bytes dropped",
+                        rec["lines"][0]), rec["lines"][0]
+    assert re.fullmatch(r"filler line \d{7}", rec["lines"][1])  # a whole line
+    assert not any(l.startswith("Server listening") for l in rec["lines"])
+    assert [l["user"] for l in rec["logins"]] == [res["user"]]
+
+    # Stored by an older box, 2 MiB with its login at the end: shown by its end.
+    big = jb.state_dir / "audit" / "aud-long" / "20200101T000000.000000Z-box.sshd_log-0000000a.log"
+    big.write_text("".join(f"filler line {i:07d}\n" for i in range(2 * 1024 * 1024 // 20))
+                   + rec["lines"][-1] + "\n"
+                   + "Accepted publickey for jump from 192.0.2.7 port 4 ssh2: ED25519 SHA256:x\n")
+    cp = run([jb.provisioner, "audit", "--state", jb.state, "--stack-id", "aud-long"],
+             env=jb.env, check=0)
+    assert "unreadable" not in cp.stderr, cp.stderr
+    old = json.loads(cp.stdout.splitlines()[0])
+    assert old["record"] == big.name and old["truncated"] is True
+    assert re.fullmatch(r"filler line \d{7}", old["lines"][0])
+    assert old["logins"] == [{"user": "jump", "from": "192.0.2.7", "port": 4,
+                              "key_type": "ED25519", "key_fingerprint": "SHA256:x"}]

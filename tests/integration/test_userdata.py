@@ -432,3 +432,74 @@ def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path)
     cp = subprocess.run([str(path)], env=dict(env, JUMPBOX_AUDIT_KEY_PREFIX="team-a/other/"),
                         capture_output=True, text=True)
     assert cp.returncode == 2 and not record.exists()
+
+
+STUB_JOURNAL = r"""#!/usr/bin/python3
+# Stand-ins for journalctl (records its argv, prints STUB_LINES lines of
+# sshd's, the last one a login) and the AWS CLI (keeps the body it puts).
+import json, os, sys
+if os.path.basename(sys.argv[0]) == "journalctl":
+    with open(os.environ["STUB_ARGV"], "w") as f:
+        json.dump(sys.argv[1:], f)
+    for i in range(int(os.environ["STUB_LINES"])):
+        print(f"2030-01-02T03:00:00+0000 box sshd[9]: debug1: line {i:07d}")
+    print("2030-01-02T03:00:01+0000 box sshd-session[10]: Accepted publickey for jump "
+          "from 192.0.2.7 port 4000 ssh2: ED25519 SHA256:x")
+    sys.exit(0)
+args = sys.argv[1:]
+with open(os.environ["STUB_BODY"], "wb") as f:
+    f.write(open(args[args.index("--body") + 1], "rb").read())
+print("{}")
+"""
+
+
+def test_the_box_ships_sshds_lines_by_program_cut_to_its_newest(rendered_s3, tmp_path):
+    """journalctl selects sshd's lines by executable (a session's processes
+    sit in the session's scope, not in sshd.service), every OpenSSH daemon
+    program where Debian and Fedora-likes keep it; a log over 1 MiB keeps
+    its newest whole lines under a note (the reader's, lib/stack/audit.c)."""
+    files = files_of(rendered_s3["doc"])
+    path = tmp_path / "jumpbox-audit-ship"
+    path.write_text(files["/usr/local/sbin/jumpbox-audit-ship"]["content"])
+    path.chmod(0o755)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("aws", "journalctl"):
+        (bindir / name).write_text(STUB_JOURNAL)
+        (bindir / name).chmod(0o755)
+    argv, body = tmp_path / "argv.json", tmp_path / "body.log"
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
+           "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/", "JUMPBOX_REGION": "eu-west-1",
+           "STUB_ARGV": str(argv), "STUB_BODY": str(body), "TMPDIR": str(tmp_path)}
+    line = len("2030-01-02T03:00:00+0000 box sshd[9]: debug1: line 0000000\n")
+
+    cp = subprocess.run([str(path)], env=dict(env, STUB_LINES="3"), capture_output=True,
+                        text=True)
+    assert cp.returncode == 0, cp.stderr
+    args = json.loads(argv.read_text())
+    assert [a for a in args if not a.startswith("_")] == ["--no-pager", "-o", "short-iso"]
+    assert sorted(a for a in args if a.startswith("_")) == sorted(
+        f"_EXE={p}" for p in ("/usr/sbin/sshd", "/usr/lib/openssh/sshd-session",
+                              "/usr/lib/openssh/sshd-auth", "/usr/libexec/openssh/sshd-session",
+                              "/usr/libexec/openssh/sshd-auth"))
+    lines = body.read_text().splitlines()
+    assert len(lines) == 4 and lines[0].endswith("line 0000000")
+
+    n = 2 * 1024 * 1024 // line
+    cp = subprocess.run([str(path)], env=dict(env, STUB_LINES=str(n)), capture_output=True,
+                        text=True)
+    assert cp.returncode == 0, cp.stderr
+    data = body.read_bytes()
+    assert len(data) <= 1024 * 1024
+    lines = data.decode().splitlines()
+    m = re.fullmatch(r"jumpbox: sshd log cut to its newest lines, (\d+) earlier bytes dropped",
+                     lines[0])
+    assert m, lines[0]
+    # Whole lines from the cut on, the newest last; the note counts what went.
+    first = int(re.fullmatch(r"2030-01-02T03:00:00\+0000 box sshd\[9\]: debug1: line (\d{7})",
+                             lines[1]).group(1))
+    assert int(m.group(1)) == first * line
+    assert len(data) > 1024 * 1024 - 200
+    assert lines[-1].endswith("Accepted publickey for jump from 192.0.2.7 port 4000 ssh2: "
+                              "ED25519 SHA256:x")
+    assert [int(l[-7:]) for l in lines[1:-1]] == list(range(first, n))
