@@ -177,9 +177,11 @@ static void remove_dir(struct run *r)
 
     if (r->dir[0] == '\0')
         return;
-    /* The key and token overwritten first; then whatever COMMAND left. */
+    /* The key and token overwritten first, if they are still the files we
+     * wrote; then whatever COMMAND left, unlinked only: a file there may be
+     * a hard link to data of the job's (`cp -al`, `rsync --link-dest`). */
     jb_out_dir_remove(&r->od);
-    if (jb_rm_tree(r->dir, err, sizeof(err)) != 0)
+    if (jb_unlink_tree(r->dir, err, sizeof(err)) != 0)
         fprintf(stderr, "jumpbox: warning: %s\n", err);
     r->dir[0] = '\0';
 }

@@ -251,6 +251,45 @@ def test_sigint_then_sigkill_after_the_grace(jb, tmp_path):
     assert_nothing_left(jb)
 
 
+# COMMAND for the teardown test: stages the job's data into $JUMPBOX_DIR
+# by hard links (as `cp -al` and `rsync --link-dest` do), puts a hard link
+# in place of the key, and FIFOs in place of the token and beside them.
+STAGE = r'''
+import os, subprocess, sys
+src = sys.argv[1]
+d = os.environ["JUMPBOX_DIR"]
+os.link(os.path.join(src, "one"), os.path.join(d, "one"))
+subprocess.run(["cp", "-al", src, os.path.join(d, "stage")], check=True)
+os.unlink(os.path.join(d, "id_ed25519"))
+os.link(os.path.join(src, "two"), os.path.join(d, "id_ed25519"))
+os.unlink(os.path.join(d, "teardown_token"))
+os.mkfifo(os.path.join(d, "teardown_token"))
+os.mkfifo(os.path.join(d, "stage", "pipe"))
+'''
+
+
+def test_teardown_keeps_hard_linked_data_and_passes_fifos(jb, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    data = {"one": os.urandom(5000), "two": os.urandom(7000)}
+    for name, b in data.items():
+        (src / name).write_bytes(b)
+    p = subprocess.Popen(run_args(jb, "--ttl", "10m", "--", PY, "-c", STAGE, str(src)),
+                         env=dict(os.environ, **jb.env), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("run's teardown hung (on a FIFO?)")
+    assert p.returncode == 0, err
+    for name, b in data.items():
+        assert (src / name).read_bytes() == b, f"{name}: the source was overwritten"
+        assert (src / name).stat().st_nlink == 1
+    assert_nothing_left(jb)
+
+
 def test_ttl_shorter_than_the_job_warns_and_ends_cleanly(jb, tmp_path):
     """The box's own timer ends it at expiry while COMMAND still runs;
     run warned before, and its teardown then finds the box gone."""
