@@ -63,12 +63,16 @@ static const char usage[] =
     "                    --state and --ready-timeout with --module only)\n"
     "  --permit-open     a target the box may forward to (repeatable), as for\n"
     "                    create and request; none: any target\n"
-    "  --grace           after forwarding SIGINT, SIGTERM or SIGHUP to COMMAND, how\n"
-    "                    long to wait before SIGKILL (default 10s)\n"
+    "  --grace           after forwarding a signal to COMMAND, how long to wait\n"
+    "                    before SIGKILL (default 10s)\n"
     "  --task-token      report the job to AWS Step Functions (.waitForTaskToken)\n"
     "  --heartbeat       with --task-token: SendTaskHeartbeat this often while the\n"
     "                    box is made and COMMAND runs (default 60s)\n"
     "  --quiet           no progress lines (warnings and errors still print)\n"
+    "\n"
+    "Any signal that would end run (INT, TERM, HUP, QUIT, USR1, USR2, ALRM...) is\n"
+    "forwarded to COMMAND and the box torn down; one the caller ignored (nohup)\n"
+    "stays ignored, by run and by COMMAND.\n"
     "\n"
     "Exit status: COMMAND's own (128+N when signal N ended it); 125 jumpbox failed\n"
     "(bad input, no box, or the teardown failed: then the lease is kept for\n"
@@ -177,9 +181,11 @@ static void remove_dir(struct run *r)
 
     if (r->dir[0] == '\0')
         return;
-    /* The key and token overwritten first; then whatever COMMAND left. */
+    /* The key and token overwritten first, if they are still the files we
+     * wrote; then whatever COMMAND left, unlinked only: a file there may be
+     * a hard link to data of the job's (`cp -al`, `rsync --link-dest`). */
     jb_out_dir_remove(&r->od);
-    if (jb_rm_tree(r->dir, err, sizeof(err)) != 0)
+    if (jb_unlink_tree(r->dir, err, sizeof(err)) != 0)
         fprintf(stderr, "jumpbox: warning: %s\n", err);
     r->dir[0] = '\0';
 }
@@ -492,6 +498,7 @@ int cmd_run(int argc, char **argv)
     po.argv = argv + optind;
     po.envp = env.v;
     po.foreground = 1;
+    po.ignored = &jb_cli_ignored;
     po.cancel = &jb_cli_stop;
     po.cancel_forward = 1;
     po.kill_grace_ms = (int)grace * 1000;

@@ -54,9 +54,9 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
 void jb_out_dir_remove(struct jb_out_dir *od)
 {
     if (od->made & JB_OUT_KEY)
-        jb_file_wipe(od->key, NULL, 0);
+        jb_file_wipe_own(od->key, &od->key_id, NULL, 0);
     if (od->made & JB_OUT_TOKEN)
-        jb_file_wipe(od->token, NULL, 0);
+        jb_file_wipe_own(od->token, &od->token_id, NULL, 0);
     if (od->made & JB_OUT_PUB)
         unlink(od->pub);
     if (od->made & JB_OUT_KNOWN_HOSTS)
@@ -72,9 +72,14 @@ static int create_one(struct jb_out_dir *od, unsigned bit, const char *path, con
 {
     int rc = jb_file_create(path, data, len, mode, err, errlen);
 
-    if (rc == 0)
-        od->made |= bit;
-    return rc;
+    if (rc != 0)
+        return rc;
+    od->made |= bit;
+    if (bit == JB_OUT_KEY)
+        jb_file_id(path, &od->key_id);
+    else if (bit == JB_OUT_TOKEN)
+        jb_file_id(path, &od->token_id);
+    return 0;
 }
 
 int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, char *err,

@@ -7,12 +7,16 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "base/fsutil.h"
 #include "stack/stack.h"
 
 struct jb_out_dir {
     char dir[PATH_MAX]; /* absolute */
     char key[PATH_MAX], pub[PATH_MAX], known_hosts[PATH_MAX], ssh_config[PATH_MAX], token[PATH_MAX];
     unsigned made; /* JB_OUT_* bits: the files this process created */
+    /* The key and token as made: only these are overwritten at removal,
+     * never a file put in their place (a hard link to someone's data). */
+    struct jb_file_id key_id, token_id;
 };
 
 enum {
@@ -28,8 +32,10 @@ int jb_out_dir_check(const char *dir, struct jb_out_dir *od, char *err, size_t e
 /* Writes the files; on failure removes those it wrote, and only those. */
 int jb_out_dir_write(struct jb_out_dir *od, const struct jb_create_result *res, char *err,
                      size_t errlen);
-/* Removes (keys and token wiped) the files this process created, never one
- * another run put there: two runs may share a directory. */
+/* Removes (key and token wiped) the files this process created, never one
+ * another run put there: two runs may share a directory.  Whatever stands
+ * at their names now is unlinked, overwritten only if it is the very file
+ * made (jb_file_wipe_own). */
 void jb_out_dir_remove(struct jb_out_dir *od);
 
 /* The create JSON without any secret: stack, host, port, user, keys'

@@ -2,7 +2,6 @@
 
 #include "base/err.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -122,36 +121,6 @@ out:
     return rc;
 }
 
-int jb_file_wipe(const char *path, char *err, size_t errlen)
-{
-    static const char zeros[4096];
-    struct stat st;
-    int fd;
-
-    fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        if (errno != ELOOP)
-            return jb_err_errno(err, errlen, JB_ERR_IO, "open %s", path);
-    } else {
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-            off_t left = st.st_size;
-            while (left > 0) {
-                size_t n = left > (off_t)sizeof(zeros) ? sizeof(zeros) : (size_t)left;
-                if (write_all(fd, zeros, n) != 0)
-                    break;
-                left -= (off_t)n;
-            }
-            fsync(fd);
-        }
-        close(fd);
-    }
-    if (unlink(path) != 0 && errno != ENOENT)
-        return jb_err_errno(err, errlen, JB_ERR_IO, "unlink %s", path);
-    return 0;
-}
-
 int jb_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 {
     char buf[PATH_MAX];
@@ -171,41 +140,6 @@ int jb_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
         return jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", buf);
     return 0;
-}
-
-int jb_rm_tree(const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-    struct dirent *de;
-    DIR *d;
-    char child[PATH_MAX];
-    int rc = 0;
-
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : jb_err_errno(err, errlen, JB_ERR_IO, "stat %s", path);
-    if (!S_ISDIR(st.st_mode)) {
-        if (S_ISREG(st.st_mode))
-            return jb_file_wipe(path, err, errlen);
-        if (unlink(path) != 0 && errno != ENOENT)
-            return jb_err_errno(err, errlen, JB_ERR_IO, "unlink %s", path);
-        return 0;
-    }
-    if ((d = opendir(path)) == NULL)
-        return jb_err_errno(err, errlen, JB_ERR_IO, "opendir %s", path);
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (jb_path_join(child, sizeof(child), path, de->d_name) != 0) {
-            rc = jb_err(err, errlen, JB_ERR_INVALID, "path too long under %s", path);
-            break;
-        }
-        if ((rc = jb_rm_tree(child, err, errlen)) != 0)
-            break;
-    }
-    closedir(d);
-    if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
-        rc = jb_err_errno(err, errlen, JB_ERR_IO, "rmdir %s", path);
-    return rc;
 }
 
 int jb_path_join(char *out, size_t outlen, const char *a, const char *b)

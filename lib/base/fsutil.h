@@ -19,15 +19,36 @@ int jb_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 int jb_file_read(const char *path, size_t max, char **out, size_t *outlen, char *err,
                  size_t errlen);
 
-/* Overwrites a file with zeros, then unlinks it.  Missing is not an error. */
+/* Overwrites a file with zeros, then unlinks it.  Missing is not an error.
+ * Only a regular file with one link is overwritten, judged on the
+ * descriptor written to (opened O_NONBLOCK|O_NOFOLLOW): a hard link's data
+ * is also its other names', and a FIFO, device or symlink is only unlinked
+ * (opening a FIFO to write would wait for a reader). */
 int jb_file_wipe(const char *path, char *err, size_t errlen);
+
+/* Which file a path named when we made it (lstat's st_dev, st_ino). */
+struct jb_file_id {
+    dev_t dev;
+    ino_t ino;
+};
+/* 0, or -1 when path cannot be stat'ed (id zeroed). */
+int jb_file_id(const char *path, struct jb_file_id *id);
+
+/* jb_file_wipe, overwriting only if path still names the file `own` (one
+ * we wrote), not one somebody put in its place; that is unlinked only. */
+int jb_file_wipe_own(const char *path, const struct jb_file_id *own, char *err, size_t errlen);
 
 /* mkdir -p with mode for every component it creates. */
 int jb_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
 
-/* rm -r of a directory tree; regular files are wiped first.  Missing is not
- * an error.  Never follows symlinks. */
+/* rm -r of a directory tree of ours; regular files are wiped first (as
+ * jb_file_wipe: one link only).  Missing is not an error.  Never follows
+ * symlinks, not even one swapped in while it runs. */
 int jb_rm_tree(const char *path, char *err, size_t errlen);
+
+/* rm -r overwriting nothing, for a tree others wrote into: any file there
+ * may be a hard link to data that lives on elsewhere (`cp -al`). */
+int jb_unlink_tree(const char *path, char *err, size_t errlen);
 
 /* Joins a and b with one '/'; JB_ERR_INVALID when it does not fit. */
 int jb_path_join(char *out, size_t outlen, const char *a, const char *b);

@@ -35,12 +35,16 @@ static void exec_child(const struct jb_proc_opts *o, int out_w, int err_w, int n
     int st = fcntl(st_w, F_DUPFD_CLOEXEC, 4);
 
     if (o->foreground) {
-        struct sigaction dfl;
-        /* An ignored signal stays ignored across execve: a command under
-         * us must see SIGPIPE as it would without us. */
+        struct sigaction dfl, cur;
+        /* An ignored signal stays ignored across execve (a caught one is
+         * reset): a command under us must see the signals as it would
+         * without us -- SIGPIPE at its default, nohup's SIGHUP ignored. */
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
-        sigaction(SIGPIPE, &dfl, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler == SIG_IGN &&
+                !(o->ignored && sigismember(o->ignored, sig) == 1))
+                sigaction(sig, &dfl, NULL);
         if ((out_w >= 0 && dup2(out_w, 1) < 0) || (err_w >= 0 && dup2(err_w, 2) < 0))
             goto fail;
     } else {

@@ -33,6 +33,10 @@ struct jb_proc_opts {
      * would without us; signals then go to the child alone, not a group
      * (log_fd and capture_max are not used). */
     int foreground;
+    /* With foreground: the signals the child starts with ignored (those our
+     * own caller ignored, as nohup does); every other signal starts at its
+     * default, though we ignore some for ourselves (SIGPIPE).  NULL: none. */
+    const sigset_t *ignored;
     int cancel_forward; /* on *cancel, send the signal number *cancel holds, not SIGINT */
     /* Called about every 100 ms while the child runs (cb_ctx). */
     void (*tick)(void *cb_ctx);

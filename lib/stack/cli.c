@@ -12,22 +12,50 @@
 #include <time.h>
 
 volatile sig_atomic_t jb_cli_stop;
+sigset_t jb_cli_ignored;
 
 static void on_signal(int sig)
 {
     jb_cli_stop = sig;
 }
 
+/* Every signal whose default is to end the process, but those that mean we
+ * have a bug (SIGSEGV, SIGABRT and the like: dying is right then), SIGKILL,
+ * and SIGPIPE (ignored: a write says EPIPE instead).  The real-time ones
+ * are added by the loop below. */
+static const int ending[] = {SIGHUP,    SIGINT,  SIGQUIT, SIGTERM, SIGUSR1,   SIGUSR2, SIGALRM,
+                             SIGVTALRM, SIGPROF, SIGIO,   SIGPWR,  SIGSTKFLT, SIGXCPU, SIGXFSZ};
+
+static void catch_one(int sig, const struct sigaction *sa)
+{
+    struct sigaction old;
+
+    if (sigaction(sig, NULL, &old) != 0)
+        return;
+    /* Our caller's choice (nohup's SIGHUP) stands, and reaches our children. */
+    if (old.sa_handler == SIG_IGN)
+        sigaddset(&jb_cli_ignored, sig);
+    else
+        sigaction(sig, sa, NULL);
+}
+
 void jb_cli_catch_signals(void)
 {
-    struct sigaction sa;
+    static int done;
+    struct sigaction sa, old;
 
+    if (done++)
+        return;
+    sigemptyset(&jb_cli_ignored);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (size_t i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
+        catch_one(ending[i], &sa);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        catch_one(sig, &sa);
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+        sigaddset(&jb_cli_ignored, SIGPIPE);
     signal(SIGPIPE, SIG_IGN);
 }
 

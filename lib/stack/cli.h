@@ -7,10 +7,15 @@
 
 #include "stack/state.h"
 
-/* Set to the signal's number by SIGINT/SIGTERM/SIGHUP once
+/* Set to the signal's number by any signal that would end the process
+ * (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGALRM, the real-time ones...;
+ * not SIGKILL, nor the ones a bug raises, such as SIGSEGV) once
  * jb_cli_catch_signals ran: long steps stop and roll back instead of dying
- * half-way, and `provisioner run` forwards it to its command. */
+ * half-way, and `provisioner run` forwards it to its command.  A signal our
+ * caller ignored stays ignored (nohup) and is in jb_cli_ignored, to be
+ * ignored by our children too; SIGPIPE is ignored either way. */
 extern volatile sig_atomic_t jb_cli_stop;
+extern sigset_t jb_cli_ignored;
 void jb_cli_catch_signals(void);
 
 /* --state URL, or the default; parsed and checked usable.  JB_ERR_INVALID

@@ -46,6 +46,19 @@ json.dump(out, open(sys.argv[1], "w"))
 print("COMMAND's own stdout")
 '''
 
+# Every signal that would end `run`, which it must survive long enough to
+# tear the box down (SIGKILL aside).
+ENDING = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+          signal.SIGUSR2, signal.SIGALRM]
+
+
+def default_dispositions():
+    """preexec_fn: `run` starts with these signals at their defaults, as a
+    shell would start it, whatever the test runner inherited (nohup)."""
+    for s in ENDING:
+        signal.signal(s, signal.SIG_DFL)
+
+
 # COMMAND for the signal tests: says it started (and where its directory
 # is), records the signals it gets, exits 40+N on the first unless told
 # to ignore them.
@@ -57,7 +70,8 @@ def got(n, _):
         f.write("%d\n" % n)
     if mode == "exit":
         sys.exit(40 + n)
-for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+          signal.SIGUSR2, signal.SIGALRM):
     signal.signal(s, got)
 with open(log + ".started", "w") as f:
     f.write(os.environ["JUMPBOX_DIR"])
@@ -231,7 +245,7 @@ def start_trap(jb, tmp_path, mode, *opts):
     p = subprocess.Popen(run_args(jb, "--ttl", "10m", *opts, "--", PY, "-c", TRAP, str(log),
                                   mode),
                          env=dict(os.environ, **jb.env), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, preexec_fn=default_dispositions)
     started = tmp_path / "signals.log.started"
     wait_for(lambda: started.exists() and started.read_text() or p.poll() is not None, 300,
              "COMMAND to start")
@@ -239,8 +253,10 @@ def start_trap(jb, tmp_path, mode, *opts):
     return p, log, started.read_text()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [s for s in ENDING if s != signal.SIGINT],
+                         ids=lambda s: s.name)
 def test_signal_is_forwarded_and_the_box_torn_down(jb, tmp_path, sig):
+    """SIGINT: the grace test below."""
     p, log, d = start_trap(jb, tmp_path, "exit")
     assert os.path.isdir(d)
     p.send_signal(sig)
@@ -260,6 +276,92 @@ def test_sigint_then_sigkill_after_the_grace(jb, tmp_path):
     assert log.read_text() == "2\n"
     assert p.returncode == 128 + 9, err
     assert not os.path.exists(d)
+    assert_nothing_left(jb)
+
+
+# COMMAND for the nohup test: says whether it started with SIGHUP ignored,
+# then waits for the test's word and exits 0.
+HUP_IGNORED = r'''
+import os, signal, sys, time
+started, go = sys.argv[1], sys.argv[2]
+with open(started + ".tmp", "w") as f:
+    f.write("ignored" if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else "default")
+os.rename(started + ".tmp", started)
+deadline = time.time() + 600
+while not os.path.exists(go) and time.time() < deadline:
+    time.sleep(0.1)
+'''
+
+
+def test_a_signal_the_caller_ignored_stays_ignored(jb, tmp_path):
+    """`nohup provisioner run -- job`: SIGHUP ignored by the caller is
+    ignored by run and by COMMAND, which finishes its work; the hangup goes
+    to the whole process group, as a closing terminal sends it."""
+    started, go = tmp_path / "started", tmp_path / "go"
+
+    def nohup():
+        default_dispositions()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    p = subprocess.Popen(run_args(jb, "--ttl", "10m", "--", PY, "-c", HUP_IGNORED, str(started),
+                                  str(go)),
+                         env=dict(os.environ, **jb.env), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=nohup,
+                         start_new_session=True)
+    try:
+        wait_for(lambda: started.exists() or p.poll() is not None, 300, "COMMAND to start")
+        assert p.poll() is None, p.communicate()
+        assert started.read_text() == "ignored"
+        os.killpg(p.pid, signal.SIGHUP)
+        # Pending from here on: COMMAND cannot see the word before the signal.
+        go.touch()
+        _, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None:  # failed half-way: COMMAND gets SIGTERM from the kernel
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, err
+    assert not any("got signal" in l for l in jumpbox_lines(err)), err
+    assert any("destroyed" in l for l in jumpbox_lines(err)), err
+    assert_nothing_left(jb)
+
+
+# COMMAND for the teardown test: stages the job's data into $JUMPBOX_DIR
+# by hard links (as `cp -al` and `rsync --link-dest` do), puts a hard link
+# in place of the key, and FIFOs in place of the token and beside them.
+STAGE = r'''
+import os, subprocess, sys
+src = sys.argv[1]
+d = os.environ["JUMPBOX_DIR"]
+os.link(os.path.join(src, "one"), os.path.join(d, "one"))
+subprocess.run(["cp", "-al", src, os.path.join(d, "stage")], check=True)
+os.unlink(os.path.join(d, "id_ed25519"))
+os.link(os.path.join(src, "two"), os.path.join(d, "id_ed25519"))
+os.unlink(os.path.join(d, "teardown_token"))
+os.mkfifo(os.path.join(d, "teardown_token"))
+os.mkfifo(os.path.join(d, "stage", "pipe"))
+'''
+
+
+def test_teardown_keeps_hard_linked_data_and_passes_fifos(jb, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    data = {"one": os.urandom(5000), "two": os.urandom(7000)}
+    for name, b in data.items():
+        (src / name).write_bytes(b)
+    p = subprocess.Popen(run_args(jb, "--ttl", "10m", "--", PY, "-c", STAGE, str(src)),
+                         env=dict(os.environ, **jb.env), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("run's teardown hung (on a FIFO?)")
+    assert p.returncode == 0, err
+    for name, b in data.items():
+        assert (src / name).read_bytes() == b, f"{name}: the source was overwritten"
+        assert (src / name).stat().st_nlink == 1
     assert_nothing_left(jb)
 
 

@@ -112,20 +112,65 @@ static void test_exec_failures_are_126_and_127(void **state)
     assert_int_equal(status, 127);
 }
 
+/* The child dies of the very signal we were sent, whatever this test
+ * inherited: SIGHUP is ignored here (as under nohup), not in o.ignored, so
+ * the child starts with it at its default. */
 static void test_the_signal_is_forwarded(void **state)
 {
     volatile sig_atomic_t cancel = SIGHUP;
     struct jb_proc_opts o = {0};
+    struct sigaction ign, saved;
     char err[JB_ERRLEN];
-    int status;
+    int status, rc;
     (void)state;
 
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    assert_int_equal(sigaction(SIGHUP, &ign, &saved), 0);
     o.foreground = 1;
     o.cancel = &cancel;
     o.cancel_forward = 1;
-    /* It dies of the very signal we were sent. */
-    assert_int_equal(sh("exec sleep 30", &o, &status, err), JB_ERR_CANCELLED);
+    o.kill_grace_ms = 300; /* an ignored SIGHUP would end in SIGKILL, soon */
+    rc = sh("exec sleep 30", &o, &status, err);
+    sigaction(SIGHUP, &saved, NULL);
+    assert_int_equal(rc, JB_ERR_CANCELLED);
     assert_int_equal(status, 128 + SIGHUP);
+}
+
+/* What our caller ignored (o.ignored) the child ignores too, as nohup
+ * means it to; what only we ignore is the default again. */
+static void test_what_our_caller_ignored_stays_ignored(void **state)
+{
+    struct seen *s = calloc(1, sizeof(*s));
+    struct jb_proc_opts o = {0};
+    struct sigaction ign, saved[3];
+    const int sigs[3] = {SIGHUP, SIGPIPE, SIGUSR1};
+    sigset_t callers;
+    char err[JB_ERRLEN];
+    unsigned long long mask;
+    int status;
+    (void)state;
+
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sigaction(sigs[i], &ign, &saved[i]), 0);
+    sigemptyset(&callers);
+    sigaddset(&callers, SIGHUP);
+    sigaddset(&callers, SIGPIPE);
+    o.foreground = 1;
+    o.ignored = &callers;
+    o.output = on_output;
+    o.cb_ctx = s;
+    assert_int_equal(sh("exec grep SigIgn /proc/self/status", &o, &status, err), 0);
+    for (int i = 0; i < 3; i++)
+        sigaction(sigs[i], &saved[i], NULL);
+    assert_int_equal(status, 0);
+    assert_int_equal(sscanf(s->out, "SigIgn: %llx", &mask), 1);
+    assert_int_not_equal(mask & (1ull << (SIGHUP - 1)), 0);
+    assert_int_not_equal(mask & (1ull << (SIGPIPE - 1)), 0);
+    assert_int_equal(mask & (1ull << (SIGUSR1 - 1)), 0);
+    free(s);
 }
 
 static void test_sigkill_after_the_grace(void **state)
@@ -309,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_foreground_pumps_every_byte),
         cmocka_unit_test(test_exec_failures_are_126_and_127),
         cmocka_unit_test(test_the_signal_is_forwarded),
+        cmocka_unit_test(test_what_our_caller_ignored_stays_ignored),
         cmocka_unit_test(test_sigkill_after_the_grace),
         cmocka_unit_test(test_sigpipe_is_the_default_again),
         cmocka_unit_test(test_capture_still_works),
