@@ -202,9 +202,9 @@ def test_tags_alone_do_not_make_an_instance_or_a_group_ours(aws):
     db = e.group("db-servers", tags("hijack-c"))                      # someone's group
     got = by_id(aws.reap("--dry-run"))
     assert got[box]["result"] == got[box_group]["result"] == "would_reap"
+    assert (got[other].get("reason"), got[bare].get("reason"), got[db].get("reason")) == \
+        ("other_profile", "no_profile", "other_name"), got
     assert got[box]["instance_profile"].endswith(f":instance-profile/{INSTANCE_PROFILE}")
-    assert (got[other]["reason"], got[bare]["reason"], got[db]["reason"]) == \
-        ("other_profile", "no_profile", "other_name")
     assert got[other]["instance_profile"] == admin
     # The box's profile is a setting: by its ARN on the command line, by its
     # name in the environment.
