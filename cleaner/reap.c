@@ -19,15 +19,18 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: cleaner reap [--state URL] [--grace D] [--dry-run]\n"
+    "usage: cleaner reap [--state URL] [--grace D] [--box-profile P] [--dry-run]\n"
     "\n"
     "Finds the instances and security groups tagged jumpbox:stack in the region\n"
     "(AWS_REGION) and takes down each one that names this state in its\n"
-    "jumpbox:state tag, whose stack has no lease there, and whose jumpbox:expires-at\n"
-    "passed more than D ago (--grace, else JUMPBOX_REAP_GRACE, else 10m; 0 allowed):\n"
-    "instances are terminated and waited for, then the groups deleted.  A stack\n"
-    "with a lease is the sweeper's; a resource without a readable expiry is never\n"
-    "reaped.  --dry-run reports what it would do and changes nothing.\n"
+    "jumpbox:state tag, whose stack has no lease there, whose jumpbox:expires-at\n"
+    "passed more than D ago (--grace, else JUMPBOX_REAP_GRACE, else 10m; 0 allowed),\n"
+    "and that is the box's: an instance runs with the box's instance profile P\n"
+    "(--box-profile, else JUMPBOX_BOX_INSTANCE_PROFILE, else jumpbox-box; a name or\n"
+    "the whole ARN), a group is named jumpbox-STACK.  Tags alone are anyone's to\n"
+    "write.  Instances are terminated and waited for, then the groups deleted.  A\n"
+    "stack with a lease is the sweeper's; a resource without a readable expiry is\n"
+    "never reaped.  --dry-run reports what it would do and changes nothing.\n"
     "Prints a JSON report (found, reaped, skipped and why, failed) on stdout.\n"
     "Exit status: 0 done (also when nothing was reaped), 1 EC2 or the state failed\n"
     "to answer or a resource could not be reaped, 2 bad input (nothing done).\n";
@@ -42,10 +45,11 @@ int cmd_reap(int argc, char **argv)
 {
     static const struct option lopts[] = {{"state", required_argument, NULL, 'S'},
                                           {"grace", required_argument, NULL, 'g'},
+                                          {"box-profile", required_argument, NULL, 'p'},
                                           {"dry-run", no_argument, NULL, 'n'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    const char *state_url = NULL, *grace = NULL;
+    const char *state_url = NULL, *grace = NULL, *profile = NULL;
     char err[JB_ERRLEN], root[PATH_MAX], region[JB_AWS_REGION_MAX];
     struct jb_reap_opts o;
     struct jb_state st;
@@ -62,6 +66,9 @@ int cmd_reap(int argc, char **argv)
             break;
         case 'g':
             grace = optarg;
+            break;
+        case 'p':
+            profile = optarg;
             break;
         case 'n':
             dry = 1;
@@ -85,6 +92,8 @@ int cmd_reap(int argc, char **argv)
     }
     if (grace && jb_reap_parse_grace(grace, &o.grace_s, err, sizeof(err)) != 0)
         return bad("--grace", err);
+    if (profile && jb_reap_parse_profile(profile, o.box_profile, err, sizeof(err)) != 0)
+        return bad("--box-profile", err);
     o.dry_run = dry;
     o.stop = &jb_cli_stop;
     /* Every setting is checked before anything is asked of S3 or EC2. */

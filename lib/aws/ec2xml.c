@@ -55,6 +55,7 @@ static void resource_clear(struct jb_ec2_resource *r)
     free(r->id);
     free(r->state);
     free(r->name);
+    free(r->profile_arn);
     for (size_t i = 0; i < r->ntags; i++) {
         free(r->tags[i].key);
         free(r->tags[i].value);
@@ -159,6 +160,9 @@ static int on_end(struct jb_xml_walk *w, int depth, const char *text, size_t len
     if (depth == b + 2 && c->sh == &INSTANCES && jb_xml_is(w, b + 1, "instanceState") &&
         jb_xml_is(w, b + 2, "name"))
         return jb_xml_take_text(w, &c->cur.state, text, len, 0);
+    if (depth == b + 2 && c->sh == &INSTANCES && jb_xml_is(w, b + 1, "iamInstanceProfile") &&
+        jb_xml_is(w, b + 2, "arn"))
+        return jb_xml_take_text(w, &c->cur.profile_arn, text, len, 0);
     if (!jb_xml_is(w, b + 1, "tagSet") || !jb_xml_is(w, b + 2, "item"))
         return 0;
     if (depth == b + 2)

@@ -28,9 +28,10 @@ struct jb_ec2_tag {
 
 /* An instance or a security group. */
 struct jb_ec2_resource {
-    char *id;    /* "i-…" / "sg-…" */
-    char *state; /* instances: instanceState/name ("running", …); groups: NULL */
-    char *name;  /* groups: groupName; instances: NULL */
+    char *id;          /* "i-…" / "sg-…" */
+    char *state;       /* instances: instanceState/name ("running", …); groups: NULL */
+    char *name;        /* groups: groupName; instances: NULL */
+    char *profile_arn; /* instances: iamInstanceProfile/arn, NULL when it has none */
     struct jb_ec2_tag *tags;
     size_t ntags;
 };

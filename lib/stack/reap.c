@@ -4,6 +4,7 @@
 
 #include "aws/ec2.h"
 #include "stack/audit.h"
+#include "base/env.h"
 #include "base/err.h"
 #include "stack/lease_store.h"
 #include "base/log.h"
@@ -22,6 +23,9 @@
 #define MAX_RESOURCES 100000 /* of each kind: bounds memory */
 #define WAIT_BATCH JB_EC2_FILTER_VALUES_MAX
 #define NAP_MAX_MS 10000
+#define PROFILE_NAME_MAX 128 /* IAM's limits on a name and a path */
+#define PROFILE_PATH_MAX 512
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
 
 enum kind { INSTANCE, GROUP };
 
@@ -220,6 +224,8 @@ static int add_item(struct reaper *R, enum kind kind, const struct jb_ec2_resour
         cJSON_AddStringToObject(it->entry, "expires_at", exp);
     if (r->state)
         cJSON_AddStringToObject(it->entry, "state", r->state);
+    if (r->profile_arn)
+        cJSON_AddStringToObject(it->entry, "instance_profile", r->profile_arn);
     if (stack && jb_check_stack_id(stack, NULL, 0) == 0)
         it->stack = stack;
     R->n++;
@@ -237,6 +243,25 @@ static int same_state(const struct jb_state *ours, const char *tag)
     if (t.kind == JB_STATE_FILE)
         return strcmp(t.dir, ours->dir) == 0;
     return strcmp(t.bucket, ours->bucket) == 0 && strcmp(t.prefix, ours->prefix) == 0;
+}
+
+/* The instance's profile (EC2's ARN of it) is the box's: the whole ARN
+ * when the setting is one, else the name, its last part. */
+static int box_profile(const char *want, const char *arn)
+{
+    const char *p = arn ? strstr(arn, ":instance-profile/") : NULL;
+
+    if (p == NULL)
+        return 0;
+    if (strncmp(want, "arn:", 4) == 0)
+        return strcmp(want, arn) == 0;
+    return strcmp(strrchr(p, '/') + 1, want) == 0;
+}
+
+/* terraform/aws names a stack's group jumpbox-STACK. */
+static int box_group_name(const char *name, const char *stack)
+{
+    return name && strncmp(name, "jumpbox-", 8) == 0 && strcmp(name + 8, stack) == 0;
 }
 
 /* 0: the stack has a lease; JB_ERR_NOTFOUND: none; else the store failed
@@ -286,6 +311,12 @@ static const char *why_not(struct reaper *R, const struct item *it, char *error,
         return "no_state_tag";
     if (!same_state(R->ctx->state, st))
         return "other_state";
+    if (it->kind == INSTANCE && it->r->profile_arn == NULL)
+        return "no_profile";
+    if (it->kind == INSTANCE && !box_profile(R->o->box_profile, it->r->profile_arn))
+        return "other_profile";
+    if (it->kind == GROUP && !box_group_name(it->r->name, it->stack))
+        return "other_name";
     rc = lease_of(R, it->stack, &lerr);
     if (rc == 0)
         return "leased";
@@ -568,11 +599,15 @@ out:
 int jb_reap_opts_from_env(struct jb_reap_opts *o, char *err, size_t errlen)
 {
     const char *g = getenv("JUMPBOX_REAP_GRACE"), *p = getenv("JUMPBOX_REAP_PAGE_SIZE");
+    const char *prof = jb_env("JUMPBOX_BOX_INSTANCE_PROFILE");
     char inner[JB_ERRLEN], *end = NULL;
     long n;
 
     memset(o, 0, sizeof(*o));
     o->grace_s = JB_REAP_GRACE_DEFAULT;
+    if (jb_reap_parse_profile(prof ? prof : JB_REAP_PROFILE_DEFAULT, o->box_profile, inner,
+                              sizeof(inner)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_BOX_INSTANCE_PROFILE: %s", inner);
     if (g && *g && jb_reap_parse_grace(g, &o->grace_s, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_REAP_GRACE: %s", inner);
     if (p && *p) {
@@ -599,4 +634,53 @@ int jb_reap_parse_grace(const char *s, long *secs, char *err, size_t errlen)
     if (*secs > JB_REAP_GRACE_MAX)
         return jb_err(err, errlen, JB_ERR_INVALID, "at most 24h");
     return 0;
+}
+
+static int profile_name(const char *s, size_t n)
+{
+    return n >= 1 && n <= PROFILE_NAME_MAX && strspn(s, NAME_CHARS) >= n;
+}
+
+int jb_reap_parse_profile(const char *s, char *out, char *err, size_t errlen)
+{
+    static const char kind[] = ":iam::";
+    static const char res[] = ":instance-profile/";
+    const char *p, *rest, *last;
+    size_t n;
+
+    if (s == NULL || *s == '\0')
+        return jb_err(err, errlen, JB_ERR_INVALID, "empty");
+    if ((n = strlen(s)) > JB_REAP_PROFILE_MAX)
+        return jb_err(err, errlen, JB_ERR_INVALID, "longer than %d", JB_REAP_PROFILE_MAX);
+    if (strncmp(s, "arn:", 4) != 0) {
+        if (!profile_name(s, n))
+            return jb_err(err, errlen, JB_ERR_INVALID,
+                          "an instance profile's name ([A-Za-z0-9+=,.@_-], at most %d) or ARN",
+                          PROFILE_NAME_MAX);
+        memcpy(out, s, n + 1);
+        return 0;
+    }
+    /* arn:PARTITION:iam::ACCOUNT:instance-profile/[PATH/]NAME */
+    p = s + 4;
+    n = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+    if (n < 3 || strncmp(p + n, kind, sizeof(kind) - 1) != 0)
+        goto bad;
+    p += n + sizeof(kind) - 1;
+    if (strspn(p, "0123456789") != 12 || strncmp(p + 12, res, sizeof(res) - 1) != 0)
+        goto bad;
+    rest = p + 12 + sizeof(res) - 1;
+    last = strrchr(rest, '/');
+    last = last ? last + 1 : rest;
+    if (!profile_name(last, strlen(last)) || (size_t)(last - rest) + 1 > PROFILE_PATH_MAX ||
+        strstr(rest, "//") != NULL || *rest == '/')
+        goto bad;
+    for (p = rest; p < last; p++)
+        if (*p != '/' && strchr(NAME_CHARS, *p) == NULL)
+            goto bad;
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+bad:
+    return jb_err(err, errlen, JB_ERR_INVALID,
+                  "not an instance profile's ARN (arn:PARTITION:iam::ACCOUNT:"
+                  "instance-profile/[PATH/]NAME)");
 }

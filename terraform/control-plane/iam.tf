@@ -1,5 +1,8 @@
 # Least privilege.  Every Allow names its actions; resources are ARNs, scoped
-# further by the jumpbox:stack tag or by request conditions.  The one bare "*"
+# further by the jumpbox:stack tag or by request conditions.  A tag is
+# anyone's to write who has ec2:CreateTags, so what changes or ends an
+# instance also needs the box's instance profile (ec2:InstanceProfile: only
+# the build role may pass the box role) and this deployment's jumpbox:state.  The one bare "*"
 # resource is the EC2 Describe* statement: those actions support no
 # resource-level permissions (Service Authorization Reference, Amazon EC2).
 
@@ -7,6 +10,8 @@ locals {
   ec2        = "arn:${local.p}:ec2:${local.region}:${local.acct}"
   stack_tag  = "jumpbox:stack"
   state_objs = "${local.bucket_arn}/${var.state_prefix}/*"
+  audit_objs = "${local.bucket_arn}/${var.state_prefix}/audit/*"
+  state_tag  = "jumpbox:state"
   fn_logs = {
     for k, f in local.functions :
     k => "arn:${local.p}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${f.name}:*"
@@ -42,9 +47,9 @@ data "aws_iam_policy_document" "lambda_trust" {
 # What both functions need: logs, the state, reading what a stack made,
 # tearing a stack down (a create that fails half way is rolled back by the
 # build function itself).  The clean function's reaper (lib/stack/reap.c) needs no
-# more: DescribeInstances/DescribeSecurityGroups from Ec2Read, and
-# TerminateInstances/DeleteSecurityGroup from TearDownTaggedOnly, so it too
-# can take down only what carries the jumpbox:stack tag.
+# more: DescribeInstances/DescribeSecurityGroups from Ec2Read,
+# TerminateInstances from TerminateBoxInstances and DeleteSecurityGroup from
+# TearDownStateGroups, so it too can take down only the boxes of this state.
 data "aws_iam_policy_document" "common" {
   for_each = local.functions
 
@@ -87,7 +92,7 @@ data "aws_iam_policy_document" "common" {
   # Instances only: a request that also names security groups (Groups) is
   # authorized on them too, and that stays denied.
   statement {
-    sid       = "ModifyTaggedInstances"
+    sid       = "ModifyBoxInstances"
     actions   = ["ec2:ModifyInstanceAttribute"]
     resources = ["${local.ec2}:instance/*"]
     condition {
@@ -95,20 +100,78 @@ data "aws_iam_policy_document" "common" {
       variable = "aws:ResourceTag/${local.stack_tag}"
       values   = ["false"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.state_tag}"
+      values   = [local.state_url]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:InstanceProfile"
+      values   = [local.box_profile_arn]
+    }
   }
   statement {
-    sid = "TearDownTaggedOnly"
-    actions = [
-      "ec2:TerminateInstances",
-      "ec2:DeleteSecurityGroup",
-      "ec2:RevokeSecurityGroupIngress",
-      "ec2:RevokeSecurityGroupEgress",
-    ]
-    resources = ["${local.ec2}:instance/*", "${local.ec2}:security-group/*"]
+    sid       = "TerminateBoxInstances"
+    actions   = ["ec2:TerminateInstances"]
+    resources = ["${local.ec2}:instance/*"]
     condition {
       test     = "Null"
       variable = "aws:ResourceTag/${local.stack_tag}"
       values   = ["false"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.state_tag}"
+      values   = [local.state_url]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:InstanceProfile"
+      values   = [local.box_profile_arn]
+    }
+  }
+  # A group has no profile; the reaper also insists on its name
+  # (jumpbox-STACK, fixed when the group is made), and one in use cannot be
+  # deleted.
+  statement {
+    sid = "TearDownStateGroups"
+    actions = [
+      "ec2:DeleteSecurityGroup",
+      "ec2:RevokeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupEgress",
+    ]
+    resources = ["${local.ec2}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.stack_tag}"
+      values   = ["false"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.state_tag}"
+      values   = [local.state_url]
+    }
+  }
+  # The audit records outlive their stacks: no function removes one (the
+  # lifecycle rule expires them) or writes over one (S3 keeps the old
+  # version, but as noncurrent, which the same rule expires in a day).
+  # Purges take <prefix>/<stack>/, never <prefix>/audit/.
+  statement {
+    sid       = "AuditRecordsStay"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = [local.audit_objs]
+  }
+  statement {
+    sid       = "AuditRecordsWriteOnce"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = [local.audit_objs]
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:if-none-match"
+      values   = ["*"]
     }
   }
 }

@@ -18,6 +18,10 @@ locals {
   build_arn  = "${local.arn_fn}:${local.build}"
   clean_arn  = "${local.arn_fn}:${local.clean}"
   bucket_arn = "arn:${local.p}:s3:::${local.bucket}"
+  state_url  = "s3://${local.bucket}/${var.state_prefix}"
+  # The box's instance profile: what the clean role may terminate and the
+  # reaper takes (ec2:InstanceProfile in iam.tf, JUMPBOX_BOX_INSTANCE_PROFILE).
+  box_profile_arn = "arn:${local.p}:iam::${local.acct}:instance-profile/${local.box}"
 }
 
 # ---- State bucket -----------------------------------------------------------
@@ -188,10 +192,13 @@ resource "aws_ecr_repository_policy" "image" {
 locals {
   function_env = merge({
     JUMPBOX_MODULE        = "aws"
-    JUMPBOX_STATE         = "s3://${local.bucket}/${var.state_prefix}"
+    JUMPBOX_STATE         = local.state_url
     JUMPBOX_MAX_TTL       = var.max_ttl
     JUMPBOX_ALLOWED_CIDRS = join(",", var.allowed_cidrs)
     JUMPBOX_WORK_DIR      = "/tmp/jumpbox"
+    # The reaper takes only instances that run with the box's profile: tags
+    # alone are anyone's with ec2:CreateTags (lib/stack/reap.h).
+    JUMPBOX_BOX_INSTANCE_PROFILE = local.box_profile_arn
     },
     var.module_vars_file != "" ? { JUMPBOX_MODULE_VARS = var.module_vars_file } : {},
     # Unset unless given: the function then bounds no request's permit_open.

@@ -8,7 +8,7 @@ output "state_bucket" {
 
 output "state_url" {
   description = "JUMPBOX_STATE of the functions."
-  value       = "s3://${local.bucket}/${var.state_prefix}"
+  value       = local.state_url
 }
 
 output "repository_url" {

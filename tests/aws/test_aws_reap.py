@@ -7,7 +7,7 @@ import datetime
 import json
 
 from support.awsflow import CLEAN
-from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
+from support.emulated_cloud import BUCKET, INSTANCE_PROFILE, PREFIX, STATE_URL
 from support.jbtest import bin_path, run
 from support.matrix import MATRIX
 
@@ -46,10 +46,13 @@ class Ec2:
             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
         return gid
 
-    def instance(self, tag_list=None, group=None):
-        """One instance, one reservation.  Tagged only once the stand-in has
-        been told to leave it alone: it has no user data to boot from."""
+    def instance(self, tag_list=None, group=None, profile=INSTANCE_PROFILE):
+        """One instance, one reservation, with the box's instance profile
+        unless told otherwise.  Tagged only once the stand-in has been told
+        to leave it alone: it has no user data to boot from."""
         kw = {"SecurityGroupIds": [group]} if group else {}
+        if profile:
+            kw["IamInstanceProfile"] = {"Name": profile}
         iid = self.ec2.run_instances(ImageId=self.ami, MinCount=1, MaxCount=1,
                                      **kw)["Instances"][0]["InstanceId"]
         if tag_list:
@@ -61,6 +64,19 @@ class Ec2:
         """A group and an instance in it, as terraform/aws makes them."""
         gid = self.group(f"jumpbox-{stack}", tags(stack, **kw))
         return self.instance(tags(stack, **kw), gid), gid
+
+    def profile(self, name):
+        """Another instance profile of the account (its role of the same name)."""
+        iam = self.aws.cloud.client("iam")
+        if name not in {p["InstanceProfileName"] for p in
+                        iam.list_instance_profiles()["InstanceProfiles"]}:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+            iam.create_instance_profile(InstanceProfileName=name)
+            iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+        return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
 
     def instance_states(self):
         out = {}
@@ -174,6 +190,37 @@ def test_reap_takes_exactly_the_orphans_and_dry_run_takes_nothing(aws):
              [g for _, g in kept.values()] + [foreign_group])
 
 
+def test_tags_alone_do_not_make_an_instance_or_a_group_ours(aws):
+    """Anyone with ec2:CreateTags can tag anything as an expired stack of
+    this state: the reaper takes an instance only when it runs with the box's
+    instance profile, and a group only when it is named jumpbox-STACK."""
+    e = Ec2(aws)
+    admin = e.profile("admin")
+    box, box_group = e.stack("lost")                                  # ours: the control
+    other = e.instance(tags("hijack-a"), profile="admin")             # someone's server
+    bare = e.instance(tags("hijack-b"), profile=None)
+    db = e.group("db-servers", tags("hijack-c"))                      # someone's group
+    got = by_id(aws.reap("--dry-run"))
+    assert got[box]["result"] == got[box_group]["result"] == "would_reap"
+    assert (got[other].get("reason"), got[bare].get("reason"), got[db].get("reason")) == \
+        ("other_profile", "no_profile", "other_name"), got
+    assert got[box]["instance_profile"].endswith(f":instance-profile/{INSTANCE_PROFILE}")
+    assert got[other]["instance_profile"] == admin
+    # The box's profile is a setting: by its ARN on the command line, by its
+    # name in the environment.
+    got = by_id(aws.reap("--dry-run", "--box-profile", admin))
+    assert (got[other]["result"], got[box]["reason"]) == ("would_reap", "other_profile")
+    got = by_id(aws.reap("--dry-run", JUMPBOX_BOX_INSTANCE_PROFILE="admin"))
+    assert (got[other]["result"], got[box]["reason"]) == ("would_reap", "other_profile")
+
+    aws.cloud.settings(shutdown_seconds=1)
+    res = aws.reap()
+    assert {i for i, r in by_id(res).items() if r["result"] == "reaped"} == {box, box_group}
+    states = e.instance_states()
+    assert states[other] == states[bare] == "running" and db in e.group_ids()
+    e.remove([other, bare], [db])
+
+
 def test_a_live_stack_is_never_reaped_until_its_lease_and_state_are_lost(aws):
     res = aws.create("--stack-id", "live")
     e = Ec2(aws)
@@ -267,6 +314,10 @@ def test_bad_input_is_refused_before_anything_is_asked(aws):
         (["--stack-id", "x"], {}, "--stack-id"),
         ([], {"JUMPBOX_REAP_GRACE": "-1m"}, "JUMPBOX_REAP_GRACE"),
         ([], {"JUMPBOX_REAP_PAGE_SIZE": "4"}, "JUMPBOX_REAP_PAGE_SIZE"),
+        (["--box-profile", "jumpbox box"], {}, "--box-profile"),
+        (["--box-profile", "arn:aws:iam::123456789012:role/jumpbox-box"], {}, "--box-profile"),
+        ([], {"JUMPBOX_BOX_INSTANCE_PROFILE": "arn:aws:iam::1234:instance-profile/x"},
+         "JUMPBOX_BOX_INSTANCE_PROFILE"),
         ([], {"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "AWS_REGION"),
     ]:
         cp = run([bin_path("cleaner"), "reap", *args], env=dict(aws.cli, **env), check=2)

@@ -229,6 +229,23 @@ def test_build_config_errors_are_init_errors(env, tmp_path):
     assert env.leases() == []
 
 
+def test_a_bad_box_profile_is_a_clean_init_error(env, tmp_path):
+    # The reaper's box instance profile (lib/stack/reap.h) is checked at init.
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function("c", [env.bootstrap("c", "cleaner")],
+                       dict(env.base, JUMPBOX_BOX_INSTANCE_PROFILE="arn:aws:iam::1:role/x"),
+                       timeout_s=30)
+        body, ferr = invoke(boto_lambda(h), "c", b'{"action":"sweep"}')
+        assert ferr == "Unhandled"
+        doc = json.loads(body)
+        assert doc["errorType"] == "jumpbox.ConfigError"
+        assert doc["errorMessage"].startswith("JUMPBOX_BOX_INSTANCE_PROFILE: "), doc
+        assert h.functions["c"].history[-1]["outcome"] == "init_error"
+    finally:
+        h.stop()
+
+
 def test_plaintext_key_only_where_the_function_allows_it(env, tmp_path):
     h = LambdaHarness(str(tmp_path)).start()
     try:

@@ -127,6 +127,9 @@ def test_functions_run_one_image_pinned_by_digest(planned):
         env = f["environment"][0]["variables"]
         assert env["JUMPBOX_MODULE"] == "aws"
         assert env["JUMPBOX_STATE"] == f"s3://{BUCKET}/stacks"
+        # The reaper's box profile (lib/stack/reap.h): the profile the plan makes.
+        assert env["JUMPBOX_BOX_INSTANCE_PROFILE"] == \
+            f"arn:aws:iam::{ACCOUNT}:instance-profile/jumpbox-box"
         assert env["JUMPBOX_MAX_TTL"] == "4h"
         assert env["JUMPBOX_ALLOWED_CIDRS"] == "203.0.113.0/24,198.51.100.0/24"
         # No allowed_targets given: requests' permit_open is not bounded.
@@ -307,8 +310,8 @@ def test_build_launches_only_hardened_tagged_boxes(planned):
     assert sts["PassBoxRole"]["Condition"]["StringEquals"] == {
         "iam:PassedToService": "ec2.amazonaws.com"}
     assert sts["TagOnCreate"]["Condition"]["StringEquals"]["ec2:CreateAction"]
-    teardown = sts["TearDownTaggedOnly"]
-    assert teardown["Condition"]["Null"] == {"aws:ResourceTag/jumpbox:stack": "false"}
+    for sid in ("TerminateBoxInstances", "ModifyBoxInstances", "TearDownStateGroups"):
+        assert sts[sid]["Condition"]["Null"] == {"aws:ResourceTag/jumpbox:stack": "false"}
 
 
 def test_clean_cannot_launch_or_pass_roles(planned):
@@ -335,8 +338,14 @@ def test_clean_may_do_what_the_reaper_calls_and_only_on_tagged_resources(planned
         for st in allowing:
             if action.startswith("Describe"):
                 continue  # no resource-level permissions (see the test above)
-            assert st["Condition"] == {
-                "Null": {"aws:ResourceTag/jumpbox:stack": "false"}}, (action, st)
-            assert sorted(as_list(st["Resource"])) == [
-                f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*",
-                f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/*"], (action, st)
+            # Tags are anyone's with ec2:CreateTags: this state's tag too, and
+            # on an instance the box's profile, which only the build role passes.
+            want = {"Null": {"aws:ResourceTag/jumpbox:stack": "false"},
+                    "StringEquals": {"aws:ResourceTag/jumpbox:state": f"s3://{BUCKET}/stacks"}}
+            kind = "instance" if action == "TerminateInstances" else "security-group"
+            if kind == "instance":
+                want["ArnEquals"] = {
+                    "ec2:InstanceProfile": f"arn:aws:iam::{ACCOUNT}:instance-profile/jumpbox-box"}
+            assert st["Condition"] == want, (action, st)
+            assert as_list(st["Resource"]) == [f"arn:aws:ec2:{REGION}:{ACCOUNT}:{kind}/*"], \
+                (action, st)

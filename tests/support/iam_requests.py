@@ -42,7 +42,8 @@ class Account:
     """What existed before the recorded calls: {id: tags} of VPCs, subnets and
     anything else (subnet -> VPC, -> availability zone), images by id
     ({"owner": alias or account, "public": bool, "root_device_type"}),
-    instance profiles by name -> role name."""
+    instance profiles by name -> role name, and instances made before the
+    recording by id -> their condition keys ({"ec2:InstanceProfile": ...})."""
 
     def __init__(self, account_id, region, partition="aws"):
         self.id, self.region, self.partition = account_id, region, partition
@@ -50,6 +51,7 @@ class Account:
         self.subnet_vpc, self.subnet_az = {}, {}
         self.images = {}
         self.instance_profiles = {}
+        self.instances = {}
 
     def arn(self, service, rest, account=True, region=True):
         return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
@@ -120,7 +122,8 @@ class Mapper:
         self.acct = account
         self.tags = {k: dict(v) for k, v in account.tags.items()}
         self.sg_vpc = {}
-        self.instances = {}   # id -> facts for condition keys of later calls
+        # id -> facts for condition keys of later calls
+        self.instances = {k: dict(v) for k, v in account.instances.items()}
 
     # ---- helpers -------------------------------------------------------------
     def _tags_of(self, rid):
