@@ -43,6 +43,7 @@ long jb_stack_teardown_budget(void)
 {
     return (long)jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S) +
            jb_stack_tf_deadline(JB_STACK_PUSH_TIMEOUT_S) +
+           jb_stack_tf_deadline(JB_STACK_TERMINATE_TIMEOUT_S) +
            jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S);
 }
 

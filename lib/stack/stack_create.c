@@ -434,7 +434,7 @@ static void undo_apply(struct create *c)
     int trc;
 
     jb_stack_progress(c->ctx, "rollback", "destroying what was made");
-    trc = jb_stack_teardown(c->ctx, &c->tf, l, &c->paths, &fate, terr, sizeof(terr));
+    trc = jb_stack_teardown(c->ctx, &c->tf, l, &c->paths, 0, &fate, terr, sizeof(terr));
     jb_stack_record_destroy(c->ctx, l->stack_id, "rollback", started,
                             trc != 0               ? "failed"
                             : fate == JB_FATE_GONE ? "already_gone"
