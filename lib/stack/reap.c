@@ -213,17 +213,6 @@ static int add_item(struct reaper *R, enum kind kind, const struct jb_ec2_resour
 
 /* ---- deciding ----------------------------------------------------------- */
 
-static int same_state(const struct jb_state *ours, const char *tag)
-{
-    struct jb_state t;
-
-    if (jb_state_parse(tag, &t, NULL, 0) != 0 || t.kind != ours->kind)
-        return 0;
-    if (t.kind == JB_STATE_FILE)
-        return strcmp(t.dir, ours->dir) == 0;
-    return strcmp(t.bucket, ours->bucket) == 0 && strcmp(t.prefix, ours->prefix) == 0;
-}
-
 /* 0: the stack has a lease; JB_ERR_NOTFOUND: none; else the store failed
  * (err).  Asked once per stack. */
 static int lease_of(struct reaper *R, const char *stack, const char **err)
@@ -269,7 +258,7 @@ static const char *why_not(struct reaper *R, const struct item *it, char *error,
         return "bad_stack_tag";
     if (st == NULL)
         return "no_state_tag";
-    if (!same_state(R->ctx->state, st))
+    if (!jb_state_names(R->ctx->state, st))
         return "other_state";
     rc = lease_of(R, it->stack, &lerr);
     if (rc == 0)

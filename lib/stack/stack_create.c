@@ -328,7 +328,7 @@ static int write_lease(struct create *c)
         jb_stack_work_deadline(c->ctx, (long)jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S) +
                                            jb_stack_tf_deadline(JB_STACK_OUTPUT_TIMEOUT_S) +
                                            (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) +
-                                           jb_stack_teardown_budget());
+                                           jb_stack_teardown_budget(req->module));
     l->vars = c->vars;
     c->vars = NULL;
     if ((rc = jb_lease_create(c->ctx->state, l, c->err, c->errlen)) != 0)

@@ -253,7 +253,7 @@ static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb
         }
         *idle = !busy || (l->deadline != 0 && l->deadline <= time(NULL));
         snprintf(l->status, sizeof(l->status), "destroying");
-        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget());
+        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget(l->module));
         rc = jb_lease_update(ctx->state, l, err, errlen);
         if (rc != JB_ERR_CONFLICT)
             break;

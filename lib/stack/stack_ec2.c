@@ -13,6 +13,7 @@
 #include "aws/ec2.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "stack/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include <time.h>
 
 #define TAG_STACK "tag:jumpbox:stack"
-#define TAG_STATE "tag:jumpbox:state"
+#define STATE_KEY "jumpbox:state"
 #define MAX_OF_A_STACK 1000 /* terraform/aws makes one of each */
 
 struct found {
@@ -37,23 +38,23 @@ static void found_free(struct found *f)
 }
 
 /* Every instance (instances != 0) or group tagged with the stack and this
- * state, instances only while not yet terminated. */
+ * state, instances only while not yet terminated.  (The state is compared
+ * here, not in a filter: a tag may spell the same state otherwise.) */
 static int list(struct jb_ec2_client *c, const struct jb_stack_ctx *ctx, const char *stack_id,
                 int instances, struct found *out, char *err, size_t errlen)
 {
     static const char *const live[] = {"pending", "running", "shutting-down", "stopping",
                                        "stopped"};
-    const char *stack[] = {stack_id}, *state[] = {ctx->state->url};
-    const struct jb_ec2_filter f[] = {
-        {TAG_STACK, stack, 1}, {TAG_STATE, state, 1}, {"instance-state-name", live, 5}};
+    const char *stack[] = {stack_id};
+    const struct jb_ec2_filter f[] = {{TAG_STACK, stack, 1}, {"instance-state-name", live, 5}};
     char *token = NULL;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
     do {
         struct jb_ec2_page p;
-        rc = instances ? jb_ec2_describe_instances(c, f, 3, token, &p, err, errlen)
-                       : jb_ec2_describe_security_groups(c, f, 2, token, &p, err, errlen);
+        rc = instances ? jb_ec2_describe_instances(c, f, 2, token, &p, err, errlen)
+                       : jb_ec2_describe_security_groups(c, f, 1, token, &p, err, errlen);
         free(token);
         token = NULL;
         if (rc != 0)
@@ -63,13 +64,19 @@ static int list(struct jb_ec2_client *c, const struct jb_stack_ctx *ctx, const c
                         : realloc(out->ids, (out->n + p.n + 1) * sizeof(*nv));
         if (nv)
             out->ids = nv;
-        for (size_t i = 0; nv && i < p.n; i++)
+        for (size_t i = 0; nv && i < p.n; i++) {
+            /* The state's spelling in the tag may differ from ours. */
+            if (!jb_state_names(ctx->state, jb_ec2_tag_value(&p.items[i], STATE_KEY)))
+                continue;
             if ((out->ids[out->n] = strdup(p.items[i].id)) != NULL)
                 out->n++;
             else
                 nv = NULL;
+        }
         if (nv == NULL)
-            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory listing the stack in EC2");
+            rc = jb_err(err, errlen, JB_ERR_NOMEM,
+                        "more than %d resources tagged with the stack, or out of memory",
+                        MAX_OF_A_STACK);
         else if (p.next_token && (token = strdup(p.next_token)) == NULL)
             rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         jb_ec2_page_free(&p);

@@ -28,9 +28,9 @@ int jb_stack_tf_deadline(int dflt);
  * now: after it, the process doing the work has finished or died. */
 time_t jb_stack_work_deadline(const struct jb_stack_ctx *ctx, long budget);
 
-/* All a teardown may take: init, pushing errored state, instances
- * terminating, destroy. */
-long jb_stack_teardown_budget(void);
+/* All a teardown of a stack of this module may take: init, pushing
+ * errored state, (aws) its instances terminating, destroy. */
+long jb_stack_teardown_budget(const char *module);
 
 void jb_stack_progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail);
 
