@@ -4,12 +4,15 @@
 #include "base/err.h"
 #include "base/strbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define API_VERSION "2016-11-15"
 #define MAX_FILTERS 10 /* more than the reaper uses; bounds the body */
+#define NAP_MAX_MS 10000
 
 struct jb_ec2_client {
     struct jb_aws_client aws; /* region, credentials, HTTP options */
@@ -217,4 +220,97 @@ int jb_ec2_delete_security_group(struct jb_ec2_client *c, const char *group_id, 
 {
     return act(c, "DeleteSecurityGroup", "GroupId", group_id, "sg-", "DeleteSecurityGroupResponse",
                err, errlen);
+}
+
+/* ---- waiting for instances to terminate ---------------------------------- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stopping(int (*stop)(void *), void *arg, long long limit_ms)
+{
+    return (stop && stop(arg)) || now_ms() >= limit_ms;
+}
+
+/* Sleeps ms, in short steps so that a stop ends it early. */
+static void nap(long ms, int (*stop)(void *), void *arg, long long limit_ms)
+{
+    while (ms > 0 && !stopping(stop, arg, limit_ms)) {
+        long step = ms > 100 ? 100 : ms;
+        struct timespec ts = {0, step * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= step;
+    }
+}
+
+/* One look at ids[first..end) still alive: clears alive[i] for those not
+ * listed, or listed as terminated. */
+static int look(struct jb_ec2_client *c, const char *const *ids, size_t first, size_t end,
+                int *alive, char *err, size_t errlen)
+{
+    const char *batch[JB_EC2_FILTER_VALUES_MAX];
+    size_t nb = 0;
+    char *token = NULL;
+    int rc = 0;
+
+    for (size_t i = first; i < end; i++)
+        if (alive[i])
+            batch[nb++] = ids[i];
+    if (nb == 0)
+        return 0;
+    for (size_t i = first; i < end; i++)
+        alive[i] = -alive[i]; /* -1: not yet seen alive in this look */
+    struct jb_ec2_filter f = {"instance-id", batch, nb};
+    do {
+        struct jb_ec2_page p;
+        rc = jb_ec2_describe_instances(c, &f, 1, token, &p, err, errlen);
+        free(token);
+        token = NULL;
+        if (rc != 0)
+            break;
+        for (size_t k = 0; k < p.n; k++)
+            for (size_t i = first; i < end; i++)
+                if (alive[i] && strcmp(p.items[k].id, ids[i]) == 0 &&
+                    strcmp(p.items[k].state, "terminated") != 0)
+                    alive[i] = 1;
+        if (p.next_token && (token = strdup(p.next_token)) == NULL)
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+        jb_ec2_page_free(&p);
+    } while (token && rc == 0);
+    free(token);
+    for (size_t i = first; i < end; i++)
+        if (alive[i] < 0)
+            alive[i] = rc == 0 ? 0 : 1; /* not listed: gone; not asked: still there */
+    return rc;
+}
+
+int jb_ec2_wait_terminated(struct jb_ec2_client *c, const char *const *ids, size_t n, int *alive,
+                           long long limit_ms, int (*stop)(void *), void *stop_arg, char *err,
+                           size_t errlen)
+{
+    long pause = 1000;
+
+    for (size_t i = 0; i < n; i++)
+        alive[i] = 1;
+    for (;;) {
+        int left = 0, rc;
+
+        for (size_t first = 0; first < n; first += JB_EC2_FILTER_VALUES_MAX) {
+            size_t end =
+                n - first > JB_EC2_FILTER_VALUES_MAX ? first + JB_EC2_FILTER_VALUES_MAX : n;
+            if ((rc = look(c, ids, first, end, alive, err, errlen)) != 0)
+                return rc;
+        }
+        for (size_t i = 0; i < n; i++)
+            left += alive[i];
+        if (left == 0 || stopping(stop, stop_arg, limit_ms))
+            return left;
+        nap(pause, stop, stop_arg, limit_ms);
+        pause = pause * 2 > NAP_MAX_MS ? NAP_MAX_MS : pause * 2;
+    }
 }

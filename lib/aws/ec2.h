@@ -1,4 +1,4 @@
-/* The few EC2 Query API calls the reaper makes (API version 2016-11-15),
+/* The few EC2 Query API calls the reaper and an aws stack's destroy make (API version 2016-11-15),
  * over jb_aws_request (SigV4, retried).  Each is a form-encoded POST to the
  * EC2 endpoint: AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL, else
  * https://ec2.REGION.amazonaws.com.
@@ -59,6 +59,16 @@ int jb_ec2_describe_security_groups(struct jb_ec2_client *c, const struct jb_ec2
  * down or terminated is a success in EC2). */
 int jb_ec2_terminate_instance(struct jb_ec2_client *c, const char *instance_id, char *err,
                               size_t errlen);
+
+/* Waits until none of ids[0..n) is listed by DescribeInstances in a state
+ * other than terminated (EC2 lists a terminated instance for a while, then
+ * not at all), looking again with a growing pause, until limit_ms (Unix
+ * time in ms) passes or stop(stop_arg) says so (stop may be NULL).
+ * alive[i] (n of them) ends 1 for each instance still there.  Returns how
+ * many are, or a negative error when EC2 could not be asked (err). */
+int jb_ec2_wait_terminated(struct jb_ec2_client *c, const char *const *ids, size_t n, int *alive,
+                           long long limit_ms, int (*stop)(void *), void *stop_arg, char *err,
+                           size_t errlen);
 
 /* DeleteSecurityGroup by id; its own rules go with it.  While an instance
  * or interface still uses the group, EC2 answers DependencyViolation

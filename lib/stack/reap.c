@@ -11,7 +11,6 @@
 #include "base/parse.h"
 #include "stack/state.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +20,6 @@
 #define TAG_EXPIRES "jumpbox:expires-at"
 #define TAG_STATE "jumpbox:state"
 #define MAX_RESOURCES 100000 /* of each kind: bounds memory */
-#define WAIT_BATCH JB_EC2_FILTER_VALUES_MAX
-#define NAP_MAX_MS 10000
 #define PROFILE_NAME_MAX 128 /* IAM's limits on a name and a path */
 #define PROFILE_PATH_MAX 512
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-"
@@ -75,18 +72,6 @@ static long long now_ms(void)
 static int stopped(const struct jb_reap_opts *o)
 {
     return (o->stop && *o->stop) || (o->stop_ms > 0 && now_ms() >= o->stop_ms);
-}
-
-/* Sleeps ms, in short steps so that a stop ends it early. */
-static void nap(const struct jb_reap_opts *o, long ms)
-{
-    while (ms > 0 && !stopped(o)) {
-        long step = ms > 100 ? 100 : ms;
-        struct timespec ts = {0, step * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stopped(o))
-            ;
-        ms -= step;
-    }
 }
 
 /* ---- listing ---------------------------------------------------------- */
@@ -234,17 +219,6 @@ static int add_item(struct reaper *R, enum kind kind, const struct jb_ec2_resour
 
 /* ---- deciding ----------------------------------------------------------- */
 
-static int same_state(const struct jb_state *ours, const char *tag)
-{
-    struct jb_state t;
-
-    if (jb_state_parse(tag, &t, NULL, 0) != 0 || t.kind != ours->kind)
-        return 0;
-    if (t.kind == JB_STATE_FILE)
-        return strcmp(t.dir, ours->dir) == 0;
-    return strcmp(t.bucket, ours->bucket) == 0 && strcmp(t.prefix, ours->prefix) == 0;
-}
-
 /* The instance's profile (EC2's ARN of it) is the box's: the whole ARN
  * when the setting is one, else the name, its last part. */
 static int box_profile(const char *want, const char *arn)
@@ -309,7 +283,7 @@ static const char *why_not(struct reaper *R, const struct item *it, char *error,
         return "bad_stack_tag";
     if (st == NULL)
         return "no_state_tag";
-    if (!same_state(R->ctx->state, st))
+    if (!jb_state_names(R->ctx->state, st))
         return "other_state";
     if (it->kind == INSTANCE && it->r->profile_arn == NULL)
         return "no_profile";
@@ -364,63 +338,9 @@ static void terminate(struct reaper *R, struct item *it)
     fail(R, it, err);
 }
 
-/* One look at the instances still terminating; marks those gone.
- * Returns how many are left, or a negative error. */
-static int look(struct reaper *R, char *err, size_t errlen)
+static int stop_cb(void *arg)
 {
-    const char *ids[WAIT_BATCH];
-    size_t next = 0;
-    int left = 0;
-
-    while (next < R->n) {
-        size_t nids = 0, first = next;
-        for (; next < R->n && nids < WAIT_BATCH; next++)
-            if (R->items[next].terminating && !R->items[next].gone)
-                ids[nids++] = R->items[next].r->id;
-        if (nids == 0)
-            break;
-        struct jb_ec2_filter f = {"instance-id", ids, nids};
-        char *token = NULL;
-        /* Listed and not terminated: still there.  Not listed: gone. */
-        int *alive = calloc(next - first, sizeof(int));
-        if (alive == NULL)
-            return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-        do {
-            struct jb_ec2_page p;
-            int rc = jb_ec2_describe_instances(R->ec2, &f, 1, token, &p, err, errlen);
-            free(token);
-            token = NULL;
-            if (rc != 0) {
-                free(alive);
-                return rc;
-            }
-            for (size_t k = 0; k < p.n; k++)
-                for (size_t i = first; i < next; i++)
-                    if (strcmp(p.items[k].id, R->items[i].r->id) == 0 &&
-                        strcmp(p.items[k].state, "terminated") != 0) {
-                        alive[i - first] = 1;
-                        cJSON_ReplaceItemInObject(R->items[i].entry, "state",
-                                                  cJSON_CreateString(p.items[k].state));
-                    }
-            if (p.next_token && (token = strdup(p.next_token)) == NULL) {
-                jb_ec2_page_free(&p);
-                free(alive);
-                return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-            }
-            jb_ec2_page_free(&p);
-        } while (token);
-        for (size_t i = first; i < next; i++) {
-            struct item *it = &R->items[i];
-            if (!it->terminating || it->gone)
-                continue;
-            if (alive[i - first])
-                left++;
-            else
-                it->gone = 1;
-        }
-        free(alive);
-    }
-    return left;
+    return stopped(arg);
 }
 
 /* Waits until every instance we terminated is terminated, the wait limit
@@ -429,17 +349,27 @@ static void wait_terminated(struct reaper *R)
 {
     long long limit = now_ms() + 1000LL * (R->o->wait_s > 0 ? R->o->wait_s : JB_REAP_WAIT_DEFAULT);
     char err[JB_ERRLEN] = "", msg[JB_ERRLEN];
-    long pause = 1000;
-    int left = 0;
+    const char **ids = calloc(R->n ? R->n : 1, sizeof(*ids));
+    int *alive = calloc(R->n ? R->n : 1, sizeof(*alive));
+    size_t *at = calloc(R->n ? R->n : 1, sizeof(*at)), n = 0;
+    int left;
 
-    for (;;) {
-        if ((left = look(R, err, sizeof(err))) <= 0)
-            break;
-        if (stopped(R->o) || now_ms() >= limit)
-            break;
-        nap(R->o, pause);
-        pause = pause * 2 > NAP_MAX_MS ? NAP_MAX_MS : pause * 2;
+    if (ids == NULL || alive == NULL || at == NULL) {
+        left = jb_err(err, sizeof(err), JB_ERR_NOMEM, "out of memory");
+    } else {
+        for (size_t i = 0; i < R->n; i++)
+            if (R->items[i].terminating && !R->items[i].gone) {
+                at[n] = i;
+                ids[n++] = R->items[i].r->id;
+            }
+        left = jb_ec2_wait_terminated(R->ec2, ids, n, alive, limit, stop_cb, (void *)R->o, err,
+                                      sizeof(err));
+        for (size_t k = 0; left >= 0 && k < n; k++)
+            R->items[at[k]].gone = !alive[k];
     }
+    free(ids);
+    free(alive);
+    free(at);
     for (size_t i = 0; i < R->n; i++) {
         struct item *it = &R->items[i];
         if (!it->terminating)

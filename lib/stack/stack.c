@@ -39,10 +39,11 @@ time_t jb_stack_work_deadline(const struct jb_stack_ctx *ctx, long budget)
     return d;
 }
 
-long jb_stack_teardown_budget(void)
+long jb_stack_teardown_budget(const char *module)
 {
     return (long)jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S) +
            jb_stack_tf_deadline(JB_STACK_PUSH_TIMEOUT_S) +
+           (strcmp(module, "aws") == 0 ? jb_stack_tf_deadline(JB_STACK_TERMINATE_TIMEOUT_S) : 0) +
            jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S);
 }
 

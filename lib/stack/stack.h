@@ -1,5 +1,6 @@
 /* A stack's life: create (keys, lease, Terraform, readiness), destroy
- * (Terraform destroy, then the stack's state and lease), sweep (destroy
+ * (an aws stack's tagged instances terminated, Terraform destroy, its
+ * tagged groups deleted, then the stack's state and lease), sweep (destroy
  * every expired lease).  Shared by the CLIs and the Lambda handlers. */
 #ifndef JB_STACK_H
 #define JB_STACK_H

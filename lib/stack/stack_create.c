@@ -328,7 +328,7 @@ static int write_lease(struct create *c)
         jb_stack_work_deadline(c->ctx, (long)jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S) +
                                            jb_stack_tf_deadline(JB_STACK_OUTPUT_TIMEOUT_S) +
                                            (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) +
-                                           jb_stack_teardown_budget());
+                                           jb_stack_teardown_budget(req->module));
     l->vars = c->vars;
     c->vars = NULL;
     if ((rc = jb_lease_create(c->ctx->state, l, c->err, c->errlen)) != 0)
@@ -434,7 +434,7 @@ static void undo_apply(struct create *c)
     int trc;
 
     jb_stack_progress(c->ctx, "rollback", "destroying what was made");
-    trc = jb_stack_teardown(c->ctx, &c->tf, l, &c->paths, &fate, terr, sizeof(terr));
+    trc = jb_stack_teardown(c->ctx, &c->tf, l, &c->paths, 0, &fate, terr, sizeof(terr));
     jb_stack_record_destroy(c->ctx, l->stack_id, "rollback", started,
                             trc != 0               ? "failed"
                             : fate == JB_FATE_GONE ? "already_gone"

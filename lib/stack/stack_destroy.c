@@ -1,6 +1,7 @@
 /* A stack's destroy: its lease claimed, the state Terraform could not save
- * pushed first, `terraform destroy`, then the state and lease purged; on
- * failure the lease is handed to the sweeper.  The teardown is also a
+ * pushed first, an aws stack's tagged instances terminated (stack_ec2.c),
+ * `terraform destroy`, its tagged groups deleted, then the state and lease
+ * purged; on failure the lease is handed to the sweeper.  The teardown is also a
  * failed create's rollback (stack_create.c). */
 #include "stack/stack_int.h"
 
@@ -30,6 +31,7 @@
  * its own work directory has none. */
 #define ERRORED "errored.tfstate"
 #define ERRORED_MAX (64L * 1024 * 1024)
+#define TFLOCK "terraform.tfstate.tflock"
 
 /* The local errored.tfstate, if any, to the state store.  Best effort: on
  * failure it still waits in the work directory, and detail says why. */
@@ -152,9 +154,46 @@ static enum jb_stack_fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struc
     return f;
 }
 
+/* Terraform's S3 lock (use_lockfile) of a Terraform that was killed stays
+ * behind, and every later command would fail to take it.  Only called
+ * when the lease says no process of ours is still at work on the stack.
+ * (A local backend's lock is an flock, gone with its process.) */
+static int drop_stale_lock(const struct jb_stack_ctx *ctx, const char *stack_id, char *err,
+                           size_t errlen)
+{
+    char inner[JB_ERRLEN];
+    int rc;
+
+    if (ctx->state->kind != JB_STATE_S3)
+        return 0;
+    rc = jb_lease_store_delete_file(ctx->state, stack_id, TFLOCK, inner, sizeof(inner));
+    if (rc != 0)
+        return jb_err(err, errlen, rc, "removing the stale Terraform lock %s/%s failed: %s",
+                      stack_id, TFLOCK, inner);
+    return 0;
+}
+
+/* The tagged instances, the stale lock, terraform destroy, the tagged
+ * groups: 0 when nothing of the stack is left in the cloud. */
+static int take_down(const struct jb_stack_ctx *ctx, struct jb_tf *tf, const struct jb_lease *l,
+                     const struct jb_stack_paths *p, int unlock, char *err, size_t errlen)
+{
+    int aws = strcmp(l->module, "aws") == 0, rc;
+
+    if ((rc = push_errored_state(ctx, tf, p, l->stack_id, err, errlen)) != 0 ||
+        (aws && (rc = jb_stack_ec2_terminate(ctx, l->stack_id, err, errlen)) != 0) ||
+        (unlock && (rc = drop_stale_lock(ctx, l->stack_id, err, errlen)) != 0))
+        return rc;
+    jb_stack_progress(ctx, "terraform destroy", NULL);
+    if ((rc = jb_tf_destroy(tf, jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S), err, errlen)) !=
+        0)
+        return rc;
+    return aws ? jb_stack_ec2_delete_groups(ctx, l->stack_id, err, errlen) : 0;
+}
+
 int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
-                      const struct jb_stack_paths *p, enum jb_stack_fate *fate, char *err,
-                      size_t errlen)
+                      const struct jb_stack_paths *p, int unlock, enum jb_stack_fate *fate,
+                      char *err, size_t errlen)
 {
     volatile sig_atomic_t *cancel = tf->cancel;
     char detail[JB_ERRLEN];
@@ -163,11 +202,7 @@ int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct j
     *fate = JB_FATE_DESTROYED;
     /* A Ctrl-C that stopped the create must not also stop its rollback. */
     tf->cancel = NULL;
-    rc = push_errored_state(ctx, tf, p, l->stack_id, err, errlen);
-    if (rc == 0) {
-        jb_stack_progress(ctx, "terraform destroy", NULL);
-        rc = jb_tf_destroy(tf, jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S), err, errlen);
-    }
+    rc = take_down(ctx, tf, l, p, unlock, err, errlen);
     tf->cancel = cancel;
     /* The box is gone if rc is 0 (its records are not, when the purge
      * fails: a lease still saying "destroying" would wait for its expiry
@@ -201,19 +236,24 @@ int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct j
 /* Claims the lease for this destroy (status destroying), conditional on
  * the version read.  When it changed, it is read again and the claim made
  * again; when it is gone, *outcome says so.  0 with the claim made or
- * *outcome set. */
+ * *outcome set.  *idle: the lease as claimed said no process of ours can
+ * still be at work on the stack (ready or failed, or a create or destroy
+ * past its deadline, by which it has finished or died). */
 static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb_lease *l,
-                 int *outcome, char *err, size_t errlen)
+                 int *outcome, int *idle, char *err, size_t errlen)
 {
     int rc = 0;
 
     for (int tries = 0; tries < 3; tries++) {
+        int busy = strcmp(l->status, "creating") == 0 || strcmp(l->status, "destroying") == 0;
+
         if (ctx->sweep && !jb_lease_sweepable(l, time(NULL))) {
             *outcome = JB_DESTROY_NOT_DUE; /* it changed since the sweep listed it */
             return 0;
         }
+        *idle = !busy || (l->deadline != 0 && l->deadline <= time(NULL));
         snprintf(l->status, sizeof(l->status), "destroying");
-        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget());
+        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget(l->module));
         rc = jb_lease_update(ctx->state, l, err, errlen);
         if (rc != JB_ERR_CONFLICT)
             break;
@@ -237,7 +277,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     struct jb_tf tf;
     enum jb_stack_fate fate = JB_FATE_UNKNOWN;
     time_t started = time(NULL);
-    int rc;
+    int rc, idle = 0;
 
     *outcome = JB_DESTROY_DONE;
     memset(&tf, 0, sizeof(tf));
@@ -253,7 +293,8 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
         return rc;
     if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
         goto out;
-    if ((rc = claim(ctx, stack_id, &l, outcome, err, errlen)) != 0 || *outcome != JB_DESTROY_DONE)
+    if ((rc = claim(ctx, stack_id, &l, outcome, &idle, err, errlen)) != 0 ||
+        *outcome != JB_DESTROY_DONE)
         goto out;
     {
         const char *kv[] = {"reason", reason ? reason : "request", NULL, NULL};
@@ -266,7 +307,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
         if (fate == JB_FATE_GONE)
             rc = 0;
     } else {
-        rc = jb_stack_teardown(ctx, &tf, &l, &paths, &fate, err, errlen);
+        rc = jb_stack_teardown(ctx, &tf, &l, &paths, idle, &fate, err, errlen);
     }
     if (rc == 0 && fate == JB_FATE_GONE) {
         *outcome = JB_DESTROY_GONE;

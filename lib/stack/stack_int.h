@@ -18,6 +18,7 @@
 #define JB_STACK_DESTROY_TIMEOUT_S 900
 #define JB_STACK_OUTPUT_TIMEOUT_S 60
 #define JB_STACK_PUSH_TIMEOUT_S 120
+#define JB_STACK_TERMINATE_TIMEOUT_S 600 /* an aws stack's instances terminating */
 
 /* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
  * defaults suit AWS, a local box or a test needs far less. */
@@ -27,8 +28,9 @@ int jb_stack_tf_deadline(int dflt);
  * now: after it, the process doing the work has finished or died. */
 time_t jb_stack_work_deadline(const struct jb_stack_ctx *ctx, long budget);
 
-/* All a teardown may take: init, pushing errored state, destroy. */
-long jb_stack_teardown_budget(void);
+/* All a teardown of a stack of this module may take: init, pushing
+ * errored state, (aws) its instances terminating, destroy. */
+long jb_stack_teardown_budget(const char *module);
 
 void jb_stack_progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail);
 
@@ -71,9 +73,22 @@ enum jb_stack_fate {
 
 /* Runs destroy in an already prepared runner; on success the stack's state
  * and lease go; on failure the lease stays, expired, for the sweeper
- * (*fate says which, and whether another process was faster). */
+ * (*fate says which, and whether another process was faster).  unlock:
+ * no process of ours can still be running Terraform on the stack (the
+ * lease said so before this destroy claimed it), so a Terraform lock left
+ * in the state store is stale and goes first. */
 int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct jb_lease *l,
-                      const struct jb_stack_paths *p, enum jb_stack_fate *fate, char *err,
-                      size_t errlen);
+                      const struct jb_stack_paths *p, int unlock, enum jb_stack_fate *fate,
+                      char *err, size_t errlen);
+
+/* stack_ec2.c, aws stacks only: the instances EC2 has tagged with the
+ * stack and this state terminated and waited for (before terraform
+ * destroy: one Terraform never recorded keeps its security group in use);
+ * the groups so tagged deleted (after: one Terraform never recorded stays
+ * otherwise). */
+int jb_stack_ec2_terminate(const struct jb_stack_ctx *ctx, const char *stack_id, char *err,
+                           size_t errlen);
+int jb_stack_ec2_delete_groups(const struct jb_stack_ctx *ctx, const char *stack_id, char *err,
+                               size_t errlen);
 
 #endif

@@ -97,3 +97,14 @@ int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *o
         n = snprintf(out, outlen, "%s%s", st->prefix, stack_id);
     return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
 }
+
+int jb_state_names(const struct jb_state *st, const char *url)
+{
+    struct jb_state t;
+
+    if (url == NULL || jb_state_parse(url, &t, NULL, 0) != 0 || t.kind != st->kind)
+        return 0;
+    if (t.kind == JB_STATE_FILE)
+        return strcmp(t.dir, st->dir) == 0;
+    return strcmp(t.bucket, st->bucket) == 0 && strcmp(t.prefix, st->prefix) == 0;
+}

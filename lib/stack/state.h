@@ -20,6 +20,9 @@ struct jb_state {
  * quotes or backslashes anywhere. */
 int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errlen);
 
+/* 1 when url (a jumpbox:state tag, say) names this state, however spelt. */
+int jb_state_names(const struct jb_state *st, const char *url);
+
 /* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
 int jb_state_default(struct jb_state *st, char *err, size_t errlen);
 
