@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from support.hardening import assert_hardened
 from support.image_util import (ROOT, TAG, UNTRACKED, build_image,  # noqa: F401
                                  lambda_image)
 from support.jbtest import bin_path, run, run_json
@@ -89,6 +90,13 @@ def test_code_layer_holds_only_what_git_tracks(lambda_image):
     got = {f.name for f in code_files if f.isfile()}
     assert got == want, (sorted(got - want), sorted(want - got))
     assert not any(f"var/task/{u}" in got for u in UNTRACKED)
+
+
+def test_the_image_programs_are_hardened(lambda_image):
+    """Built by the Makefile's release rules: hardened as `make` is (the
+    binaries are stripped, so their compile flags are not there to read)."""
+    bindir = Path(lambda_image.unpacked.rootfs, "var/task/bin")
+    assert_hardened(bindir / "provisioner", bindir / "cleaner")
 
 
 def test_the_image_is_built_from_a_clone_only(tmp_path):
