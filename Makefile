@@ -11,9 +11,19 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
 DEFS      := -D_GNU_SOURCE
 OPT       ?= -O2 -g
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Release builds (make, make install, make deb, the image) are hardened:
+# tests/integration checks the binaries.  The sanitizer and fuzzing builds
+# turn it off (HARDEN_CFLAGS= HARDEN_LDFLAGS=), as ASan intercepts the calls
+# _FORTIFY_SOURCE replaces.  _FORTIFY_SOURCE needs OPT of -O1 or more; a
+# caller's own (dpkg-buildflags' CPPFLAGS in make deb) wins over ours.
+FORTIFY         = $(if $(findstring _FORTIFY_SOURCE,$(OPT) $(EXTRA_CFLAGS)),,\
+                    -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS  ?= $(FORTIFY) -fstack-protector-strong -fstack-clash-protection -fPIE
+HARDEN_LDFLAGS ?= -pie -Wl,-z,relro -Wl,-z,now
 B         ?= build
-CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -I$(B)/gen $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS_ALL = $(EXTRA_LDFLAGS)
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) $(HARDEN_CFLAGS) -Ilib -I$(B)/gen $(PKG_CFLAGS) \
+             $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS)
 
 # lib/ is layered (docs/architecture.md): one folder per layer, its sources
 # found by folder; tests/layers.py keeps includes pointing down.
@@ -61,7 +71,7 @@ SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_S
 all: $(PROGS)
 
 help:
-	@echo "make            build release binaries into build/"
+	@echo "make            build hardened release binaries into build/"
 	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
@@ -75,7 +85,9 @@ help:
 
 # Each object depends on the headers it includes, as the compiler found
 # them (-MMD); -MP keeps a removed header from breaking the next build.
-$(B)/obj/%.o: %.c
+# And on the flags: a build dir made with other ones (an older, unhardened
+# build-image/, say) is rebuilt, not linked from stale objects.
+$(B)/obj/%.o: %.c $(B)/gen/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
@@ -85,6 +97,10 @@ $(B)/obj/%.o: %.c
 $(B)/gen/jb_version.h: FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define JB_VERSION "%s"\n' '$(VERSION)' >$@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(B)/gen/flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' >$@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 $(B)/gen/jb_paths.h: FORCE
 	@mkdir -p $(dir $@)
@@ -98,24 +114,25 @@ $(B)/libjb.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
-$(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
-$(B)/jumpbox-localbox: $(BOX_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/jumpbox-localbox: $(BOX_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libjb.a
+$(B)/tests/%: tests/unit/%.c $(B)/libjb.a $(B)/gen/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -Itests/unit -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
-$(B)/tools/%: tests/tools/%.c $(B)/libjb.a
+$(B)/tools/%: tests/tools/%.c $(B)/libjb.a $(B)/gen/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(B)/libjb.a $(LDFLAGS_ALL) $(PKG_LIBS)
 
 # Test builds carry ASan and UBSan, in their own tree.
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+	    HARDEN_CFLAGS= HARDEN_LDFLAGS= \
 	    build-asan/provisioner build-asan/cleaner build-asan/jumpbox-localbox \
 	    $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%) $(TOOL_SRC:tests/tools/%.c=build-asan/tools/%)
 
@@ -123,6 +140,7 @@ asan:
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fuzz-lib:
 	$(MAKE) B=build-fuzz CC=clang OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    HARDEN_CFLAGS= HARDEN_LDFLAGS= \
 	    build-fuzz/libjb.a
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h fuzz-lib

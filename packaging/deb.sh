@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make deb`: OUT/jumpbox_VERSION_ARCH.deb with Debian's own tools, no
 # debhelper: `make install DESTDIR=… PREFIX=/usr` of a build with Debian's
-# hardening flags (dpkg-buildflags), stripped; man pages and changelog
+# hardening flags (dpkg-buildflags) on top of the Makefile's, stripped; man pages and changelog
 # gzipped; Depends from dpkg-shlibdeps, plus libcurl by its shlibs entry
 # (lib/net/curl_dl.c dlopen()s it, so no ELF header names it).  Terraform is
 # not a dependency: it comes from HashiCorp.  Checked with lintian by

@@ -11,7 +11,8 @@
 #                 load (libcurl too, which they dlopen), CA certificates, the
 #                 mount points Lambda and the tests' sandbox use.
 #   3 code        /var/task/bin/{provisioner,cleaner}, /var/task/terraform
-#                 (aws/, local/), /var/task/userdata: megabytes.
+#                 (aws/, local/), /var/task/userdata: megabytes; of the last
+#                 three, only the files git tracks (so build from a clone).
 #
 # Reproducible: every mtime is SOURCE_DATE_EPOCH (default 0), modes are
 # normalised (dirs 0755, files 0644, executables 0755), owner root, the config
@@ -44,6 +45,19 @@ for c in umoci cc make strip ldd readelf; do
 done
 
 # ---- inputs -----------------------------------------------------------------
+# The code layer takes only what git tracks under the modules and the user
+# data, as the working tree has it: whatever else lies there (a *.tfplan with
+# secrets in clear, an override.tf that changes the module, an .env) stays
+# out.  `sudo make image` in someone else's clone: git calls that "dubious
+# ownership"; whoever runs our Makefile trusts the clone (as version.sh).
+git() { command git -c safe.directory="$PWD" "$@"; }
+top=$(git rev-parse --show-toplevel 2>/dev/null) && [ "$(realpath "$top")" = "$(realpath .)" ] ||
+    die "$PWD is not a git clone: the image takes only the files git tracks, so build it from one"
+mapfile -d '' -t CODE_FILES < <(git ls-files -z --cached -- terraform/aws terraform/local userdata)
+for f in terraform/aws/main.tf terraform/local/main.tf userdata/main.tf; do
+    git ls-files --error-unmatch -- "$f" >/dev/null 2>&1 || die "$f is not tracked by git"
+done
+
 TF=${JUMPBOX_TERRAFORM:-}
 [ -n "$TF" ] || TF=$(command -v terraform || true)
 if [ -z "$TF" ] || [ ! -x "$TF" ]; then
@@ -181,18 +195,11 @@ for p in provisioner cleaner; do
     cp "$B/$p" "$S/var/task/bin/$p"
     strip --strip-unneeded "$S/var/task/bin/$p"
 done
-# The working tree as it is, without Terraform's or an editor's leftovers.
-copy_tree() {
-    (cd "$1" && find . \( -name .terraform -o -name '.terraform.lock.hcl' -o -name '*.tfstate*' \
-        -o -name '*.tfvars*' -o -name '*~' -o -name '.*.swp' \) -prune -o -type f -print0 |
-        LC_ALL=C sort -z | while IFS= read -r -d '' f; do
-            mkdir -p "$2/$(dirname "$f")"
-            cp "$f" "$2/$f"
-        done)
-}
-copy_tree terraform/aws "$S/var/task/terraform/aws"
-copy_tree terraform/local "$S/var/task/terraform/local"
-copy_tree userdata "$S/var/task/userdata"
+for f in "${CODE_FILES[@]}"; do
+    [ -f "$f" ] || die "$f is tracked by git but not a file in the working tree"
+    mkdir -p "$S/var/task/$(dirname "$f")"
+    cp "$f" "$S/var/task/$f"
+done
 [ -z "${MODULE_VARS:-}" ] || cp "$MODULE_VARS" "$S/var/task/module-vars.json"
 layer "provisioner, cleaner, terraform/aws, terraform/local, userdata"
 

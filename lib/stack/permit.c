@@ -48,10 +48,62 @@ static int check_dns(const char *s, size_t len)
     return 0;
 }
 
-/* HOST of HOST:PORT (len bytes at s): its kind, and the address for IP
- * literals (IPv6 without its brackets). */
-static int parse_host(const char *s, size_t len, int *kind, unsigned char addr[16])
+/* IPv6 ranges whose addresses reach IPv4 hosts.  An IPv4-mapped address
+ * is the IPv4 host it names (a v6 socket connects to it over IPv4), so it
+ * is taken as that IPv4 address (the first entry is for CIDR patterns,
+ * which cannot be rewritten as simply).  The others are refused: a NAT64
+ * translator picks the IPv4 host by a prefix length only the network
+ * knows (RFC 6052, 8215), and IPv4-compatible (RFC 4291, deprecated), 6to4
+ * (RFC 7526, deprecated) and Teredo are tunnelled over IPv4 to the address
+ * they embed; none is a jump box's target. */
+static const struct {
+    const char *net;
+    int bits;
+    const char *what;
+} embeds[] = {
+    {"::ffff:0:0", 96, "an IPv4-mapped CIDR (::ffff:0:0/96): write it as an IPv4 CIDR"},
+    {"::", 96, "an IPv4-compatible address (::a.b.c.d, deprecated): write the IPv4 address"},
+    {"64:ff9b::", 96, "a NAT64 address (64:ff9b::/96): write the IPv4 address it stands for"},
+    {"64:ff9b:1::", 48, "a NAT64 address (64:ff9b:1::/48): write the IPv4 address it stands for"},
+    {"2002::", 16, "a 6to4 address (2002::/16, deprecated): it is reached over IPv4"},
+    {"2001::", 32, "a Teredo address (2001::/32): it is reached over IPv4"},
+};
+
+static int prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 {
+    int whole = bits / 8, rest = bits % 8;
+
+    if (memcmp(a, b, (size_t)whole) != 0)
+        return 0;
+    return rest == 0 || ((a[whole] ^ b[whole]) & (0xff << (8 - rest))) == 0;
+}
+
+/* Why the IPv6 block a/bits may not be a target or pattern; NULL if it
+ * may.  `::` and `::1` (bits 128) are not IPv4-compatible addresses. */
+static const char *embedded_v4(const unsigned char a[16], int bits)
+{
+    static const unsigned char lo[16] = {[15] = 1}, any[16] = {0};
+    unsigned char net[16];
+
+    if (bits == 128 && (memcmp(a, lo, 16) == 0 || memcmp(a, any, 16) == 0))
+        return NULL;
+    for (size_t i = 0; i < sizeof(embeds) / sizeof(embeds[0]); i++) {
+        if (inet_pton(AF_INET6, embeds[i].net, net) == 1 && bits >= embeds[i].bits &&
+            prefix_eq(a, net, embeds[i].bits))
+            return embeds[i].what;
+    }
+    return NULL;
+}
+
+/* HOST of HOST:PORT (len bytes at s): its kind, and the address for IP
+ * literals (IPv6 without its brackets; an IPv4-mapped one as the IPv4
+ * address it is).  *why says why an IPv6 literal that reaches IPv4 is
+ * refused. */
+static int parse_host(const char *s, size_t len, int *kind, unsigned char addr[16],
+                      const char **why)
+{
+    static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+
     char buf[JB_TARGET_MAX];
 
     if (len == 0 || len >= sizeof(buf))
@@ -62,6 +114,13 @@ static int parse_host(const char *s, size_t len, int *kind, unsigned char addr[1
         memcpy(buf, s + 1, len - 2);
         buf[len - 2] = '\0';
         if (strchr(buf, '%') || inet_pton(AF_INET6, buf, addr) != 1)
+            return -1;
+        if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+            memmove(addr, addr + 12, 4);
+            *kind = HOST_V4;
+            return 0;
+        }
+        if ((*why = embedded_v4(addr, 128)) != NULL)
             return -1;
         *kind = HOST_V6;
         return 0;
@@ -115,7 +174,7 @@ static int split(const char *s, const char **colon, char *err, size_t errlen)
 static int target(const char *s, int *kind, unsigned char addr[16], int *port, char *err,
                   size_t errlen)
 {
-    const char *colon;
+    const char *colon, *why = NULL;
 
     if (s == NULL || *s == '\0')
         return jb_err(err, errlen, JB_ERR_INVALID, "empty (want HOST:PORT)");
@@ -125,9 +184,12 @@ static int target(const char *s, int *kind, unsigned char addr[16], int *port, c
         return JB_ERR_INVALID;
     if (parse_port(colon + 1, port) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "port must be 1..65535 or *");
-    if (parse_host(s, (size_t)(colon - s), kind, addr) != 0)
+    if (parse_host(s, (size_t)(colon - s), kind, addr, &why) != 0) {
+        if (why)
+            return jb_err(err, errlen, JB_ERR_INVALID, "host is %s", why);
         return jb_err(err, errlen, JB_ERR_INVALID,
                       "host must be a DNS name, an IPv4 address or [IPv6] (no wildcards)");
+    }
     return 0;
 }
 
@@ -172,9 +234,25 @@ cJSON *jb_permit_json(const struct jb_permit *p)
     return list;
 }
 
+/* The same for a canonical CIDR (jb_parse_cidr's output). */
+static const char *cidr_embeds_v4(const char *cidr)
+{
+    char net[INET6_ADDRSTRLEN];
+    unsigned char a[16];
+    const char *slash = strchr(cidr, '/');
+
+    if (slash == NULL || (size_t)(slash - cidr) >= sizeof(net))
+        return NULL;
+    memcpy(net, cidr, (size_t)(slash - cidr));
+    net[slash - cidr] = '\0';
+    if (inet_pton(AF_INET6, net, a) != 1)
+        return NULL;
+    return embedded_v4(a, atoi(slash + 1));
+}
+
 int jb_parse_target_pattern(const char *s, struct jb_target_pattern *out, char *err, size_t errlen)
 {
-    const char *colon;
+    const char *colon, *why = NULL;
     char host[JB_TARGET_MAX], detail[JB_ERRLEN];
     unsigned char addr[16];
     size_t hlen;
@@ -208,10 +286,14 @@ int jb_parse_target_pattern(const char *s, struct jb_target_pattern *out, char *
         }
         if (jb_parse_cidr(c, cidr, sizeof(cidr), detail, sizeof(detail)) != 0)
             return jb_err(err, errlen, JB_ERR_INVALID, "%s: %s", s, detail);
+        if ((why = cidr_embeds_v4(cidr)) != NULL)
+            return jb_err(err, errlen, JB_ERR_INVALID, "%s: %s", s, why);
         snprintf(host, sizeof(host), "%s", cidr);
         out->kind = PAT_CIDR;
-    } else if (parse_host(host, hlen, &kind, addr) == 0) {
+    } else if (parse_host(host, hlen, &kind, addr, &why) == 0) {
         out->kind = kind;
+    } else if (why) {
+        return jb_err(err, errlen, JB_ERR_INVALID, "%s: host is %s", s, why);
     } else {
         return jb_err(err, errlen, JB_ERR_INVALID,
                       "%s: host must be *, *.DOMAIN, a CIDR, a DNS name, an IPv4 address or "
@@ -256,6 +338,7 @@ static int host_matches(const struct jb_target_pattern *p, const char *host, siz
 {
     unsigned char paddr[16];
     char buf[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 8];
+    const char *why = NULL;
     size_t slen;
 
     switch (p->kind) {
@@ -276,7 +359,7 @@ static int host_matches(const struct jb_target_pattern *p, const char *host, siz
     case HOST_DNS:
         return kind == HOST_DNS && strlen(p->host) == hlen && strncasecmp(p->host, host, hlen) == 0;
     default: /* an IP literal: the same address however it is written */
-        if (kind != p->kind || parse_host(p->host, strlen(p->host), &kind, paddr) != 0)
+        if (kind != p->kind || parse_host(p->host, strlen(p->host), &kind, paddr, &why) != 0)
             return 0;
         return memcmp(paddr, addr, kind == HOST_V4 ? 4 : 16) == 0;
     }

@@ -8,7 +8,10 @@
  * wildcard: the authorized key's permitopen takes literal hosts only, and
  * one list must mean the same on both modules.  sshd compares the host
  * exactly as the client sends it (no lookup, no case folding), so a target
- * is kept as given. */
+ * is kept as given.  An IPv4-mapped [::ffff:a.b.c.d] is matched against
+ * patterns as the IPv4 address it reaches; IPv6 forms that reach IPv4
+ * through a translator or tunnel (NAT64, 6to4, Teredo, IPv4-compatible)
+ * are refused, as targets and in patterns. */
 #ifndef JB_PERMIT_H
 #define JB_PERMIT_H
 

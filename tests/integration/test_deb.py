@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from support.hardening import assert_hardened
 from support.installs import installed_files, make
 from support.jbtest import ROOT, run
 from support.localflow import Env, box_processes, ssh
@@ -90,6 +91,11 @@ def test_depends_names_every_library_the_programs_load_and_not_terraform(deb, ro
                                    capture_output=True, text=True)
         pkg = owner.stdout.split(":")[0]
         assert pkg in names, f"{so} comes from {pkg!r}, which Depends ({depends}) lacks"
+
+
+def test_the_packaged_programs_are_hardened(root):
+    assert_hardened(root / "usr/bin/provisioner", root / "usr/bin/cleaner",
+                    root / "usr/libexec/jumpbox/jumpbox-localbox")
 
 
 def test_lintian_is_clean_but_for_the_overrides_it_explains(deb):

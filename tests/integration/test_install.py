@@ -11,6 +11,7 @@ import tarfile
 
 import pytest
 
+from support.hardening import assert_hardened
 from support.installs import files_under, installed_files, make
 from support.jbtest import ROOT, run
 from support.localflow import Env, box_processes, copy_module, ssh
@@ -109,6 +110,14 @@ def test_a_moved_install_tree_uses_its_own_files(installed, flow, tmp_path):
     assert lease["vars"]["localbox_bin"] == str(moved / "libexec" / "jumpbox" / "jumpbox-localbox")
     assert module_dir(e, "inst-4") == moved / "share" / "jumpbox" / "terraform" / "local"
     e.destroy("inst-4")
+
+
+def test_release_build_is_hardened(installed):
+    """`make` (and so `make install`) builds hardened programs:
+    _FORTIFY_SOURCE, the strong stack protector, stack clash protection,
+    PIE and full RELRO, read back from the installed binaries."""
+    assert_hardened(installed.bin / "provisioner", installed.bin / "cleaner",
+                    installed.prefix / "libexec" / "jumpbox" / "jumpbox-localbox", debug_info=True)
 
 
 def test_version_is_git_describe(installed):

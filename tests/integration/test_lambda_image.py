@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from support.image_util import ROOT, TAG, build_image, lambda_image  # noqa: F401
+from support.hardening import assert_hardened
+from support.image_util import (ROOT, TAG, UNTRACKED, build_image,  # noqa: F401
+                                 lambda_image)
 from support.jbtest import bin_path, run, run_json
 from support.lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, gone,
                                     sandboxed_pids, tmp_used, tree_listing)
@@ -73,6 +75,40 @@ def test_layers_hold_terraform_then_system_then_code(lambda_image):
     # A code change re-pushes the code layer only: megabytes, not hundreds.
     assert code["size"] < 10 << 20 and sum(f.size for f in code_files) < 10 << 20
     assert tf["size"] > 10 * (sysl["size"] + code["size"])
+
+
+def test_code_layer_holds_only_what_git_tracks(lambda_image):
+    """The modules and the user data come from git's list, not the working
+    tree: the untracked plan, override and .env image_util dropped into the
+    tree for the build stay out."""
+    tracked = subprocess.run(["git", "-c", f"safe.directory={ROOT}", "ls-files", "-z", "--",
+                              "terraform/aws", "terraform/local", "userdata"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split("\0")
+    want = {"var/task/bin/provisioner", "var/task/bin/cleaner"}
+    want |= {f"var/task/{f}" for f in tracked if f}
+    (_, _), (_, _), (_, code_files) = layers(lambda_image)
+    got = {f.name for f in code_files if f.isfile()}
+    assert got == want, (sorted(got - want), sorted(want - got))
+    assert not any(f"var/task/{u}" in got for u in UNTRACKED)
+
+
+def test_the_image_programs_are_hardened(lambda_image):
+    """Built by the Makefile's release rules: hardened as `make` is (the
+    binaries are stripped, so their compile flags are not there to read)."""
+    bindir = Path(lambda_image.unpacked.rootfs, "var/task/bin")
+    assert_hardened(bindir / "provisioner", bindir / "cleaner")
+
+
+def test_the_image_is_built_from_a_clone_only(tmp_path):
+    """Outside a git clone there is no list of what belongs in the image:
+    the build stops before it starts."""
+    (tmp_path / "packaging").mkdir()
+    shutil.copy(ROOT / "packaging" / "image.sh", tmp_path / "packaging" / "image.sh")
+    cp = subprocess.run(["bash", str(tmp_path / "packaging" / "image.sh")],
+                        env=dict(os.environ, IMAGE_OUT=str(tmp_path / "out")),
+                        capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 1 and "is not a git clone" in cp.stderr, cp.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_files_world_readable_executables_world_executable_no_symlinks(lambda_image):

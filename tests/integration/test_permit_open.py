@@ -79,7 +79,7 @@ def test_any_port_of_one_host(jb, tmp_path, echoes):
 
 # Through the build function: JUMPBOX_ALLOWED_TARGETS bounds the request.
 
-TARGETS = "127.0.0.0/8:*, *.backup.example.com:22, [::1]:22"
+TARGETS = "127.0.0.0/8:*, *.backup.example.com:22, [::1]:22, [::/0]:22"
 
 
 @pytest.fixture
@@ -99,17 +99,23 @@ def test_request_through_the_function_forwards_only_there(fn, tmp_path, echoes):
     env, h = fn
     ok, other = echoes
     out = tmp_path / "out"
+    # An IPv4-mapped address reaches the IPv4 host it names, so the function
+    # bounds it as that host: inside 127.0.0.0/8:*, not [::/0]:22.
+    mapped = f"[::ffff:127.0.0.1]:{ok.port}"
     res = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
                     "--allow-cidr", "127.0.0.1/32", "--out", str(out),
                     "--permit-open", f"127.0.0.1:{ok.port}",
-                    "--permit-open", "db.backup.example.com:22"], env=h.client_env())
+                    "--permit-open", "db.backup.example.com:22",
+                    "--permit-open", mapped], env=h.client_env())
     sid = res["stack_id"]
     event = json.loads(h.functions[BUILD].history[-1]["event"])
-    assert event["permit_open"] == [f"127.0.0.1:{ok.port}", "db.backup.example.com:22"]
+    assert event["permit_open"] == [f"127.0.0.1:{ok.port}", "db.backup.example.com:22", mapped]
     lease = json.loads((env.state / sid / "lease.json").read_text())
     assert lease["vars"]["permit_open"] == event["permit_open"]
     cp = forward(out / "ssh_config", sid, f"127.0.0.1:{ok.port}")
     assert cp.returncode == 0 and cp.stdout == b"ping\n", cp.stderr
+    cp = forward(out / "ssh_config", sid, mapped)
+    assert cp.returncode == 0 and cp.stdout == b"ping\n" and ok.accepted == 2, cp.stderr
     assert_refused(forward(out / "ssh_config", sid, f"127.0.0.1:{other.port}"), other, 0)
 
 
@@ -133,6 +139,12 @@ BAD_PERMIT = [
     (["*:22"], "permit_open[0]: host must be a DNS name"),
     (["::1:22"], "permit_open[0]: an IPv6 address needs brackets"),
     (["10.0.0.1:22"], "permit_open[0]: 10.0.0.1:22 is not inside JUMPBOX_ALLOWED_TARGETS"),
+    # IPv6 that reaches IPv4: a mapped address is bounded as the IPv4 host
+    # it names (outside 127.0.0.0/8, so not inside [::/0]:22 either) ...
+    (["[::ffff:10.0.0.1]:22"], "permit_open[0]: [::ffff:10.0.0.1]:22 is not inside"),
+    # ... and what a translator or tunnel carries to IPv4 is refused.
+    (["[64:ff9b::a00:1]:22"], "permit_open[0]: host is a NAT64 address (64:ff9b::/96)"),
+    (["[2002:a00:1::1]:22"], "permit_open[0]: host is a 6to4 address"),
     (["a.backup.example.com:*"], "permit_open[0]: a.backup.example.com:* is not inside"),
     (["backup.example.com:22"], "permit_open[0]: backup.example.com:22 is not inside"),
     ([f"127.0.0.1:{p}" for p in range(1, 18)], "permit_open[16]: more than 16 targets"),

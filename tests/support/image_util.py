@@ -7,6 +7,7 @@ tests/aws, which lives in a network namespace of its own); it empties
 JUMPBOX_TEST_IMAGE_DIR first and the first session builds the image there,
 the second finds it.  Without that variable each session builds its own in
 a temporary directory."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -47,6 +48,31 @@ def build_image(out, build_dir=None):
         time.monotonic() - t0
 
 
+# Untracked files dropped into the tree for the build, as a user's tree may
+# hold them (a plan with secrets in clear, an override that changes the
+# module, an .env): the image must leave them out, and
+# test_lambda_image.py checks that its code layer holds only what git
+# tracks.  Harmless if a killed run leaves them behind (the override holds
+# only a comment); the next build removes them.
+UNTRACKED = {
+    "terraform/aws/jbtest_override.tf": "# An untracked file the image must leave out "
+                                        "(tests/support/image_util.py); delete it.\n",
+    "terraform/local/jbtest.tfplan": "secret: jbtest-plan-secret\n",
+    "userdata/.jbtest.env": "AWS_SECRET_ACCESS_KEY=jbtest-not-a-secret\n",
+}
+
+
+@contextlib.contextmanager
+def untracked_in_tree():
+    try:
+        for rel, text in UNTRACKED.items():
+            (ROOT / rel).write_text(text)
+        yield
+    finally:
+        for rel in UNTRACKED:
+            (ROOT / rel).unlink(missing_ok=True)
+
+
 class BuiltImage:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -56,7 +82,8 @@ class BuiltImage:
             self.layout, self.digest, self.build_s = \
                 str(out / "oci"), (out / "digest").read_text().strip(), 0.0
         else:
-            self.layout, self.digest, self.build_s = build_image(out)
+            with untracked_in_tree():
+                self.layout, self.digest, self.build_s = build_image(out)
         t0 = time.monotonic()
         self.unpacked = LambdaImage(self.layout, TAG, parent=str(tmp))
         self.unpack_s = time.monotonic() - t0

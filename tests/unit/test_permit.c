@@ -158,12 +158,83 @@ static void test_patterns(void **state)
     assert_int_equal(jb_parse_target_patterns(list, pats, &n, err, sizeof(err)), JB_ERR_INVALID);
 }
 
+/* IPv6 forms that reach IPv4 hosts: a mapped address is the IPv4 host
+ * it names, so no IPv6 pattern holds it; the tunnelled and translated
+ * forms are refused, as targets and in patterns. */
+static void test_ipv6_that_reaches_ipv4(void **state)
+{
+    struct jb_target_pattern pats[JB_TARGET_PATTERNS_MAX];
+    char out[JB_TARGET_MAX], err[JB_ERRLEN];
+    size_t n;
+    (void)state;
+
+    assert_int_equal(jb_parse_target_patterns("[::/0]:*, [::fffe:0:0/95]:*, 10.1.0.0/16:22, "
+                                              "192.0.2.7:*",
+                                              pats, &n, err, sizeof(err)),
+                     0);
+    assert_int_equal(jb_parse_target("[::ffff:10.99.0.5]:22", out, sizeof(out), NULL, 0), 0);
+    assert_false(jb_target_allowed("[::ffff:10.99.0.5]:22", pats, n));
+    assert_false(jb_target_allowed("[::FFFF:a63:5]:22", pats, n));
+    assert_true(jb_target_allowed("[::ffff:10.1.2.3]:22", pats, n));
+    assert_false(jb_target_allowed("[::ffff:10.1.2.3]:23", pats, n));
+    assert_true(jb_target_allowed("[::ffff:c000:207]:443", pats, n));
+    assert_true(jb_target_allowed("[fd00::5]:22", pats, n)); /* plain IPv6 still in ::/0 */
+    assert_true(jb_target_allowed("[::1]:22", pats, n));
+
+    /* A mapped literal pattern is its IPv4 address, however the target is written. */
+    assert_int_equal(jb_parse_target_patterns("[::ffff:10.99.0.5]:22", pats, &n, err, sizeof(err)),
+                     0);
+    assert_true(jb_target_allowed("10.99.0.5:22", pats, n));
+    assert_true(jb_target_allowed("[::ffff:10.99.0.5]:22", pats, n));
+    assert_false(jb_target_allowed("[::10.99.0.5]:22", pats, n));
+
+    const struct {
+        const char *target, *why;
+    } refused[] = {
+        {"[::10.99.0.5]:22", "IPv4-compatible"}, {"[::a63:5]:22", "IPv4-compatible"},
+        {"[64:ff9b::10.99.0.5]:22", "NAT64"},    {"[64:ff9b::a63:5]:*", "NAT64"},
+        {"[64:ff9b:1:a63:5::]:22", "NAT64"},     {"[64:ff9b:1::1]:22", "NAT64"},
+        {"[2002:a63:5::1]:22", "6to4"},          {"[2001:0:4136:e378::1]:22", "Teredo"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        err[0] = '\0';
+        if (jb_parse_target(refused[i].target, out, sizeof(out), err, sizeof(err)) !=
+            JB_ERR_INVALID)
+            fail_msg("accepted: %s", refused[i].target);
+        if (strstr(err, refused[i].why) == NULL)
+            fail_msg("%s: %s", refused[i].target, err);
+        assert_int_equal(jb_parse_target_patterns("*:*", pats, &n, err, sizeof(err)), 0);
+        assert_false(jb_target_allowed(refused[i].target, pats, n));
+        /* ... nor a pattern, as a literal. */
+        assert_int_equal(jb_parse_target_patterns(refused[i].target, pats, &n, err, sizeof(err)),
+                         JB_ERR_INVALID);
+        assert_non_null(strstr(err, refused[i].why));
+    }
+    /* Patterns inside those ranges are refused; wider ones are not. */
+    const char *bad[] = {"[::ffff:0:0/96]:*",     "[::ffff:10.0.0.0/104]:22", "[::/96]:*",
+                         "[64:ff9b::/96]:*",      "[64:ff9b::a00:0/104]:22",  "[64:ff9b:1::/48]:*",
+                         "[2002::/16]:*",         "[2002:a00::/24]:*",        "[2001::/32]:*",
+                         "[64:ff9b::ffff/128]:22"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (jb_parse_target_patterns(bad[i], pats, &n, err, sizeof(err)) != JB_ERR_INVALID)
+            fail_msg("accepted: %s", bad[i]);
+        assert_non_null(strstr(err, bad[i]));
+    }
+    const char *good[] = {"[::/0]:*", "[2000::/3]:*", "[64:ff9b::/95]:*", "[::/64]:22",
+                          "[::]:22",  "[::1]:22",     "[2001:db8::/32]:*"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (jb_parse_target_patterns(good[i], pats, &n, err, sizeof(err)) != 0)
+            fail_msg("refused %s: %s", good[i], err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_permit_list),
         cmocka_unit_test(test_patterns),
+        cmocka_unit_test(test_ipv6_that_reaches_ipv4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
