@@ -91,18 +91,19 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
 
 
 def test_provisioner_run_with_the_aws_module(aws, tmp_path):
-    """`provisioner run --module aws`: the box made, COMMAND's ssh through
-    it (the pinned host key, the box's user), then the box destroyed when
-    COMMAND ends: nothing left in EC2 or S3, no lease, no private directory."""
+    """`provisioner run --module aws`: the box made, COMMAND's ssh login to
+    it (the pinned host key, the box's user; the box runs nothing), then the
+    box destroyed when COMMAND ends: nothing left in EC2 or S3, no lease, no
+    private directory."""
     rt = tmp_path / "rt"
     rt.mkdir(mode=0o700)
-    job = ('ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes -o ConnectTimeout=10 '
-           '"$JUMPBOX_HOST" id -un')
+    job = ('out=$(ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes -o ConnectTimeout=10 '
+           '"$JUMPBOX_HOST" id -un) && test -z "$out" && echo logged-in-ran-nothing')
     cp = run([bin_path("provisioner"), "run", "--module", "aws", "--ttl", "10m",
               "--allow-cidr", "10.0.0.0/8", "--state", aws.state, "--stack-id", "run-aws",
               "--", "sh", "-c", job], env=dict(aws.as_build, XDG_RUNTIME_DIR=str(rt)),
              check=0, timeout=900)
-    assert cp.stdout == "jump\n", cp.stderr
+    assert cp.stdout == "logged-in-ran-nothing\n", cp.stderr
     assert "jumpbox: " in cp.stderr and "run-aws destroyed" in cp.stderr
     assert aws.cloud.leftovers() == []
     assert aws.leases() == []
