@@ -30,6 +30,7 @@ locals {
       ssh_user    = var.ssh_user
       permit_open = var.permit_open
     })
+    aws_lib         = file("${path.module}/jumpbox-aws.sh")
     teardown_script = file("${path.module}/jumpbox-teardown.sh")
     teardown_service = templatefile("${path.module}/jumpbox-teardown.service.tftpl", {
       stack_id       = var.stack_id
