@@ -47,7 +47,8 @@ jb_aws_session() {
         echo "jumpbox: IMDS gave a token with unexpected characters" >&2
         return 1
     fi
-    printf 'header = "X-aws-ec2-metadata-token: %s"\n' "$token" >"$dir/imds.conf"
+    # Root's alone whatever the caller's umask (a subshell keeps it local).
+    (umask 077 && printf 'header = "X-aws-ec2-metadata-token: %s"\n' "$token" >"$dir/imds.conf")
     unset token
     if [[ -z $jb_region ]]; then
         jb_region=$(_jb_imds_get "$dir" placement/region) || return 1
@@ -74,8 +75,8 @@ jb_aws_session() {
         return 1
     fi
     unset creds
-    printf 'user = "%s:%s"\nheader = "x-amz-security-token: %s"\n' \
-        "$key" "$secret" "$session" >"$dir/auth.conf"
+    (umask 077 && printf 'user = "%s:%s"\nheader = "x-amz-security-token: %s"\n' \
+        "$key" "$secret" "$session" >"$dir/auth.conf")
     unset secret session
     jb_auth=$dir/auth.conf
 }
