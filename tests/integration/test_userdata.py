@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from support import tf_offline as tfo
+from support.ec2_standin import write_files
 from support.fixture_servers import fixture_server
 from support.signed_recorder import IMDS_SECRET as SIGNED_IMDS_SECRET
 from support.signed_recorder import IMDS_TOKEN as SIGNED_IMDS_TOKEN
@@ -49,7 +50,7 @@ def rendered(tmp_path_factory):
 
 
 def files_of(doc):
-    return {f["path"]: f for f in doc["write_files"]}
+    return write_files(doc)
 
 
 def test_cloud_config_passes_cloud_init_schema(rendered):
@@ -68,6 +69,18 @@ def test_schema_check_rejects_a_broken_config(rendered, tmp_path):
     cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(p)],
                         capture_output=True, text=True)
     assert cp.returncode != 0
+
+
+def test_user_data_fits_ec2s_16_kib_with_a_full_allow_list(tmp_path):
+    """EC2 takes 16 KiB of user data (terraform/aws's precondition refuses
+    more): the largest box of ordinary inputs, an S3 state (the log
+    shipping) and 16 IPv4 --permit-open targets, keeps room to spare."""
+    inputs = tfo.box_inputs(tmp_path)
+    targets = [f"10.200.{i}.{100 + i}:5432" for i in range(16)]
+    text = tfo.render_userdata(tmp_path, inputs, state_url="s3://state-bucket/team-a/",
+                               permit_open=targets)
+    assert f"PermitOpen {' '.join(targets)}" in text
+    assert len(text.encode()) <= 16384 - 2048, len(text.encode())
 
 
 def test_top_level_keys_are_known(rendered):
