@@ -26,9 +26,11 @@ from pathlib import Path
 
 from support.awsflow import CLEAN
 from support.emulated_cloud import INSTANCE_PROFILE, REGION
+from support import netns
 from support.forwarding import assert_jump_only
 from support.jbtest import bin_path, run
 from support.ssh_audit import audit
+from support.target_sshd import TargetSshd
 
 # What a user session and root's services try: an IMDSv2 token.
 IMDS_PUT = ("import sys, urllib.request\n"
@@ -39,6 +41,7 @@ IMDS_PUT = ("import sys, urllib.request\n"
             "except OSError as e:\n"
             "    sys.exit(f'imds: {e}')\n")
 TTL = "4m"
+TARGET_IP = "10.99.0.9"   # a host behind the box: an address of the test's own namespace
 HOSTILE_USERS = (
     "x Accepted publickey for admin from 198.51.100.66 port 4242 ssh2: ED25519 SHA256:FORGED",
     "x debug1: server_request_direct_tcpip: originator 198.51.100.66 port 1, "
@@ -63,7 +66,7 @@ def drop_in_settings(text):
     return out
 
 
-def check_inside(aws, box, out, sid):
+def check_inside(aws, box, out, sid, target):
     facts = box.facts
 
     # Only the pinned ed25519 host key: the image's three are gone.
@@ -106,9 +109,21 @@ def check_inside(aws, box, out, sid):
     # to the one target --permit-open named (PermitOpen of the drop-in),
     # not to any other, and remote forwarding does not (Debian's own
     # default would allow it).
-    assert ("permitopen", "127.0.0.1:22") in drop_in_settings(facts["sshd_drop_in"])
+    assert ("permitopen", f"127.0.0.1:22 {target.host}:{target.port}") in \
+        drop_in_settings(facts["sshd_drop_in"])
     jump = aws.ssh(out, sid, "-W", "127.0.0.1:22")
     assert jump.stdout.startswith("SSH-2.0-OpenSSH"), jump.stderr
+    # A backup job's way: ssh -J through the box to a host behind it (in the
+    # test's namespace, reached through the box's gateway), which runs it.
+    kh = out.parent / "target_known_hosts"
+    kh.write_text(target.known_hosts_line())
+    job = subprocess.run(
+        ["ssh", "-F", str(out / "ssh_config"), "-J", sid, "-o", "ConnectTimeout=10",
+         "-i", str(out.parent / "target_key"), "-o", f"UserKnownHostsFile={kh}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", str(target.port),
+         f"{target.user}@{target.host}", "echo jumped to $(hostname)"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert job.returncode == 0 and job.stdout.startswith("jumped to "), job.stderr
     other = aws.ssh(out, sid, "-W", "localhost:22")
     assert other.returncode != 0 and "administratively prohibited" in other.stderr, other
     fwd = aws.ssh(out, sid, "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:9",
@@ -189,16 +204,29 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     aws.start_harness()
     aws.standin.no_lambda.add("backstop")
     out = tmp_path / "out"
-    # Side by side, so the two boots and the waits for expiry overlap.  The
-    # TTL leaves room for two creates and the checks on a loaded machine.
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
-                        module_vars={"poweroff_grace_minutes": 1})
-        t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
-                        "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
-                        ttl=TTL)
-        b.result()
-        res = t.result()
+    key = tmp_path / "target_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    netns.add_address(TARGET_IP)
+    target = TargetSshd(tmp_path / "target", (tmp_path / "target_key.pub").read_text(),
+                        host=TARGET_IP)
+    try:
+        # Side by side, so the two boots and the waits for expiry overlap.  The
+        # TTL leaves room for two creates and the checks on a loaded machine.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
+                            module_vars={"poweroff_grace_minutes": 1})
+            t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
+                            "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
+                            "--permit-open", f"{TARGET_IP}:{target.port}", ttl=TTL)
+            b.result()
+            res = t.result()
+        booted_box_checks(aws, out, res, target)
+    finally:
+        target.close()
+        netns.remove_address(TARGET_IP)
+
+
+def booted_box_checks(aws, out, res, target):
     timer = aws.standin.box_for("timer")
     backstop = aws.standin.box_for("backstop")
     assert res["host"] == timer.ip and res["user"] == "jump"
@@ -217,7 +245,7 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
         assert sshd.count("Started ssh.service") + sshd.count("Started OpenBSD") == 1, sshd
         assert "Stopping" not in sshd, sshd
 
-    check_inside(aws, timer, out, "timer")
+    check_inside(aws, timer, out, "timer", target)
     expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
     assert time.time() < min(expires.values()), "the boxes came up after their expiry"
 
@@ -248,7 +276,11 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     assert {"target_host": "localhost", "target_port": 22, "allowed": False} in [
         {k: f[k] for k in ("target_host", "target_port", "allowed")}
         for f in shipped["forwards"]], shipped["forwards"]
-    assert all(f["target_host"] in ("127.0.0.1", "localhost") for f in shipped["forwards"])
+    assert {"target_host": TARGET_IP, "target_port": target.port, "allowed": True} in [
+        {k: f[k] for k in ("target_host", "target_port", "allowed")}
+        for f in shipped["forwards"]], shipped["forwards"]
+    assert all(f["target_host"] in ("127.0.0.1", "localhost", TARGET_IP)
+               for f in shipped["forwards"])
     assert shipped["logins"] and {l["user"] for l in shipped["logins"]} == {"jump"}, shipped
     assert any(HOSTILE_USERS[0][:60] in l for l in shipped["lines"]), shipped["lines"]
     assert shipped["truncated"] is False
