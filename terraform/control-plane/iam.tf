@@ -229,7 +229,7 @@ data "aws_iam_policy_document" "build" {
     }
   }
   statement {
-    sid       = "RunFromAmazonImage"
+    sid       = "RunFromOwnersImage"
     actions   = ["ec2:RunInstances"]
     resources = ["arn:${local.p}:ec2:${local.region}::image/*"]
     condition {

@@ -105,4 +105,4 @@ def test_run_instances_from_debian_or_amazon_images_only(build):
     assert failures == [], "\n".join(failures)
     for r, _, allow in cases:
         if allow:
-            assert simulate.deciding(ev["results"][r["id"]]).endswith(":RunFromAmazonImage")
+            assert simulate.deciding(ev["results"][r["id"]]).endswith(":RunFromOwnersImage")
