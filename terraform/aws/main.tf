@@ -1,5 +1,6 @@
 # One jump box: a security group that admits the SSH port from one CIDR, and
-# an Amazon Linux 2023 instance configured by cloud-init (../../userdata).
+# an instance of Debian 13 (or Amazon Linux 2023: ami_os) configured by
+# cloud-init (../../userdata).
 #
 # No provider block: the root the provisioner writes inherits the default aws
 # provider, configured from the environment (AWS_REGION and the function's
@@ -9,7 +10,7 @@ data "aws_region" "current" {}
 
 data "aws_ssm_parameter" "ami" {
   count = var.ami_id == "" ? 1 : 0
-  name  = var.ami_ssm_parameter
+  name  = local.ami_ssm_parameter
 }
 
 data "aws_subnet" "box" {
@@ -39,6 +40,24 @@ data "aws_subnets" "default" {
 }
 
 locals {
+  # The distributions' own public parameters, each naming its latest release.
+  # AL2023 calls amd64 x86_64.
+  ami_parameters = {
+    "debian-13" = {
+      arm64 = "/aws/service/debian/release/13/latest/arm64"
+      amd64 = "/aws/service/debian/release/13/latest/amd64"
+    }
+    al2023 = {
+      arm64 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+      amd64 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    }
+  }
+  ami_ssm_parameter = (var.ami_ssm_parameter != "" ? var.ami_ssm_parameter
+  : local.ami_parameters[var.ami_os][var.ami_architecture])
+  # Graviton for arm64, as before the architecture could be chosen.
+  instance_type = (var.instance_type != "" ? var.instance_type
+  : var.ami_architecture == "arm64" ? "t4g.nano" : "t3.nano")
+
   region = var.region != "" ? var.region : data.aws_region.current.name
   ami_id = var.ami_id != "" ? var.ami_id : data.aws_ssm_parameter.ami[0].insecure_value
   vpc_id = (var.vpc_id != "" ? var.vpc_id
@@ -107,7 +126,7 @@ resource "aws_vpc_security_group_egress_rule" "tcp" {
 
 resource "aws_instance" "box" {
   ami                                  = local.ami_id
-  instance_type                        = var.instance_type
+  instance_type                        = local.instance_type
   subnet_id                            = local.subnet_id
   vpc_security_group_ids               = [aws_security_group.box.id]
   associate_public_ip_address          = var.associate_public_ip

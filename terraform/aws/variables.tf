@@ -132,15 +132,35 @@ variable "allow_any_cidr" {
 }
 
 variable "instance_type" {
-  description = "Instance type; its architecture must match the AMI (t4g: arm64, t3: x86_64)."
+  description = "Instance type; empty: t4g.nano for arm64, t3.nano for amd64 (ami_architecture). Its architecture must be the AMI's."
   type        = string
-  default     = "t4g.nano"
+  default     = ""
+}
+
+variable "ami_os" {
+  description = "Whose official AMI the box boots: \"debian-13\" (Debian 13, the OS the tests boot) or \"al2023\" (Amazon Linux 2023: selectable, never booted by the tests)."
+  type        = string
+  default     = "debian-13"
+  validation {
+    condition     = contains(["debian-13", "al2023"], var.ami_os)
+    error_message = "ami_os must be \"debian-13\" or \"al2023\"."
+  }
+}
+
+variable "ami_architecture" {
+  description = "\"arm64\" or \"amd64\" (x86_64): picks the AMI's public SSM parameter and the default instance_type."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "amd64"], var.ami_architecture)
+    error_message = "ami_architecture must be \"arm64\" or \"amd64\"."
+  }
 }
 
 variable "ami_ssm_parameter" {
-  description = "Public SSM parameter naming the latest Amazon Linux 2023 AMI."
+  description = "Public SSM parameter naming the AMI; empty: the latest release of ami_os for ami_architecture. The build role may read only Debian 13's and Amazon Linux's (terraform/control-plane)."
   type        = string
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+  default     = ""
 }
 
 variable "ami_id" {

@@ -80,12 +80,18 @@ data "aws_iam_policy_document" "common" {
     actions   = local.ec2_describe
     resources = ["*"]
   }
-  # A public parameter's ARN has an empty account field; "*" matches it as
-  # well as the caller's account, whichever IAM evaluates the request under.
+  # The official AMIs' public parameters terraform/aws reads (ami_os): Amazon
+  # Linux's and Debian 13's releases (latest and dated), nothing else of
+  # /aws/service. A public parameter's ARN has an empty account field; "*"
+  # matches it as well as the caller's account, whichever IAM evaluates the
+  # request under.
   statement {
-    sid       = "AmiParameter"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
-    resources = ["arn:${local.p}:ssm:${local.region}:*:parameter/aws/service/ami-amazon-linux-latest/*"]
+    sid     = "AmiParameter"
+    actions = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = [
+      "arn:${local.p}:ssm:${local.region}:*:parameter/aws/service/ami-amazon-linux-latest/*",
+      "arn:${local.p}:ssm:${local.region}:*:parameter/aws/service/debian/release/13/*",
+    ]
   }
   # The provider sets instanceInitiatedShutdownBehavior right after
   # RunInstances and clears disableApiTermination before TerminateInstances.
@@ -223,7 +229,7 @@ data "aws_iam_policy_document" "build" {
     }
   }
   statement {
-    sid       = "RunFromAmazonImage"
+    sid       = "RunFromOwnersImage"
     actions   = ["ec2:RunInstances"]
     resources = ["arn:${local.p}:ec2:${local.region}::image/*"]
     condition {

@@ -119,10 +119,13 @@ variable "box_instance_types" {
   default     = ["t4g.nano", "t3.nano"]
 }
 
+# 136693071363 is the account Debian's cloud team publishes its official
+# AMIs from (https://wiki.debian.org/Cloud/AmazonEC2Image); the release
+# parameters under /aws/service/debian/release/ name its images.
 variable "ami_owners" {
-  description = "Owners (ec2:Owner) of the AMIs the build function may launch; AL2023 is \"amazon\"."
+  description = "Owners (ec2:Owner) of the AMIs the build function may launch: Debian's official account and \"amazon\" (AL2023)."
   type        = list(string)
-  default     = ["amazon"]
+  default     = ["136693071363", "amazon"]
 }
 
 variable "sweep_schedule" {

@@ -9,6 +9,7 @@ from support.awsflow import plan_changes
 from support.forwarding import Echo, assert_jump_only
 from support.jbtest import bin_path, run
 from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
+from support.moto_cloud import DEBIAN_AMIS
 
 
 def audit_records(aws, sid):
@@ -23,6 +24,11 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     res = aws.create("--out", str(out), "--requester", "backup-vm@dc1")
     sid = res["stack_id"]
     assert res["module"] == "aws" and res["instance_id"].startswith("i-")
+    # The module's default image: Debian 13's latest arm64 release, as its
+    # public SSM parameter names it, on a Graviton type.
+    (inst,) = aws.cloud.client("ec2").describe_instances(
+        InstanceIds=[res["instance_id"]])["Reservations"][0]["Instances"]
+    assert (inst["ImageId"], inst["InstanceType"]) == (DEBIAN_AMIS["arm64"][0], "t4g.nano")
     (box,) = aws.standin.boxes.values()
     assert res["host"] == box.ip and res["user"] == "jump"
     # The probe and ssh both insisted on the key the user data pinned.

@@ -4,6 +4,8 @@ the plan), then the plan JSON is checked for what the module promises."""
 import hashlib
 import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,119 @@ def test_modules_are_terraform_fmt_clean(tmp_path):
         cp = tfo.tf(["fmt", "-check", "-diff", "-no-color", str(tfo.ROOT / d)], tmp_path,
                     check=False)
         assert cp.returncode == 0, f"{d}: run terraform fmt\n{cp.stdout}"
+
+
+# ---- which AMI: the distribution's public SSM parameter ----------------------
+
+DEBIAN = "/aws/service/debian/release/13/latest/"
+AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-"
+# What the SSM stand-in answers: one made-up image per parameter.
+PARAMETERS = {DEBIAN + "arm64": "ami-0de0000000000a064", DEBIAN + "amd64": "ami-0de0000000000d064",
+              AL2023 + "arm64": "ami-0a1000000000a064", AL2023 + "x86_64": "ami-0a10000000008664",
+              "/site/golden-ami": "ami-0901d000000000001"}
+
+
+class SsmStandIn(ThreadingHTTPServer):
+    """SSM's GetParameter (JSON protocol) on 127.0.0.1: the images above, and
+    ParameterNotFound, as SSM answers, for any other name.  Records the names
+    asked for."""
+
+    def __init__(self):
+        self.asked = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                target = self.headers.get("X-Amz-Target", "")
+                name = body.get("Name", "")
+                server.asked.append((target, name))
+                if target == "AmazonSSM.GetParameter" and name in PARAMETERS:
+                    status, out = 200, {"Parameter": {
+                        "Name": name, "Type": "String", "Value": PARAMETERS[name], "Version": 1,
+                        "DataType": "aws:ec2:image",
+                        "ARN": f"arn:aws:ssm:eu-west-1::parameter{name}"}}
+                else:
+                    status, out = 400, {"__type": "ParameterNotFound", "message": name}
+                data = json.dumps(out).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def ami_root(tmp_path_factory):
+    """A root calling terraform/aws once per case (one plan for them all),
+    the SSM endpoint the stand-in."""
+    tmp = tmp_path_factory.mktemp("tf-aws-ami")
+    ssm = SsmStandIn()
+    threading.Thread(target=ssm.serve_forever, daemon=True).start()
+    inputs = tfo.box_inputs(tmp)
+
+    def write(cases):
+        ssm.asked.clear()
+        blocks = []
+        for name, extra in cases.items():
+            args = {k: v for k, v in inputs.items() if k != "host_private_key_text"}
+            args.update({k: v for k, v in FAKE_IDS.items() if k != "ami_id"}, **extra)
+            body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items())
+            blocks.append(f'module "{name}" {{\n'
+                          f'  source = {tfo.hcl(tfo.rel(tfo.ROOT / "terraform" / "aws", tmp))}\n'
+                          f'{body}\n'
+                          '  host_private_key = file("host_private_key")\n'
+                          '  teardown_token   = file("teardown_token")\n}\n')
+        (tmp / "main.tf").write_text(tfo.provider_block(endpoints={"ssm": ssm.url})
+                                     + "\n".join(blocks))
+        tfo.init(tmp)   # the module calls' names; the provider stays
+
+    yield {"tmp": tmp, "ssm": ssm, "write": write}
+    ssm.shutdown()
+    ssm.server_close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+AMI_CASES = {
+    # name: (inputs, parameter read, instance type)
+    "default": ({}, DEBIAN + "arm64", "t4g.nano"),
+    "amd64": ({"ami_architecture": "amd64"}, DEBIAN + "amd64", "t3.nano"),
+    "al2023": ({"ami_os": "al2023"}, AL2023 + "arm64", "t4g.nano"),
+    "al2023_amd64": ({"ami_os": "al2023", "ami_architecture": "amd64"}, AL2023 + "x86_64",
+                     "t3.nano"),
+    # The explicit parameter and instance type win, as before ami_os existed.
+    "own_parameter": ({"ami_ssm_parameter": "/site/golden-ami", "instance_type": "t4g.micro"},
+                      "/site/golden-ami", "t4g.micro"),
+}
+
+
+def test_the_ami_is_debian_13_unless_asked_and_the_instance_type_follows(ami_root):
+    ami_root["write"]({name: inputs for name, (inputs, _, _) in AMI_CASES.items()})
+    p, _ = tfo.plan_json(ami_root["tmp"])
+    got = {rc["module_address"].split(".", 1)[1]: rc["change"]["after"]
+           for rc in p["resource_changes"] if rc["type"] == "aws_instance"}
+    for name, (_, parameter, itype) in AMI_CASES.items():
+        assert (got[name]["ami"], got[name]["instance_type"]) == \
+            (PARAMETERS[parameter], itype), name
+    # Each parameter read once, with GetParameter, and no other.
+    wanted = sorted({parameter for _, parameter, _ in AMI_CASES.values()})
+    assert sorted(n for _, n in ami_root["ssm"].asked) == wanted
+    assert {t for t, _ in ami_root["ssm"].asked} == {"AmazonSSM.GetParameter"}
+
+
+def test_a_bad_architecture_or_os_is_refused_before_any_call(ami_root):
+    ami_root["write"]({"arch": {"ami_architecture": "x86_64"}, "os": {"ami_os": "ubuntu"}})
+    cp = tfo.tf(["plan", "-input=false", "-no-color"], ami_root["tmp"], check=False)
+    assert cp.returncode != 0
+    err = " ".join(cp.stderr.split())
+    assert 'ami_architecture must be "arm64" or "amd64".' in err, cp.stderr
+    assert 'ami_os must be "debian-13" or "al2023".' in err, cp.stderr
+    assert "var.ami_architecture" in err and "var.ami_os" in err, cp.stderr
+    assert ami_root["ssm"].asked == []

@@ -55,9 +55,11 @@ def unused_loopback_url():
 ENDPOINT_SERVICES = ("ec2", "ssm", "sts", "iam", "s3", "lambda", "logs", "scheduler")
 
 
-def provider_block(region="eu-west-1"):
+def provider_block(region="eu-west-1", endpoints=None):
+    """endpoints: {service: URL} of fixtures that answer in place of the
+    unused port."""
     url = unused_loopback_url()
-    eps = "\n".join(f"    {s} = \"{url}\"" for s in ENDPOINT_SERVICES)
+    eps = "\n".join(f"    {s} = \"{(endpoints or {}).get(s, url)}\"" for s in ENDPOINT_SERVICES)
     return f"""provider "aws" {{
   region                      = "{region}"
   access_key                  = "AKIDJUMPBOXTEST"
