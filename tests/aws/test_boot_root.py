@@ -53,7 +53,10 @@ def test_the_built_root_is_that_recipe(booted_root):
         sorted(p for p in have if p.startswith(("linux-image", "grub", "initramfs")))
     os_release = (booted_root / "etc/os-release").read_text()
     assert 'VERSION_ID="13"' in os_release, os_release
-    # As Debian's build leaves the image: no host keys, resolved's resolv.conf.
+    # As Debian's build leaves the image: no host keys, resolved's resolv.conf,
+    # an empty machine-id (so no boot is a first boot: sshd-keygen.service,
+    # ConditionFirstBoot, mints no keys beside the pinned one, as on the AMI).
     assert list((booted_root / "etc/ssh").glob("ssh_host_*")) == []
+    assert (booted_root / "etc/machine-id").read_bytes() == b""
     assert (booted_root / "etc/resolv.conf").readlink().as_posix() == \
         "/run/systemd/resolve/resolv.conf"
