@@ -108,6 +108,32 @@ def test_host_key_user_and_hardening(rendered):
             "IPAddressDeny=169.254.169.254/32 fd00:ec2::254/128"] in doc["bootcmd"]
 
 
+def test_bootcmd_masks_sshd_keygen_only_where_the_template_is(rendered, tmp_path):
+    # AL2023's sshd-keygen@ would mint RSA and ECDSA keys beside the pinned
+    # one; masking reloads systemd before sshd starts (about 0.5 s of a
+    # boot, bench/RESULTS-boot.md), so Debian, which has no such units,
+    # must not pay it.  Run the entry with a stand-in systemctl over an
+    # empty unit directory, then one holding the template.
+    (cmd,) = [c for c in rendered["doc"]["bootcmd"] if "mask" in " ".join(map(str, c))]
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    log = tmp_path / "calls"
+    (stub / "systemctl").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    (stub / "systemctl").chmod(0o755)
+    calls = {}
+    for present in (False, True):
+        log.write_text("")
+        setup = ("mount -t tmpfs jbtest /usr/lib/systemd/system && "
+                 + (": > /usr/lib/systemd/system/sshd-keygen@.service && " if present else "")
+                 + 'exec "$@"')
+        cp = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", setup,
+                             "sh", *cmd], capture_output=True, text=True,
+                            env={"PATH": f"{stub}:/usr/sbin:/usr/bin:/sbin:/bin"})
+        assert cp.returncode == 0, cp.stderr
+        calls[present] = log.read_text()
+    assert calls == {False: "", True: "mask sshd-keygen@rsa.service sshd-keygen@ecdsa.service\n"}
+
+
 def test_teardown_token_file_is_root_only(rendered):
     f = files_of(rendered["doc"])["/etc/jumpbox/teardown-token"]
     assert f["permissions"] == "0600" and f["owner"] == "root:root"
