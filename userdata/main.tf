@@ -5,6 +5,13 @@ terraform {
 }
 
 locals {
+  # The box's scripts without their comment lines (not the shebang, not
+  # shellcheck's directives): the comments are for this repository, and
+  # EC2 takes 16 KiB of user data.
+  scripts = {
+    for name in ["jumpbox-aws.sh", "jumpbox-teardown.sh", "jumpbox-audit-ship.sh"] :
+    name => replace(file("${path.module}/${name}"), "/(?m)^[ \t]*#( [^s].*)?\n/", "")
+  }
   # s3://BUCKET[/PREFIX]: the audit records' key prefix, PREFIX/audit/STACK/
   # (lib/stack/audit.h).  Only an S3 state can take them from the box.
   audit_ship   = startswith(var.state_url, "s3://")
@@ -30,7 +37,8 @@ locals {
       ssh_user    = var.ssh_user
       permit_open = var.permit_open
     })
-    teardown_script = file("${path.module}/jumpbox-teardown.sh")
+    aws_lib         = local.scripts["jumpbox-aws.sh"]
+    teardown_script = local.scripts["jumpbox-teardown.sh"]
     teardown_service = templatefile("${path.module}/jumpbox-teardown.service.tftpl", {
       stack_id       = var.stack_id
       clean_function = var.clean_function_name
@@ -42,7 +50,7 @@ locals {
       on_calendar = local.teardown_calendar
     })
     audit_ship        = local.audit_ship
-    audit_ship_script = file("${path.module}/jumpbox-audit-ship.sh")
+    audit_ship_script = local.scripts["jumpbox-audit-ship.sh"]
     audit_service = templatefile("${path.module}/jumpbox-audit.service.tftpl", {
       stack_id   = var.stack_id
       bucket     = local.audit_parts[0]

@@ -368,15 +368,19 @@ data "aws_iam_policy_document" "box" {
     resources = [local.clean_arn]
   }
   # Its sshd log into the audit records at shutdown (userdata/
-  # jumpbox-audit-ship.sh): new objects under audit/, no read, no delete,
-  # nothing else of the state.  One role serves every box, and instance
-  # tags are not principal tags, so it cannot be narrowed to the box's own
-  # audit/STACK/; a box that overwrote a record leaves the old version in
-  # the versioned bucket.
+  # jumpbox-audit-ship.sh): new objects under audit/, never over one
+  # (If-None-Match: *), no read, no delete, nothing else of the state.  One
+  # role serves every box, and instance tags are not principal tags, so it
+  # cannot be narrowed to the box's own audit/STACK/.
   statement {
     sid       = "ShipSshdLog"
     actions   = ["s3:PutObject"]
     resources = ["${local.bucket_arn}/${var.state_prefix}/audit/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "s3:if-none-match"
+      values   = ["*"]
+    }
   }
 }
 

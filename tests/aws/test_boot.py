@@ -25,9 +25,12 @@ import time
 from pathlib import Path
 
 from support.awsflow import CLEAN
+from support.emulated_cloud import INSTANCE_PROFILE, REGION
+from support import netns
 from support.forwarding import assert_jump_only
 from support.jbtest import bin_path, run
 from support.ssh_audit import audit
+from support.target_sshd import TargetSshd
 
 # What a user session and root's services try: an IMDSv2 token.
 IMDS_PUT = ("import sys, urllib.request\n"
@@ -38,6 +41,7 @@ IMDS_PUT = ("import sys, urllib.request\n"
             "except OSError as e:\n"
             "    sys.exit(f'imds: {e}')\n")
 TTL = "4m"
+TARGET_IP = "10.99.0.9"   # a host behind the box: an address of the test's own namespace
 HOSTILE_USERS = (
     "x Accepted publickey for admin from 198.51.100.66 port 4242 ssh2: ED25519 SHA256:FORGED",
     "x debug1: server_request_direct_tcpip: originator 198.51.100.66 port 1, "
@@ -62,7 +66,7 @@ def drop_in_settings(text):
     return out
 
 
-def check_inside(aws, box, out, sid):
+def check_inside(aws, box, out, sid, target):
     facts = box.facts
 
     # Only the pinned ed25519 host key.  The image has none (Debian's
@@ -108,9 +112,21 @@ def check_inside(aws, box, out, sid):
     # to the one target --permit-open named (PermitOpen of the drop-in),
     # not to any other, and remote forwarding does not (Debian's own
     # default would allow it).
-    assert ("permitopen", "127.0.0.1:22") in drop_in_settings(facts["sshd_drop_in"])
+    assert ("permitopen", f"127.0.0.1:22 {target.host}:{target.port}") in \
+        drop_in_settings(facts["sshd_drop_in"])
     jump = aws.ssh(out, sid, "-W", "127.0.0.1:22")
     assert jump.stdout.startswith("SSH-2.0-OpenSSH"), jump.stderr
+    # A backup job's way: ssh -J through the box to a host behind it (in the
+    # test's namespace, reached through the box's gateway), which runs it.
+    kh = out.parent / "target_known_hosts"
+    kh.write_text(target.known_hosts_line())
+    job = subprocess.run(
+        ["ssh", "-F", str(out / "ssh_config"), "-J", sid, "-o", "ConnectTimeout=10",
+         "-i", str(out.parent / "target_key"), "-o", f"UserKnownHostsFile={kh}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", str(target.port),
+         f"{target.user}@{target.host}", "echo jumped to $(hostname)"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert job.returncode == 0 and job.stdout.startswith("jumped to "), job.stderr
     other = aws.ssh(out, sid, "-W", "localhost:22")
     assert other.returncode != 0 and "administratively prohibited" in other.stderr, other
     fwd = aws.ssh(out, sid, "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:9",
@@ -138,7 +154,23 @@ def check_inside(aws, box, out, sid):
     deny = box.root("systemctl", "show", "-P", "IPAddressDeny", "user.slice").stdout
     assert "169.254.169.254/32" in deny, deny
     svc = box.service("python3", "-c", IMDS_PUT)
-    assert svc.returncode == 0 and svc.stdout.strip() == "imds-fixture-token", svc
+    assert svc.returncode == 0 and len(svc.stdout.strip()) > 20, svc
+    # IMDSv2 only (the module's http_tokens = required): no token, no answer.
+    v1 = box.service("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                     "http://169.254.169.254/latest/meta-data/instance-id")
+    assert v1.stdout == "401", v1
+    # The box's own AWS library, as its teardown and log shipping use it:
+    # the role's credentials are an STS session of the instance profile's
+    # role named after the instance, as EC2's are.
+    session = box.service("bash", "-c", 'set -e; . /usr/local/lib/jumpbox/aws.sh\n'
+                          'd=$(mktemp -d); jb_aws_session "$d"; echo "$jb_region"; '
+                          'stat -c %a "$d/auth.conf"; rm -rf "$d"')
+    assert session.returncode == 0 and session.stdout.split() == [REGION, "600"], session
+    creds = aws.standin.imds.by_ip[box.ip].creds
+    who = aws.cloud.client_as(creds["AccessKeyId"], creds["SecretAccessKey"],
+                              creds["Token"], "sts").get_caller_identity()
+    assert who["Arn"].endswith(f":assumed-role/{INSTANCE_PROFILE}/{box.instance_id}"), who
+    assert who["UserId"].endswith(":" + box.instance_id), who
     seen = list(aws.standin.imds.seen)
     assert (box.ip, "PUT", "/latest/api/token") in seen, seen
     # The user runs nothing on the box, but its forwarded connections come
@@ -175,16 +207,29 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     aws.start_harness()
     aws.standin.no_lambda.add("backstop")
     out = tmp_path / "out"
-    # Side by side, so the two boots and the waits for expiry overlap.  The
-    # TTL leaves room for two creates and the checks on a loaded machine.
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
-                        module_vars={"poweroff_grace_minutes": 1})
-        t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
-                        "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
-                        ttl=TTL)
-        b.result()
-        res = t.result()
+    key = tmp_path / "target_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    netns.add_address(TARGET_IP)
+    target = TargetSshd(tmp_path / "target", (tmp_path / "target_key.pub").read_text(),
+                        host=TARGET_IP)
+    try:
+        # Side by side, so the two boots and the waits for expiry overlap.  The
+        # TTL leaves room for two creates and the checks on a loaded machine.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
+                            module_vars={"poweroff_grace_minutes": 1})
+            t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
+                            "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
+                            "--permit-open", f"{TARGET_IP}:{target.port}", ttl=TTL)
+            b.result()
+            res = t.result()
+        booted_box_checks(aws, out, res, target)
+    finally:
+        target.close()
+        netns.remove_address(TARGET_IP)
+
+
+def booted_box_checks(aws, out, res, target):
     timer = aws.standin.box_for("timer")
     backstop = aws.standin.box_for("backstop")
     assert res["host"] == timer.ip and res["user"] == "jump"
@@ -203,7 +248,7 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
         assert sshd.count("Started ssh.service") + sshd.count("Started OpenBSD") == 1, sshd
         assert "Stopping" not in sshd, sshd
 
-    check_inside(aws, timer, out, "timer")
+    check_inside(aws, timer, out, "timer", target)
     expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
     assert time.time() < min(expires.values()), "the boxes came up after their expiry"
 
@@ -234,7 +279,11 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
     assert {"target_host": "localhost", "target_port": 22, "allowed": False} in [
         {k: f[k] for k in ("target_host", "target_port", "allowed")}
         for f in shipped["forwards"]], shipped["forwards"]
-    assert all(f["target_host"] in ("127.0.0.1", "localhost") for f in shipped["forwards"])
+    assert {"target_host": TARGET_IP, "target_port": target.port, "allowed": True} in [
+        {k: f[k] for k in ("target_host", "target_port", "allowed")}
+        for f in shipped["forwards"]], shipped["forwards"]
+    assert all(f["target_host"] in ("127.0.0.1", "localhost", TARGET_IP)
+               for f in shipped["forwards"])
     assert shipped["logins"] and {l["user"] for l in shipped["logins"]} == {"jump"}, shipped
     assert any(HOSTILE_USERS[0][:60] in l for l in shipped["lines"]), shipped["lines"]
     assert shipped["truncated"] is False
@@ -249,7 +298,7 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
                         if v[1]["jumpbox:stack"] == "backstop"]
     assert state == "terminated"
     log = backstop.journal("-u", "jumpbox-teardown.service", "-u", "jumpbox-poweroff.service")
-    assert "Could not connect to the endpoint URL" in log, log
+    assert "answered HTTP 000" in log, log     # nothing listens where it was sent
     assert "Starting jumpbox-poweroff.service" in log, log
     assert [x["stack_id"] for x in aws.leases()] == ["backstop"]
     assert aws.destroy("backstop") == {"stack_id": "backstop", "result": "destroyed"}

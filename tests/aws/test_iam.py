@@ -56,6 +56,13 @@ FOREIGN = {"instance": "i-0f00000000000000a", "sg": "sg-0f00000000000000a",
            "image": "ami-0f00000000000000a", "profile": "admin", "role": "admin",
            "tagged_admin": "i-0f00000000000000b", "tagged_bare": "i-0f00000000000000c",
            "box_elsewhere": "i-0f00000000000000d", "sg_elsewhere": "sg-0f00000000000000b"}
+OBJ = f"arn:aws:s3:::{BUCKET}"
+# What userdata/jumpbox-audit-ship.sh puts at the box's shutdown (the stand-in
+# boxes of the flows do not shut down through systemd, so it is not recorded;
+# test_userdata.py shows the header it sends, test_boot.py a booted box
+# shipping it).
+BOX_SHIP = f"{OBJ}/{PREFIX}/audit/s1/20300102T030405.000000Z-box.sshd_log-0a1b2c3d.log"
+SHIP_CONTEXT = {"s3:if-none-match": "*"}
 HIJACK_TAGS = {"jumpbox:stack": "hijack", "jumpbox:state": STATE_URL,
                "jumpbox:expires-at": "2020-01-01T00:00:00Z"}
 ELSEWHERE_TAGS = dict(HIJACK_TAGS, **{"jumpbox:state": "s3://another-state/stacks"})
@@ -102,6 +109,7 @@ def recorded(cloud, tmp_path_factory):
         calls = cloud.calls()
         invoked = sorted(n for n, f in h.functions.items() if f.history)
         yield {"calls": calls, "invokes": list(h.calls), "invoked": invoked,
+               "box_keys": set(e.box_keys),
                "account": account_facts(cloud, calls)}
     finally:
         e.close()
@@ -212,7 +220,9 @@ def chronological(recorded):
         principal_of.append(PRINCIPAL_OF_KEY.get(c["access_key"], "test"))
     for inv in recorded["invokes"]:
         calls.append({"invoke": inv, "service": "lambda", "action": "Invoke"})
-        principal_of.append(PRINCIPAL_OF_KEY[inv["access_key"]])
+        # A box signs with its role's credentials from IMDS (ec2_standin.py).
+        principal_of.append("box" if inv["access_key"] in recorded["box_keys"]
+                            else PRINCIPAL_OF_KEY[inv["access_key"]])
     return calls, principal_of
 
 
@@ -397,7 +407,12 @@ def direct_denials(principals):
         ("the box deleting an audit record", "box", "s3:DeleteObject",
          f"{OBJ}/{PREFIX}/audit/s1/x.json", {}),
         ("the box writing audit/ of another bucket", "box", "s3:PutObject",
-         f"arn:aws:s3:::another-bucket/{PREFIX}/audit/s1/x.log", {}),
+         f"arn:aws:s3:::another-bucket/{PREFIX}/audit/s1/x.log", SHIP_CONTEXT),
+        # Only ever a new record: never over one (issue 21, M6).
+        ("the box writing over an audit record (no If-None-Match)", "box", "s3:PutObject",
+         BOX_SHIP, {}),
+        ("the box writing over an audit record (If-None-Match of a tag)", "box",
+         "s3:PutObject", BOX_SHIP, {"s3:if-none-match": '"0a1b2c"'}),
     ] + [
         # No function removes or writes over an audit record (it writes one
         # with If-None-Match: *, as every recorded call shows).
@@ -413,14 +428,8 @@ def direct_denials(principals):
     ]
 
 
-OBJ = f"arn:aws:s3:::{BUCKET}"
-# What userdata/jumpbox-audit-ship.sh puts at the box's shutdown (the stand-in
-# boxes of the flows do not shut down through systemd, so it is not recorded).
-BOX_SHIP = f"{OBJ}/{PREFIX}/audit/s1/20300102T030405.000000Z-box.sshd_log-0a1b2c3d.log"
-
-
 def box_ship_requests():
-    return [dict(principal="box", action="s3:PutObject", resource=BOX_SHIP, context={},
+    return [dict(principal="box", action="s3:PutObject", resource=BOX_SHIP, context=SHIP_CONTEXT,
                  case="the box shipping its sshd log", what="object", call=None,
                  source="box-ship")]
 
@@ -687,19 +696,6 @@ def test_the_box_may_ship_its_sshd_log(evaluated):
     for r in evaluated["ship"]:
         assert res[r["id"]].get("result") == "Allowed", \
             describe(r, None) + "\n" + simulate.why_denied(res[r["id"]], r["action"])
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "open (issue 21, M6): the box ships with `aws s3api put-object`, and the CLI the "
-    "booted test box carries (Debian 12's 2.9) has no --if-none-match, so the box policy "
-    "cannot require s3:if-none-match without stopping the shipping; see README, IAM"))
-def test_the_box_cannot_write_over_an_audit_record(evaluated):
-    """What the box ships today, with no If-None-Match, must be denied once the
-    box sends it: then the ship request above carries the header, this test
-    passes, and strict xfail turns it into a failure to remove the mark."""
-    res = evaluated["results"]
-    bare = [r for r in evaluated["ship"] if "s3:if-none-match" not in r["context"]]
-    assert bare and all(res[r["id"]].get("result") != "Allowed" for r in bare)
 
 
 def test_each_role_trusts_only_its_service(evaluated):

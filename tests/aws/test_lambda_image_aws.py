@@ -66,7 +66,7 @@ def sandboxed_functions(aws, img, tmp):
     h.add_function(CLEAN, u.argv(entry_point=["/var/task/bin/cleaner"]),
                    u.lambda_env(CLEAN, common), timeout_s=300)
     aws.harness = h   # AwsEnv.close() stops it
-    aws.standin.set_lambda(h.client_env())
+    aws.standin.set_lambda(h.client_env(), add_key=h.add_key)
     return h
 
 

@@ -1,7 +1,7 @@
 """userdata/: the cloud-config rendered by Terraform itself (the same module
 terraform/aws uses), then checked with the real tools: cloud-init's schema,
-shellcheck, systemd-analyze verify, sshd -t, and the teardown script run
-against a stand-in `aws` that records what it was asked."""
+shellcheck, systemd-analyze verify, sshd -t, and the box's own scripts run
+with real curl against an IMDSv2 fixture and a SigV4-checking endpoint."""
 import json
 import os
 import re
@@ -16,6 +16,11 @@ import pytest
 import yaml
 
 from support import tf_offline as tfo
+from support.ec2_standin import write_files
+from support.fixture_servers import fixture_server
+from support.signed_recorder import IMDS_SECRET as SIGNED_IMDS_SECRET
+from support.signed_recorder import IMDS_TOKEN as SIGNED_IMDS_TOKEN
+from support.signed_recorder import SignedRecorder
 from support.ssh_audit import audit
 
 # Every top-level key the template may use.  `cloud-init schema` does not
@@ -45,7 +50,7 @@ def rendered(tmp_path_factory):
 
 
 def files_of(doc):
-    return {f["path"]: f for f in doc["write_files"]}
+    return write_files(doc)
 
 
 def test_cloud_config_passes_cloud_init_schema(rendered):
@@ -64,6 +69,18 @@ def test_schema_check_rejects_a_broken_config(rendered, tmp_path):
     cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(p)],
                         capture_output=True, text=True)
     assert cp.returncode != 0
+
+
+def test_user_data_fits_ec2s_16_kib_with_a_full_allow_list(tmp_path):
+    """EC2 takes 16 KiB of user data (terraform/aws's precondition refuses
+    more): the largest box of ordinary inputs, an S3 state (the log
+    shipping) and 16 IPv4 --permit-open targets, keeps room to spare."""
+    inputs = tfo.box_inputs(tmp_path)
+    targets = [f"10.200.{i}.{100 + i}:5432" for i in range(16)]
+    text = tfo.render_userdata(tmp_path, inputs, state_url="s3://state-bucket/team-a/",
+                               permit_open=targets)
+    assert f"PermitOpen {' '.join(targets)}" in text
+    assert len(text.encode()) <= 16384 - 2048, len(text.encode())
 
 
 def test_top_level_keys_are_known(rendered):
@@ -301,77 +318,120 @@ def test_ttl_is_armed_twice(rendered):
             "jumpbox-poweroff.timer"] in rendered["doc"]["runcmd"]
 
 
-STUB_AWS = r"""#!/usr/bin/python3
-# Stand-in for the AWS CLI: records argv and the payload file it was given.
-import json, os, sys
-args = sys.argv[1:]
-payload = None
-if "--payload" in args:
-    ref = args[args.index("--payload") + 1]
-    assert ref.startswith("fileb://"), ref
-    p = ref[len("fileb://"):]
-    payload = open(p).read()
-    mode = os.stat(p).st_mode & 0o777
-else:
-    mode = None
-with open(os.environ["STUB_RECORD"], "w") as f:
-    json.dump({"argv": args, "payload": payload, "mode": mode}, f)
-open(args[-1], "w").write("")
-print(json.dumps({"StatusCode": 202}))
-sys.exit(int(os.environ.get("STUB_EXIT", "0")))
-"""
+def lib_path(tmp):
+    """The AWS library the scripts source, as cloud-init writes it."""
+    p = tmp / "aws.sh"
+    if not p.exists():
+        p.write_text(files_of(yaml.safe_load(tfo.render_userdata(tmp, tfo.box_inputs(tmp))))
+                     ["/usr/local/lib/jumpbox/aws.sh"]["content"])
+    return p
 
 
-def run_teardown(rendered, tmp, token, stub_exit=0):
+def box_env(tmp, imds_port, endpoint, **over):
+    """What a box's unit gives its script, with IMDS and the service pointed
+    at the fixtures by the variables an SDK honours."""
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "JUMPBOX_AWS_LIB": str(lib_path(tmp)),
+           "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{imds_port}",
+           "JUMPBOX_REGION": "eu-west-1", **endpoint}
+    env.update(over)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run_teardown(rendered, tmp, token, status=None, imds_mode="ok", **over):
     files = extract(rendered, tmp)
-    bindir = tmp / "bin"
-    bindir.mkdir()
-    aws = bindir / "aws"
-    aws.write_text(STUB_AWS)
-    aws.chmod(0o755)
     tok = tmp / "token"
     tok.write_text(token)
     tok.chmod(0o600)
-    record = tmp / "record.json"
-    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_STACK_ID": "nightly-7",
-           "JUMPBOX_CLEAN_FUNCTION": "jumpbox-clean", "JUMPBOX_REGION": "eu-west-1",
-           "JUMPBOX_TOKEN_FILE": str(tok), "STUB_RECORD": str(record),
-           "STUB_EXIT": str(stub_exit), "TMPDIR": str(tmp)}
-    cp = subprocess.run([str(files["script"])], env=env, capture_output=True, text=True)
-    rec = json.loads(record.read_text()) if record.exists() else None
-    return cp, rec
+    with fixture_server("imds_server.py", "--mode", imds_mode) as port, \
+            SignedRecorder("eu-west-1", "lambda", status) as rec:
+        env = box_env(tmp, port, {"AWS_ENDPOINT_URL_LAMBDA": rec.url},
+                      JUMPBOX_STACK_ID="nightly-7", JUMPBOX_CLEAN_FUNCTION="jumpbox-clean",
+                      JUMPBOX_TOKEN_FILE=str(tok), **over)
+        cp = subprocess.run([str(files["script"])], env=env, capture_output=True, text=True,
+                            timeout=60)
+    return cp, rec.requests
+
+
+def test_aws_library_passes_shellcheck(rendered, tmp_path):
+    for lib in (lib_path(tmp_path), tfo.ROOT / "userdata" / "jumpbox-aws.sh"):
+        cp = subprocess.run([need("shellcheck"), "--shell=bash", str(lib)],
+                            capture_output=True, text=True)
+        assert cp.returncode == 0, cp.stdout
+    assert files_of(rendered["doc"])["/usr/local/lib/jumpbox/aws.sh"]["permissions"] == "0644"
 
 
 def test_teardown_script_invokes_clean_with_token_from_file(rendered, tmp_path):
-    cp, rec = run_teardown(rendered, tmp_path, tfo.TOKEN + "\n")
+    """Real curl, signing with the role's credentials from IMDSv2, to an
+    Invoke endpoint that checks the signature."""
+    cp, reqs = run_teardown(rendered, tmp_path, tfo.TOKEN + "\n")
     assert cp.returncode == 0, cp.stderr
+    (req,) = reqs
+    assert req["signature"] == "ok", req
+    assert req["method"] == "POST"
+    assert req["path"] == "/2015-03-31/functions/jumpbox-clean/invocations"
+    assert req["headers"]["x-amz-invocation-type"] == "Event"
     # "ttl": the box's timer names itself in the stack's audit record.
-    assert json.loads(rec["payload"]) == {"action": "destroy", "stack_id": "nightly-7",
-                                          "token": tfo.TOKEN, "reason": "ttl"}
-    assert rec["mode"] == stat.S_IRUSR | stat.S_IWUSR
-    argv = rec["argv"]
-    assert argv[:2] == ["lambda", "invoke"]
-    assert argv[argv.index("--function-name") + 1] == "jumpbox-clean"
-    assert argv[argv.index("--region") + 1] == "eu-west-1"
-    assert argv[argv.index("--invocation-type") + 1] == "Event"
-    assert not any(tfo.TOKEN in a for a in argv)
+    assert json.loads(req["body"]) == {"action": "destroy", "stack_id": "nightly-7",
+                                       "token": tfo.TOKEN, "reason": "ttl"}
+    assert "asked jumpbox-clean to destroy stack nightly-7" in cp.stdout
     assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
 
 
+def test_teardown_script_takes_the_region_from_imds_when_the_unit_names_none(rendered, tmp_path):
+    with fixture_server("imds_server.py", "--region", "eu-west-1") as port, \
+            SignedRecorder("eu-west-1", "lambda") as rec:
+        files = extract(rendered, tmp_path)
+        tok = tmp_path / "token"
+        tok.write_text(tfo.TOKEN)
+        env = box_env(tmp_path, port, {"AWS_ENDPOINT_URL_LAMBDA": rec.url},
+                      JUMPBOX_REGION=None, JUMPBOX_STACK_ID="nightly-7",
+                      JUMPBOX_CLEAN_FUNCTION="jumpbox-clean", JUMPBOX_TOKEN_FILE=str(tok))
+        cp = subprocess.run([str(files["script"])], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    assert [r["signature"] for r in rec.requests] == ["ok"]
+
+
+def test_teardown_script_keeps_secrets_out_of_argv(rendered, tmp_path):
+    """What curl is run with, seen from outside as `ps` would: neither the
+    role's secret key, nor its session token, nor the IMDS token, nor the
+    teardown token."""
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    real = shutil.which("curl")
+    (spy / "curl").write_text("#!/bin/sh\n"
+                              f"printf '%s\\n' \"$@\" >>{tmp_path}/argv\n"
+                              f"exec {real} \"$@\"\n")
+    (spy / "curl").chmod(0o755)
+    cp, reqs = run_teardown(rendered, tmp_path, tfo.TOKEN, PATH=f"{spy}:/usr/bin:/bin")
+    assert cp.returncode == 0 and len(reqs) == 1, cp.stderr
+    argv = (tmp_path / "argv").read_text()
+    assert "--aws-sigv4" in argv
+    for secret in (SIGNED_IMDS_SECRET, SIGNED_IMDS_TOKEN, tfo.TOKEN, "imds-fixture"):
+        assert secret not in argv
+
+
+def test_teardown_script_fails_without_imds_credentials(rendered, tmp_path):
+    cp, reqs = run_teardown(rendered, tmp_path, tfo.TOKEN, imds_mode="norole")
+    assert cp.returncode != 0 and reqs == []   # systemd retries (Restart=on-failure)
+    assert "no role" in cp.stderr
+
+
 def test_teardown_script_fails_when_the_invoke_fails(rendered, tmp_path):
-    cp, _ = run_teardown(rendered, tmp_path, tfo.TOKEN, stub_exit=255)
-    assert cp.returncode != 0  # systemd then retries (Restart=on-failure)
+    cp, reqs = run_teardown(rendered, tmp_path, tfo.TOKEN, status=500)
+    assert cp.returncode != 0 and len(reqs) == 1  # systemd then retries (Restart=on-failure)
+    assert "answered HTTP 500" in cp.stderr
 
 
 def test_teardown_script_without_token_leaves_it_to_the_backstop(rendered, tmp_path):
-    cp, rec = run_teardown(rendered, tmp_path, "")
-    assert cp.returncode == 0 and rec is None
+    cp, reqs = run_teardown(rendered, tmp_path, "")
+    assert cp.returncode == 0 and reqs == []
     assert "backstop" in cp.stderr
 
 
 def test_teardown_script_refuses_a_token_needing_escapes(rendered, tmp_path):
-    cp, rec = run_teardown(rendered, tmp_path, 'x","action":"sweep')
-    assert cp.returncode == 2 and rec is None
+    cp, reqs = run_teardown(rendered, tmp_path, 'x","action":"sweep')
+    assert cp.returncode == 2 and reqs == []
 
 
 # ---- the sshd log shipped to the stack's audit records (lib/stack/audit.h) -------
@@ -388,21 +448,35 @@ def rendered_s3(tmp_path_factory):
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-STUB_SHIP = r"""#!/usr/bin/python3
-# Stand-ins for the AWS CLI and journalctl: record argv and the body.
+STUB_JOURNAL = r"""#!/usr/bin/python3
+# Stand-in for journalctl: records its argv, prints STUB_LINES lines of
+# sshd's, the last one a login.
 import json, os, sys
-name = os.path.basename(sys.argv[0])
-if name == "journalctl":
-    print("2030-01-02T03:00:00+0000 box sshd[9]: Accepted publickey for jump from 192.0.2.7 "
-          "port 4000 ssh2: ED25519 SHA256:x")
-    sys.exit(0)
-args = sys.argv[1:]
-body = open(args[args.index("--body") + 1]).read()
-with open(os.environ["STUB_RECORD"], "w") as f:
-    json.dump({"argv": args, "body": body}, f)
-print("{}")
-sys.exit(int(os.environ.get("STUB_EXIT", "0")))
+with open(os.environ["STUB_ARGV"], "w") as f:
+    json.dump(sys.argv[1:], f)
+for i in range(int(os.environ.get("STUB_LINES", "0"))):
+    print(f"2030-01-02T03:00:00+0000 box sshd[9]: debug1: line {i:07d}")
+print("2030-01-02T03:00:01+0000 box sshd-session[10]: Accepted publickey for jump "
+      "from 192.0.2.7 port 4000 ssh2: ED25519 SHA256:x")
 """
+
+
+def run_ship(script, tmp, rec_status=None, **over):
+    """The ship script with a stand-in journalctl, real curl, the IMDS
+    fixture and a SigV4-checking S3 endpoint; (completed, requests)."""
+    bindir = tmp / "bin"
+    if not bindir.exists():
+        bindir.mkdir()
+        (bindir / "journalctl").write_text(STUB_JOURNAL)
+        (bindir / "journalctl").chmod(0o755)
+    with fixture_server("imds_server.py") as port, \
+            SignedRecorder("eu-west-1", "s3", rec_status) as rec:
+        env = box_env(tmp, port, {"AWS_ENDPOINT_URL_S3": rec.url}, **{
+            "PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
+            "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/",
+            "STUB_ARGV": str(tmp / "argv.json"), **over})
+        cp = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
+    return cp, rec.requests
 
 
 def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path):
@@ -433,50 +507,25 @@ def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path)
                         text=True)
     assert cp.returncode == 0 and cp.stderr.strip() == "", cp.stderr
 
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for name in ("aws", "journalctl"):
-        (bindir / name).write_text(STUB_SHIP)
-        (bindir / name).chmod(0o755)
-    record = tmp_path / "record.json"
-    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
-           "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/", "JUMPBOX_REGION": "eu-west-1",
-           "STUB_RECORD": str(record), "TMPDIR": str(tmp_path)}
-    cp = subprocess.run([str(path)], env=env, capture_output=True, text=True)
+    cp, reqs = run_ship(path, tmp_path)
     assert cp.returncode == 0, cp.stderr
-    rec = json.loads(record.read_text())
-    argv = rec["argv"]
-    assert argv[:2] == ["s3api", "put-object"]
-    assert argv[argv.index("--bucket") + 1] == "state-bucket"
+    (req,) = reqs
+    assert req["signature"] == "ok", req
+    assert req["method"] == "PUT"
+    # Never over an existing record (the box role's policy insists on it).
+    assert req["headers"]["if-none-match"] == "*"
     # The name lib/stack/audit.c lists: PREFIX/audit/STACK/<stamp>-<event>-<hex>.log
-    assert re.fullmatch(r"team-a/audit/nightly-7/\d{8}T\d{6}\.\d{6}Z-box\.sshd_log-[0-9a-f]{8}\.log",
-                        argv[argv.index("--key") + 1]), argv
-    assert "Accepted publickey for jump" in rec["body"]
+    assert re.fullmatch(r"/state-bucket/team-a/audit/nightly-7/\d{8}T\d{6}\.\d{6}Z-box\.sshd_log-"
+                        r"[0-9a-f]{8}\.log", req["path"]), req["path"]
+    assert "Accepted publickey for jump" in req["body"].decode()
+    assert "shipped to s3://state-bucket/team-a/audit/nightly-7/" in cp.stdout
     assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
+    # A record of that name already there: S3 answers 412, the box reports it.
+    cp, reqs = run_ship(path, tmp_path, rec_status=412)
+    assert cp.returncode == 1 and "HTTP 412" in cp.stderr and len(reqs) == 1
     # A prefix that is not an audit prefix is refused before anything.
-    record.unlink()
-    cp = subprocess.run([str(path)], env=dict(env, JUMPBOX_AUDIT_KEY_PREFIX="team-a/other/"),
-                        capture_output=True, text=True)
-    assert cp.returncode == 2 and not record.exists()
-
-
-STUB_JOURNAL = r"""#!/usr/bin/python3
-# Stand-ins for journalctl (records its argv, prints STUB_LINES lines of
-# sshd's, the last one a login) and the AWS CLI (keeps the body it puts).
-import json, os, sys
-if os.path.basename(sys.argv[0]) == "journalctl":
-    with open(os.environ["STUB_ARGV"], "w") as f:
-        json.dump(sys.argv[1:], f)
-    for i in range(int(os.environ["STUB_LINES"])):
-        print(f"2030-01-02T03:00:00+0000 box sshd[9]: debug1: line {i:07d}")
-    print("2030-01-02T03:00:01+0000 box sshd-session[10]: Accepted publickey for jump "
-          "from 192.0.2.7 port 4000 ssh2: ED25519 SHA256:x")
-    sys.exit(0)
-args = sys.argv[1:]
-with open(os.environ["STUB_BODY"], "wb") as f:
-    f.write(open(args[args.index("--body") + 1], "rb").read())
-print("{}")
-"""
+    cp, reqs = run_ship(path, tmp_path, JUMPBOX_AUDIT_KEY_PREFIX="team-a/other/")
+    assert cp.returncode == 2 and reqs == []
 
 
 def test_the_box_ships_sshds_lines_by_program_cut_to_its_newest(rendered_s3, tmp_path):
@@ -488,34 +537,23 @@ def test_the_box_ships_sshds_lines_by_program_cut_to_its_newest(rendered_s3, tmp
     path = tmp_path / "jumpbox-audit-ship"
     path.write_text(files["/usr/local/sbin/jumpbox-audit-ship"]["content"])
     path.chmod(0o755)
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for name in ("aws", "journalctl"):
-        (bindir / name).write_text(STUB_JOURNAL)
-        (bindir / name).chmod(0o755)
-    argv, body = tmp_path / "argv.json", tmp_path / "body.log"
-    env = {"PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
-           "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/", "JUMPBOX_REGION": "eu-west-1",
-           "STUB_ARGV": str(argv), "STUB_BODY": str(body), "TMPDIR": str(tmp_path)}
     line = len("2030-01-02T03:00:00+0000 box sshd[9]: debug1: line 0000000\n")
 
-    cp = subprocess.run([str(path)], env=dict(env, STUB_LINES="3"), capture_output=True,
-                        text=True)
+    cp, reqs = run_ship(path, tmp_path, STUB_LINES="3")
     assert cp.returncode == 0, cp.stderr
-    args = json.loads(argv.read_text())
+    args = json.loads((tmp_path / "argv.json").read_text())
     assert [a for a in args if not a.startswith("_")] == ["--no-pager", "-o", "short-iso"]
     assert sorted(a for a in args if a.startswith("_")) == sorted(
         f"_EXE={p}" for p in ("/usr/sbin/sshd", "/usr/lib/openssh/sshd-session",
                               "/usr/lib/openssh/sshd-auth", "/usr/libexec/openssh/sshd-session",
                               "/usr/libexec/openssh/sshd-auth"))
-    lines = body.read_text().splitlines()
+    lines = reqs[-1]["body"].decode().splitlines()
     assert len(lines) == 4 and lines[0].endswith("line 0000000")
 
     n = 2 * 1024 * 1024 // line
-    cp = subprocess.run([str(path)], env=dict(env, STUB_LINES=str(n)), capture_output=True,
-                        text=True)
+    cp, reqs = run_ship(path, tmp_path, STUB_LINES=str(n))
     assert cp.returncode == 0, cp.stderr
-    data = body.read_bytes()
+    data = reqs[-1]["body"]
     assert len(data) <= 1024 * 1024
     lines = data.decode().splitlines()
     m = re.fullmatch(r"jumpbox: sshd log cut to its newest lines, (\d+) earlier bytes dropped",

@@ -36,6 +36,7 @@ class AwsEnv:
         self.as_clean = cloud.env("clean", **dirs)
         self.standin = standin(cloud, tmp / "instances").start()
         self.harness = None
+        self.box_keys = set()   # the keys the boxes' IMDS handed out
 
     # ---- the Lambda side (the box's timer reaches the clean function) -------
     def start_harness(self, build=False):
@@ -59,8 +60,14 @@ class AwsEnv:
                                 JUMPBOX_ALLOWED_CIDRS="10.0.0.0/8, 127.0.0.0/8"),
                            timeout_s=300)
         self.harness = h
-        self.standin.set_lambda(h.client_env(BOX_KEY[0]))
+        self.standin.set_lambda(h.client_env(BOX_KEY[0]), add_key=self._box_key)
         return h
+
+    def _box_key(self, access_key, secret_key, session_token):
+        """A box's role credentials from IMDS: the harness accepts them, and
+        the IAM tests know whose they are."""
+        self.box_keys.add(access_key)
+        self.harness.add_key(access_key, secret_key, session_token)
 
     def backup_vm_env(self, **over):
         """The backup VM: reaches the functions only, with its own key."""
