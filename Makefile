@@ -60,8 +60,11 @@ VERSION    := $(shell sh packaging/version.sh)
 # What the programs read at run time: the jump-box modules and the user
 # data terraform/aws reaches as ../../userdata.  Not control-plane/, which
 # an operator applies once from a clone (with `make image`, `make push`).
-DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
-                     $(filter-out %.md,$(wildcard userdata/*)))
+# Named by kind, so a file dropped into the tree (an .env, a plan, a
+# Terraform *_override.tf, which changes a module where it lies) is not
+# installed with them.
+DATA_FILES := $(sort $(filter-out %_override.tf,$(wildcard terraform/local/*.tf terraform/aws/*.tf)) \
+                     $(wildcard userdata/*.tf userdata/*.tftpl userdata/*.sh userdata/*.service))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
