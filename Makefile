@@ -44,6 +44,22 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_TIME ?= 60
 PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
+# The tests mostly wait (Terraform, sshd, timers, image builds, moto), so
+# they run in more workers than there are cores (pytest-xdist); a test file
+# stays on one worker, its module fixtures made once.  tests/aws's workers
+# each have a network namespace and an emulated cloud of their own, and
+# boot containers: fewer.  The 25 slowest tests end each run's output.
+TEST_JOBS     ?= 4
+AWS_TEST_JOBS ?= 2
+PYTEST_ARGS    = -p no:cacheprovider --dist loadfile --durations=25
+# The quick loop's tests: no Terraform apply, no image, no boot.
+QUICK_TESTS := tests/integration/test_bad_input.py tests/integration/test_keygen.py \
+               tests/integration/test_creds.py tests/integration/test_http_retry.py \
+               tests/integration/test_lambda_invoke.py tests/integration/test_lambda_runtime.py \
+               tests/integration/test_layers.py tests/integration/test_manpages.py \
+               tests/integration/test_runtime_wire.py tests/integration/test_sigv4_botocore.py \
+               tests/integration/test_sigv4_verify_server.py tests/integration/test_permit_open.py \
+               tests/integration/test_userdata.py
 
 # Where `make install` puts things (GNU names).  DATADIR and LIBEXECDIR are
 # compiled in (lib/stack/stackcfg.c): a PREFIX other than the last build's
@@ -60,19 +76,23 @@ VERSION    := $(shell sh packaging/version.sh)
 # What the programs read at run time: the jump-box modules and the user
 # data terraform/aws reaches as ../../userdata.  Not control-plane/, which
 # an operator applies once from a clone (with `make image`, `make push`).
-DATA_FILES := $(sort $(wildcard terraform/local/*.tf terraform/aws/*.tf) \
-                     $(filter-out %.md,$(wildcard userdata/*)))
+# Named by kind, so a file dropped into the tree (an .env, a plan, a
+# Terraform *_override.tf, which changes a module where it lies) is not
+# installed with them.
+DATA_FILES := $(sort $(filter-out %_override.tf,$(wildcard terraform/local/*.tf terraform/aws/*.tf)) \
+                     $(wildcard userdata/*.tf userdata/*.tftpl userdata/*.sh userdata/*.service))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check check-layers unit integration integration-aws boot-root demo format check-format clean help bench \
+.PHONY: all asan deps test check check-quick check-layers unit integration integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
 help:
 	@echo "make            build hardened release binaries into build/"
 	@echo "make test       install what is missing, then build with ASan/UBSan and run every test"
+	@echo "make check-quick  format, layers, ASan build, unit and the quick integration tests"
 	@echo "make demo       install what is missing, then create, use, list and destroy a local jump box"
 	@echo "make bench      benchmarks (bench/README.md)"
 	@echo "make image      the Lambda container image: dist/image/oci, digest in dist/image/digest"
@@ -171,6 +191,13 @@ check: check-format check-layers asan
 	$(MAKE) integration
 	$(MAKE) fuzz-smoke
 
+# The quick loop (README, "Development"): format, layers, the build, the
+# unit tests and the integration tests that need no Terraform apply, image
+# or boot.
+check-quick: check-format check-layers asan
+	$(MAKE) unit
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) $(PYTEST_ARGS) -n $(TEST_JOBS) $(QUICK_TESTS)
+
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
@@ -179,8 +206,8 @@ unit:
 TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
 integration:
 	rm -rf build-image/test
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider \
-	    tests/integration tests/faults
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
+	    -n $(TEST_JOBS) tests/integration tests/faults
 	$(MAKE) integration-aws
 
 # The aws module on the emulated cloud (moto + the EC2 instance stand-ins): its
@@ -189,7 +216,8 @@ integration:
 # once per machine from the apt repositories (out here, with the network),
 # cached outside the repo (tests/support/boot_root.py says where).
 integration-aws: boot-root
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) -v -p no:cacheprovider tests/aws
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
+	    -n $(AWS_TEST_JOBS) tests/aws
 
 boot-root:
 	nice -n 10 /usr/bin/python3 tests/support/boot_root.py

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 debs=(build-essential pkg-config clang-format
       libcurl4-openssl-dev libssl-dev libssh2-1-dev libcjson-dev libsodium-dev libexpat1-dev
-      libcmocka-dev python3-pytest python3-botocore awscli clang libclang-rt-14-dev
+      libcmocka-dev python3-pytest python3-pytest-xdist python3-botocore awscli clang libclang-rt-14-dev
       openssh-server openssh-client ca-certificates rsync   # rsync: `provisioner run` through the box
       ssh-audit               # the boxes' sshd: no weak algorithm offered
       curl openssl            # the AWS-core tests read fixture logs and make a TLS cert

@@ -246,7 +246,8 @@ def test_box_may_only_invoke_clean_and_ship_its_log(planned):
     # Its sshd log into the audit records, and nothing else of the state.
     assert sts["ShipSshdLog"]["Action"] == "s3:PutObject"
     assert sts["ShipSshdLog"]["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/audit/*"
-    assert "Condition" not in sts["ShipSshdLog"]
+    # Only ever a new record, never over one (If-None-Match: *).
+    assert sts["ShipSshdLog"]["Condition"] == {"StringEquals": {"s3:if-none-match": "*"}}
     prof = one(planned, "aws_iam_instance_profile")
     assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
 

@@ -8,6 +8,7 @@ JUMPBOX_TEST_IMAGE_DIR first and the first session builds the image there,
 the second finds it.  Without that variable each session builds its own in
 a temporary directory."""
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -78,12 +79,18 @@ class BuiltImage:
         self.tmp = tmp
         shared = os.environ.get("JUMPBOX_TEST_IMAGE_DIR")
         out = Path(shared) if shared else tmp / "image"
-        if shared and (out / "digest").exists():
-            self.layout, self.digest, self.build_s = \
-                str(out / "oci"), (out / "digest").read_text().strip(), 0.0
-        else:
-            with untracked_in_tree():
-                self.layout, self.digest, self.build_s = build_image(out)
+        out.mkdir(parents=True, exist_ok=True)
+        # Parallel workers (pytest-xdist) share the one build: the first
+        # builds, the others wait on the lock and find it.  untracked_in_tree
+        # writes into the tree, so two builds must never overlap anyway.
+        with open(out.with_name(out.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if shared and (out / "digest").exists():
+                self.layout, self.digest, self.build_s = \
+                    str(out / "oci"), (out / "digest").read_text().strip(), 0.0
+            else:
+                with untracked_in_tree():
+                    self.layout, self.digest, self.build_s = build_image(out)
         t0 = time.monotonic()
         self.unpacked = LambdaImage(self.layout, TAG, parent=str(tmp))
         self.unpack_s = time.monotonic() - t0

@@ -158,7 +158,7 @@ class InstanceMetadata:
             return self._send(h, 200, inst.region)
         if path == "placement/availability-zone":
             return self._send(h, 200, inst.az)
-        if not path.startswith("iam/") or not inst.profile_arn:
+        if not path.startswith("iam/") or not self._profile(inst):
             return self._send(h, 404)
         name, _arn, _id = self._role(inst)
         if path == "iam/info":
@@ -172,6 +172,16 @@ class InstanceMetadata:
         self._send(h, 404)
 
     # ---- the role's credentials ----------------------------------------------------
+    def _profile(self, inst):
+        """The instance's profile as EC2 has it now: the description an
+        instance was first seen with may predate the association (moto makes
+        it just after the instance), and one can be associated later."""
+        if inst.profile_arn is None:
+            (r,) = self.cloud.client("ec2").describe_instances(
+                InstanceIds=[inst.id])["Reservations"]
+            inst.profile_arn = r["Instances"][0].get("IamInstanceProfile", {}).get("Arn")
+        return inst.profile_arn
+
     def _role(self, inst):
         if inst.role is None:
             iam = self.cloud.client("iam")

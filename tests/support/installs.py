@@ -27,9 +27,14 @@ def data_files():
     """What the programs read at run time, relative to DATADIR: the
     jump-box modules and the user data terraform/aws reaches as
     ../../userdata (not control-plane/: it deploys from a clone)."""
-    files = [p for p in ROOT.glob("terraform/*/*.tf") if p.parent.name in ("local", "aws")]
-    files += [p for p in (ROOT / "userdata").iterdir() if p.is_file() and p.suffix != ".md"]
-    return sorted(str(p.relative_to(ROOT)) for p in files)
+    # What git tracks, not what the tree holds: another test (or a user)
+    # may have dropped a file there, which must not be installed.
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "terraform/local",
+                              "terraform/aws", "userdata"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    return sorted(f for f in tracked
+                  if (f.startswith("terraform/") and f.endswith(".tf") and f.count("/") == 2)
+                  or (f.startswith("userdata/") and not f.endswith(".md")))
 
 
 def installed_files(prefix, sysconfdir, man_suffix=""):
