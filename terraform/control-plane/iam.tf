@@ -11,6 +11,7 @@ locals {
   stack_tag  = "jumpbox:stack"
   state_objs = "${local.bucket_arn}/${var.state_prefix}/*"
   audit_objs = "${local.bucket_arn}/${var.state_prefix}/audit/*"
+  box_objs   = "${local.bucket_arn}/${var.state_prefix}/boxes/*"
   state_tag  = "jumpbox:state"
   fn_logs = {
     for k, f in local.functions :
@@ -180,6 +181,18 @@ data "aws_iam_policy_document" "common" {
       values   = ["*"]
     }
   }
+  # What a box publishes under boxes/ROLEID:INSTANCEID/ (its host key, its
+  # teardown token's hash, its sshd log) is what the provisioner pins and
+  # the clean function trusts: the functions read it, never write or remove
+  # it (the lifecycle rule does).  Their Allow on the whole state prefix
+  # would otherwise let a function -- or whoever runs as one -- plant a host
+  # key; the bucket policy denies the same to every principal but the box.
+  statement {
+    sid       = "BoxRecordsAreTheBoxes"
+    effect    = "Deny"
+    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = [local.box_objs]
+  }
 }
 
 # ---- build ------------------------------------------------------------------
@@ -312,7 +325,7 @@ data "aws_iam_policy_document" "build" {
   statement {
     sid       = "PassBoxRole"
     actions   = ["iam:PassRole"]
-    resources = ["arn:${local.p}:iam::${local.acct}:role/${local.box}"]
+    resources = [local.box_role_arn]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
@@ -349,7 +362,7 @@ resource "aws_iam_role_policy" "clean" {
   policy = data.aws_iam_policy_document.clean.json
 }
 
-# ---- the jump box: may ask for its own teardown and ship its sshd log -------
+# ---- the jump box: may ask for its own teardown and publish its records ----
 
 data "aws_iam_policy_document" "box_trust" {
   statement {
@@ -367,15 +380,17 @@ data "aws_iam_policy_document" "box" {
     actions   = ["lambda:InvokeFunction"]
     resources = [local.clean_arn]
   }
-  # Its sshd log into the audit records at shutdown (userdata/
-  # jumpbox-audit-ship.sh): new objects under audit/, never over one
-  # (If-None-Match: *), no read, no delete, nothing else of the state.  One
-  # role serves every box, and instance tags are not principal tags, so it
-  # cannot be narrowed to the box's own audit/STACK/.
+  # Its host key, its teardown token's hash and, at shutdown, its sshd log,
+  # each written once under its own boxes/ROLEID:INSTANCEID/: for an
+  # instance-profile session aws:userid is the role's unique id and the
+  # instance id, which the box cannot choose, so one role serves every box
+  # and no box writes another's objects.  If-None-Match: * makes each object
+  # write-once; no read, no delete, nothing else of the state.  "$$" keeps
+  # the policy variable from Terraform's interpolation.
   statement {
-    sid       = "ShipSshdLog"
+    sid       = "PublishOwnRecordsOnce"
     actions   = ["s3:PutObject"]
-    resources = ["${local.bucket_arn}/${var.state_prefix}/audit/*"]
+    resources = ["${local.bucket_arn}/${var.state_prefix}/boxes/$${aws:userid}/*"]
     condition {
       test     = "StringEquals"
       variable = "s3:if-none-match"

@@ -22,6 +22,9 @@ locals {
   # The box's instance profile: what the clean role may terminate and the
   # reaper takes (ec2:InstanceProfile in iam.tf, JUMPBOX_BOX_INSTANCE_PROFILE).
   box_profile_arn = "arn:${local.p}:iam::${local.acct}:instance-profile/${local.box}"
+  # Spelt out rather than aws_iam_role.box.arn so that the bucket policy is
+  # known at plan time (the role has the default path "/").
+  box_role_arn = "arn:${local.p}:iam::${local.acct}:role/${local.box}"
 }
 
 # ---- State bucket -----------------------------------------------------------
@@ -63,9 +66,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
 }
 
 # Old versions of leases and states go after noncurrent_version_days.  The
-# audit records (<state_prefix>/audit/, written once and never replaced, so
-# no version of theirs is noncurrent before it expires) go after
-# audit_retention_days: no other rule expires a current object.
+# audit records (<state_prefix>/audit/) and what the boxes published
+# (<state_prefix>/boxes/: host keys, token hashes, sshd logs), each written
+# once and never replaced, so no version of theirs is noncurrent before it
+# expires, go after audit_retention_days: no other rule expires a current
+# object, and no function deletes them.
 resource "aws_s3_bucket_lifecycle_configuration" "state" {
   bucket = aws_s3_bucket.state.id
   rule {
@@ -92,6 +97,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
       noncurrent_days = 1
     }
   }
+  rule {
+    id     = "expire-box-records"
+    status = "Enabled"
+    filter {
+      prefix = "${var.state_prefix}/boxes/"
+    }
+    expiration {
+      days = var.audit_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
   depends_on = [aws_s3_bucket_versioning.state]
 }
 
@@ -109,6 +127,29 @@ data "aws_iam_policy_document" "state_bucket" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+  # A box's host key (boxes/ROLEID:INSTANCEID/host_key.pub) is what the
+  # provisioner pins, and its token hash what the clean function accepts, so
+  # nobody but the box may write there.  The box role writes only its own
+  # session's prefix, once (iam.tf); but the functions' roles and the account's
+  # admins may write the state prefix broadly, so their identity policies
+  # alone would let them plant a key before the box writes its own.  For an
+  # assumed-role session aws:PrincipalArn is the role's ARN; a principal
+  # without one (a service) is denied too.
+  statement {
+    sid       = "OnlyTheBoxWritesBoxRecords"
+    effect    = "Deny"
+    actions   = ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ReplicateObject"]
+    resources = ["${local.bucket_arn}/${var.state_prefix}/boxes/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [local.box_role_arn]
     }
   }
 }
@@ -239,8 +280,13 @@ resource "aws_lambda_function" "fn" {
   ephemeral_storage {
     size = var.function_ephemeral_mb
   }
+  # The build function finds a box's records under boxes/ROLEID:INSTANCEID/.
+  # AWS assigns the role's unique id, so a plan shows the build function's
+  # whole environment as known after apply.
   environment {
-    variables = local.function_env
+    variables = merge(local.function_env, each.key == "build" ? {
+      JUMPBOX_BOX_ROLE_ID = aws_iam_role.box.unique_id
+    } : {})
   }
   logging_config {
     log_format = "Text"

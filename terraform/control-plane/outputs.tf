@@ -33,6 +33,11 @@ output "box_instance_profile" {
   value = aws_iam_instance_profile.box.name
 }
 
+output "box_role_id" {
+  description = "The box role's unique id (AROA...): JUMPBOX_BOX_ROLE_ID of the CLI; boxes publish under <state_prefix>/boxes/<box_role_id>:<instance id>/."
+  value       = aws_iam_role.box.unique_id
+}
+
 output "backup_vm_policy_arn" {
   description = "Attach to the backup VM's identity (or set backup_vm_role_name)."
   value       = aws_iam_policy.backup_vm.arn

@@ -49,7 +49,7 @@ variable "noncurrent_version_days" {
 }
 
 variable "audit_retention_days" {
-  description = "Days the stacks' audit records (<state_prefix>/audit/) are kept; then S3 expires them."
+  description = "Days the stacks' audit records (<state_prefix>/audit/) and the boxes' records (<state_prefix>/boxes/) are kept; then S3 expires them."
   type        = number
   default     = 365
   validation {

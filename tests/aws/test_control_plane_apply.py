@@ -15,6 +15,7 @@ not evaluate IAM policies, scan images, run lifecycle rules or pull the
 image for Lambda."""
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,6 +95,15 @@ def test_deploy_from_zero_then_destroy(aws, module, lambda_image):
         assert fn["Configuration"]["ImageConfigResponse"]["ImageConfig"]["EntryPoint"] == [entry]
     assert [s["Name"] for s in cloud.client("scheduler").list_schedules()["Schedules"]] == \
         ["jbcp-sweep"]
+    # The box role's unique id, as IAM assigned it: the build function's
+    # JUMPBOX_BOX_ROLE_ID (known only after apply, so no plan shows it) and
+    # the box_role_id output the CLI user sets it from.
+    role_id = cloud.client("iam").get_role(RoleName="jbcp-box")["Role"]["RoleId"]
+    assert re.fullmatch(r"[A-Z0-9]{16,128}", role_id), role_id
+    env = {n: lam.get_function_configuration(FunctionName=n)["Environment"]["Variables"]
+           for n in fns}
+    assert env["jbcp-build"] == dict(env["jbcp-clean"], JUMPBOX_BOX_ROLE_ID=role_id)
+    assert tf(cloud, module, "output", "-raw", "box_role_id").stdout == role_id
     # What the provider reads back is what it applied.
     plan = tf(cloud, module, "plan", "-detailed-exitcode", "-input=false", "-no-color",
               *with_image, check=False)

@@ -57,12 +57,21 @@ FOREIGN = {"instance": "i-0f00000000000000a", "sg": "sg-0f00000000000000a",
            "tagged_admin": "i-0f00000000000000b", "tagged_bare": "i-0f00000000000000c",
            "box_elsewhere": "i-0f00000000000000d", "sg_elsewhere": "sg-0f00000000000000b"}
 OBJ = f"arn:aws:s3:::{BUCKET}"
-# What userdata/jumpbox-audit-ship.sh puts at the box's shutdown (the stand-in
-# boxes of the flows do not shut down through systemd, so it is not recorded;
-# test_userdata.py shows the header it sends, test_boot.py a booted box
-# shipping it).
-BOX_SHIP = f"{OBJ}/{PREFIX}/audit/s1/20300102T030405.000000Z-box.sshd_log-0a1b2c3d.log"
-SHIP_CONTEXT = {"s3:if-none-match": "*"}
+# What a box publishes, each object once, under PREFIX/boxes/ROLEID:INSTANCEID/
+# (aws:userid of its instance-profile session): its host key, its teardown
+# token's hash, and at shutdown its sshd log.  Box A is the box the requests
+# below speak for, box B another box of the same role.
+BOX_RECORDS = ("teardown-token.sha256", "host_key.pub", "sshd.log")
+BOX_A, BOX_B = "i-0a0a0a0a0a0a0a0a0", "i-0b0b0b0b0b0b0b0b0"
+ONCE = {"s3:if-none-match": "*"}
+# Whoever else may write the state prefix broadly: an account admin (an
+# identity policy of s3:* on *); only the bucket policy stops it under boxes/.
+ADMIN = {"arn": f"arn:aws:iam::{ACCOUNT}:user/admin",
+         "policies": [{"name": "admin", "policy": {
+             "Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}
+ADMIN_CONTEXT = {"aws:SecureTransport": "true", "aws:RequestedRegion": REGION,
+                 "aws:PrincipalAccount": ACCOUNT, "aws:PrincipalArn": ADMIN["arn"]}
 HIJACK_TAGS = {"jumpbox:stack": "hijack", "jumpbox:state": STATE_URL,
                "jumpbox:expires-at": "2020-01-01T00:00:00Z"}
 ELSEWHERE_TAGS = dict(HIJACK_TAGS, **{"jumpbox:state": "s3://another-state/stacks"})
@@ -109,10 +118,25 @@ def recorded(cloud, tmp_path_factory):
         calls = cloud.calls()
         invoked = sorted(n for n, f in h.functions.items() if f.history)
         yield {"calls": calls, "invokes": list(h.calls), "invoked": invoked,
-               "box_keys": set(e.box_keys),
+               "box_keys": set(e.box_keys), "box_userids": box_userids(cloud, e.box_keys),
+               "box_role_id": box_role_id(cloud),
                "account": account_facts(cloud, calls)}
     finally:
         e.close()
+
+
+def box_userids(cloud, keys):
+    """{access key: aws:userid} of the boxes' session keys, as STS has them
+    (ROLEID:INSTANCEID: the IMDS stand-in names each session after its
+    instance).  Asked after the flows' calls were taken."""
+    return {k: cloud.client_as(k, "unused", None, "sts").get_caller_identity()["UserId"]
+            for k in keys}
+
+
+def box_role_id(cloud):
+    prof = cloud.client("iam").get_instance_profile(InstanceProfileName=INSTANCE_PROFILE)
+    (role,) = prof["InstanceProfile"]["Roles"]
+    return role["RoleId"]
 
 
 def make_orphan(cloud):
@@ -310,6 +334,9 @@ def deny_cases(calls, principal_of):
     def audit_keys(c):
         c["body"] = c["body"].replace(f"<Key>{PREFIX}/", f"<Key>{PREFIX}/audit/")
 
+    def box_keys(c):
+        c["body"] = c["body"].replace(f"<Key>{PREFIX}/", f"<Key>{PREFIX}/boxes/")
+
     def terminate(key):
         return params(**{"InstanceId.1": FOREIGN[key]})
 
@@ -378,6 +405,9 @@ def deny_cases(calls, principal_of):
         # The audit records outlive their stacks: the lifecycle rule expires them.
         ("S3 version purge of audit records", "clean", del_c, audit_keys,
          [("s3:DeleteObjectVersion", "object")]),
+        # What the boxes published: only the lifecycle rule removes it.
+        ("S3 version purge of box records", "clean", del_c, box_keys,
+         [("s3:DeleteObjectVersion", "object")]),
         ("the box role invoking the build function", "box", box_inv, invoke(BUILD),
          [("lambda:InvokeFunction", "function")]),
         ("the backup VM invoking another function", "backup_vm", vm_inv,
@@ -385,10 +415,16 @@ def deny_cases(calls, principal_of):
     ]
 
 
-def direct_denials(principals):
-    """Requests no recorded call makes, that must be denied."""
+def box_obj(userid, name="host_key.pub", bucket=BUCKET):
+    return f"arn:aws:s3:::{bucket}/{PREFIX}/boxes/{userid}/{name}"
+
+
+def direct_denials(principals, role_id):
+    """Requests no recorded call makes, that must be denied.  The box's
+    requests are box A's (aws:userid ROLEID:BOX_A, unless a case says)."""
     role = lambda r: f"arn:aws:iam::{ACCOUNT}:role/{r}"  # noqa: E731
     box = principals["box"]["role"]
+    a, b = f"{role_id}:{BOX_A}", f"{role_id}:{BOX_B}"
     return [
         ("PassRole of another role", "build", "iam:PassRole", role(FOREIGN["role"]),
          {"iam:PassedToService": "ec2.amazonaws.com"}),
@@ -398,21 +434,55 @@ def direct_denials(principals):
          {"iam:PassedToService": "ec2.amazonaws.com"}),
         ("the sweep schedule's role invoking the build function", "scheduler",
          "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{BUILD}", {}),
-        # The box may put its sshd log under audit/ (box_ship), nothing more.
-        ("the box writing a lease", "box", "s3:PutObject", f"{OBJ}/{PREFIX}/s1/lease.json", {}),
+        # The box may put its own records once (box_publish_requests),
+        # nothing more: no read, no delete, nobody else's, no other key.
+        ("the box writing a lease", "box", "s3:PutObject", f"{OBJ}/{PREFIX}/s1/lease.json",
+         ONCE),
         ("the box writing beside the state prefix", "box", "s3:PutObject",
-         f"{OBJ}/audit/s1/x.log", {}),
+         f"{OBJ}/audit/s1/x.log", ONCE),
+        ("the box writing under audit/ (where its sshd log once went)", "box", "s3:PutObject",
+         f"{OBJ}/{PREFIX}/audit/s1/20300102T030405.000000Z-box.sshd_log-0a1b2c3d.log", ONCE),
         ("the box reading an audit record", "box", "s3:GetObject",
          f"{OBJ}/{PREFIX}/audit/s1/x.json", {}),
         ("the box deleting an audit record", "box", "s3:DeleteObject",
          f"{OBJ}/{PREFIX}/audit/s1/x.json", {}),
-        ("the box writing audit/ of another bucket", "box", "s3:PutObject",
-         f"arn:aws:s3:::another-bucket/{PREFIX}/audit/s1/x.log", SHIP_CONTEXT),
-        # Only ever a new record: never over one (issue 21, M6).
-        ("the box writing over an audit record (no If-None-Match)", "box", "s3:PutObject",
-         BOX_SHIP, {}),
-        ("the box writing over an audit record (If-None-Match of a tag)", "box",
-         "s3:PutObject", BOX_SHIP, {"s3:if-none-match": '"0a1b2c"'}),
+        ("the box writing its host key without If-None-Match", "box", "s3:PutObject",
+         box_obj(a), {}),
+        ("the box writing its host key with If-None-Match of a tag", "box", "s3:PutObject",
+         box_obj(a), {"s3:if-none-match": '"0a1b2c"'}),
+        ("the box writing another box's host key", "box", "s3:PutObject", box_obj(b), ONCE),
+        ("the box writing another box's teardown token hash", "box", "s3:PutObject",
+         box_obj(b, "teardown-token.sha256"), ONCE),
+        ("the box writing under an id its own is a prefix of", "box", "s3:PutObject",
+         box_obj(a + "0"), ONCE),
+        ("the box writing beside its own records", "box", "s3:PutObject",
+         f"{OBJ}/{PREFIX}/boxes/{role_id}/host_key.pub", ONCE),
+        ("the box writing boxes/ of another bucket", "box", "s3:PutObject",
+         box_obj(a, bucket="another-bucket"), ONCE),
+        ("the box reading its own host key", "box", "s3:GetObject", box_obj(a), {}),
+        ("the box reading another box's teardown token hash", "box", "s3:GetObject",
+         box_obj(b, "teardown-token.sha256"), {}),
+        ("the box deleting its own host key", "box", "s3:DeleteObject", box_obj(a), {}),
+        ("the box deleting a version of its own host key", "box", "s3:DeleteObjectVersion",
+         box_obj(a), {"s3:versionid": "v1"}),
+        # Nobody but the box writes under boxes/: its bucket policy denies an
+        # admin (whose identity policy allows s3:* on *) what it allows nobody.
+        ("an admin planting a host key", "admin", "s3:PutObject", box_obj(a),
+         dict(ADMIN_CONTEXT, **ONCE)),
+        ("an admin writing over a host key", "admin", "s3:PutObject", box_obj(a),
+         ADMIN_CONTEXT),
+    ] + [
+        # The functions read what the boxes published (box_publish_requests),
+        # never write, replace or remove it.
+        (f"the {fn} role {what}", fn, action, box_obj(a, name), ctx)
+        for fn in ("build", "clean")
+        for what, action, name, ctx in (
+            ("planting a host key", "s3:PutObject", "host_key.pub", ONCE),
+            ("writing over a host key", "s3:PutObject", "host_key.pub", {}),
+            ("planting a teardown token hash", "s3:PutObject", "teardown-token.sha256", ONCE),
+            ("deleting a host key", "s3:DeleteObject", "host_key.pub", {}),
+            ("deleting a version of a box's sshd log", "s3:DeleteObjectVersion", "sshd.log",
+             {"s3:versionid": "v1"}))
     ] + [
         # No function removes or writes over an audit record (it writes one
         # with If-None-Match: *, as every recorded call shows).
@@ -428,10 +498,23 @@ def direct_denials(principals):
     ]
 
 
-def box_ship_requests():
-    return [dict(principal="box", action="s3:PutObject", resource=BOX_SHIP, context=SHIP_CONTEXT,
-                 case="the box shipping its sshd log", what="object", call=None,
-                 source="box-ship")]
+def box_publish_requests(role_id):
+    """What must be allowed that no recorded call shows (the stand-in boxes
+    of the flows publish nothing): box A putting each of its records once,
+    the functions reading them; and an admin writing the state outside
+    boxes/ (so its denial there is the bucket policy's doing)."""
+    a = f"{role_id}:{BOX_A}"
+    out = [dict(principal="box", action="s3:PutObject", resource=box_obj(a, name),
+                context=ONCE, what=f"the box publishing its {name}")
+           for name in BOX_RECORDS]
+    out += [dict(principal=fn, action="s3:GetObject", resource=box_obj(a, name), context={},
+                 what=f"the {fn} role reading a box's {name}")
+            for fn in ("build", "clean") for name in BOX_RECORDS]
+    out.append(dict(principal="admin", action="s3:PutObject",
+                    resource=f"{OBJ}/{PREFIX}/s1/lease.json",
+                    context=ADMIN_CONTEXT,
+                    what="an admin writing a lease"))
+    return [dict(r, case=r["what"], call=None, source="box-records") for r in out]
 
 
 SERVICES = ("lambda.amazonaws.com", "ec2.amazonaws.com", "scheduler.amazonaws.com")
@@ -521,7 +604,8 @@ def evaluated(recorded, principals, rendered):
             if r["call"] == i:
                 denies.append(dict(r, principal=who, case=name, expect=expect,
                                    source="deny-case"))
-    for name, who, action, resource, ctx in direct_denials(principals):
+    for name, who, action, resource, ctx in direct_denials(principals,
+                                                           recorded["box_role_id"]):
         denies.append(dict(principal=who, action=action, resource=resource, context=ctx,
                            case=name, what=name, call=None, source="deny-case",
                            expect=[(action, None)]))
@@ -539,14 +623,25 @@ def evaluated(recorded, principals, rendered):
     for r, ok in trust + pulls:
         r["must_allow"] = ok
 
-    ship = box_ship_requests()
-    everything = reqs + denies + replays + [r for r, _ in trust + pulls] + ship
+    published = box_publish_requests(recorded["box_role_id"])
+    everything = reqs + denies + replays + [r for r, _ in trust + pulls] + published
+    # A box's session is ROLEID:INSTANCEID (aws:userid): a recorded call's is
+    # its key's, as STS issued it; any other box request is box A's.
+    box_a = f"{recorded['box_role_id']}:{BOX_A}"
     for n, r in enumerate(everything):
         r["id"] = n
         if r["principal"] in principals:
             p = principals[r["principal"]]
             r["context"] = dict(base_context(p["arn"], p["role"]), **r["context"])
+        if r["principal"] == "box" and "aws:userid" not in r["context"]:
+            userid = box_a
+            if r["source"] == "recorded":
+                c = calls[r["call"]]
+                userid = recorded["box_userids"][c["invoke"]["access_key"] if "invoke" in c
+                                                 else c["access_key"]]
+            r["context"] = dict(r["context"], **{"aws:userid": userid})
     who = {k: {"arn": v["arn"], "policies": v["policies"]} for k, v in principals.items()}
+    who["admin"] = ADMIN
     who.update({f"service {s}": {"arn": s, "policies": []} for s in SERVICES})
     resource_policies = [{"prefix": f"arn:aws:s3:::{b}", "name": f"bucket policy of {b}",
                           "policy": doc} for b, doc in rendered.bucket_policies()]
@@ -557,7 +652,8 @@ def evaluated(recorded, principals, rendered):
     ev = simulate.evaluate(ACCOUNT, who, resource_policies, everything)
     result = {"calls": calls, "principal_of": principal_of, "requests": reqs,
               "errors": errors, "denies": denies, "replays": replays,
-              "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls], "ship": ship,
+              "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls],
+              "published": published,
               **ev}
     write_report(result, principals)
     return result
@@ -671,9 +767,6 @@ def test_the_backup_vm_and_the_box_may_only_invoke(evaluated, principals):
     failures = []
     for r in evaluated["replays"]:
         ok = r["action"] == "lambda:InvokeFunction" and r["resource"] in may[r["principal"]]
-        # ...and the box may put under audit/ (the functions' audit records too).
-        ok = ok or (r["principal"] == "box" and r["action"] == "s3:PutObject" and
-                    r["resource"].startswith(f"{OBJ}/{PREFIX}/audit/"))
         if not ok and res[r["id"]].get("result") == "Allowed":
             failures.append(f"ALLOWED {r['case']} on {r['resource']} by "
                             f"{simulate.deciding(res[r['id']])}")
@@ -691,11 +784,27 @@ def service_failures(evaluated, which):
     return failures
 
 
-def test_the_box_may_ship_its_sshd_log(evaluated):
+def test_the_box_publishes_its_records_and_the_functions_read_them(evaluated):
     res = evaluated["results"]
-    for r in evaluated["ship"]:
+    for r in evaluated["published"]:
         assert res[r["id"]].get("result") == "Allowed", \
             describe(r, None) + "\n" + simulate.why_denied(res[r["id"]], r["action"])
+
+
+def test_the_bucket_policy_stops_writes_under_boxes_by_itself(evaluated):
+    """The bucket policy's Deny on its own, not only the roles': it is what
+    stops an admin, and it stops the functions' roles too should their
+    identity Deny (BoxRecordsAreTheBoxes) ever go."""
+    res = evaluated["results"]
+    cases = [r for r in evaluated["denies"] if r["action"] == "s3:PutObject"
+             and r["principal"] in ("admin", "build", "clean") and "/boxes/" in r["resource"]]
+    assert {r["principal"] for r in cases} == {"admin", "build", "clean"}
+    for r in cases:
+        got = res[r["id"]]
+        by = {(d["policyType"], d["sid"]) for d in got.get("deniedBy") or []
+              if d["denialType"] == "Explicit"}
+        assert ("resource", "OnlyTheBoxWritesBoxRecords") in by, \
+            f"{r['principal']}: {r['case']}: {simulate.deciding(got)} {got.get('deniedBy')}"
 
 
 def test_each_role_trusts_only_its_service(evaluated):

@@ -52,9 +52,30 @@ def test_allowed_targets_reach_the_functions(module_copy):
     plan, _ = tfo.plan_json(module_copy, [
         *VARS, f"-var=image_digest={DIGEST}",
         '-var=allowed_targets=["10.20.0.0/16:873","*.backup.example.com:22"]'])
-    for f in by_type(plan, "aws_lambda_function").values():
-        env = f["environment"][0]["variables"]
-        assert env["JUMPBOX_ALLOWED_TARGETS"] == "10.20.0.0/16:873,*.backup.example.com:22"
+    # The build function's environment is known only after apply (see
+    # known_env); tests/aws/test_control_plane_apply.py shows it is the
+    # clean function's plus JUMPBOX_BOX_ROLE_ID.
+    env = known_env(plan)["jumpbox-clean"]
+    assert env["JUMPBOX_ALLOWED_TARGETS"] == "10.20.0.0/16:873,*.backup.example.com:22"
+
+
+def known_env(plan):
+    """{function name: environment} of the functions whose environment the
+    plan knows: the clean function's.  The build function's holds the box
+    role's unique id, which AWS assigns, and the provider cannot plan a map
+    with one unknown value: the whole map is known after apply."""
+    out = {}
+    for rc in plan["resource_changes"]:
+        if rc["type"] != "aws_lambda_function":
+            continue
+        after, unknown = rc["change"]["after"], rc["change"]["after_unknown"]
+        name = after["function_name"]
+        if name == "jumpbox-build":
+            assert unknown["environment"] == [{"variables": True}], unknown["environment"]
+            continue
+        out[name] = after["environment"][0]["variables"]
+    assert set(out) == {"jumpbox-clean"}, out
+    return out
 
 
 def by_type(plan, rtype):
@@ -77,37 +98,63 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
     assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
                                         "ignore_public_acls", "restrict_public_buckets"))
     rules = {r["id"]: r for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]}
-    assert set(rules) == {"expire-old-versions", "expire-audit-records"}
+    assert set(rules) == {"expire-old-versions", "expire-audit-records", "expire-box-records"}
     rule = rules["expire-old-versions"]
     assert rule["status"] == "Enabled"
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 30
     pol = json.loads(one(planned, "aws_s3_bucket_policy")["policy"])
-    (st,) = pol["Statement"]
+    sts = {st["Sid"]: st for st in pol["Statement"]}
+    assert set(sts) == {"DenyInsecureTransport", "OnlyTheBoxWritesBoxRecords"}
+    st = sts["DenyInsecureTransport"]
     assert st["Effect"] == "Deny"
     assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert sorted(st["Resource"]) == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
 
 
-def audit_rules(plan):
-    return [r for r in one(plan, "aws_s3_bucket_lifecycle_configuration")["rule"]
-            if r["id"] == "expire-audit-records"]
+def test_only_the_box_role_may_write_under_boxes(planned):
+    """The bucket policy's half of "nobody plants a host key": a Deny of
+    every write under boxes/ to every principal but the box role
+    (tests/aws/test_iam.py evaluates it with the roles' policies)."""
+    pol = json.loads(one(planned, "aws_s3_bucket_policy")["policy"])
+    st = {st["Sid"]: st for st in pol["Statement"]}["OnlyTheBoxWritesBoxRecords"]
+    assert st["Effect"] == "Deny" and st["Principal"] == "*"
+    assert "s3:PutObject" in as_list(st["Action"])
+    assert st["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/boxes/*"
+    # The role the instance profile carries (role/<name>, default path).
+    assert st["Condition"] == {"ArnNotEquals": {
+        "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/jumpbox-box"}}
+    assert one(planned, "aws_iam_instance_profile")["role"] == "jumpbox-box"
+    assert by_type(planned, "aws_iam_role")["aws_iam_role.box"]["path"] == "/"
+
+
+RECORD_RULES = {"expire-audit-records": "audit/", "expire-box-records": "boxes/"}
+
+
+def record_rules(plan):
+    return {r["id"]: r for r in one(plan, "aws_s3_bucket_lifecycle_configuration")["rule"]
+            if r["id"] in RECORD_RULES}
 
 
 def test_audit_records_expire_after_their_retention_and_no_earlier(planned, module_copy):
-    (rule,) = audit_rules(planned)
-    assert rule["status"] == "Enabled"
-    assert rule["filter"][0]["prefix"] == "stacks/audit/"
-    assert rule["expiration"][0]["days"] == 365
-    # No rule expires a current object but this one: the other rules take
-    # only noncurrent versions, and an audit record is never overwritten.
+    # The stacks' audit records and what the boxes published (each written
+    # once; no function deletes them): both kept audit_retention_days.
+    rules = record_rules(planned)
+    assert set(rules) == set(RECORD_RULES)
+    for rid, rule in rules.items():
+        assert rule["status"] == "Enabled"
+        assert rule["filter"][0]["prefix"] == "stacks/" + RECORD_RULES[rid]
+        assert rule["expiration"][0]["days"] == 365
+    # No rule expires a current object but these: the other rules take
+    # only noncurrent versions, and a record is never overwritten.
     for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]:
-        if r["id"] != "expire-audit-records":
+        if r["id"] not in RECORD_RULES:
             assert not r.get("expiration"), r
     plan, _ = tfo.plan_json(module_copy, [*VARS, f"-var=image_digest={DIGEST}",
                                           "-var=audit_retention_days=30",
                                           "-var=state_prefix=team-a"])
-    (rule,) = audit_rules(plan)
-    assert (rule["filter"][0]["prefix"], rule["expiration"][0]["days"]) == ("team-a/audit/", 30)
+    for rid, rule in record_rules(plan).items():
+        assert (rule["filter"][0]["prefix"], rule["expiration"][0]["days"]) == \
+            ("team-a/" + RECORD_RULES[rid], 30)
     for bad in ("0", "1.5"):
         cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS,
                      f"-var=audit_retention_days={bad}"], module_copy, check=False)
@@ -117,6 +164,7 @@ def test_audit_records_expire_after_their_retention_and_no_earlier(planned, modu
 def test_functions_run_one_image_pinned_by_digest(planned):
     fns = {f["function_name"]: f for f in by_type(planned, "aws_lambda_function").values()}
     assert set(fns) == {"jumpbox-build", "jumpbox-clean"}
+    envs = known_env(planned)
     entry = {"jumpbox-build": ["/var/task/bin/provisioner"],
              "jumpbox-clean": ["/var/task/bin/cleaner"]}
     for name, f in fns.items():
@@ -124,7 +172,9 @@ def test_functions_run_one_image_pinned_by_digest(planned):
         assert not f.get("runtime") and not f.get("layers") and not f.get("filename")
         assert f["image_config"][0]["entry_point"] == entry[name]
         assert f["timeout"] == 900
-        env = f["environment"][0]["variables"]
+        assert f["logging_config"][0]["log_group"] == f"/aws/lambda/{f['function_name']}"
+        assert f["image_uri"] == (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/jumpbox@{DIGEST}")
+    for name, env in envs.items():
         assert env["JUMPBOX_MODULE"] == "aws"
         assert env["JUMPBOX_STATE"] == f"s3://{BUCKET}/stacks"
         # The reaper's box profile (lib/stack/reap.h): the profile the plan makes.
@@ -136,8 +186,8 @@ def test_functions_run_one_image_pinned_by_digest(planned):
         assert "JUMPBOX_ALLOWED_TARGETS" not in env
         # Terraform and the provider mirror: the image's own Env says where.
         assert not {"JUMPBOX_TF_PLUGIN_DIR", "JUMPBOX_TERRAFORM"} & set(env)
-        assert f["logging_config"][0]["log_group"] == f"/aws/lambda/{f['function_name']}"
-        assert f["image_uri"] == (f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/jumpbox@{DIGEST}")
+        # Only the build function looks for what a box published.
+        assert "JUMPBOX_BOX_ROLE_ID" not in env
     assert not by_type(planned, "aws_lambda_layer_version")
     for g in by_type(planned, "aws_cloudwatch_log_group").values():
         assert g["retention_in_days"] == 30
@@ -238,18 +288,35 @@ def statements(plan, address):
     return {st.get("Sid"): st for st in policies(plan)[address]["Statement"]}
 
 
-def test_box_may_only_invoke_clean_and_ship_its_log(planned):
+def test_box_may_only_invoke_clean_and_publish_its_own_records(planned):
     sts = statements(planned, "aws_iam_role_policy.box.policy")
-    assert set(sts) == {"InvokeClean", "ShipSshdLog"}
+    assert set(sts) == {"InvokeClean", "PublishOwnRecordsOnce"}
     assert sts["InvokeClean"]["Action"] == "lambda:InvokeFunction"
     assert sts["InvokeClean"]["Resource"] == f"{FN}:jumpbox-clean"
-    # Its sshd log into the audit records, and nothing else of the state.
-    assert sts["ShipSshdLog"]["Action"] == "s3:PutObject"
-    assert sts["ShipSshdLog"]["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/audit/*"
-    # Only ever a new record, never over one (If-None-Match: *).
-    assert sts["ShipSshdLog"]["Condition"] == {"StringEquals": {"s3:if-none-match": "*"}}
+    # Its host key, token hash and sshd log under its own session's prefix
+    # (the policy variable reaches the policy as such, not interpolated by
+    # Terraform), and nothing else of the state.
+    pub = sts["PublishOwnRecordsOnce"]
+    assert pub["Action"] == "s3:PutObject"
+    assert pub["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/boxes/${{aws:userid}}/*"
+    # Each object once, never over one (If-None-Match: *).
+    assert pub["Condition"] == {"StringEquals": {"s3:if-none-match": "*"}}
     prof = one(planned, "aws_iam_instance_profile")
     assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
+
+
+def test_the_box_role_id_reaches_the_build_function_and_the_outputs(planned):
+    """JUMPBOX_BOX_ROLE_ID (the build function) and the box_role_id output
+    (the CLI user's) are the box role's unique id: known after apply only,
+    so the plan shows where they come from (test_control_plane_apply.py
+    shows the values)."""
+    cfg = planned["configuration"]["root_module"]
+    assert "aws_iam_role.box.unique_id" in cfg["outputs"]["box_role_id"]["expression"]["references"]
+    assert planned["output_changes"]["box_role_id"]["after_unknown"] is True
+    (fn,) = [r for r in cfg["resources"] if r["address"] == "aws_lambda_function.fn"]
+    (env,) = fn["expressions"]["environment"]
+    assert "aws_iam_role.box.unique_id" in env["variables"]["references"]
+    known_env(planned)  # the build function's environment is the one unknown
 
 
 def test_backup_vm_may_only_invoke_build_and_clean(planned):
