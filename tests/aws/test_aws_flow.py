@@ -31,8 +31,9 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert (inst["ImageId"], inst["InstanceType"]) == (DEBIAN_AMIS["arm64"][0], "t4g.nano")
     (box,) = aws.standin.boxes.values()
     assert res["host"] == box.ip and res["user"] == "jump"
-    # The probe and ssh both insisted on the key the user data pinned.
-    assert box.facts["host_public_key"].split()[:2] == res["host_public_key"].split()[:2]
+    # The probe and ssh both insisted on the key the box made and published.
+    assert box.publish_runs and box.publish_runs[0].returncode == 0, box.publish_runs
+    assert box.host_public_key.split()[:2] == res["host_public_key"].split()[:2]
     ssh = aws.ssh(out, sid, "true")
     assert ssh.returncode == 0, ssh.stderr
     # A jump box, with the drop-in as the user data ships it: no command,
