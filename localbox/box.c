@@ -34,7 +34,6 @@ static int check_spec(const struct jb_box_spec *s, time_t *expires, char *err, s
 {
     char detail[JB_ERRLEN];
     unsigned char pk[JB_ED25519_PK_LEN];
-    struct jb_keypair *kp = NULL;
 
     if (s->dir == NULL || s->dir[0] != '/')
         return jb_err(err, errlen, JB_ERR_INVALID, "--dir: an absolute path is required");
@@ -57,12 +56,6 @@ static int check_spec(const struct jb_box_spec *s, time_t *expires, char *err, s
                       "--cleaner: an executable absolute path is required");
     if (s->state_url == NULL || jb_check_label(s->state_url, PATH_MAX, detail, sizeof(detail)))
         return jb_err(err, errlen, JB_ERR_INVALID, "--state: required");
-    if (s->host_private_key == NULL)
-        return jb_err(err, errlen, JB_ERR_INVALID, "JB_HOST_PRIVATE_KEY: not set");
-    if (jb_key_parse_private_text(s->host_private_key, strlen(s->host_private_key), &kp, detail,
-                                  sizeof(detail)) != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "JB_HOST_PRIVATE_KEY: %s", detail);
-    jb_keypair_free(kp);
     return 0;
 }
 
@@ -111,9 +104,9 @@ static int key_options(const struct jb_box_spec *s, char *out, size_t outlen)
 
 static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
 {
-    char *cfg = NULL, *auth = NULL, *key = NULL;
+    char *cfg = NULL, *auth = NULL, *key = NULL, pub[JB_PUBLIC_LINE_MAX + 1];
     char opts[128 + JB_PERMIT_MAX * (JB_TARGET_MAX + 16)];
-    size_t keylen;
+    struct jb_keypair *host = NULL;
     int rc;
 
     if (key_options(s, opts, sizeof(opts)) != 0)
@@ -165,20 +158,22 @@ static int write_config(const struct jb_box_spec *s, char *err, size_t errlen)
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* OpenSSH insists on the final newline that environments tend to lose. */
-    keylen = strlen(s->host_private_key);
-    if ((key = jb_secret_alloc(keylen + 2)) == NULL) {
-        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
+    /* The host key is born here and its private half never leaves this
+     * directory; the provisioner pins the public half it finds beside it
+     * (lib/stack/box_identity.h), written last: once it is there, so is
+     * everything sshd needs. */
+    if ((rc = jb_keypair_new(&host, err, errlen)) != 0 ||
+        (rc = jb_key_private_text(host, s->stack_id, &key, NULL, err, errlen)) != 0)
         goto out;
-    }
-    memcpy(key, s->host_private_key, keylen + 1);
-    if (keylen == 0 || key[keylen - 1] != '\n')
-        memcpy(key + keylen, "\n", 2);
+    jb_key_public_line(host->pk, s->stack_id, pub, sizeof(pub) - 1);
+    strcat(pub, "\n");
     if ((rc = write_text(s->dir, "sshd_config", cfg, 0600, err, errlen)) != 0 ||
         (rc = write_text(s->dir, "authorized_keys", auth, 0600, err, errlen)) != 0 ||
-        (rc = write_text(s->dir, "ssh_host_ed25519_key", key, 0600, err, errlen)) != 0)
+        (rc = write_text(s->dir, "ssh_host_ed25519_key", key, 0600, err, errlen)) != 0 ||
+        (rc = write_text(s->dir, "host_key.pub", pub, 0644, err, errlen)) != 0)
         goto out;
 out:
+    jb_keypair_free(host);
     jb_secret_free(key);
     free(cfg);
     free(auth);

@@ -9,7 +9,6 @@
 struct jb_box_spec {
     const char *dir, *stack_id, *user, *allow_cidr, *public_key, *expires_at;
     const char *cleaner, *state_url, *log;
-    const char *host_private_key; /* locked memory, owned by the caller */
     int port;
     struct jb_permit permit; /* empty: forwards anywhere */
 };

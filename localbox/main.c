@@ -1,16 +1,15 @@
 /* jumpbox-localbox: the "instance" of terraform/local.  Terraform's
  * local-exec runs `up` at create and `down` at destroy (argv, no shell).
  *
- * up   writes a host key, authorized_keys and sshd_config into --dir, starts
+ * up   makes the box's own host key (--dir/ssh_host_ed25519_key, and its
+ *      public half in --dir/host_key.pub for the provisioner to pin),
+ *      writes authorized_keys and sshd_config into --dir, starts
  *      a real OpenSSH sshd on 127.0.0.1:--port, and arms the TTL: a timer
  *      process that at --expires-at runs `cleaner destroy` for the stack and,
  *      should that fail, stops sshd itself (the lease stays for the sweeper).
  * down stops the timer and sshd and wipes --dir; with --stack-id and --state
  *      it first ships sshd's log to the stack's audit records (lib/stack/audit.h).
- *
- * The host private key arrives in JB_HOST_PRIVATE_KEY: local-exec has no
- * stdin, and argv is world-readable.  It is removed from our environment
- * at once, so neither sshd nor the timer inherits it. */
+ */
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
@@ -31,7 +30,8 @@ static const char usage[] =
     "       jumpbox-localbox down [--stack-id ID --state URL] --dir DIR\n"
     "\n"
     "Internal helper of terraform/local: runs a real sshd on 127.0.0.1 as the\n"
-    "local jump box.  The host private key is read from JB_HOST_PRIVATE_KEY.\n";
+    "local jump box.  It makes its own host key and leaves the public half in\n"
+    "DIR/host_key.pub.\n";
 
 int main(int argc, char **argv)
 {
@@ -49,22 +49,13 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct jb_box_spec spec;
-    char err[JB_ERRLEN], *hostkey = NULL;
-    const char *cmd, *env_key;
+    char err[JB_ERRLEN];
+    const char *cmd;
     int c, rc;
 
     memset(&spec, 0, sizeof(spec));
-    /* Take the key out of the environment before anything can fork. */
-    if ((env_key = getenv("JB_HOST_PRIVATE_KEY")) != NULL) {
-        size_t n = strlen(env_key);
-        if ((hostkey = jb_secret_alloc(n + 1)) != NULL)
-            memcpy(hostkey, env_key, n + 1);
-        explicit_bzero((char *)env_key, n);
-        unsetenv("JB_HOST_PRIVATE_KEY");
-    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
-        jb_secret_free(hostkey);
         return argc < 2 ? 2 : 0;
     }
     cmd = argv[1];
@@ -105,18 +96,15 @@ int main(int argc, char **argv)
         case 'P':
             if (jb_permit_add(&spec.permit, optarg, err, sizeof(err)) != 0) {
                 fprintf(stderr, "jumpbox-localbox: --permit-open: %s\n", err);
-                jb_secret_free(hostkey);
                 return 2;
             }
             break;
         case 'h':
             fputs(usage, stdout);
-            jb_secret_free(hostkey);
             return 0;
         default:
             fprintf(stderr, "jumpbox-localbox: %s: unknown or incomplete option\n",
                     argv[optind - 1]);
-            jb_secret_free(hostkey);
             return 2;
         }
     }
@@ -125,10 +113,8 @@ int main(int argc, char **argv)
         spec.dir = argv[optind];
     else if (optind < argc) {
         fprintf(stderr, "jumpbox-localbox: %s: unexpected argument\n", argv[optind]);
-        jb_secret_free(hostkey);
         return 2;
     }
-    spec.host_private_key = hostkey;
 
     if (strcmp(cmd, "up") == 0)
         rc = jb_box_up(&spec, err, sizeof(err));
@@ -139,7 +125,6 @@ int main(int argc, char **argv)
                  : jb_box_down(spec.dir, spec.stack_id, spec.state_url, err, sizeof(err));
     else
         rc = jb_err(err, sizeof(err), JB_ERR_INVALID, "command: unknown '%s'", cmd);
-    jb_secret_free(hostkey);
     if (rc != 0) {
         fprintf(stderr, "jumpbox-localbox %s: %s\n", cmd, err);
         return rc == JB_ERR_INVALID ? 2 : 1;

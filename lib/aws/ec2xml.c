@@ -56,6 +56,7 @@ static void resource_clear(struct jb_ec2_resource *r)
     free(r->state);
     free(r->name);
     free(r->profile_arn);
+    free(r->launch_time);
     for (size_t i = 0; i < r->ntags; i++) {
         free(r->tags[i].key);
         free(r->tags[i].value);
@@ -157,6 +158,8 @@ static int on_end(struct jb_xml_walk *w, int depth, const char *text, size_t len
         return jb_xml_take_text(w, &c->cur.id, text, len, 0);
     if (depth == b + 1 && c->sh == &GROUPS && jb_xml_is(w, b + 1, "groupName"))
         return jb_xml_take_text(w, &c->cur.name, text, len, 0);
+    if (depth == b + 1 && c->sh == &INSTANCES && jb_xml_is(w, b + 1, "launchTime"))
+        return jb_xml_take_text(w, &c->cur.launch_time, text, len, 0);
     if (depth == b + 2 && c->sh == &INSTANCES && jb_xml_is(w, b + 1, "instanceState") &&
         jb_xml_is(w, b + 2, "name"))
         return jb_xml_take_text(w, &c->cur.state, text, len, 0);

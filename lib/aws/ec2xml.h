@@ -32,6 +32,7 @@ struct jb_ec2_resource {
     char *state;       /* instances: instanceState/name ("running", …); groups: NULL */
     char *name;        /* groups: groupName; instances: NULL */
     char *profile_arn; /* instances: iamInstanceProfile/arn, NULL when it has none */
+    char *launch_time; /* instances: launchTime as EC2 wrote it (ISO 8601, UTC); else NULL */
     struct jb_ec2_tag *tags;
     size_t ntags;
 };

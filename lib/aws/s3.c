@@ -8,6 +8,7 @@
 #include "base/err.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,14 +358,28 @@ static void take_etag(const struct jb_http_response *resp, char *etag)
     memcpy(etag, v, n + 1);
 }
 
+/* An HTTP date (RFC 9110 IMF-fixdate, what S3 sends): "Sun, 06 Nov 1994
+ * 08:49:37 GMT".  -1 when it is not one. */
+static time_t http_date(const char *v)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    if (v == NULL || (end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm)) == NULL || *end != '\0')
+        return -1;
+    return timegm(&tm);
+}
+
 int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_t max, char **body,
               size_t *len, char *err, size_t errlen)
 {
     return jb_s3_get_etag(c, bucket, key, max, body, len, NULL, err, errlen);
 }
 
-int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
-                   char **body, size_t *len, char *etag, char *err, size_t errlen)
+static int get_object(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                      char **body, size_t *len, char *etag, time_t *modified, char *err,
+                      size_t errlen)
 {
     struct jb_http_response resp;
     struct s3_req r = {
@@ -388,6 +403,9 @@ int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, 
             *len = resp.bodylen;
         resp.body = NULL;
         take_etag(&resp, etag);
+        if (modified && rc == 0 &&
+            (*modified = http_date(jb_http_header(&resp, "Last-Modified"))) == (time_t)-1)
+            rc = jb_err(err, errlen, JB_ERR_PARSE, "GetObject %s: no Last-Modified date", key);
     }
     jb_http_response_free(&resp);
     if (rc) {
@@ -397,6 +415,18 @@ int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, 
             *len = 0;
     }
     return rc;
+}
+
+int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                   char **body, size_t *len, char *etag, char *err, size_t errlen)
+{
+    return get_object(c, bucket, key, max, body, len, etag, NULL, err, errlen);
+}
+
+int jb_s3_get_modified(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                       char **body, size_t *len, time_t *modified, char *err, size_t errlen)
+{
+    return get_object(c, bucket, key, max, body, len, NULL, modified, err, errlen);
 }
 
 int jb_s3_get_tail(struct jb_s3_client *c, const char *bucket, const char *key, size_t n,

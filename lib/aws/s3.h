@@ -33,6 +33,7 @@
 #define JB_S3_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "aws/creds.h"
 #include "aws/request.h"
@@ -125,6 +126,11 @@ int jb_s3_get(struct jb_s3_client *c, const char *bucket, const char *key, size_
  * S3 sent none or one that is not a plain quoted token). */
 int jb_s3_get_etag(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
                    char **body, size_t *len, char *etag, char *err, size_t errlen);
+
+/* The same, and the object's Last-Modified into *modified (Unix time; S3
+ * keeps it to the second).  JB_ERR_PARSE when S3 sent none we can read. */
+int jb_s3_get_modified(struct jb_s3_client *c, const char *bucket, const char *key, size_t max,
+                       char **body, size_t *len, time_t *modified, char *err, size_t errlen);
 
 /* The last n bytes of an object (GetObject with Range: bytes=-n) into *body
  * (malloc'd, NUL-terminated), *len of them, and the whole object's size into

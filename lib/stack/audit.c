@@ -625,6 +625,45 @@ static int list_file(struct walk *w, const struct jb_state *st, const char *stac
     return rc;
 }
 
+/* An aws box ships its sshd log under its own prefix (box_identity.h),
+ * which the stack's "ready" record names as box_objects: shown with the
+ * stack's records, stamped with the time S3 took it. */
+static int emit_box_log(struct walk *w, struct jb_s3_client *c, const struct jb_state *st,
+                        const char *stack_id, const char *ready_body)
+{
+    cJSON *rec = cJSON_Parse(ready_body);
+    const cJSON *where = cJSON_GetObjectItemCaseSensitive(rec, "box_objects");
+    char key[KEY_MAX], boxes[KEY_MAX], name[NAME_MAX_], *body = NULL;
+    size_t len = 0;
+    time_t t;
+    struct tm tm;
+    int rc = 0, n = snprintf(boxes, sizeof(boxes), "%sboxes/", st->prefix);
+
+    if (!cJSON_IsString(where) || n < 0 || (size_t)n >= sizeof(boxes) ||
+        strncmp(where->valuestring, boxes, (size_t)n) != 0 ||
+        strchr(where->valuestring + n, '/') !=
+            where->valuestring + strlen(where->valuestring) - 1 ||
+        (n = snprintf(key, sizeof(key), "%ssshd.log", where->valuestring)) < 0 ||
+        (size_t)n >= sizeof(key))
+        goto out;
+    rc = jb_s3_get_modified(c, st->bucket, key, READ_MAX, &body, &len, &t, NULL, 0);
+    if (rc != 0) {
+        if (rc != JB_ERR_NOTFOUND) /* not shipped (yet): nothing to show */
+            (*w->bad)++;
+        rc = 0;
+        goto out;
+    }
+    if (w->since > 0 && t < w->since)
+        goto out;
+    gmtime_r(&t, &tm);
+    strftime(name, sizeof(name), "%Y%m%dT%H%M%S.000000Z-box.sshd_log-box.log", &tm);
+    rc = emit(w, stack_id, name, body, 0);
+out:
+    free(body);
+    cJSON_Delete(rec);
+    return rc;
+}
+
 static int list_s3(struct walk *w, const struct jb_state *st, const char *stack_id, char *err,
                    size_t errlen)
 {
@@ -675,6 +714,8 @@ static int list_s3(struct walk *w, const struct jb_state *st, const char *stack_
                 continue;
             }
             rc = emit(w, id, name, body, size > len);
+            if (rc == 0 && !log_name(name))
+                rc = emit_box_log(w, c, st, id, body);
             free(body);
         }
         free(token);

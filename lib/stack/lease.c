@@ -43,6 +43,7 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
          cJSON_AddStringToObject(o, "instance_id", l->instance_id) &&
          cJSON_AddStringToObject(o, "host_fingerprint", l->host_fingerprint) &&
          cJSON_AddStringToObject(o, "token_hash", l->token_hash) &&
+         cJSON_AddStringToObject(o, "box_token_hash", l->box_token_hash) &&
          cJSON_AddStringToObject(o, "revision", l->revision);
     if (ok) {
         cJSON_AddItemToObject(o, "vars", vars);
@@ -110,6 +111,8 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         (rc = get_str(o, "host_fingerprint", l->host_fingerprint, sizeof(l->host_fingerprint), 1,
                       err, errlen)) ||
         (rc = get_str(o, "token_hash", l->token_hash, sizeof(l->token_hash), 1, err, errlen)) ||
+        (rc = get_str(o, "box_token_hash", l->box_token_hash, sizeof(l->box_token_hash), 2, err,
+                      errlen)) ||
         (rc = get_str(o, "revision", l->revision, sizeof(l->revision), 2, err, errlen)))
         goto out;
     if (jb_check_stack_id(l->stack_id, detail, sizeof(detail)) != 0) {

@@ -30,8 +30,11 @@ struct jb_lease {
     char instance_id[129];
     char host_fingerprint[JB_FINGERPRINT_LEN];
     char token_hash[65]; /* hex SHA-256 of the teardown token; "" when none */
-    char revision[17];   /* random hex id of the write that made this version */
-    cJSON *vars;         /* module inputs without secrets; owned */
+    /* hex SHA-256 of the token the box made itself (box_identity.h), which
+     * its timer presents; "" when none (a local box, or not yet ready). */
+    char box_token_hash[65];
+    char revision[17]; /* random hex id of the write that made this version */
+    cJSON *vars;       /* module inputs without secrets; owned */
     /* Not in the JSON: the stored version this copy was read or written
      * as, for the next conditional update (lease_store.h). */
     char etag[JB_LEASE_ETAG_MAX];

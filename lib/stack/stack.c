@@ -138,15 +138,21 @@ int jb_stack_make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1]
     return 0;
 }
 
+/* The requester's token or the box's own: both hashes are compared, in
+ * constant time, whichever matches. */
 int jb_stack_token_matches(const struct jb_lease *l, const char *token)
 {
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[JB_TOKEN_HEX_LEN + 1];
+    int requester, box;
 
-    if (token == NULL || strlen(l->token_hash) != JB_TOKEN_HEX_LEN ||
-        strlen(token) != JB_TOKEN_HEX_LEN)
+    if (token == NULL || strlen(token) != JB_TOKEN_HEX_LEN)
         return 0;
     crypto_hash_sha256(h, (const unsigned char *)token, JB_TOKEN_HEX_LEN);
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    return sodium_memcmp(hex, l->token_hash, JB_TOKEN_HEX_LEN) == 0;
+    requester = strlen(l->token_hash) == JB_TOKEN_HEX_LEN &&
+                sodium_memcmp(hex, l->token_hash, JB_TOKEN_HEX_LEN) == 0;
+    box = strlen(l->box_token_hash) == JB_TOKEN_HEX_LEN &&
+          sodium_memcmp(hex, l->box_token_hash, JB_TOKEN_HEX_LEN) == 0;
+    return requester | box;
 }

@@ -94,7 +94,8 @@ enum {
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
                      int *outcome, char *err, size_t errlen);
 
-/* The token check for remote teardown: constant time against the hash. */
+/* The token check for remote teardown: the requester's or the box's own
+ * (lease.h), constant time against the hashes. */
 int jb_stack_token_matches(const struct jb_lease *l, const char *token);
 
 #endif

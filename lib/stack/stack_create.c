@@ -6,6 +6,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "stack/box_identity.h"
 #include "stack/lease_store.h"
 #include "stack/ssh.h"
 
@@ -95,7 +96,7 @@ static int extra_vars(cJSON *v, char *err, size_t errlen)
 /* The module's non-secret inputs; they go to Terraform and into the lease,
  * so the stack can be destroyed from anywhere. */
 static int build_vars(const struct jb_create_req *req, const struct jb_stack_paths *p,
-                      const struct jb_state *st, const char *pub, const char *host_pub,
+                      const struct jb_state *st, const char *pub, const char *role_id,
                       const char *expires, const char *user, int port, cJSON **out, char *err,
                       size_t errlen)
 {
@@ -103,13 +104,14 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
     int rc, ok = v && jb_stack_add_str(v, "stack_id", req->stack_id) &&
                  jb_stack_add_str(v, "requester", req->requester) &&
                  jb_stack_add_str(v, "public_key", pub) &&
-                 jb_stack_add_str(v, "host_public_key", host_pub) &&
                  jb_stack_add_str(v, "expires_at", expires) &&
                  jb_stack_add_str(v, "allow_cidr", req->allow_cidr) &&
                  jb_stack_add_str(v, "state_url", st->url);
 
     if (ok && user)
         ok = jb_stack_add_str(v, "ssh_user", user);
+    if (ok && role_id)
+        ok = jb_stack_add_str(v, "box_role_id", role_id);
     if (ok && port > 0)
         ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
     /* Only when given: a module without the input then fails loudly
@@ -144,54 +146,6 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
     return 0;
 }
 
-/* host_private_key and teardown_token reach Terraform only as HCL through a
- * pipe (jb_tf_apply): never on disk, in argv or in the environment.  The
- * text is built in locked memory; jb_secret_free wipes it. */
-static int append_hcl(char *out, size_t cap, size_t *pos, const char *name, const char *v)
-{
-    int n = snprintf(out + *pos, cap - *pos, "%s = \"", name);
-
-    if (n < 0 || (size_t)n >= cap - *pos)
-        return -1;
-    *pos += (size_t)n;
-    for (; *v; v++) {
-        char esc[3] = {0};
-        if (*v == '\n')
-            memcpy(esc, "\\n", 2);
-        else if (*v == '"' || *v == '\\')
-            esc[0] = '\\', esc[1] = *v;
-        else if ((*v == '$' || *v == '%') && v[1] == '{')
-            esc[0] = *v, esc[1] = *v; /* $${ and %%{: no template */
-        else if ((unsigned char)*v < 0x20)
-            return -1;
-        else
-            esc[0] = *v;
-        if (cap - *pos < strlen(esc) + 3)
-            return -1;
-        memcpy(out + *pos, esc, strlen(esc));
-        *pos += strlen(esc);
-    }
-    memcpy(out + *pos, "\"\n", 3);
-    *pos += 2;
-    return 0;
-}
-
-static int secret_hcl(const char *host_priv, const char *token, char **out, char *err,
-                      size_t errlen)
-{
-    size_t cap = 2 * (strlen(host_priv) + strlen(token)) + 128, pos = 0;
-
-    if ((*out = jb_secret_alloc(cap)) == NULL)
-        return jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
-    if (append_hcl(*out, cap, &pos, "host_private_key", host_priv) != 0 ||
-        append_hcl(*out, cap, &pos, "teardown_token", token) != 0) {
-        jb_secret_free(*out);
-        *out = NULL;
-        return jb_err(err, errlen, JB_ERR_INVALID, "secret variables do not encode");
-    }
-    return 0;
-}
-
 /* Who asked, from where, when, for how long, and the keys' fingerprints. */
 static int record_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
                          const struct jb_create_result *res, char *err, size_t errlen)
@@ -212,7 +166,6 @@ static int record_create(const struct jb_stack_ctx *ctx, const struct jb_create_
          !jb_stack_add_str(o, "expires_at", expires) || !jb_stack_add_str(o, "module", l->module) ||
          !jb_stack_add_str(o, "state", ctx->state->url) ||
          !jb_stack_add_str(o, "user_key_fingerprint", user_fp) ||
-         !jb_stack_add_str(o, "host_key_fingerprint", l->host_fingerprint) ||
          (permit && !cJSON_AddItemToObject(o, "permit_open", cJSON_Duplicate(permit, 1))))) {
         cJSON_Delete(o);
         o = NULL;
@@ -230,9 +183,9 @@ struct create {
     size_t errlen;
     time_t now; /* the lease's created_at, and what its expiry counts from */
     struct jb_stack_paths paths;
-    struct jb_keypair *host;
-    char *host_priv; /* locked memory: the host key as sshd reads it */
-    char *secrets;   /* locked memory: the HCL that hands Terraform the secrets */
+    const char *role_id; /* a cloud box's role (box_identity.h); NULL: a local box */
+    struct jb_box_identity box;
+    long long ready_by; /* CLOCK_MONOTONIC ms: the box published and answers by then */
     unsigned char token_hash[JB_TOKEN_HEX_LEN + 1];
     const char *user; /* NULL: the module's default */
     char user_buf[65];
@@ -245,7 +198,8 @@ struct create {
     char where[JB_ERRLEN]; /* user@host:port, once Terraform said */
 };
 
-/* Bad extra inputs are bad input: refused before even the keys. */
+/* Bad extra inputs are bad input: refused before even the keys.  A cloud
+ * box publishes its host key to the state bucket, under its role's id. */
 static int check_inputs(struct create *c)
 {
     cJSON *vars;
@@ -253,6 +207,16 @@ static int check_inputs(struct create *c)
 
     if ((rc = jb_stack_paths(c->req->stack_id, c->req->module, &c->paths, c->err, c->errlen)) != 0)
         return rc;
+    if (strcmp(c->req->module, "local") != 0) {
+        if (c->ctx->state->kind != JB_STATE_S3)
+            return jb_err(c->err, c->errlen, JB_ERR_INVALID,
+                          "--state: module %s needs an s3:// state: its box publishes its host "
+                          "key there",
+                          c->req->module);
+        c->role_id = getenv("JUMPBOX_BOX_ROLE_ID");
+        if ((rc = jb_box_check_role_id(c->role_id, c->err, c->errlen)) != 0)
+            return rc;
+    }
     if ((vars = cJSON_CreateObject()) == NULL)
         return jb_err(c->err, c->errlen, JB_ERR_NOMEM, "out of memory");
     rc = extra_vars(vars, c->err, c->errlen);
@@ -266,11 +230,9 @@ static int make_keys(struct create *c)
     char comment[JB_ERRLEN];
     int rc;
 
-    jb_stack_progress(c->ctx, "keys", "Ed25519 user and host keys");
+    /* The host key is the box's own: it makes it (box_identity.h). */
+    jb_stack_progress(c->ctx, "keys", "Ed25519 user key");
     if ((rc = jb_keypair_new(&res->user_key, c->err, c->errlen)) != 0 ||
-        (rc = jb_keypair_new(&c->host, c->err, c->errlen)) != 0 ||
-        (rc = jb_key_private_text(c->host, c->req->stack_id, &c->host_priv, NULL, c->err,
-                                  c->errlen)) != 0 ||
         (rc = jb_stack_make_token(&res->teardown_token, c->token_hash)) != 0) {
         if (rc == JB_ERR_NOMEM)
             jb_err(c->err, c->errlen, rc, "out of locked memory");
@@ -278,8 +240,6 @@ static int make_keys(struct create *c)
     }
     snprintf(comment, sizeof(comment), "jumpbox-%s", c->req->stack_id);
     jb_key_public_line(res->user_key->pk, comment, res->public_key, sizeof(res->public_key));
-    jb_key_public_line(c->host->pk, NULL, res->host_public_key, sizeof(res->host_public_key));
-    jb_key_fingerprint(c->host->pk, res->host_fingerprint);
     return 0;
 }
 
@@ -301,8 +261,8 @@ static int module_inputs(struct create *c)
             return jb_err_errno(c->err, c->errlen, JB_ERR_SYSTEM, "no free port on 127.0.0.1");
     }
     jb_format_rfc3339(c->now + c->req->ttl_s, expires);
-    return build_vars(c->req, &c->paths, c->ctx->state, c->res->public_key, c->res->host_public_key,
-                      expires, c->user, c->port, &c->vars, c->err, c->errlen);
+    return build_vars(c->req, &c->paths, c->ctx->state, c->res->public_key, c->role_id, expires,
+                      c->user, c->port, &c->vars, c->err, c->errlen);
 }
 
 /* The lease comes first: from here on a crash leaves something the
@@ -318,7 +278,6 @@ static int write_lease(struct create *c)
     snprintf(l->module, sizeof(l->module), "%s", req->module);
     snprintf(l->requester, sizeof(l->requester), "%s", req->requester);
     snprintf(l->status, sizeof(l->status), "creating");
-    snprintf(l->host_fingerprint, sizeof(l->host_fingerprint), "%s", c->res->host_fingerprint);
     snprintf(l->token_hash, sizeof(l->token_hash), "%s", c->token_hash);
     l->created_at = c->now;
     l->expires_at = c->now + req->ttl_s;
@@ -348,20 +307,17 @@ static int apply(struct create *c)
         return rc;
     }
     c->tf_open = 1;
-    if ((rc = secret_hcl(c->host_priv, c->res->teardown_token, &c->secrets, c->err, c->errlen)) !=
-        0)
-        return rc;
     jb_stack_progress(c->ctx, "terraform apply", c->req->module);
     c->applied = 1;
-    return jb_tf_apply(&c->tf, c->secrets, jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S), c->err,
+    /* No secret goes to Terraform: the box makes its own (box_identity.h). */
+    return jb_tf_apply(&c->tf, NULL, jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S), c->err,
                        c->errlen);
 }
 
-/* Where the box is, and its known_hosts line. */
+/* Where the box is. */
 static int read_outputs(struct create *c)
 {
-    struct jb_create_result *res = c->res;
-    struct jb_lease *l = &res->lease;
+    struct jb_lease *l = &c->res->lease;
     char *err = c->err;
     size_t errlen = c->errlen;
     int rc;
@@ -375,20 +331,61 @@ static int read_outputs(struct create *c)
         (rc = jb_tf_output_string(c->outs, "instance_id", l->instance_id, sizeof(l->instance_id),
                                   err, errlen)) != 0)
         return rc;
-    jb_key_known_hosts_line(l->host, l->port, c->host->pk, res->known_hosts,
+    return 0;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What's left of the ready timeout, which the wait for the box's key and
+ * the probe share (the lease's deadline counts it once). */
+static int ready_left_s(const struct create *c)
+{
+    long long left = (c->ready_by - now_ms() + 999) / 1000;
+    return left < 1 ? 1 : (int)left;
+}
+
+/* The host key the box made and published is the one pinned from here on;
+ * and the hash of the box's own teardown token goes into the lease. */
+static int box_identity(struct create *c)
+{
+    struct jb_create_result *res = c->res;
+    struct jb_lease *l = &res->lease;
+    int rc;
+
+    if (c->role_id == NULL) {
+        rc = jb_box_identity_read_dir(c->paths.box_dir, &c->box, c->err, c->errlen);
+    } else {
+        jb_stack_progress(c->ctx, "host key", "waiting for the box to publish it");
+        rc = jb_box_identity_wait_s3(c->ctx->state, c->role_id, l->instance_id, ready_left_s(c),
+                                     c->ctx->cancel, &c->box, c->err, c->errlen);
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(res->host_public_key, sizeof(res->host_public_key), "%s", c->box.host_public_key);
+    snprintf(res->host_fingerprint, sizeof(res->host_fingerprint), "%s", c->box.host_fingerprint);
+    snprintf(l->host_fingerprint, sizeof(l->host_fingerprint), "%s", c->box.host_fingerprint);
+    snprintf(l->box_token_hash, sizeof(l->box_token_hash), "%s", c->box.token_hash);
+    jb_key_known_hosts_line(l->host, l->port, c->box.host_pk, res->known_hosts,
                             sizeof(res->known_hosts));
+    jb_stack_progress(c->ctx, "host key", c->box.host_fingerprint);
     return 0;
 }
 
 static int probe(struct create *c)
 {
     struct jb_lease *l = &c->res->lease;
-    struct jb_ssh_target t = {l->host, l->port, l->user, c->host->pk, c->res->user_key};
-    int wait_s = c->req->ready_timeout_s > 0 ? c->req->ready_timeout_s : 120, attempts = 0;
+    struct jb_ssh_target t = {l->host, l->port, l->user, c->box.host_pk, c->res->user_key};
+    int attempts = 0;
 
     snprintf(c->where, sizeof(c->where), "%s@%s:%d", l->user, l->host, l->port);
     jb_stack_progress(c->ctx, "ssh probe", c->where);
-    return jb_ssh_wait_ready(&t, wait_s, c->ctx->cancel, &attempts, c->err, c->errlen);
+    return jb_ssh_wait_ready(&t, ready_left_s(c), c->ctx->cancel, &attempts, c->err, c->errlen);
 }
 
 static int mark_ready(struct create *c)
@@ -413,7 +410,9 @@ static int mark_ready(struct create *c)
     if (o &&
         (!jb_stack_add_str(o, "host", l->host) || !cJSON_AddNumberToObject(o, "port", l->port) ||
          !jb_stack_add_str(o, "user", l->user) ||
-         !jb_stack_add_str(o, "instance_id", l->instance_id))) {
+         !jb_stack_add_str(o, "instance_id", l->instance_id) ||
+         !jb_stack_add_str(o, "host_key_fingerprint", l->host_fingerprint) ||
+         (c->box.prefix[0] && !jb_stack_add_str(o, "box_objects", c->box.prefix)))) {
         cJSON_Delete(o);
         o = NULL;
     }
@@ -508,7 +507,10 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
 
     if ((rc = check_inputs(&c)) != 0 || (rc = make_keys(&c)) != 0 ||
         (rc = module_inputs(&c)) != 0 || (rc = write_lease(&c)) != 0 || (rc = apply(&c)) != 0 ||
-        (rc = read_outputs(&c)) != 0 || (rc = probe(&c)) != 0)
+        (rc = read_outputs(&c)) != 0)
+        goto out;
+    c.ready_by = now_ms() + 1000LL * (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120);
+    if ((rc = box_identity(&c)) != 0 || (rc = probe(&c)) != 0)
         goto out;
     rc = mark_ready(&c);
 out:
@@ -518,9 +520,6 @@ out:
         jb_tf_close(&c.tf);
     cJSON_Delete(c.outs);
     cJSON_Delete(c.vars);
-    jb_secret_free(c.secrets);
-    jb_secret_free(c.host_priv);
-    jb_keypair_free(c.host);
     if (rc != 0) {
         jb_keypair_free(res->user_key);
         res->user_key = NULL;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const secret_vars[] = {"host_private_key", "teardown_token"};
 static const char *const outputs[] = {"host", "port", "user", "instance_id"};
 
 int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
@@ -190,7 +189,7 @@ fail:
 int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *st,
                         const char *stack_id, const cJSON *vars, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_CreateObject(), *tf, *vdecl, *mod, *box, *outs;
+    cJSON *root = cJSON_CreateObject(), *tf, *mod, *box, *outs;
     const cJSON *v;
     char path[PATH_MAX], *text = NULL;
     int rc = 0;
@@ -199,7 +198,6 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
         return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
     tf = cJSON_AddObjectToObject(root, "terraform");
     cJSON_AddItemToObject(tf, "backend", backend(st, stack_id));
-    vdecl = cJSON_AddObjectToObject(root, "variable");
     mod = cJSON_AddObjectToObject(root, "module");
     box = cJSON_AddObjectToObject(mod, "box");
     outs = cJSON_AddObjectToObject(root, "output");
@@ -219,7 +217,12 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
     }
     cJSON_ArrayForEach(v, vars)
     {
-        cJSON *lit = literal_copy(v);
+        cJSON *lit;
+        /* Leases made before boxes made their own host keys name the
+         * pinned public key, an input the modules no longer take. */
+        if (strcmp(v->string, "host_public_key") == 0)
+            continue;
+        lit = literal_copy(v);
         if (lit == NULL || strcmp(v->string, "source") == 0) {
             cJSON_Delete(lit);
             rc = jb_err(err, errlen, JB_ERR_INVALID, "module variable %s: not a plain value",
@@ -227,15 +230,6 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
             goto out;
         }
         cJSON_AddItemToObject(box, v->string, lit);
-    }
-    for (size_t i = 0; i < sizeof(secret_vars) / sizeof(secret_vars[0]); i++) {
-        cJSON *d = cJSON_AddObjectToObject(vdecl, secret_vars[i]);
-        char ref[64];
-        cJSON_AddStringToObject(d, "type", "string");
-        cJSON_AddBoolToObject(d, "sensitive", 1);
-        cJSON_AddStringToObject(d, "default", "");
-        snprintf(ref, sizeof(ref), "${var.%s}", secret_vars[i]);
-        cJSON_AddStringToObject(box, secret_vars[i], ref);
     }
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
         cJSON *o = cJSON_AddObjectToObject(outs, outputs[i]);

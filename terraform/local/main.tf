@@ -56,8 +56,5 @@ resource "terraform_data" "box" {
       "--dir",
     ])
     command = var.box_dir
-    environment = {
-      JB_HOST_PRIVATE_KEY = var.host_private_key
-    }
   }
 }

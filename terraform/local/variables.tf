@@ -22,17 +22,6 @@ variable "public_key" {
   }
 }
 
-variable "host_private_key" {
-  type        = string
-  sensitive   = true
-  default     = ""
-  description = "OpenSSH private key text of the pinned host key. Reaches only the helper's environment, never state."
-}
-
-variable "host_public_key" {
-  type = string
-}
-
 variable "expires_at" {
   type = string
   validation {

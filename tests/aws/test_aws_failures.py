@@ -1,14 +1,46 @@
 """What goes wrong on AWS, on the emulated cloud: each ends with nothing of
 the stack left in EC2 or S3, no stuck lease, and a message that says what
 happened."""
+import subprocess
+
+from support.emulated_cloud import BUCKET, PREFIX
 
 
-def test_a_box_that_never_answers_ssh_is_rolled_back(aws):
-    aws.standin.ignore.add("*")   # the instance runs, nothing ever listens
+def test_a_box_that_never_boots_is_rolled_back(aws):
+    aws.standin.ignore.add("*")   # the instance runs, never publishes its key nor listens
     cp = aws.create("--stack-id", "mute", "--ready-timeout", "15s", check=1)
-    assert "gave up after" in cp.stderr and "rollback" in cp.stderr, cp.stderr
+    assert "did not publish its host key" in cp.stderr and "within 15 s" in cp.stderr, cp.stderr
+    assert "rollback" in cp.stderr
     assert cp.stdout == ""
     assert aws.cloud.leftovers() == [] and aws.leases() == []
+
+
+def test_a_host_key_planted_where_the_box_publishes_is_refused(aws, tmp_path):
+    """Someone other than the box writes a host key (and a token hash) at the
+    box's path before the box does: here the test itself, with its own
+    credentials.  On AWS the bucket policy refuses that principal (moto does
+    not evaluate bucket policies; tests/aws/test_iam*.py evaluate the policy
+    offline).  The box's own puts then fail (If-None-Match), the provisioner
+    pins the planted key, the probe meets the box's real one, and the create
+    rolls back saying so."""
+    key = tmp_path / "impostor"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    s3 = aws.cloud.client("s3")
+
+    def plant(box):
+        at = f"{PREFIX}/boxes/{aws.cloud.box_role_id}:{box.instance_id}/"
+        s3.put_object(Bucket=BUCKET, Key=at + "teardown-token.sha256", Body=b"0" * 64)
+        s3.put_object(Bucket=BUCKET, Key=at + "host_key.pub", Body=(key.with_suffix(".pub")).read_bytes())
+
+    aws.standin.before_publish = plant
+    cp = aws.create("--stack-id", "planted", "--ready-timeout", "60s", check=1)
+    assert "host key other than the pinned one" in cp.stderr, cp.stderr
+    assert "rollback" in cp.stderr and cp.stdout == ""
+    assert aws.cloud.leftovers() == [] and aws.leases() == []
+    # The box did try, and was refused: the object was there first.
+    box = aws.standin.box_for("planted")
+    assert box.publish_runs and box.publish_runs[-1].returncode != 0
+    assert "412" in box.publish_runs[-1].stderr, box.publish_runs[-1].stderr
 
 
 def test_an_apply_that_fails_half_way_is_rolled_back(aws):

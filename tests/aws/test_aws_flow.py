@@ -5,9 +5,12 @@ import json
 import re
 import time
 
+import yaml
+
 from support.awsflow import plan_changes
 from support.forwarding import Echo, assert_jump_only
 from support.jbtest import bin_path, run
+from support.ec2_standin import write_files
 from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
 from support.moto_cloud import DEBIAN_AMIS
 
@@ -31,9 +34,27 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert (inst["ImageId"], inst["InstanceType"]) == (DEBIAN_AMIS["arm64"][0], "t4g.nano")
     (box,) = aws.standin.boxes.values()
     assert res["host"] == box.ip and res["user"] == "jump"
-    # The probe and ssh both insisted on the key the box made and published.
     assert box.publish_runs and box.publish_runs[0].returncode == 0, box.publish_runs
     assert box.host_public_key.split()[:2] == res["host_public_key"].split()[:2]
+    # The probe and ssh both insisted on the key the box made and published
+    # under its own prefix, boxes/ROLE_ID:INSTANCE_ID/ (aws:userid) ...
+    s3 = aws.cloud.client("s3")
+    at = f"{PREFIX}/boxes/{aws.cloud.box_role_id}:{res['instance_id']}/"
+    published = s3.get_object(Bucket=BUCKET, Key=at + "host_key.pub")["Body"].read().decode()
+    assert published.split()[:2] == res["host_public_key"].split()[:2]
+    # ... and the SHA-256 of the box's own teardown token is the lease's.
+    box_hash = s3.get_object(Bucket=BUCKET, Key=at + "teardown-token.sha256")["Body"].read()
+    lease = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{sid}/lease.json")["Body"].read())
+    assert lease["box_token_hash"] == box_hash.decode() != lease["token_hash"]
+    # The user data, read back as anyone with DescribeInstanceAttribute reads
+    # it (and unpacked as cloud-init unpacks it), holds no private key and no
+    # token.
+    user_data = aws.cloud.user_data(res["instance_id"])
+    token = (out / "teardown_token").read_text().strip()
+    for text in [user_data] + [f["content"] for f in
+                               write_files(yaml.safe_load(user_data)).values()]:
+        assert "PRIVATE KEY" not in text and "BEGIN OPENSSH" not in text
+        assert token not in text
     ssh = aws.ssh(out, sid, "true")
     assert ssh.returncode == 0, ssh.stderr
     # A jump box, with the drop-in as the user data ships it: no command,
@@ -57,6 +78,11 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert [r["event"] for r in recs] == ["create", "ready", "destroy"]
     assert recs[0]["requester"] == "backup-vm@dc1" and recs[0]["module"] == "aws"
     assert recs[1]["instance_id"] == res["instance_id"]
+    assert recs[1]["host_key_fingerprint"] == res["host_fingerprint"]
+    assert recs[1]["box_objects"] == at
+    # What the box wrote about itself outlives the stack, like the audit.
+    assert {k.rsplit("/", 1)[1] for k, _ in aws.cloud.state_objects(boxes=True)} == \
+        {"host_key.pub", "teardown-token.sha256"}
     assert (recs[2]["reason"], recs[2]["result"]) == ("request", "destroyed")
     ((state, _),) = aws.cloud.instances(include_terminated=True).values()
     assert state == "terminated"

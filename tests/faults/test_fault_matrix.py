@@ -142,13 +142,17 @@ def test_probe_wrong_host_key(case):
     impostor = case.tmp / "impostor"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)],
                    check=True)
+    # The box's published public key replaced by another after it wrote it.
     mods = copy_module(case.tmp, lambda name, t: t.replace(
-        "JB_HOST_PRIVATE_KEY = var.host_private_key",
-        f'JB_HOST_PRIVATE_KEY = file("{impostor}")'))
+        "    command = var.box_dir\n  }\n",
+        "    command = var.box_dir\n  }\n"
+        f'  provisioner "local-exec" {{\n    interpreter = ["/bin/cp", "-f", "{impostor}.pub"]\n'
+        '    command     = "${var.box_dir}/host_key.pub"\n  }\n', 1))
     p = case.popen(["--stack-id", "f5"], extra={"JUMPBOX_MODULE_DIR": mods})
     out, err = p.communicate(timeout=120)
     assert p.returncode == 1 and "pinned" in err, err
     impostor.unlink()  # the test's own key, not the product's
+    (case.tmp / "impostor.pub").unlink()
     case.settle("probe", "SSH answers with the wrong host key", "exit 1, rolled back")
 
 
@@ -164,8 +168,8 @@ def test_sigkill_mid_apply(case):
     # A second create-time step after sshd is up: killed there, "box" is
     # left tainted, and only the separate teardown resource stops sshd.
     mods = copy_module(case.tmp, lambda name, t: t.replace(
-        "      JB_HOST_PRIVATE_KEY = var.host_private_key\n    }\n  }\n",
-        "      JB_HOST_PRIVATE_KEY = var.host_private_key\n    }\n  }\n\n"
+        "    command = var.box_dir\n  }\n",
+        "    command = var.box_dir\n  }\n\n"
         "  provisioner \"local-exec\" {\n    interpreter = [\"/bin/sleep\"]\n"
         "    command     = \"30\"\n  }\n", 1))
     p = case.popen(["--stack-id", "f7"], extra={"JUMPBOX_MODULE_DIR": mods})

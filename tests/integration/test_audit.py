@@ -104,10 +104,12 @@ def test_audit_record_of_a_local_stack(jb, tmp_path):
     assert create["ttl_s"] == 600 and create["expires_at"] == res["expires_at"]
     assert create["module"] == "local" and create["state"] == jb.state
     assert create["user_key_fingerprint"] == user_fp
-    assert create["host_key_fingerprint"] == fingerprint(out / "known_hosts") == \
-        res["host_fingerprint"]
     assert "permit_open" not in create  # none asked for
     assert (ready["host"], ready["port"]) == ("127.0.0.1", res["port"])
+    # The host key is known once the box made and published it: at ready.
+    assert "host_key_fingerprint" not in create
+    assert ready["host_key_fingerprint"] == fingerprint(out / "known_hosts") == \
+        res["host_fingerprint"]
 
     # The box's own log: every login with the key it used, the forward.
     logins = {(l["user"], l["from"], l["key_fingerprint"]) for l in log["logins"]}

@@ -167,12 +167,16 @@ def test_sweep_destroys_expired_leases_only(jb, tmp_path):
 
 
 def test_host_key_mismatch_is_a_hard_error_and_rolls_back(jb, tmp_path):
-    """A box that shows another host key than the one we made is never trusted."""
+    """A box that shows another host key than the one published for it (here:
+    a public key put over the box's host_key.pub after it wrote it) is never
+    trusted."""
     impostor = tmp_path / "impostor"
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)], check=0)
     mods = copy_module(tmp_path, lambda name, t: t.replace(
-        "JB_HOST_PRIVATE_KEY = var.host_private_key",
-        f'JB_HOST_PRIVATE_KEY = file("{impostor}")'))
+        "    command = var.box_dir\n  }\n",
+        "    command = var.box_dir\n  }\n"
+        f'  provisioner "local-exec" {{\n    interpreter = ["/bin/cp", "-f", "{impostor}.pub"]\n'
+        '    command     = "${var.box_dir}/host_key.pub"\n  }\n', 1))
     _, cp = jb.create("--ttl", "10m", "--stack-id", "mitm", check=1,
                       extra_env={"JUMPBOX_MODULE_DIR": mods})
     assert "host key other than the pinned one" in cp.stderr

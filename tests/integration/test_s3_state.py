@@ -60,7 +60,7 @@ def test_create_list_destroy_on_s3_state(s3env, provisioner, cleaner):
         ["jb/team-a/s3-flow-10/lease.json", "jb/team-a/s3-flow.txt"]
     # What our code wrote, the real aws CLI reads; provisioner audit lists it.
     create = json.loads(s3.aws("s3", "cp", f"s3://state/{audit[0]}", "-").stdout)
-    assert create["event"] == "create" and create["host_key_fingerprint"].startswith("SHA256:")
+    assert create["event"] == "create" and create["user_key_fingerprint"].startswith("SHA256:")
     listed = [json.loads(l) for l in run([provisioner, "audit", "--state", state],
                                          env=env, check=0).stdout.splitlines()]
     assert [r["event"] for r in listed] == ["create", "ready", "box.sshd_log", "destroy"]

@@ -31,6 +31,7 @@ static const char INSTANCES[] =
     "<instanceId>i-9075abe6dd2ee8920</instanceId>"
     "<instanceState><code>16</code><name>running</name></instanceState>"
     "<stateReason><code/><message/></stateReason>"
+    "<launchTime>2026-12-07T05:40:01.000Z</launchTime>"
     "<iamInstanceProfile><arn>arn:aws:iam::123456789012:instance-profile/jumpbox-box</arn>"
     "<id>AIPAEXAMPLE</id></iamInstanceProfile></item>"
     "<item><instanceId>i-0abc1234</instanceId><instanceState><code>32</code>"
@@ -66,7 +67,9 @@ static void test_instances_page(void **state)
     assert_null(p.items[0].name);
     assert_string_equal(p.items[0].profile_arn,
                         "arn:aws:iam::123456789012:instance-profile/jumpbox-box");
-    assert_null(p.items[1].profile_arn);   /* none */
+    assert_null(p.items[1].profile_arn); /* none */
+    assert_string_equal(p.items[0].launch_time, "2026-12-07T05:40:01.000Z");
+    assert_null(p.items[1].launch_time);
     assert_int_equal(p.items[0].ntags, 4); /* the interface's tag is not the instance's */
     assert_string_equal(jb_ec2_tag_value(&p.items[0], "jumpbox:stack"), "jb-x");
     assert_string_equal(jb_ec2_tag_value(&p.items[0], "jumpbox:expires-at"),
