@@ -56,7 +56,7 @@ for name in teardown-token.sha256 host_key.pub; do
     412)
         # Someone wrote there before this box (cloud-final's output goes to
         # the journal and the console): the provisioner must not pin it.
-        fail "ALARM: s3://$bucket/$jb_box_key$name was there before this box wrote it:" \
+        fail "ALARM: s3://$bucket/$jb_box_key$name was there before this box wrote it (HTTP 412):" \
             "it is not this box's, and the provisioner must refuse it"
         ;;
     *) fail "could not put s3://$bucket/$jb_box_key$name: HTTP $status" \

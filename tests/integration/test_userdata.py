@@ -728,6 +728,7 @@ def test_a_host_key_planted_before_the_box_makes_its_publish_fail(rendered_s3, t
     assert [r["path"].rsplit("/", 1)[1] for r in reqs] == ["teardown-token.sha256",
                                                            "host_key.pub"]
     assert "ALARM" in cp.stderr and "host_key.pub was there before this box" in cp.stderr
+    assert "HTTP 412" in cp.stderr
     # Any other failure of a put is a failure too.
     cp, reqs, _, _ = run_publish(rendered_s3, tmp_path, rec_status=403)
     assert cp.returncode == 1 and len(reqs) == 1 and "HTTP 403" in cp.stderr, cp.stderr
