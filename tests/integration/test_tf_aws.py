@@ -134,19 +134,37 @@ def test_the_module_takes_no_host_key_or_token(planned):
 
 
 def test_box_role_id_is_required_and_checked_and_the_state_must_be_s3(tmp_path):
-    """One plan each, refused before any call: no box_role_id, a malformed
-    one, a state the box cannot publish to."""
-    inputs = tfo.box_inputs(tmp_path)
-    cases = [({"box_role_id": None}, 'The argument "box_role_id" is required'),
-             ({"box_role_id": "aroa-not-an-id"}, "box_role_id must be the box role's unique id"),
-             ({"state_url": "file:///var/lib/jumpbox"}, "state_url must be s3://BUCKET[/PREFIX]"),
-             ({"state_url": None}, "state_url must be s3://BUCKET[/PREFIX]")]
-    write_root(tmp_path, inputs)
-    tfo.init(tmp_path)   # once: the cases change only the module's arguments
-    for over, message in cases:
-        write_root(tmp_path, dict(inputs, **over))
+    """Refused before any call: no box_role_id, a malformed one, a state the
+    box cannot publish to.  A root calling the module once per case; one
+    plan per stage at which Terraform stops (a missing argument, the
+    module's own variables, then userdata's, which checks state_url)."""
+    inputs = dict(tfo.box_inputs(tmp_path), **FAKE_IDS)
+    src = tfo.hcl(tfo.rel(tfo.ROOT / "terraform" / "aws", tmp_path))
+    cases = {"no_role": ({"box_role_id": None}, 'The argument "box_role_id" is required'),
+             "bad_role": ({"box_role_id": "aroa-not-an-id"},
+                          "box_role_id must be the box role's unique id"),
+             "file_state": ({"state_url": "file:///var/lib/jumpbox"},
+                            "state_url must be s3://BUCKET[/PREFIX]"),
+             "no_state": ({"state_url": None}, "state_url must be s3://BUCKET[/PREFIX]")}
+
+    def root(names):
+        blocks = []
+        for name in names:
+            args = dict(inputs, **cases[name][0])
+            body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items() if v is not None)
+            blocks.append(f'module "{name}" {{\n  source = {src}\n{body}\n}}\n')
+        (tmp_path / "main.tf").write_text(tfo.provider_block() + "\n".join(blocks))
+
+    root(cases)
+    tfo.init(tmp_path)
+    for names in (["no_role"], ["bad_role"], ["file_state", "no_state"]):
+        root(names)
         cp = tfo.tf(["plan", "-input=false", "-no-color"], tmp_path, check=False)
-        assert cp.returncode != 0 and message in " ".join(cp.stderr.split()), (over, cp.stderr)
+        err = " ".join(cp.stderr.split())
+        assert cp.returncode != 0
+        for name in names:
+            assert cases[name][1] in err, (name, cp.stderr)
+        assert err.count("Error: ") == len(names), cp.stderr
 
 
 def test_any_cidr_is_refused_unless_asked_for(tmp_path):
