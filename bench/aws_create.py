@@ -81,20 +81,11 @@ def bare(cloud, tmp, i, inputs):
     endpoints = {{ s3 = "{cloud.endpoint}" }}
   }}
 }}
-variable "host_private_key" {{
-  type      = string
-  sensitive = true
-}}
 module "box" {{
   source = "{src}"
 {args}
-  host_private_key = var.host_private_key
 }}
 """)
-    secret = d / "secret.tfvars.json"
-    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"host_private_key": (tmp / "host" / "id_ed25519").read_text()}, f)
     env = dict(os.environ, **cloud.env(TF_DATA_DIR=str(d / ".terraform"), TF_IN_AUTOMATION="1",
                                        CHECKPOINT_DISABLE="1"))
     tf = tf_offline.terraform_bin()
@@ -105,9 +96,9 @@ module "box" {{
     t0 = time.monotonic()
     step("init", f"-plugin-dir={env['JUMPBOX_TF_PLUGIN_DIR']}")
     t1 = time.monotonic()
-    step("apply", "-auto-approve", f"-var-file={secret}")
+    step("apply", "-auto-approve")
     t2 = time.monotonic()
-    step("destroy", "-auto-approve", f"-var-file={secret}")
+    step("destroy", "-auto-approve")
     t3 = time.monotonic()
     shutil.rmtree(d)
     return t2 - t0, t3 - t2, {"init": t1 - t0, "apply": t2 - t1}
@@ -121,7 +112,7 @@ def main():
     standin.timers = False
     try:
         keys = {}
-        for k in ("user", "host"):
+        for k in ("user",):
             out = subprocess.run([str(BIN / "provisioner"), "keygen", "--out", str(tmp / k)],
                                  capture_output=True, text=True, check=True).stdout
             keys[k] = json.loads(out)["public_key"]
@@ -130,7 +121,7 @@ def main():
             print(f"bench-aws: run {i + 1}/{n}", file=sys.stderr)
             rows_o.append(ours(cloud, tmp, i))
             inputs = {"stack_id": f"bare-{i}", "requester": "bench", "public_key": keys["user"],
-                      "host_public_key": keys["host"], "allow_cidr": "10.0.0.0/8",
+                      "box_role_id": cloud.box_role_id, "allow_cidr": "10.0.0.0/8",
                       "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                   time.gmtime(time.time() + 1800)),
                       "state_url": STATE_URL}

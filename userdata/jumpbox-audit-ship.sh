@@ -2,29 +2,21 @@
 # jumpbox-audit-ship: at the box's shutdown (ExecStop of jumpbox-audit.service,
 # so whatever ends the box: its timer, a destroy, the poweroff backstop), put
 # sshd's journal (every login with its key, every forwarded connection) into
-# the stack's durable audit records, s3://BUCKET/KEY_PREFIX<stamp>-box.sshd_log-<random>.log,
-# with the instance role, which may put new objects under the state's audit/
-# and nothing else (If-None-Match: *, so never over a record), through curl
-# (jumpbox-aws.sh).  Best effort: a failure is logged, never blocks the
-# shutdown.
+# the box's own prefix of the state bucket, PREFIX boxes/ROLE_ID:INSTANCE_ID/sshd.log
+# (jumpbox-aws.sh), with the instance role, which may put each object there
+# once (If-None-Match: *) and nothing anywhere else: no box writes another
+# box's, or a stack's, records.  Best effort: a failure is logged, never
+# blocks the shutdown.
+# jb_box_key and the like: set by the library's functions.
+# shellcheck disable=SC2154
 set -uo pipefail
 umask 077
 
-bucket=${JUMPBOX_AUDIT_BUCKET:?JUMPBOX_AUDIT_BUCKET is not set}
-key_prefix=${JUMPBOX_AUDIT_KEY_PREFIX:?JUMPBOX_AUDIT_KEY_PREFIX is not set}
 # The library is checked on its own (tests/integration/test_userdata.py).
 # shellcheck disable=SC1090,SC1091
 . "${JUMPBOX_AWS_LIB:-/usr/local/lib/jumpbox/aws.sh}"
 
-if [[ ! $bucket =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]]; then
-    echo "jumpbox-audit-ship: bucket '$bucket' is not an S3 bucket name" >&2
-    exit 2
-fi
-if [[ ! $key_prefix =~ ^([a-z0-9][a-z0-9-]*/)?audit/[a-z0-9-]{1,40}/$ ]]; then
-    echo "jumpbox-audit-ship: key prefix '$key_prefix' is not [PREFIX/]audit/STACK/" >&2
-    exit 2
-fi
-
+jb_box_check || exit
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 # sshd's lines by the program that wrote them, not by unit: a session's
@@ -51,25 +43,15 @@ if ((size > max)); then
         $((size - kept)) >"$work/sshd.log"
     cat "$work/newest.log" >>"$work/sshd.log"
 fi
-stamp=$(date -u +%Y%m%dT%H%M%S.%6NZ)
-rand=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-key="${key_prefix}${stamp}-box.sshd_log-${rand}.log"
 jb_aws_session "$work" || exit 1
-endpoint=$(jb_endpoint s3)
-if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
-    url="$endpoint/$bucket/$key"
-else
-    url="https://$bucket.${endpoint#https://}/$key"
-fi
-sha=$(sha256sum "$work/sshd.log") && sha=${sha%% *}
-# 412: an object of that name is there already; the box never writes over one.
-status=$(jb_aws_curl s3 -X PUT -o "$work/response.xml" --upload-file "$work/sshd.log" \
-    -H 'If-None-Match: *' -H "x-amz-content-sha256: $sha" \
-    -H 'Content-Type: text/plain; charset=utf-8' "$url") || status=000
+jb_box_prefix "$work" || exit
+where="s3://$JUMPBOX_STATE_BUCKET/${jb_box_key}sshd.log"
+status=$(jb_put_once "$work/sshd.log" sshd.log "$work/response.xml")
 if [[ $status == 200 ]]; then
-    echo "jumpbox-audit-ship: sshd log shipped to s3://$bucket/$key"
+    echo "jumpbox-audit-ship: sshd log shipped to $where"
 else
-    echo "jumpbox-audit-ship: could not ship the sshd log to s3://$bucket/$key: HTTP $status" \
+    # 412: an object of that name is there already; the box never writes over one.
+    echo "jumpbox-audit-ship: could not ship the sshd log to $where: HTTP $status" \
         "$(head -c 300 "$work/response.xml" 2>/dev/null)" >&2
     exit 1
 fi

@@ -1,6 +1,6 @@
 # jumpbox-aws: the AWS calls the box makes itself (its teardown request, its
-# sshd log), on curl and bash alone, sourced by jumpbox-teardown and
-# jumpbox-audit-ship.  curl is in every AMI the module supports (Debian 13,
+# host key and token hash, its sshd log), on curl and bash alone, sourced by
+# jumpbox-teardown, jumpbox-publish and jumpbox-audit-ship.  curl is in every AMI the module supports (Debian 13,
 # AL2023) and speaks IMDSv2 and SigV4 (--aws-sigv4) itself: no AWS CLI, with
 # its start-up time and its version's quirks, and nothing installed at boot.
 #
@@ -12,6 +12,8 @@
 #   AWS_EC2_METADATA_SERVICE_ENDPOINT  IMDS (default http://169.254.169.254)
 #   AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL_S3  (S3 then path-style)
 
+# Some globals are for the callers (jb_box_key) alone.
+# shellcheck disable=SC2034
 jb_imds=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}
 jb_imds=${jb_imds%/}
 # The region of the calls: the clean function's and the state bucket's, which
@@ -101,4 +103,59 @@ jb_aws_curl() {
     shift
     curl -sS --max-time 30 -K "$jb_auth" --aws-sigv4 "aws:amz:$jb_region:$service" \
         -w '%{http_code}' "$@"
+}
+
+# jb_box_check: whether the settings below are sound (before anything is made).
+# jb_box_prefix DIR: the box's own prefix in the state bucket, as a key
+# (jb_box_key) and a URL (jb_box_url), after jb_aws_session DIR.  The state is
+# JUMPBOX_STATE_BUCKET and JUMPBOX_STATE_PREFIX ("" or ending in "/"); the
+# prefix is PREFIX boxes/ROLE_ID:INSTANCE_ID/, which for the instance role's
+# session is boxes/${aws:userid}/, the only place its policy lets it write.
+# ':' goes as %3A: the SigV4 canonical URI is the path as sent, and S3
+# decodes it to the key.
+jb_box_url='' jb_box_key=''
+jb_box_check() {
+    local bucket=${JUMPBOX_STATE_BUCKET:-} prefix=${JUMPBOX_STATE_PREFIX-} role=${JUMPBOX_BOX_ROLE_ID:-}
+    if [[ ! $bucket =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]]; then
+        echo "jumpbox: JUMPBOX_STATE_BUCKET '$bucket' is not an S3 bucket name" >&2
+        return 2
+    fi
+    # No "." or ".." segment: curl would resolve it away.
+    if [[ ! $prefix =~ ^([A-Za-z0-9_-][A-Za-z0-9._-]*/)*$ ]]; then
+        echo "jumpbox: JUMPBOX_STATE_PREFIX '$prefix' is not empty or a key prefix ending in /" >&2
+        return 2
+    fi
+    if [[ ! $role =~ ^[A-Z0-9]{16,128}$ ]]; then
+        echo "jumpbox: JUMPBOX_BOX_ROLE_ID '$role' is not a role id ([A-Z0-9]{16,128})" >&2
+        return 2
+    fi
+}
+
+jb_box_prefix() {
+    local bucket=${JUMPBOX_STATE_BUCKET:-} prefix=${JUMPBOX_STATE_PREFIX-} role=${JUMPBOX_BOX_ROLE_ID:-} id endpoint
+    jb_box_check || return
+    id=$(_jb_imds_get "$1" instance-id) || return 1
+    if [[ ! $id =~ ^i-[0-9a-f]{8,17}$ ]]; then
+        echo "jumpbox: IMDS gave instance id '$id'" >&2
+        return 1
+    fi
+    jb_box_key="${prefix}boxes/$role:$id/"
+    endpoint=$(jb_endpoint s3)
+    if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
+        jb_box_url="$endpoint/$bucket/${prefix}boxes/$role%3A$id/"
+    else
+        jb_box_url="https://$bucket.${endpoint#https://}/${prefix}boxes/$role%3A$id/"
+    fi
+}
+
+# jb_put_once FILE NAME RESPONSE: FILE as NAME under the box's prefix, only
+# if nothing is there yet (If-None-Match: *; the role's policy insists);
+# prints the HTTP status, 412 when something is.
+jb_put_once() {
+    local sha status
+    sha=$(sha256sum <"$1") && sha=${sha%% *}
+    status=$(jb_aws_curl s3 -X PUT -o "$3" --upload-file "$1" -H 'If-None-Match: *' \
+        -H "x-amz-content-sha256: $sha" -H 'Content-Type: text/plain; charset=utf-8' \
+        "$jb_box_url$2") || status=000
+    printf '%s' "$status"
 }

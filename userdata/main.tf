@@ -9,29 +9,32 @@ locals {
   # shellcheck's directives): the comments are for this repository, and
   # EC2 takes 16 KiB of user data.
   scripts = {
-    for name in ["jumpbox-aws.sh", "jumpbox-teardown.sh", "jumpbox-audit-ship.sh"] :
+    for name in ["jumpbox-aws.sh", "jumpbox-teardown.sh", "jumpbox-publish.sh", "jumpbox-audit-ship.sh"] :
     name => replace(file("${path.module}/${name}"), "/(?m)^[ \t]*#( [^s].*)?\n/", "")
   }
-  # s3://BUCKET[/PREFIX]: the audit records' key prefix, PREFIX/audit/STACK/
-  # (lib/stack/audit.h).  Only an S3 state can take them from the box.
-  audit_ship   = startswith(var.state_url, "s3://")
-  audit_parts  = local.audit_ship ? regex("^s3://([^/]+)/?(.*)$", var.state_url) : ["", ""]
-  audit_prefix = trimsuffix(local.audit_parts[1], "/")
-  audit_key    = "${local.audit_prefix == "" ? "" : "${local.audit_prefix}/"}audit/${var.stack_id}/"
+  # s3://BUCKET[/PREFIX]: the box writes under PREFIX/boxes/ROLE_ID:INSTANCE_ID/
+  # (its host key, its token's hash, its sshd log), the state's PREFIX as
+  # lib/stack/state.c reads it: "" or ending in "/".
+  state_parts  = regex("^s3://([^/]+)/?(.*)$", var.state_url)
+  state_prefix = trimsuffix(local.state_parts[1], "/")
+  # What the box's scripts are told (jumpbox-aws.sh, jb_box_prefix).
+  box_env = {
+    JUMPBOX_STATE_BUCKET = local.state_parts[0]
+    JUMPBOX_STATE_PREFIX = local.state_prefix == "" ? "" : "${local.state_prefix}/"
+    JUMPBOX_BOX_ROLE_ID  = var.box_role_id
+    JUMPBOX_REGION       = var.region
+  }
 
   poweroff_at = timeadd(var.expires_at, "${var.poweroff_grace_minutes}m")
   # systemd calendar syntax, pinned to UTC whatever the box's time zone.
   teardown_calendar = "${formatdate("YYYY-MM-DD hh:mm:ss", var.expires_at)} UTC"
   poweroff_calendar = "${formatdate("YYYY-MM-DD hh:mm:ss", local.poweroff_at)} UTC"
 
-  cloud_config = templatefile("${path.module}/cloud-config.yaml.tftpl", {
-    stack_id         = var.stack_id
-    expires_at       = var.expires_at
-    ssh_user         = var.ssh_user
-    public_key       = var.public_key
-    host_private_key = var.host_private_key
-    host_public_key  = var.host_public_key
-    teardown_token   = var.teardown_token
+  rendered = templatefile("${path.module}/cloud-config.yaml.tftpl", {
+    stack_id   = var.stack_id
+    expires_at = var.expires_at
+    ssh_user   = var.ssh_user
+    public_key = var.public_key
     sshd_config = templatefile("${path.module}/sshd-jumpbox.conf.tftpl", {
       ssh_port    = var.ssh_port
       ssh_user    = var.ssh_user
@@ -39,6 +42,9 @@ locals {
     })
     aws_lib         = local.scripts["jumpbox-aws.sh"]
     teardown_script = local.scripts["jumpbox-teardown.sh"]
+    publish_script  = local.scripts["jumpbox-publish.sh"]
+    publish_cmd = concat(["env"], [for k, v in local.box_env : "${k}=${v}"],
+    ["/usr/local/sbin/jumpbox-publish"])
     teardown_service = templatefile("${path.module}/jumpbox-teardown.service.tftpl", {
       stack_id       = var.stack_id
       clean_function = var.clean_function_name
@@ -49,13 +55,10 @@ locals {
       expires_at  = var.expires_at
       on_calendar = local.teardown_calendar
     })
-    audit_ship        = local.audit_ship
     audit_ship_script = local.scripts["jumpbox-audit-ship.sh"]
     audit_service = templatefile("${path.module}/jumpbox-audit.service.tftpl", {
-      stack_id   = var.stack_id
-      bucket     = local.audit_parts[0]
-      key_prefix = local.audit_key
-      region     = var.region
+      stack_id = var.stack_id
+      env      = local.box_env
     })
     poweroff_service = file("${path.module}/jumpbox-poweroff.service")
     poweroff_timer = templatefile("${path.module}/jumpbox-poweroff.timer.tftpl", {
@@ -66,8 +69,9 @@ locals {
   })
 }
 
+# Without its comment lines either, the units' and the sshd drop-in's
+# included ("#cloud-config" stays: no space after its "#").
 output "cloud_config" {
-  description = "The #cloud-config user data (holds the host private key and the teardown token)."
-  value       = local.cloud_config
-  sensitive   = true
+  description = "The #cloud-config user data (nothing secret: EC2 shows it to whoever may DescribeInstanceAttribute)."
+  value       = replace(local.rendered, "/(?m)^[ \t]*#( .*)?\n/", "")
 }

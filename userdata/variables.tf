@@ -14,22 +14,12 @@ variable "public_key" {
   }
 }
 
-variable "host_private_key" {
-  type      = string
-  sensitive = true
+variable "box_role_id" {
+  description = "Unique id (RoleId) of the instance profile's role: the box writes under PREFIX/boxes/ROLE_ID:INSTANCE_ID/, its aws:userid."
+  type        = string
   validation {
-    # Empty on destroy: the provisioner never keeps the key, and a destroy
-    # renders no user data.  terraform/aws refuses an empty one for a create.
-    condition     = var.host_private_key == "" || startswith(var.host_private_key, "-----BEGIN OPENSSH PRIVATE KEY-----\n")
-    error_message = "host_private_key must be OpenSSH private key text."
-  }
-}
-
-variable "host_public_key" {
-  type = string
-  validation {
-    condition     = can(regex("^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\\x00-\\x1f\\x7f]*)?$", var.host_public_key))
-    error_message = "host_public_key must be one line \"ssh-ed25519 AAAA... [comment]\"."
+    condition     = can(regex("^[A-Z0-9]{16,128}$", var.box_role_id))
+    error_message = "box_role_id must be the box role's unique id, [A-Z0-9]{16,128} (AROA...)."
   }
 }
 
@@ -69,16 +59,6 @@ variable "ssh_port" {
   }
 }
 
-variable "teardown_token" {
-  type      = string
-  sensitive = true
-  default   = ""
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._~+/=-]{0,512}$", var.teardown_token))
-    error_message = "teardown_token must be at most 512 characters of [A-Za-z0-9._~+/=-]."
-  }
-}
-
 variable "clean_function_name" {
   type = string
   validation {
@@ -96,12 +76,12 @@ variable "region" {
 }
 
 variable "state_url" {
-  description = "The stack's state (s3://BUCKET[/PREFIX]): the box ships sshd's log to its audit/ at shutdown. Empty, or not s3://: no shipping."
+  description = "The stack's state, s3://BUCKET[/PREFIX]: the box publishes its host key and token hash under PREFIX/boxes/ROLE_ID:INSTANCE_ID/, and ships sshd's log there at shutdown."
   type        = string
-  default     = ""
   validation {
-    condition     = var.state_url == "" || !startswith(var.state_url, "s3://") || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$", var.state_url))
-    error_message = "state_url must be s3://BUCKET[/PREFIX]."
+    # No empty, "." or ".." segment: the box's scripts refuse them.
+    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/([A-Za-z0-9_-][A-Za-z0-9._-]*/)*([A-Za-z0-9_-][A-Za-z0-9._-]*)?)?$", var.state_url))
+    error_message = "state_url must be s3://BUCKET[/PREFIX]: the box publishes its host key there."
   }
 }
 

@@ -79,13 +79,11 @@ module "userdata" {
 
   stack_id               = var.stack_id
   public_key             = var.public_key
-  host_private_key       = var.host_private_key
-  host_public_key        = var.host_public_key
+  box_role_id            = var.box_role_id
   expires_at             = var.expires_at
   ssh_user               = var.ssh_user
   ssh_port               = var.ssh_port
   permit_open            = var.permit_open
-  teardown_token         = var.teardown_token
   clean_function_name    = var.clean_function_name
   region                 = local.region
   poweroff_grace_minutes = var.poweroff_grace_minutes
@@ -134,8 +132,9 @@ resource "aws_instance" "box" {
   instance_initiated_shutdown_behavior = "terminate"
   monitoring                           = false
 
-  # The provider keeps only a SHA-1 hash of user_data in plan and state
-  # (user_data_base64 would be kept in clear).  A new user data is a new box.
+  # Nothing secret in it (the box makes its host key and token itself).  The
+  # provider keeps only a SHA-1 hash of user_data in plan and state.  A new
+  # user data is a new box.
   user_data                   = module.userdata.cloud_config
   user_data_replace_on_change = true
 
@@ -160,11 +159,6 @@ resource "aws_instance" "box" {
   volume_tags = local.tags
 
   lifecycle {
-    # Checked when the box is planned, never on destroy (which has no key).
-    precondition {
-      condition     = var.host_private_key != ""
-      error_message = "host_private_key is required to create the box."
-    }
     precondition {
       condition     = length(module.userdata.cloud_config) <= 16384
       error_message = "The rendered user data exceeds EC2's 16 KiB limit."

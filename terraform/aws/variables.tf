@@ -23,17 +23,6 @@ variable "public_key" {
   type        = string
 }
 
-variable "host_private_key" {
-  description = "OpenSSH private key text of the pinned host key. Reaches only user_data, which the provider stores as a SHA-1 hash."
-  type        = string
-  sensitive   = true
-}
-
-variable "host_public_key" {
-  description = "\"ssh-ed25519 AAAA...\" of the pinned host key."
-  type        = string
-}
-
 variable "expires_at" {
   description = "RFC 3339 UTC; the box tears itself down then."
   type        = string
@@ -75,19 +64,21 @@ variable "ssh_port" {
 }
 
 variable "state_url" {
-  description = "Where the lease lives (tagged on the box so the sweeper can match it)."
+  description = "Where the lease lives (tagged on the box so the sweeper can match it). This module needs s3://BUCKET[/PREFIX]: the box publishes its host key and token hash there."
   type        = string
-  default     = ""
-}
-
-variable "teardown_token" {
-  description = "Per-stack token the box's timer presents to the clean function. Reaches only user_data."
-  type        = string
-  sensitive   = true
   default     = ""
 }
 
 # ---- Specific to this module (defaults match terraform/control-plane) ------
+
+variable "box_role_id" {
+  description = "Unique id (RoleId, AROA...) of the instance profile's role: the control plane's box_role_id output. The box writes its host key, token hash and sshd log under PREFIX/boxes/ROLE_ID:INSTANCE_ID/ (its aws:userid), where the provisioner reads them."
+  type        = string
+  validation {
+    condition     = can(regex("^[A-Z0-9]{16,128}$", var.box_role_id))
+    error_message = "box_role_id must be the box role's unique id, [A-Z0-9]{16,128} (AROA...)."
+  }
+}
 
 variable "region" {
   description = "Region of the clean function the box's timer calls; empty: the provider's region."

@@ -34,6 +34,8 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert (inst["ImageId"], inst["InstanceType"]) == (DEBIAN_AMIS["arm64"][0], "t4g.nano")
     (box,) = aws.standin.boxes.values()
     assert res["host"] == box.ip and res["user"] == "jump"
+    assert box.publish_runs and box.publish_runs[0].returncode == 0, box.publish_runs
+    assert box.host_public_key.split()[:2] == res["host_public_key"].split()[:2]
     # The probe and ssh both insisted on the key the box made and published
     # under its own prefix, boxes/ROLE_ID:INSTANCE_ID/ (aws:userid) ...
     s3 = aws.cloud.client("s3")

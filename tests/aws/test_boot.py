@@ -19,13 +19,15 @@ by side and checks everything the user data promises on them:
 import concurrent.futures
 import datetime
 import fnmatch
+import hashlib
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
 
 from support.awsflow import CLEAN
-from support.emulated_cloud import INSTANCE_PROFILE, REGION
+from support.emulated_cloud import INSTANCE_PROFILE, PREFIX, REGION
 from support import netns
 from support.forwarding import assert_jump_only
 from support.jbtest import bin_path, run
@@ -69,14 +71,17 @@ def drop_in_settings(text):
 def check_inside(aws, box, out, sid, target):
     facts = box.facts
 
-    # Only the pinned ed25519 host key.  The image has none (Debian's
-    # build deletes them, boot_root.py too): none generated beside it.
+    # Only the ed25519 host key cloud-init made on the box.  The image has
+    # none (Debian's build deletes them, boot_root.py too): none beside it.
     image = Path(aws.standin.root) / "etc" / "ssh"
     assert sorted(p.name for p in image.glob("ssh_host_*")) == []
     ls = box.root("find", "/etc/ssh", "-maxdepth", "1", "-name", "ssh_host_*", "-printf", "%f\n")
     assert sorted(ls.stdout.split()) == ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], ls
-    pub = box.root("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[:2]
-    assert pub == facts["host_public_key"].split()[:2]
+    # Its public half is what the box published under its prefix.
+    pub = box.root("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout
+    base = f"{PREFIX}/boxes/{aws.cloud.box_role_id}:{box.instance_id}/"
+    published = aws.cloud.box_objects(box.instance_id)
+    assert published[base + "host_key.pub"].decode() == pub, published
     # Debian has no sshd-keygen@ units: the user data masks them only where
     # they are (AL2023), sparing this boot the reload before sshd starts.
     masked = box.root("find", "/etc/systemd/system", "-name", "sshd-keygen@*")
@@ -141,7 +146,11 @@ def check_inside(aws, box, out, sid, target):
     # The token: root's alone.
     mode = box.root("stat", "-c", "%U:%G %a", "/etc/jumpbox/teardown-token").stdout.split()
     assert mode == ["root:root", "600"], mode
-    assert box.root("cat", "/etc/jumpbox/teardown-token").stdout == facts["token"]
+    # Made on the box; only its hash left it.
+    token = box.root("cat", "/etc/jumpbox/teardown-token").stdout
+    assert re.fullmatch(r"[0-9a-f]{64}", token), token
+    assert published[base + "teardown-token.sha256"] == \
+        hashlib.sha256(token.encode()).hexdigest().encode()
 
     # A jump box only: with the box's own key, no command, shell or
     # subsystem runs (ForceCommand, PermitTTY no), so nothing the user could
@@ -233,9 +242,9 @@ def booted_box_checks(aws, out, res, target):
     timer = aws.standin.box_for("timer")
     backstop = aws.standin.box_for("backstop")
     assert res["host"] == timer.ip and res["user"] == "jump"
-    # The probe and ssh insisted on the key the user data pinned, which only
-    # cloud-init put on the box.
-    assert timer.facts["host_public_key"].split()[:2] == res["host_public_key"].split()[:2]
+    # The probe and ssh insisted on the key cloud-init made on the box.
+    pub = timer.root("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout
+    assert pub.split()[:2] == res["host_public_key"].split()[:2]
     # Ready means ready: the first login comes at once, and sshd is never
     # restarted under it once it answers (cloud-init edits sshd_config and
     # restarts sshd only when told ssh_pwauth).

@@ -19,43 +19,28 @@ FAKE_IDS = {
 }
 
 
-def write_root(tmp, inputs, secrets="files", **extra):
-    """A root module calling terraform/aws.  secrets="files": read with file()
-    from 0600 files (nothing secret in the plan); "variables": sensitive root
-    variables, as the provisioner's main.tf.json wires them."""
+def write_root(tmp, inputs, **extra):
+    """A root module calling terraform/aws.  Nothing secret goes in: the box
+    makes its own host key and teardown token."""
     tmp = Path(tmp)
-    args = {k: v for k, v in inputs.items() if k != "host_private_key_text"}
+    args = dict(inputs)
     args.update(FAKE_IDS)
     args.update(extra)
-    body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items())
-    if secrets == "files":
-        wiring, decls = ('  host_private_key = file("host_private_key")\n'
-                         '  teardown_token   = file("teardown_token")\n'), ""
-    else:
-        wiring = ("  host_private_key = var.host_private_key\n"
-                  "  teardown_token   = var.teardown_token\n")
-        decls = "".join(f'variable "{v}" {{\n  type      = string\n  sensitive = true\n}}\n'
-                        for v in ("host_private_key", "teardown_token"))
-        (tmp / "secrets.tfvars.json").write_text(json.dumps({
-            "host_private_key": inputs["host_private_key_text"],
-            "teardown_token": tfo.TOKEN}))
-        (tmp / "secrets.tfvars.json").chmod(0o600)
+    body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items() if v is not None)
     outs = "".join(f'output "{o}" {{\n  value = module.box.{o}\n}}\n'
                    for o in ("host", "port", "user", "instance_id"))
     (tmp / "main.tf").write_text(f"""{tfo.provider_block()}
-{decls}
 module "box" {{
   source = {tfo.hcl(tfo.rel(tfo.ROOT / "terraform" / "aws", tmp))}
 {body}
-{wiring}}}
+}}
 {outs}""")
 
 
-def plan(tmp, inputs, secrets="files", **extra):
-    write_root(tmp, inputs, secrets, **extra)
+def plan(tmp, inputs, **extra):
+    write_root(tmp, inputs, **extra)
     tfo.init(tmp)
-    varfile = ["-var-file=secrets.tfvars.json"] if secrets == "variables" else []
-    return tfo.plan_json(tmp, varfile)
+    return tfo.plan_json(tmp)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +52,7 @@ def planned(tmp_path_factory):
     tfo.tf(["validate", "-no-color"], tmp)
     p, raw = tfo.plan_json(tmp)
     yield {"tmp": tmp, "inputs": inputs, "plan": p, "raw": raw}
-    shutil.rmtree(tmp, ignore_errors=True)  # its keys, token and .terraform
+    shutil.rmtree(tmp, ignore_errors=True)  # its keys and .terraform
 
 
 def one(plan, rtype):
@@ -130,44 +115,56 @@ def test_every_resource_is_tagged(planned):
 
 def test_user_data_is_only_a_hash_of_the_rendered_cloud_config(planned, tmp_path):
     # The provider keeps SHA-1(user_data), not the text: compare it with the
-    # cloud-config userdata/ renders from the same inputs.
-    for f in ("host_private_key", "teardown_token"):
-        (tmp_path / f).write_text((planned["tmp"] / f).read_text())
-    # state_url as the module passes it: the box ships its sshd log there.
-    text = tfo.render_userdata(tmp_path, planned["inputs"],
-                               state_url=planned["inputs"]["state_url"])
+    # cloud-config userdata/ renders from the same inputs (box_role_id and
+    # state_url among them: the box's prefix).
+    text = tfo.render_userdata(tmp_path, planned["inputs"])
+    assert f"JUMPBOX_BOX_ROLE_ID={tfo.BOX_ROLE_ID}" in text
     inst = one(planned["plan"], "aws_instance")
     assert inst["user_data"] == hashlib.sha1(text.encode()).hexdigest()
 
 
-def test_no_secret_in_the_plan(planned):
-    plan, raw = planned["plan"], planned["raw"]
-    needles = tfo.secret_needles(planned["inputs"]["host_private_key_text"]) + [tfo.TOKEN]
-    for n in needles:
-        assert tfo.paths_containing(plan, n) == [], n
-        # Nor in the prior state or the configuration a saved plan carries.
-        for name, data in raw.items():
-            if name != "tfplan":
-                assert n.encode() not in data, (n, name)
-    # The saved plan's own changes do hold it, once: SDKv2 providers keep the
-    # pre-StateFunc user_data in the change's planned private data
-    # ("_new_extra_shim") for apply.  Hence the provisioner never saves a plan.
-    tfplan = raw["tfplan"]
-    assert b"_new_extra_shim" in tfplan
-    for n in needles:
-        assert tfplan.count(n.encode()) == 1, n
+def test_the_module_takes_no_host_key_or_token(planned):
+    """The box makes both: the module has no input for either, and the
+    user data it plans holds neither (userdata's tests scan the text)."""
+    variables = {v for v in planned["plan"]["configuration"]["root_module"]["module_calls"]
+                 ["box"]["module"]["variables"]}
+    assert {"host_private_key", "host_public_key", "teardown_token"} & variables == set()
+    assert "box_role_id" in variables
+    assert tfo.paths_containing(planned["plan"], "PRIVATE KEY") == []
 
 
-def test_secrets_as_root_variables_show_only_as_those_variables(tmp_path):
-    # How Terraform itself behaves, and why the provisioner must never save a
-    # plan: a saved plan carries root variable values (sensitive or not);
-    # resources, planned values and state see only the user_data hash.
-    inputs = tfo.box_inputs(tmp_path)
-    p, _ = plan(tmp_path, inputs, secrets="variables")
-    leaks = set()
-    for n in tfo.secret_needles(inputs["host_private_key_text"]) + [tfo.TOKEN]:
-        leaks |= set(tfo.paths_containing(p, n))
-    assert leaks == {"/variables/host_private_key/value", "/variables/teardown_token/value"}
+def test_box_role_id_is_required_and_checked_and_the_state_must_be_s3(tmp_path):
+    """Refused before any call: no box_role_id, a malformed one, a state the
+    box cannot publish to.  A root calling the module once per case; one
+    plan per stage at which Terraform stops (a missing argument, the
+    module's own variables, then userdata's, which checks state_url)."""
+    inputs = dict(tfo.box_inputs(tmp_path), **FAKE_IDS)
+    src = tfo.hcl(tfo.rel(tfo.ROOT / "terraform" / "aws", tmp_path))
+    cases = {"no_role": ({"box_role_id": None}, 'The argument "box_role_id" is required'),
+             "bad_role": ({"box_role_id": "aroa-not-an-id"},
+                          "box_role_id must be the box role's unique id"),
+             "file_state": ({"state_url": "file:///var/lib/jumpbox"},
+                            "state_url must be s3://BUCKET[/PREFIX]"),
+             "no_state": ({"state_url": None}, "state_url must be s3://BUCKET[/PREFIX]")}
+
+    def root(names):
+        blocks = []
+        for name in names:
+            args = dict(inputs, **cases[name][0])
+            body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items() if v is not None)
+            blocks.append(f'module "{name}" {{\n  source = {src}\n{body}\n}}\n')
+        (tmp_path / "main.tf").write_text(tfo.provider_block() + "\n".join(blocks))
+
+    root(cases)
+    tfo.init(tmp_path)
+    for names in (["no_role"], ["bad_role"], ["file_state", "no_state"]):
+        root(names)
+        cp = tfo.tf(["plan", "-input=false", "-no-color"], tmp_path, check=False)
+        err = " ".join(cp.stderr.split())
+        assert cp.returncode != 0
+        for name in names:
+            assert cases[name][1] in err, (name, cp.stderr)
+        assert err.count("Error: ") == len(names), cp.stderr
 
 
 def test_any_cidr_is_refused_unless_asked_for(tmp_path):
@@ -260,14 +257,12 @@ def ami_root(tmp_path_factory):
         ssm.asked.clear()
         blocks = []
         for name, extra in cases.items():
-            args = {k: v for k, v in inputs.items() if k != "host_private_key_text"}
+            args = dict(inputs)
             args.update({k: v for k, v in FAKE_IDS.items() if k != "ami_id"}, **extra)
             body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items())
             blocks.append(f'module "{name}" {{\n'
                           f'  source = {tfo.hcl(tfo.rel(tfo.ROOT / "terraform" / "aws", tmp))}\n'
-                          f'{body}\n'
-                          '  host_private_key = file("host_private_key")\n'
-                          '  teardown_token   = file("teardown_token")\n}\n')
+                          f'{body}\n}}\n')
         (tmp / "main.tf").write_text(tfo.provider_block(endpoints={"ssm": ssm.url})
                                      + "\n".join(blocks))
         tfo.init(tmp)   # the module calls' names; the provider stays

@@ -2,6 +2,7 @@
 terraform/aws uses), then checked with the real tools: cloud-init's schema,
 shellcheck, systemd-analyze verify, sshd -t, and the box's own scripts run
 with real curl against an IMDSv2 fixture and a SigV4-checking endpoint."""
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import yaml
 from support import tf_offline as tfo
 from support.ec2_standin import write_files
 from support.fixture_servers import fixture_server
+from support.imds_server import INSTANCE_ID as IMDS_INSTANCE_ID
 from support.signed_recorder import IMDS_SECRET as SIGNED_IMDS_SECRET
 from support.signed_recorder import IMDS_TOKEN as SIGNED_IMDS_TOKEN
 from support.signed_recorder import SignedRecorder
@@ -26,7 +28,7 @@ from support.ssh_audit import audit
 # Every top-level key the template may use.  `cloud-init schema` does not
 # flag unknown top-level keys, so this list is the check for typos.
 ALLOWED_TOP_KEYS = {
-    "ssh_deletekeys", "ssh_keys", "disable_root", "allow_public_ssh_keys",
+    "ssh_deletekeys", "ssh_genkeytypes", "disable_root", "allow_public_ssh_keys",
     "users", "bootcmd", "write_files", "runcmd",
 }
 
@@ -46,11 +48,20 @@ def rendered(tmp_path_factory):
     (tmp / "cloud-config.yaml").write_text(text)
     yield {"tmp": tmp, "inputs": inputs, "text": text, "doc": yaml.safe_load(text),
            "path": tmp / "cloud-config.yaml"}
-    shutil.rmtree(tmp, ignore_errors=True)  # its keys, token and .terraform
+    shutil.rmtree(tmp, ignore_errors=True)  # its keys and .terraform
 
 
 def files_of(doc):
     return write_files(doc)
+
+
+def host_key(tmp):
+    """A host key for sshd -t: the box makes its own at first boot."""
+    p = Path(tmp) / "host_key"
+    if not p.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(p)],
+                       check=True, capture_output=True)
+    return p
 
 
 def test_cloud_config_passes_cloud_init_schema(rendered):
@@ -87,14 +98,14 @@ def test_top_level_keys_are_known(rendered):
     assert rendered["text"].startswith("#cloud-config\n")
     keys = set(rendered["doc"])
     assert keys <= ALLOWED_TOP_KEYS, f"unknown top-level keys: {keys - ALLOWED_TOP_KEYS}"
-    assert {"ssh_keys", "users", "write_files", "runcmd"} <= keys
+    assert {"ssh_genkeytypes", "users", "write_files", "runcmd"} <= keys
 
 
 def test_host_key_user_and_hardening(rendered):
     doc, inputs = rendered["doc"], rendered["inputs"]
-    assert doc["ssh_keys"]["ed25519_private"] == inputs["host_private_key_text"]
-    assert doc["ssh_keys"]["ed25519_public"] == inputs["host_public_key"]
-    assert doc["ssh_deletekeys"] is True
+    # The box makes its one host key itself; none comes in the user data.
+    assert doc["ssh_deletekeys"] is True and doc["ssh_genkeytypes"] == ["ed25519"]
+    assert "ssh_keys" not in doc
     # No ssh_pwauth: it makes cloud-init restart sshd after the box answers
     # (tests/aws/test_boot.py); the drop-in refuses passwords instead.
     assert "ssh_pwauth" not in doc and doc["disable_root"] is True
@@ -134,19 +145,76 @@ def test_bootcmd_masks_sshd_keygen_only_where_the_template_is(rendered, tmp_path
     assert calls == {False: "", True: "mask sshd-keygen@rsa.service sshd-keygen@ecdsa.service\n"}
 
 
-def test_teardown_token_file_is_root_only(rendered):
-    f = files_of(rendered["doc"])["/etc/jumpbox/teardown-token"]
-    assert f["permissions"] == "0600" and f["owner"] == "root:root"
-    assert f["content"] == tfo.TOKEN
+def test_user_data_holds_nothing_secret(rendered):
+    """EC2 shows user data to whoever may DescribeInstanceAttribute: no key
+    armour of any kind, no token file, whatever the scripts unpack to; the
+    box's prefix from box_role_id and the state, handed to its scripts."""
+    text = rendered["text"]
+    unpacked = text + "".join(f["content"] for f in files_of(rendered["doc"]).values())
+    armour = r"-----BEGIN|PRIVATE KEY|^ssh_keys:|_private:"
+    assert not re.search(armour, unpacked, re.M), re.search(f".{{0,40}}({armour}).{{0,40}}",
+                                                            unpacked, re.M)
+    assert "/etc/jumpbox/teardown-token" not in files_of(rendered["doc"])
+    assert tfo.TOKEN not in unpacked
+    # Nothing but the box's public settings go to its scripts.
+    env = ["JUMPBOX_BOX_ROLE_ID=" + tfo.BOX_ROLE_ID, "JUMPBOX_REGION=eu-west-1",
+           "JUMPBOX_STATE_BUCKET=jumpbox-state-test", "JUMPBOX_STATE_PREFIX=stacks/"]
+    runcmd = rendered["doc"]["runcmd"]
+    assert runcmd[0] == ["env", *env, "/usr/local/sbin/jumpbox-publish"]
+    # It runs before the timers that present the token are armed.
+    assert runcmd.index(["systemctl", "enable", "--now", "jumpbox-teardown.timer",
+                         "jumpbox-poweroff.timer"]) > 0
+    unit = files_of(rendered["doc"])["/etc/systemd/system/jumpbox-audit.service"]["content"]
+    assert [f'Environment="{e}"' for e in env] == \
+        [ln for ln in unit.splitlines() if ln.startswith("Environment=")]
+    f = files_of(rendered["doc"])["/usr/local/sbin/jumpbox-publish"]
+    assert (f["permissions"], f["owner"]) == ("0755", "root:root")
+
+
+@pytest.mark.parametrize("state_url, prefix", [("s3://b-1.x/", ""), ("s3://b-1.x", ""),
+                                               ("s3://b-1.x/a/b.c/", "a/b.c/")])
+def test_the_state_prefix_as_the_box_takes_it(rendered, tmp_path, state_url, prefix):
+    doc = yaml.safe_load(tfo.render_userdata(tmp_path, rendered["inputs"], state_url=state_url))
+    assert doc["runcmd"][0][3:5] == ["JUMPBOX_STATE_BUCKET=b-1.x", f"JUMPBOX_STATE_PREFIX={prefix}"]
+
+
+BAD_INPUTS = {   # module name: (variable, value, the module's words)
+    "role_empty": ("box_role_id", "", "box_role_id must be the box role's unique id"),
+    "role_lower": ("box_role_id", "AROA1234567890ab", "box_role_id must be the box role's"),
+    "role_short": ("box_role_id", "AROA12345678901", "box_role_id must be the box role's"),
+    "state_empty": ("state_url", "", "state_url must be s3://BUCKET[/PREFIX]"),
+    "state_file": ("state_url", "file:///var/lib/jumpbox", "state_url must be s3://BUCKET"),
+    "state_dots": ("state_url", "s3://b-1/a/../x", "state_url must be s3://BUCKET"),
+}
+
+
+def test_module_refuses_a_bad_role_id_or_state(rendered, tmp_path):
+    """One plan of a root calling the module once per bad input: each is
+    refused by the module's own validation, with its message."""
+    base = {k: rendered["inputs"][k] for k in ("stack_id", "public_key", "box_role_id",
+                                                "expires_at", "state_url")}
+    blocks = []
+    for name, (var, value, _) in BAD_INPUTS.items():
+        args = dict(base, clean_function_name="jumpbox-clean", region="eu-west-1",
+                    **{var: value})
+        body = "\n".join(f"  {k} = {tfo.hcl(v)}" for k, v in args.items())
+        blocks.append(f'module "{name}" {{\n  source = '
+                      f'{tfo.hcl(tfo.rel(tfo.ROOT / "userdata", tmp_path))}\n{body}\n}}\n')
+    (tmp_path / "main.tf").write_text("\n".join(blocks))
+    tfo.init(tmp_path, with_plugins=False)
+    cp = tfo.tf(["plan", "-input=false", "-no-color"], tmp_path, check=False)
+    err = " ".join(cp.stderr.split())
+    assert cp.returncode != 0
+    assert err.count("Invalid value for variable") == len(BAD_INPUTS), cp.stderr
+    for name, (var, _, message) in BAD_INPUTS.items():
+        assert message in err, (name, cp.stderr)
 
 
 def test_sshd_dropin_is_valid_and_hardened(rendered, tmp_path):
     sshd = need("sshd")
     conf = files_of(rendered["doc"])["/etc/ssh/sshd_config.d/00-jumpbox.conf"]
     assert conf["permissions"] == "0600"
-    hk = tmp_path / "host_key"
-    hk.write_text(rendered["inputs"]["host_private_key_text"])
-    hk.chmod(0o600)
+    hk = host_key(tmp_path)
     p = tmp_path / "sshd_config"
     p.write_text(conf["content"].replace("/etc/ssh/ssh_host_ed25519_key", str(hk)))
     if not os.path.isdir("/run/sshd"):
@@ -184,9 +252,7 @@ def test_sshd_dropin_as_rendered_passes_ssh_audit(rendered, tmp_path):
     compression (support/ssh_audit.py lists the notes accepted, and why)."""
     sshd = need("sshd")
     conf = files_of(rendered["doc"])["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
-    hk = tmp_path / "host_key"
-    hk.write_text(rendered["inputs"]["host_private_key_text"])
-    hk.chmod(0o600)
+    hk = host_key(tmp_path)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -216,9 +282,7 @@ def test_sshd_dropin_as_rendered_passes_ssh_audit(rendered, tmp_path):
 def sshd_effective(rendered, conf_text, tmp_path):
     """sshd -t and -T of a drop-in, as the box's sshd reads it."""
     sshd = need("sshd")
-    hk = tmp_path / "host_key"
-    hk.write_text(rendered["inputs"]["host_private_key_text"])
-    hk.chmod(0o600)
+    hk = host_key(tmp_path)
     p = tmp_path / "sshd_config"
     p.write_text(conf_text.replace("/etc/ssh/ssh_host_ed25519_key", str(hk)))
     if not os.path.isdir("/run/sshd"):
@@ -240,8 +304,6 @@ def test_permit_open_becomes_the_dropins_permitopen(rendered, tmp_path):
     targets = ["nas.example.com:22", "10.0.0.5:*", "[fd00::5]:873"]
     tmp = tmp_path / "tf"
     tmp.mkdir()
-    for name in ("host_private_key", "teardown_token"):
-        shutil.copy(rendered["tmp"] / name, tmp / name)
     doc = yaml.safe_load(tfo.render_userdata(tmp, rendered["inputs"], permit_open=targets))
     conf = files_of(doc)["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
     assert "PermitOpen nas.example.com:22 10.0.0.5:* [fd00::5]:873\n" in conf
@@ -253,34 +315,41 @@ def test_permit_open_becomes_the_dropins_permitopen(rendered, tmp_path):
 @pytest.mark.parametrize("bad", [["nas"], ["*:22"], ["nas:0"], ["nas:65536"], ["a b:22"],
                                  ['a"b:22'], ["fd00::5:22"], [f"nas:{p}" for p in range(1, 18)]])
 def test_module_refuses_a_bad_permit_open(rendered, tmp_path, bad):
-    for name in ("host_private_key", "teardown_token"):
-        shutil.copy(rendered["tmp"] / name, tmp_path / name)
     with pytest.raises(AssertionError, match="permit_open must be at most 16 HOST:PORT"):
         tfo.render_userdata(tmp_path, rendered["inputs"], permit_open=bad)
 
 
+SCRIPTS = ("jumpbox-teardown", "jumpbox-publish", "jumpbox-audit-ship")
+
+
 def extract(rendered, tmp):
-    """write_files entries into tmp; units point at the extracted script."""
+    """write_files entries into tmp: the scripts (out[name]; "script" is the
+    teardown's), and the units, pointing at the extracted scripts."""
     out = {}
     files = files_of(rendered["doc"])
-    script = tmp / "jumpbox-teardown"
-    script.write_text(files["/usr/local/sbin/jumpbox-teardown"]["content"])
-    script.chmod(0o755)
-    out["script"] = script
+    for name in SCRIPTS:
+        script = tmp / name
+        script.write_text(files[f"/usr/local/sbin/{name}"]["content"])
+        script.chmod(0o755)
+        out[name] = script
+    out["script"] = out["jumpbox-teardown"]
     units = tmp / "units"
     units.mkdir()
     for path, f in files.items():
         if path.startswith("/etc/systemd/system/"):
             u = units / Path(path).name
-            u.write_text(f["content"].replace("ExecStart=/usr/local/sbin/jumpbox-teardown",
-                                              f"ExecStart={script}"))
+            text = f["content"]
+            for name in SCRIPTS:
+                text = text.replace(f"=/usr/local/sbin/{name}\n", f"={out[name]}\n")
+            u.write_text(text)
             out[u.name] = u
     return out
 
 
 def test_embedded_script_passes_shellcheck(rendered, tmp_path):
     files = extract(rendered, tmp_path)
-    for script in (files["script"], tfo.ROOT / "userdata" / "jumpbox-teardown.sh"):
+    for script in [files[n] for n in SCRIPTS] + [tfo.ROOT / "userdata" / f"{n}.sh"
+                                                 for n in SCRIPTS]:
         cp = subprocess.run([need("shellcheck"), "--shell=bash", str(script)],
                             capture_output=True, text=True)
         assert cp.returncode == 0, cp.stdout
@@ -288,8 +357,9 @@ def test_embedded_script_passes_shellcheck(rendered, tmp_path):
 
 def test_embedded_units_pass_systemd_analyze_verify(rendered, tmp_path):
     files = extract(rendered, tmp_path)
-    units = sorted(str(p) for n, p in files.items() if n.startswith("jumpbox-"))
-    assert len(units) == 4
+    units = sorted(str(p) for n, p in files.items() if n.startswith("jumpbox-")
+                   and n.endswith((".service", ".timer")))
+    assert len(units) == 5
     cp = subprocess.run([need("systemd-analyze"), "verify", *units],
                         capture_output=True, text=True)
     assert cp.returncode == 0 and cp.stderr.strip() == "", cp.stderr
@@ -434,11 +504,15 @@ def test_teardown_script_refuses_a_token_needing_escapes(rendered, tmp_path):
     assert cp.returncode == 2 and reqs == []
 
 
-# ---- the sshd log shipped to the stack's audit records (lib/stack/audit.h) -------
+# ---- what the box writes under its own prefix of the state bucket ---------------
+
+# PREFIX boxes/ROLE_ID:INSTANCE_ID/ of rendered_s3's box, as the box sends it.
+BOX_PATH = f"/state-bucket/team-a/boxes/{tfo.BOX_ROLE_ID}%3A{IMDS_INSTANCE_ID}/"
+
 
 @pytest.fixture(scope="module")
 def rendered_s3(tmp_path_factory):
-    """The user data of a stack whose state is in S3: it ships its sshd log."""
+    """The user data of a stack whose state is under a prefix of its own."""
     tmp = tmp_path_factory.mktemp("userdata-s3")
     inputs = tfo.box_inputs(tmp)
     text = tfo.render_userdata(tmp, inputs, state_url="s3://state-bucket/team-a/")
@@ -461,6 +535,10 @@ print("2030-01-02T03:00:01+0000 box sshd-session[10]: Accepted publickey for jum
 """
 
 
+STATE_ENV = {"JUMPBOX_STATE_BUCKET": "state-bucket", "JUMPBOX_STATE_PREFIX": "team-a/",
+             "JUMPBOX_BOX_ROLE_ID": tfo.BOX_ROLE_ID}
+
+
 def run_ship(script, tmp, rec_status=None, **over):
     """The ship script with a stand-in journalctl, real curl, the IMDS
     fixture and a SigV4-checking S3 endpoint; (completed, requests)."""
@@ -472,8 +550,7 @@ def run_ship(script, tmp, rec_status=None, **over):
     with fixture_server("imds_server.py") as port, \
             SignedRecorder("eu-west-1", "s3", rec_status) as rec:
         env = box_env(tmp, port, {"AWS_ENDPOINT_URL_S3": rec.url}, **{
-            "PATH": f"{bindir}:/usr/bin:/bin", "JUMPBOX_AUDIT_BUCKET": "state-bucket",
-            "JUMPBOX_AUDIT_KEY_PREFIX": "team-a/audit/nightly-7/",
+            "PATH": f"{bindir}:/usr/bin:/bin", **STATE_ENV,
             "STUB_ARGV": str(tmp / "argv.json"), **over})
         cp = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
     return cp, rec.requests
@@ -482,14 +559,12 @@ def run_ship(script, tmp, rec_status=None, **over):
 def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path):
     files = files_of(rendered_s3["doc"])
     unit = files["/etc/systemd/system/jumpbox-audit.service"]["content"]
-    assert 'Environment="JUMPBOX_AUDIT_BUCKET=state-bucket"' in unit
-    assert 'Environment="JUMPBOX_AUDIT_KEY_PREFIX=team-a/audit/nightly-7/"' in unit
+    for k, v in STATE_ENV.items():
+        assert f'Environment="{k}={v}"' in unit
     assert "ExecStop=/usr/local/sbin/jumpbox-audit-ship" in unit
     assert ["systemctl", "enable", "--now", "jumpbox-audit.service"] in rendered_s3["doc"]["runcmd"]
     script = files["/usr/local/sbin/jumpbox-audit-ship"]
     assert script["permissions"] == "0755"
-    # A state that is not in S3 (file://, the default): nothing to ship to.
-    assert "/etc/systemd/system/jumpbox-audit.service" not in files_of(rendered["doc"])
     cp = subprocess.run([need("cloud-init"), "schema", "--config-file", str(rendered_s3["path"])],
                         capture_output=True, text=True)
     assert cp.returncode == 0, cp.stdout + cp.stderr
@@ -514,18 +589,20 @@ def test_the_box_ships_its_sshd_log_at_shutdown(rendered_s3, rendered, tmp_path)
     assert req["method"] == "PUT"
     # Never over an existing record (the box role's policy insists on it).
     assert req["headers"]["if-none-match"] == "*"
-    # The name lib/stack/audit.c lists: PREFIX/audit/STACK/<stamp>-<event>-<hex>.log
-    assert re.fullmatch(r"/state-bucket/team-a/audit/nightly-7/\d{8}T\d{6}\.\d{6}Z-box\.sshd_log-"
-                        r"[0-9a-f]{8}\.log", req["path"]), req["path"]
+    # Under the box's own prefix, boxes/${aws:userid}/, where only it may write.
+    assert req["path"] == BOX_PATH + "sshd.log"
     assert "Accepted publickey for jump" in req["body"].decode()
-    assert "shipped to s3://state-bucket/team-a/audit/nightly-7/" in cp.stdout
+    assert (f"shipped to s3://state-bucket/team-a/boxes/{tfo.BOX_ROLE_ID}:{IMDS_INSTANCE_ID}"
+            "/sshd.log") in cp.stdout
     assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
     # A record of that name already there: S3 answers 412, the box reports it.
     cp, reqs = run_ship(path, tmp_path, rec_status=412)
     assert cp.returncode == 1 and "HTTP 412" in cp.stderr and len(reqs) == 1
-    # A prefix that is not an audit prefix is refused before anything.
-    cp, reqs = run_ship(path, tmp_path, JUMPBOX_AUDIT_KEY_PREFIX="team-a/other/")
-    assert cp.returncode == 2 and reqs == []
+    # A prefix that is not one, or no role id: refused before anything.
+    for bad in ({"JUMPBOX_STATE_PREFIX": "team-a"}, {"JUMPBOX_STATE_PREFIX": "../"},
+                {"JUMPBOX_BOX_ROLE_ID": "aroa1234567890abcd"}):
+        cp, reqs = run_ship(path, tmp_path, **bad)
+        assert cp.returncode == 2 and reqs == [], (bad, cp.stderr)
 
 
 def test_the_box_ships_sshds_lines_by_program_cut_to_its_newest(rendered_s3, tmp_path):
@@ -567,3 +644,103 @@ def test_the_box_ships_sshds_lines_by_program_cut_to_its_newest(rendered_s3, tmp
     assert lines[-1].endswith("Accepted publickey for jump from 192.0.2.7 port 4000 ssh2: "
                               "ED25519 SHA256:x")
     assert [int(l[-7:]) for l in lines[1:-1]] == list(range(first, n))
+
+
+# ---- the box's host key and teardown token, published at first boot ---------------
+
+# Every program the publish script runs, each a spy recording its argv and
+# environment: PATH holds only these, so one not listed fails the run.
+PUBLISH_TOOLS = ("curl", "od", "tr", "sha256sum", "mktemp", "mkdir", "mv", "stat", "rm", "head")
+
+
+def run_publish(rendered_s3, tmp, rec_status=None, planted=(), **over):
+    """The user data's publish script, as its runcmd entry runs it, with a
+    host key cloud-init would have made, real curl, the IMDS fixture and a
+    SigV4-checking S3 endpoint; planted: names already under the box's
+    prefix.  (completed, requests, token file, spy log)."""
+    files = files_of(rendered_s3["doc"])
+    script = tmp / "jumpbox-publish"
+    if not script.exists():
+        script.write_text(files["/usr/local/sbin/jumpbox-publish"]["content"])
+        script.chmod(0o755)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@box",
+                        "-f", str(tmp / "ssh_host_ed25519_key")], check=True)
+        spy = tmp / "spy"
+        spy.mkdir()
+        for tool in PUBLISH_TOOLS:
+            (spy / tool).write_text(f"#!/bin/sh\n{{ printf '%s\\n' \"$0\" \"$@\"; /usr/bin/env; }}"
+                                    f" >>{tmp}/spy.log\nexec {shutil.which(tool)} \"$@\"\n")
+            (spy / tool).chmod(0o755)
+    token = tmp / "etc-jumpbox" / "teardown-token"
+    (cmd,) = [c for c in rendered_s3["doc"]["runcmd"] if c[-1] == "/usr/local/sbin/jumpbox-publish"]
+    assert cmd[0] == "env"
+    unit_env = dict(a.split("=", 1) for a in cmd[1:-1])
+    with fixture_server("imds_server.py") as port, \
+            SignedRecorder("eu-west-1", "s3", rec_status) as rec:
+        for name in planted:
+            rec.objects[BOX_PATH + name] = b"planted"
+        env = box_env(tmp, port, {"AWS_ENDPOINT_URL_S3": rec.url}, **{
+            **unit_env, "PATH": str(tmp / "spy"), "JUMPBOX_TOKEN_FILE": str(token),
+            "JUMPBOX_HOST_KEY_PUB": str(tmp / "ssh_host_ed25519_key.pub"), **over})
+        cp = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
+    return cp, rec.requests, token, tmp / "spy.log"
+
+
+def test_the_box_publishes_its_token_hash_then_its_host_key(rendered_s3, tmp_path):
+    cp, reqs, token, spy = run_publish(rendered_s3, tmp_path)
+    assert cp.returncode == 0, cp.stderr
+    # The token: 32 random bytes as 64 lowercase hex digits, root's alone.
+    tok = token.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", tok), tok
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert [p.name for p in token.parent.iterdir()] == ["teardown-token"]
+    # Its hash, then the key, each under the box's own prefix, each only if
+    # nothing is there (S3 then answers 412), signed with the role's
+    # credentials, x-amz-content-sha256 the body's.
+    assert [(r["method"], r["path"]) for r in reqs] == \
+        [("PUT", BOX_PATH + "teardown-token.sha256"), ("PUT", BOX_PATH + "host_key.pub")]
+    for r in reqs:
+        assert r["signature"] == "ok", r
+        assert r["headers"]["if-none-match"] == "*"
+        assert r["headers"]["x-amz-content-sha256"] == hashlib.sha256(r["body"]).hexdigest()
+    assert reqs[0]["body"] == hashlib.sha256(tok.encode()).hexdigest().encode()
+    assert reqs[1]["body"] == (tmp_path / "ssh_host_ed25519_key.pub").read_bytes()
+    assert reqs[1]["body"].startswith(b"ssh-ed25519 AAAA") and reqs[1]["body"].count(b"\n") == 1
+    assert (f"put s3://state-bucket/team-a/boxes/{tfo.BOX_ROLE_ID}:{IMDS_INSTANCE_ID}"
+            "/host_key.pub") in cp.stdout
+    # The token never went through argv or the environment of anything run.
+    log = spy.read_text()
+    assert "/curl\n" in log and "/od\n" in log
+    assert tok not in log and tok not in cp.stdout + cp.stderr
+    assert SIGNED_IMDS_SECRET not in log
+    assert list(tmp_path.glob("tmp.*")) == []  # its work directory is gone
+    # Run again (a new token): what it put is there, S3 answers 412, the
+    # script says so loudly and fails.
+    cp, reqs, token, _ = run_publish(rendered_s3, tmp_path, planted=(
+        "teardown-token.sha256", "host_key.pub"))
+    assert cp.returncode == 1 and len(reqs) == 1, cp.stderr
+    assert "ALARM" in cp.stderr and "teardown-token.sha256 was there before" in cp.stderr
+
+
+def test_a_host_key_planted_before_the_box_makes_its_publish_fail(rendered_s3, tmp_path):
+    cp, reqs, _, _ = run_publish(rendered_s3, tmp_path, planted=("host_key.pub",))
+    assert cp.returncode == 1, cp.stderr
+    assert [r["path"].rsplit("/", 1)[1] for r in reqs] == ["teardown-token.sha256",
+                                                           "host_key.pub"]
+    assert "ALARM" in cp.stderr and "host_key.pub was there before this box" in cp.stderr
+    assert "HTTP 412" in cp.stderr
+    # Any other failure of a put is a failure too.
+    cp, reqs, _, _ = run_publish(rendered_s3, tmp_path, rec_status=403)
+    assert cp.returncode == 1 and len(reqs) == 1 and "HTTP 403" in cp.stderr, cp.stderr
+
+
+def test_publish_refuses_bad_settings_before_making_anything(rendered_s3, tmp_path):
+    for bad in ({"JUMPBOX_BOX_ROLE_ID": "AROA-NOT-AN-ID-000"}, {"JUMPBOX_STATE_PREFIX": "a"},
+                {"JUMPBOX_STATE_BUCKET": "No_Bucket"}):
+        cp, reqs, token, _ = run_publish(rendered_s3, tmp_path, **bad)
+        assert cp.returncode == 2 and reqs == [], (bad, cp.stderr)
+        assert not token.parent.exists()
+    # No host key yet (cloud-init made none): nothing is put, no token made.
+    cp, reqs, token, _ = run_publish(rendered_s3, tmp_path,
+                                     JUMPBOX_HOST_KEY_PUB=str(tmp_path / "none.pub"))
+    assert cp.returncode == 1 and reqs == [] and not token.parent.exists(), cp.stderr

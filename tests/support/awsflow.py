@@ -149,23 +149,13 @@ class AwsEnv:
 
 
 def plan_changes(aws, stack_id, instance_id):
-    """`terraform plan -detailed-exitcode` of a live stack in its own work dir,
-    with the secrets it was applied with (read back from the instance's user
-    data, as only a test may): 0 means no drift."""
-    from support.ec2_standin import parse_user_data
+    """`terraform plan -detailed-exitcode` of a live stack in its own work dir:
+    0 means no drift.  (Nothing secret to supply: the box made its own host
+    key and token.)"""
     from support import tf_offline
-    facts = parse_user_data(aws.cloud.user_data(instance_id))
     workdir = aws.work / "stacks" / stack_id
-    secrets = workdir / "secrets.auto.tfvars.json"
-    fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"host_private_key": facts["host_private_key"],
-                   "teardown_token": facts["token"]}, f)
-    try:
-        env = dict(aws.cli, TF_DATA_DIR=str(workdir / ".terraform"), TF_IN_AUTOMATION="1",
-                   CHECKPOINT_DISABLE="1", PATH=os.environ["PATH"], HOME=str(aws.tmp))
-        return subprocess.run([tf_offline.terraform_bin(), "plan", "-detailed-exitcode",
-                               "-input=false", "-no-color", "-lock=false"],
-                              cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
-    finally:
-        secrets.unlink()
+    env = dict(aws.cli, TF_DATA_DIR=str(workdir / ".terraform"), TF_IN_AUTOMATION="1",
+               CHECKPOINT_DISABLE="1", PATH=os.environ["PATH"], HOME=str(aws.tmp))
+    return subprocess.run([tf_offline.terraform_bin(), "plan", "-detailed-exitcode",
+                           "-input=false", "-no-color", "-lock=false"],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)

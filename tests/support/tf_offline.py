@@ -158,25 +158,23 @@ def rel(target, start):
     return os.path.relpath(target, start)
 
 
+# A teardown token as the box's scripts take it (the box makes its own).
 TOKEN = "tok-Jumpbox.Test_7fQ2~x"
+# A role's unique id as IAM gives it ("AROA" and 17 more).
+BOX_ROLE_ID = "AROAJUMPBOXTEST7Q2X4Z9"
 
 
 def box_inputs(tmp):
-    """The common variables of terraform/README.md, with real keys; secrets in
-    0600 files that the root reads with file()."""
+    """The common variables of terraform/README.md with a real user key, and
+    the aws module's box_role_id.  Nothing secret: the box makes its own host
+    key and teardown token."""
     tmp = Path(tmp)
-    host_priv, host_pub = keypair(tmp, "host_key", "jumpbox-host")
     _, user_pub = keypair(tmp, "user_key", "backup-vm@dc1")
-    for name, text in (("host_private_key", host_priv), ("teardown_token", TOKEN)):
-        f = tmp / name
-        f.write_text(text)
-        f.chmod(0o600)
     return {
         "stack_id": "nightly-7",
         "requester": "backup-vm@dc1",
         "public_key": user_pub,
-        "host_public_key": host_pub,
-        "host_private_key_text": host_priv,
+        "box_role_id": BOX_ROLE_ID,
         "expires_at": "2030-01-02T03:04:05Z",
         "allow_cidr": "203.0.113.7/32",
         "state_url": "s3://jumpbox-state-test/stacks",
@@ -194,8 +192,9 @@ def render_userdata(tmp, inputs, **extra):
     args = {
         "stack_id": inputs["stack_id"],
         "public_key": inputs["public_key"],
-        "host_public_key": inputs["host_public_key"],
+        "box_role_id": inputs["box_role_id"],
         "expires_at": inputs["expires_at"],
+        "state_url": inputs["state_url"],
         "clean_function_name": "jumpbox-clean",
         "region": "eu-west-1",
         **extra,
@@ -205,12 +204,9 @@ def render_userdata(tmp, inputs, **extra):
 module "ud" {{
   source = {hcl(rel(ROOT / "userdata", tmp))}
 {body}
-  host_private_key = file("host_private_key")
-  teardown_token   = file("teardown_token")
 }}
 output "cloud_config" {{
-  value     = module.ud.cloud_config
-  sensitive = true
+  value = module.ud.cloud_config
 }}
 """)
     init(tmp, with_plugins=False)
