@@ -101,7 +101,7 @@ bare_tf() {
     local sub=$1
     shift
     local vf=() pre=()
-    [ "$sub" = init ] || vf=(-var-file=vars.tfvars.json -var-file=secret.tfvars.json)
+    [ "$sub" = init ] || vf=(-var-file=vars.tfvars.json)
     # BARE_RSS=FILE: append Terraform's peak RSS (KiB) to FILE, as ours is measured.
     [ -z "${BARE_RSS:-}" ] || pre=(/usr/bin/time -f %M -a -o "$BARE_RSS")
     "${pre[@]}" env TF_DATA_DIR="$dir/.terraform" "$TF" -chdir="$dir" "$sub" -input=false -no-color \
@@ -109,7 +109,6 @@ bare_tf() {
 }
 echo "bench: create/destroy x $N_CREATE (ours and bare terraform, alternating)" >&2
 user_pub=$("$BIN/provisioner" keygen --out "$T/k/user" | $PY -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
-host_pub=$("$BIN/provisioner" keygen --out "$T/k/host" | $PY -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
 for ((i = 0; i < N_CREATE; i++)); do
     id=bench-$i
     timed "$T/res/m" "$BIN/provisioner" create --module local --ttl 10m --stack-id "$id" \
@@ -127,18 +126,15 @@ for ((i = 0; i < N_CREATE; i++)); do
     d=$T/bare/run$i
     mkdir -p "$d"
     cp "$ROOT"/terraform/local/*.tf "$d/"
-    $PY - "$d" "$i" "$user_pub" "$host_pub" "$(free_port)" "$user" "$T" "$BIN" <<'EOF'
+    $PY - "$d" "$i" "$user_pub" "$(free_port)" "$user" "$T" "$BIN" <<'EOF'
 import json, os, sys, time
-d, i, upub, hpub, port, user, T, B = sys.argv[1:]
-v = {"stack_id": f"bare-{i}", "requester": "bench", "public_key": upub, "host_public_key": hpub,
+d, i, upub, port, user, T, B = sys.argv[1:]
+v = {"stack_id": f"bare-{i}", "requester": "bench", "public_key": upub,
      "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600)),
      "allow_cidr": "127.0.0.1/32", "state_url": f"file://{T}/bare/state", "ssh_user": user,
      "ssh_port": int(port), "box_dir": f"{T}/bare/boxes/bare-{i}", "localbox_bin": f"{B}/jumpbox-localbox",
      "cleaner_bin": f"{B}/cleaner", "ttl_log": f"{T}/bare/bare-{i}.ttl.log"}
 json.dump(v, open(f"{d}/vars.tfvars.json", "w"))
-fd = os.open(f"{d}/secret.tfvars.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-os.write(fd, json.dumps({"host_private_key": open(f"{T}/k/host/id_ed25519").read()}).encode())
-os.close(fd)
 EOF
     t0=$(now_us)
     BARE_RSS=$T/res/bare_cr_rss bare_tf "$d" init >"$d/log" 2>&1
