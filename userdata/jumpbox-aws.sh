@@ -1,8 +1,9 @@
 # jumpbox-aws: the AWS calls the box makes itself (its teardown request, its
 # host key and token hash, its sshd log), on curl and bash alone, sourced by
-# jumpbox-teardown, jumpbox-publish and jumpbox-audit-ship.  curl is in every AMI the module supports (Debian 13,
-# AL2023) and speaks IMDSv2 and SigV4 (--aws-sigv4) itself: no AWS CLI, with
-# its start-up time and its version's quirks, and nothing installed at boot.
+# jumpbox-teardown, jumpbox-publish and jumpbox-audit-ship.  curl is in every
+# AMI the module supports (Debian 13, AL2023) and speaks IMDSv2 and SigV4
+# (--aws-sigv4) itself: no AWS CLI, with its start-up time and its version's
+# quirks, and nothing installed at boot.
 #
 # Secrets stay out of argv and the environment: the IMDS token and the role's
 # keys go into curl config files (-K) in the caller's root-only directory.

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static const char *const outputs[] = {"host", "port", "user", "instance_id"};
+#define OLD_LEASE_ROLE_ID "AROAMADEBEFOREBOXKEYS"
 
 int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -215,11 +216,18 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
         }
         cJSON_AddItemToObject(box, "source", cJSON_CreateString(rel));
     }
+    /* A lease made before boxes made their own host keys names the pinned
+     * public key, an input the modules no longer take, and an aws one lacks
+     * box_role_id, which terraform/aws now requires.  Only a destroy reads
+     * such a lease, and a destroy renders no box: a placeholder id of the
+     * right form lets Terraform take the stack down. */
+    if (cJSON_GetObjectItemCaseSensitive(vars, "host_public_key") &&
+        !cJSON_GetObjectItemCaseSensitive(vars, "box_role_id") &&
+        !cJSON_GetObjectItemCaseSensitive(vars, "box_dir"))
+        cJSON_AddItemToObject(box, "box_role_id", cJSON_CreateString(OLD_LEASE_ROLE_ID));
     cJSON_ArrayForEach(v, vars)
     {
         cJSON *lit;
-        /* Leases made before boxes made their own host keys name the
-         * pinned public key, an input the modules no longer take. */
         if (strcmp(v->string, "host_public_key") == 0)
             continue;
         lit = literal_copy(v);

@@ -1,6 +1,7 @@
 """What goes wrong on AWS, on the emulated cloud: each ends with nothing of
 the stack left in EC2 or S3, no stuck lease, and a message that says what
 happened."""
+import json
 import subprocess
 
 from support.emulated_cloud import BUCKET, PREFIX
@@ -66,4 +67,19 @@ def test_a_box_removed_behind_our_back_is_still_destroyed_cleanly(aws):
     (gid,) = aws.cloud.security_groups()
     ec2.delete_security_group(GroupId=gid)
     assert aws.destroy("gone") == {"stack_id": "gone", "result": "destroyed"}
+    assert aws.cloud.leftovers() == [] and aws.leases() == []
+
+
+def test_a_stack_made_before_boxes_made_their_own_keys_is_still_destroyed(aws):
+    """A lease the previous version wrote (the host key went in user data):
+    its module inputs name host_public_key and no box_role_id, which
+    terraform/aws now requires.  An upgrade must not strand such a stack."""
+    res = aws.create("--stack-id", "older")
+    s3 = aws.cloud.client("s3")
+    key = f"{PREFIX}/older/lease.json"
+    lease = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    del lease["vars"]["box_role_id"], lease["box_token_hash"]
+    lease["vars"]["host_public_key"] = res["host_public_key"]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(lease).encode())
+    assert aws.destroy("older") == {"stack_id": "older", "result": "destroyed"}
     assert aws.cloud.leftovers() == [] and aws.leases() == []
