@@ -1,6 +1,7 @@
 """terraform/aws end to end on the emulated cloud: create, ssh through the
 written files, and the three ways down -- each leaving nothing in EC2 or S3."""
 import datetime
+import hashlib
 import json
 import re
 import time
@@ -96,11 +97,19 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
     # fires here) is found by `cleaner sweep` once its lease has expired.
     aws.start_harness()
     aws.standin.no_timer.add("swept")
-    aws.create("--stack-id", "timer", ttl="2m")
+    mine = aws.create("--stack-id", "timer", ttl="2m")["teardown_token"]
     aws.create("--stack-id", "swept", ttl="2m")
     leases = {lease["stack_id"]: lease for lease in aws.leases()}
     assert set(leases) == {"timer", "swept"}
     box = aws.standin.box_for("timer")
+    # The timer presents the token the box made itself, not the requester's,
+    # which never went to the box; the lease holds the hash of each.
+    theirs = box.token_file.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", theirs) and theirs != mine
+    lease = json.loads(aws.cloud.client("s3").get_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/timer/lease.json")["Body"].read())
+    assert lease["box_token_hash"] == hashlib.sha256(theirs.encode()).hexdigest()
+    assert lease["token_hash"] == hashlib.sha256(mine.encode()).hexdigest()
     expires = datetime.datetime.strptime(leases["timer"]["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
     assert box.facts["teardown_at"] == expires.replace(tzinfo=datetime.timezone.utc).timestamp()
 
