@@ -3,7 +3,6 @@
  * function's environment, never from the event. */
 #include "cmd.h"
 
-#include "stack/box_identity.h"
 #include "stack/audit.h"
 #include "base/err.h"
 #include "lambda/lambdafn.h"
@@ -55,14 +54,6 @@ static int config(struct build_cfg *c, char *err, size_t errlen)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: required (s3://… or file://…)");
     if (jb_state_parse(s, &c->st, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: %s", inner);
-    /* What every aws create would be refused for is the function's
-     * configuration, said once at init (lib/stack/box_identity.h). */
-    if (strcmp(m, "aws") == 0 && c->st.kind != JB_STATE_S3)
-        return jb_err(err, errlen, JB_ERR_INVALID,
-                      "JUMPBOX_STATE: module aws needs an s3:// state: its box publishes its "
-                      "host key there");
-    if (strcmp(m, "aws") == 0 && jb_box_check_role_id(getenv("JUMPBOX_BOX_ROLE_ID"), err, errlen))
-        return JB_ERR_INVALID;
     if (jb_parse_duration(t && *t ? t : "1h", &c->max_ttl_s, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MAX_TTL: %s", inner);
     if (c->max_ttl_s > JB_TTL_MAX_S)
