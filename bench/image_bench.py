@@ -36,6 +36,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,7 @@ ROOT = os.path.dirname(HERE)
 sys.path[:0] = [HERE, os.path.join(ROOT, "tests")]
 import cold_start as cs  # noqa: E402
 from support.lambda_sandbox import (LAMBDA_UID, TMP_BYTES, LambdaImage, entry_pid,  # noqa: E402
-                                    image_config)
+                                    image_config, sandboxed_pids)
 
 
 def layer_sizes(layout):
@@ -96,21 +97,49 @@ def stamped(argv, stamp, binds=()):
     return argv[:i] + ["--ro-bind", stamp, STAMP] + extra + argv[i:i + 1] + [STAMP] + argv[i + 1:]
 
 
+def wait_gone(pids, wait_s=10):
+    """The pids still alive after up to wait_s (a zombie counts as gone)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = []
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        left.append(p)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.001)
+
+
 def cold(argv, env, log):
     """One cold start: (seconds from exec, VmHWM KiB, RssAnon KiB, seconds of
     sandbox set-up before the exec)."""
     run = cs.Api.run = cs.Run()
     with open(log, "wb") as out:
         t0 = time.monotonic_ns()
-        p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        # A process group of its own: the sandbox's init and entry point are
+        # in it (tests/support/lambda_sandbox.py), and outlive the outer bwrap.
+        p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             start_new_session=True)
     try:
         if not run.arrived.wait(60):
             raise SystemExit(f"image_bench: no `next` in 60 s (see {log})")
         pid = entry_pid(p.pid)
         hwm, anon = cs.vm_kib(pid, "VmHWM"), cs.vm_kib(pid, "RssAnon")
     finally:
-        p.kill()
+        inside = sandboxed_pids(p.pid)
+        os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+        # Killing the outer bwrap alone would leave the entry point running
+        # into the next runs; and without waiting here, the next run (of
+        # whichever peer comes next) would start while up to 46 MB of the
+        # Python peer are still being torn down.
+        left = wait_gone(inside)
+        if left:
+            raise SystemExit(f"image_bench: sandboxed pids {left} outlived their run")
         run.release.set()
         cs.Api.run = None
     if run.init_error is not None:
