@@ -60,8 +60,10 @@ def sandboxed_functions(aws, img, tmp):
               if k.startswith("AWS_") and k not in ("AWS_CONFIG_FILE",
                                                     "AWS_SHARED_CREDENTIALS_FILE")}
     common["JUMPBOX_STATE"] = STATE_URL
+    # The control plane sets the box role's id on the build function.
     build = dict(common, JUMPBOX_MODULE="aws", JUMPBOX_MAX_TTL="30m",
-                 JUMPBOX_ALLOWED_CIDRS="10.0.0.0/8, 172.16.0.0/12")
+                 JUMPBOX_ALLOWED_CIDRS="10.0.0.0/8, 172.16.0.0/12",
+                 JUMPBOX_BOX_ROLE_ID=cloud["JUMPBOX_BOX_ROLE_ID"])
     h.add_function(BUILD, u.argv(), u.lambda_env(BUILD, build), timeout_s=300)
     h.add_function(CLEAN, u.argv(entry_point=["/var/task/bin/cleaner"]),
                    u.lambda_env(CLEAN, common), timeout_s=300)

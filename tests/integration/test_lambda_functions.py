@@ -229,6 +229,23 @@ def test_build_config_errors_are_init_errors(env, tmp_path):
     assert env.leases() == []
 
 
+def test_an_aws_create_needs_where_its_box_publishes(env, tmp_path):
+    """The box publishes its host key under boxes/ROLE_ID:INSTANCE_ID/ of an
+    S3 state: an aws create without one (or without the role id) is refused
+    before anything is made, saying which setting is missing."""
+    h = LambdaHarness(str(tmp_path)).start()
+    try:
+        h.add_function("b", [env.bootstrap("b", "provisioner")],
+                       build_env(env, JUMPBOX_MODULE="aws"), timeout_s=30)
+        body, ferr = invoke(boto_lambda(h), "b", json.dumps(good_event()).encode())
+        doc = json.loads(body)
+        assert ferr == "Unhandled", doc
+        assert doc["errorMessage"].startswith("--state: module aws needs an s3:// state"), doc
+    finally:
+        h.stop()
+    assert env.leases() == []
+
+
 def test_a_bad_box_profile_is_a_clean_init_error(env, tmp_path):
     # The reaper's box instance profile (lib/stack/reap.h) is checked at init.
     h = LambdaHarness(str(tmp_path)).start()

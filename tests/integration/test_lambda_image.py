@@ -23,14 +23,17 @@ from support.hardening import assert_hardened
 from support.image_util import (ROOT, TAG, UNTRACKED, build_image,  # noqa: F401
                                  lambda_image)
 from support.jbtest import bin_path, run, run_json
-from support.lambda_sandbox import (LAMBDA_UID, TMP_BYTES, children, entry_pid, gone,
-                                    sandboxed_pids, tmp_used, tree_listing)
+from support.lambda_sandbox import (LAMBDA_UID, LAMBDA_VARS, TMP_BYTES, children, entry_pid,
+                                    gone, sandboxed_pids, tmp_used, tree_listing)
 from support.lambda_util import LambdaHarness, boto_lambda, invoke
+from support.s3_versioned_double import VersionedS3Double
 
 BUILD, CLEAN = "jumpbox-build", "jumpbox-clean"
 CLEANER_ENTRY = ["/var/task/bin/cleaner"]   # the clean function's image_config.entry_point
 X25519_B64 = base64.b64encode(bytes(range(1, 33))).decode()
 GOOD_TOKEN = "ab" * 32
+S3_BUCKET, S3_PREFIX = "state", "jb"
+BOX_ROLE_ID = "AROAJUMPBOXSANDBOX0001"  # well-formed ([A-Z0-9]{16,128}), no such role
 
 
 # ---- the image itself ---------------------------------------------------------
@@ -241,11 +244,14 @@ class StsDenies:
 
 class Sandboxed:
     """The harness with the build and clean functions running from the
-    unpacked image; file:// state in a directory of the host bound at
-    /tmp/state (inside /tmp, as it must be), standing in for S3."""
+    unpacked image.  State: a file:// directory of the host bound at
+    /tmp/state (inside /tmp, as it must be), standing in for S3; or, with
+    s3 (a VersionedS3Double whose keys are the execution role's in
+    LAMBDA_VARS), s3://state/jb on it, reached with AWS_ENDPOINT_URL_S3 by
+    our S3 client and Terraform's S3 backend alike (lib/stack/stackcfg.c)."""
 
-    def __init__(self, img, tmp, build_env=None):
-        self.img, self.tmp = img, tmp
+    def __init__(self, img, tmp, build_env=None, s3=None):
+        self.img, self.tmp, self.s3 = img, tmp, s3
         # Where uid 993 can reach it to bind it (tmp_path's parents are 0700).
         self.outer = Path(tempfile.mkdtemp(prefix="jumpbox-sandbox-state."))
         os.chmod(self.outer, 0o711)
@@ -256,6 +262,9 @@ class Sandboxed:
         self.h = LambdaHarness(str(tmp)).start()
         binds = [(str(self.state), "/tmp/state")]
         common = {"JUMPBOX_STATE": "file:///tmp/state"}
+        if s3 is not None:
+            common = {"JUMPBOX_STATE": f"s3://{S3_BUCKET}/{S3_PREFIX}",
+                      "AWS_ENDPOINT_URL_S3": s3.endpoint}
         benv = dict(common, JUMPBOX_MODULE="aws", JUMPBOX_MAX_TTL="30m",
                     JUMPBOX_ALLOWED_CIDRS="203.0.113.0/24", JUMPBOX_DEADLINE_RESERVE="20s")
         benv.update(build_env or {})
@@ -274,7 +283,21 @@ class Sandboxed:
         return self.h.functions[name].proc.pid
 
     def leases(self):
-        return sorted(p.name for p in self.state.iterdir() if (p / "lease.json").exists())
+        if self.s3 is None:
+            return sorted(p.name for p in self.state.iterdir() if (p / "lease.json").exists())
+        with self.s3.lock:
+            keys = [k for k, v in self.s3.buckets[S3_BUCKET].items() if not v[-1].marker]
+        return sorted(k.split("/")[1] for k in keys
+                      if k.startswith(S3_PREFIX + "/") and k.endswith("/lease.json")
+                      and k.count("/") == 2)
+
+    def lease(self, sid):
+        """The stack's lease as stored now."""
+        if self.s3 is None:
+            return json.loads((self.state / sid / "lease.json").read_text())
+        versions = self.s3.buckets[S3_BUCKET][f"{S3_PREFIX}/{sid}/lease.json"]
+        assert not versions[-1].marker
+        return json.loads(versions[-1].body)
 
     def stop(self):
         pids = [p for fn in self.h.functions.values() if fn.proc
@@ -431,14 +454,24 @@ class TmpPeak:
 
 
 def test_a_failing_create_runs_terraform_from_the_image_and_rolls_back(lambda_image, tmp_path):
-    """A create whose AWS calls are all refused: Terraform and the provider
-    start from the image (init links the unpacked mirror, nothing is copied
-    to /tmp), the apply fails, the error says why, and the runtime serves
-    the next event.  EC2 refuses the rollback too, so it cannot show that no
-    instance was left (an apply may fail with RunInstances in flight): the
-    lease stays, failed and expired, for the sweeper."""
+    """A create whose AWS calls are all refused but S3's: Terraform and the
+    provider start from the image (init links the unpacked mirror, nothing
+    is copied to /tmp), the apply fails, the error says why, and the runtime
+    serves the next event.  EC2 refuses the rollback too, so it cannot show
+    that no instance was left (an apply may fail with RunInstances in
+    flight): the lease stays, failed and expired, for the sweeper.
+
+    The aws module needs an s3:// state (its box publishes its host key
+    there) and a box role id: the state is the versioned S3 double, which
+    checks every signature against the execution role's keys, reached with
+    AWS_ENDPOINT_URL_S3 by our S3 client (lease, audit) and Terraform's S3
+    backend (state, lock file); every other endpoint (STS, EC2, SSM) is
+    StsDenies, through AWS_ENDPOINT_URL."""
     sts = StsDenies()
-    s = Sandboxed(lambda_image, tmp_path, build_env={"AWS_ENDPOINT_URL": sts.url})
+    s3 = VersionedS3Double(buckets=(S3_BUCKET,), access_key=LAMBDA_VARS["AWS_ACCESS_KEY_ID"],
+                           secret_key=LAMBDA_VARS["AWS_SECRET_ACCESS_KEY"]).start()
+    s = Sandboxed(lambda_image, tmp_path, s3=s3,
+                  build_env={"AWS_ENDPOINT_URL": sts.url, "JUMPBOX_BOX_ROLE_ID": BOX_ROLE_ID})
     try:
         s.invoke(BUILD, b"{}")  # cold start first, so the sampler has a pid
         peak = TmpPeak(lambda: s.pid(BUILD))
@@ -453,8 +486,13 @@ def test_a_failing_create_runs_terraform_from_the_image_and_rolls_back(lambda_im
         assert "rollback failed too" in doc["errorMessage"], doc
         assert "kept for the sweeper" in doc["errorMessage"], doc
         (sid,) = s.leases()
-        lease = json.loads((s.state / sid / "lease.json").read_text())
+        lease = s.lease(sid)
         assert lease["status"] == "failed", lease
+        # Terraform's S3 backend ran against the double too: it took and
+        # released its lock file beside the state.
+        lock = s3.all_versions(S3_BUCKET, f"{S3_PREFIX}/{sid}/terraform.tfstate.tflock")
+        assert [marker for _, _, marker in lock][-2:] == [False, True], s3.all_versions(S3_BUCKET)
+        assert s3.verified == len(s3.requests), s3.requests  # every request signed right
         print(f"/tmp peak during a create: {used} bytes; symlinks: {peak.links}")
         assert 0 < used < 32 << 20, used   # the provider alone is hundreds of MB
         # terraform init linked the image's unpacked mirror instead of copying it.
@@ -465,6 +503,7 @@ def test_a_failing_create_runs_terraform_from_the_image_and_rolls_back(lambda_im
         assert len({h["pid"] for h in s.h.functions[BUILD].history}) == 1
     finally:
         s.stop()
+        s3.stop()
         sts.close()
 
 
