@@ -105,8 +105,9 @@ help:
 
 # Each object depends on the headers it includes, as the compiler found
 # them (-MMD); -MP keeps a removed header from breaking the next build.
-# And on the flags: a build dir made with other ones (an older, unhardened
-# build-image/, say) is rebuilt, not linked from stale objects.
+# And on the flags and libraries: a build dir made with other ones (an
+# older, unhardened build-image/, or one linked dynamically, say) is rebuilt,
+# not linked from stale objects.
 $(B)/obj/%.o: %.c $(B)/gen/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
@@ -120,7 +121,7 @@ $(B)/gen/jb_version.h: FORCE
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 $(B)/gen/flags: FORCE
 	@mkdir -p $(dir $@)
-	@printf '%s\n' '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' >$@.new
+	@printf '%s\n' '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(PKG_LIBS)' >$@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 $(B)/gen/jb_paths.h: FORCE
 	@mkdir -p $(dir $@)

@@ -24,6 +24,10 @@ IMAGE_OUT=$T/a IMAGE_BUILD=$T/build-a nice -n 10 bash packaging/image.sh >"$T/a.
 echo "bench: the same image after a code-only change" >&2
 mkdir "$T/tree"
 git ls-files -z | xargs -0 cp --parents -t "$T/tree"
+# packaging/image.sh builds only from a git clone (its code layer is what git
+# tracks): the copy gets an index of the same files, no commit needed.
+git -C "$T/tree" init -q
+git -C "$T/tree" add -A
 sed -i 's/Makes short-lived SSH jump boxes/Makes short-lived SSH jump boxes (changed)/' "$T/tree/provisioner/main.c"
 grep -q "(changed)" "$T/tree/provisioner/main.c" || { echo "bench: the code change did not apply" >&2; exit 1; }
 (cd "$T/tree" && IMAGE_OUT=$T/b IMAGE_BUILD=$T/build-b nice -n 10 bash packaging/image.sh) >"$T/b.log" 2>&1 ||

@@ -98,8 +98,27 @@ if [ -n "${MODULE_VARS:-}" ]; then
 fi
 
 # ---- the programs -----------------------------------------------------------
-# Release build of its own, with build paths mapped out of the binaries.
-make -s B="$B" OPT="-O2 -g" EXTRA_CFLAGS="-ffile-prefix-map=$PWD=." "$B/provisioner" "$B/cleaner"
+# Release build of its own, with build paths mapped out of the binaries, and
+# linked for a Lambda cold start (bench/RESULTS.md, cold start): libssh2,
+# libcrypto, libsodium, expat and zlib static, so the loader maps and
+# relocates only glibc and cJSON (Debian ships no libcjson.a), and a DT_RPATH
+# (--disable-new-dtags: a DT_RUNPATH would come after LD_LIBRARY_PATH) naming
+# the image's library directory, searched before Lambda's LD_LIBRARY_PATH and
+# its eight directories the image does not have, each with its hwcaps
+# subdirectories.  The rpath also serves libcurl and its libraries, which
+# lib/net/curl_dl.c dlopen()s at the first AWS call; they bring their own
+# shared libcrypto, which the programs do not export theirs to.  And packed
+# relative relocations (DT_RELR, glibc 2.36+): the static libcrypto brings
+# ~17,000 of them, 420 KB of RELA the loader reads at every start, 6 KB as RELR.
+LIBDIR=/usr/lib/$(cc -print-multiarch)
+STATIC_LIBS="-lssh2 -lcrypto -lsodium -lexpat -lz"
+make -s B="$B" OPT="-O2 -g" EXTRA_CFLAGS="-ffile-prefix-map=$PWD=." \
+    EXTRA_LDFLAGS="-Wl,--disable-new-dtags,-rpath,$LIBDIR -Wl,-z,pack-relative-relocs" \
+    PKG_LIBS="-Wl,-Bstatic $STATIC_LIBS -Wl,-Bdynamic $(pkg-config --libs libcjson) -pthread" \
+    "$B/provisioner" "$B/cleaner"
+for p in provisioner cleaner; do
+    readelf -dW "$B/$p" | grep -q "(RPATH).*\[$LIBDIR\]" || die "$B/$p has no DT_RPATH $LIBDIR"
+done
 
 rm -rf "$OUT/oci" "$B/bundle" "$B/stage"
 mkdir -p "$OUT" "$B/stage"
@@ -154,7 +173,6 @@ layer "terraform $TF_VERSION; hashicorp/aws $PROVIDER_VERSIONS unpacked in /opt/
 
 # ---- layer 2: loader, libraries, certificates --------------------------------
 echo "image: layer 2: loader, shared libraries, CA certificates" >&2
-LIBDIR=/usr/lib/$(cc -print-multiarch)
 mkdir -p "$S$LIBDIR" "$S/etc/ssl/certs" "$S/tmp" "$S/proc" "$S/dev" "$S/var/task"
 CURL_SO="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
 [ -e "$CURL_SO" ] || die "$CURL_SO not found: install libcurl4"

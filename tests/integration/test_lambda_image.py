@@ -174,6 +174,34 @@ def test_programs_run_from_the_image_alone(lambda_image):
     assert cp.returncode != 0 and "Read-only file system" in cp.stderr, cp.stderr
 
 
+def test_the_loader_looks_only_in_the_image_library_directory(lambda_image):
+    """Lambda's LD_LIBRARY_PATH names eight directories this image lacks, and
+    the loader tries each, with its hwcaps subdirectories, before its own
+    default one.  The programs carry a DT_RPATH naming the image's library
+    directory, which the loader searches first, and link all but glibc and
+    cJSON statically, so a cold start maps two libraries (bench/RESULTS.md)."""
+    rootfs = Path(lambda_image.unpacked.rootfs)
+    (libdir,) = {"/" + str(p.parent.relative_to(rootfs))
+                 for p in rootfs.glob("usr/lib/*/libc.so.6")}
+    env = dict(lambda_image.unpacked.lambda_env("t"), LD_DEBUG="libs")
+    assert "/var/lang/lib" in env["LD_LIBRARY_PATH"]
+    for prog in ("provisioner", "cleaner"):
+        argv = [f"/var/task/bin/{prog}", "--help"]
+        cp = subprocess.run(lambda_image.unpacked.argv(entry_point=argv), env=env,
+                            capture_output=True, text=True, timeout=60)
+        assert cp.returncode == 0, cp.stderr
+        # setpriv and bwrap log too: only the lines of the entry point's pid.
+        (pid,) = {ln.split(":")[0].strip() for ln in cp.stderr.splitlines()
+                  if ln.rstrip().endswith(f"initialize program: {argv[0]}")}
+        ours = [ln.split(":", 1)[1].strip() for ln in cp.stderr.splitlines()
+                if ln.split(":")[0].strip() == pid]
+        tried = [ln.split("trying file=")[1] for ln in ours if "trying file=" in ln]
+        found = sorted(ln.split("find library=")[1].split()[0] for ln in ours
+                       if "find library=" in ln)
+        assert tried and all(t.startswith(libdir + "/") for t in tried), (prog, tried)
+        assert found == ["libc.so.6", "libcjson.so.1"], (prog, found)
+
+
 # ---- the functions in the sandbox ---------------------------------------------
 
 class StsDenies:
