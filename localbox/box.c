@@ -1,6 +1,7 @@
 #include "box.h"
 
 #include "stack/audit.h"
+#include "stack/lease.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
@@ -360,11 +361,11 @@ static void stop_pid(pid_t pid, const char *dir)
         kill(pid, SIGKILL);
 }
 
-static int run_cleaner(const struct jb_box_spec *s, int log_fd)
+static int run_cleaner(const struct jb_box_spec *s, const char *reason, int log_fd)
 {
-    char *const argv[] = {"cleaner",           "destroy", "--stack-id",
-                          (char *)s->stack_id, "--state", (char *)s->state_url,
-                          "--reason",          "ttl",     NULL};
+    char *const argv[] = {"cleaner",           "destroy",      "--stack-id",
+                          (char *)s->stack_id, "--state",      (char *)s->state_url,
+                          "--reason",          (char *)reason, NULL};
     struct jb_proc_opts o = {0};
     int status = -1;
 
@@ -378,25 +379,73 @@ static int run_cleaner(const struct jb_box_spec *s, int log_fd)
     return status;
 }
 
-/* The TTL, armed from inside the box: at expiry ask the cleaner to destroy
- * the stack; if the box still runs after that, stop sshd ourselves. */
+/* The box's end by its own clock as its lease says now: the nearer of its
+ * expiry and, once ready, its keep-alive (an extension or heartbeats move
+ * them), never past cap.  What it was when the lease cannot be read or is
+ * not ready (being made, or being destroyed already). */
+static time_t follow_lease(const struct jb_box_spec *s, const struct jb_state *st, time_t end,
+                           time_t cap, const char **why, int log_fd)
+{
+    struct jb_lease l;
+    char was[JB_RFC3339_LEN], now[JB_RFC3339_LEN];
+    time_t next = end;
+    const char *reason = *why;
+
+    memset(&l, 0, sizeof(l));
+    if (jb_lease_get(st, s->stack_id, &l, NULL, 0) == 0 && strcmp(l.status, "ready") == 0) {
+        next = jb_lease_ends_at(&l);
+        reason = next < l.expires_at ? "keepalive" : "ttl";
+    }
+    jb_lease_clear(&l);
+    if (next > cap) {
+        next = cap;
+        reason = "ttl";
+    }
+    if (next != end) {
+        jb_format_rfc3339(end, was);
+        jb_format_rfc3339(next, now);
+        dprintf(log_fd, "jumpbox-localbox: %s ends at %s (%s), was %s\n", s->stack_id, now, reason,
+                was);
+    }
+    *why = reason;
+    return next;
+}
+
+/* The TTL, armed from inside the box: at its end (the lease's expiry or
+ * keep-alive, re-read every few seconds) ask the cleaner to destroy the
+ * stack; if the box still runs after that, stop sshd ourselves. */
 static void timer_main(const struct jb_box_spec *s, time_t expires, pid_t sshd_pid, int log_fd)
 {
-    struct timespec at = {expires, 0};
+    /* The cap counts from the box's start, whatever the lease says. */
+    time_t cap = time(NULL) + (s->max_ttl_s > 0 ? s->max_ttl_s : 24 * 3600);
+    time_t end = expires < cap ? expires : cap;
     char fired[PATH_MAX], armed[PATH_MAX];
     char stamp[JB_RFC3339_LEN];
-    int status;
+    const char *why = "ttl";
+    struct jb_state st;
+    int status, have_state = jb_state_parse(s->state_url, &st, NULL, 0) == 0;
+    /* A file costs nothing to read; S3 answers each read with a request. */
+    int poll_s = have_state && st.kind == JB_STATE_S3 ? 10 : 2;
 
-    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
-        ;
+    for (;;) {
+        time_t now = time(NULL);
+        struct timespec at = {end < now + poll_s ? end : now + poll_s, 0};
+
+        if (now >= end)
+            break;
+        while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
+            ;
+        if (have_state)
+            end = follow_lease(s, &st, end, cap, &why, log_fd);
+    }
     /* From here `down` must not kill us: we are the one destroying. */
     if (jb_path_join(armed, sizeof(armed), s->dir, "timer.pid") == 0 &&
         jb_path_join(fired, sizeof(fired), s->dir, "timer.fired") == 0)
         rename(armed, fired);
     jb_format_rfc3339(time(NULL), stamp);
-    dprintf(log_fd, "%s jumpbox-localbox: TTL reached for %s, running cleaner\n", stamp,
-            s->stack_id);
-    status = run_cleaner(s, log_fd);
+    dprintf(log_fd, "%s jumpbox-localbox: %s reached for %s, running cleaner\n", stamp,
+            strcmp(why, "keepalive") == 0 ? "keep-alive" : "TTL", s->stack_id);
+    status = run_cleaner(s, why, log_fd);
     if (pid_is_ours(sshd_pid, s->dir)) {
         dprintf(log_fd, "jumpbox-localbox: cleaner exited %d and sshd still runs: stopping it\n",
                 status);

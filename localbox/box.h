@@ -10,6 +10,7 @@ struct jb_box_spec {
     const char *dir, *stack_id, *user, *allow_cidr, *public_key, *expires_at;
     const char *cleaner, *state_url, *log;
     int port;
+    long max_ttl_s;          /* the box ends this long after it started, whatever its lease says */
     struct jb_permit permit; /* empty: forwards anywhere */
 };
 

@@ -7,6 +7,8 @@
  *      a real OpenSSH sshd on 127.0.0.1:--port, and arms the TTL: a timer
  *      process that at --expires-at runs `cleaner destroy` for the stack and,
  *      should that fail, stops sshd itself (the lease stays for the sweeper).
+ *      The timer follows the lease in --state (an extension, a keep-alive
+ *      that runs out), never past --max-ttl (default 24h) from its start.
  * down stops the timer and sshd and wipes --dir; with --stack-id and --state
  *      it first ships sshd's log to the stack's audit records (lib/stack/audit.h).
  */
@@ -26,7 +28,7 @@ static const char usage[] =
     "usage: jumpbox-localbox up --stack-id ID --port N --user USER --allow-cidr CIDR\n"
     "                          --public-key LINE --expires-at RFC3339 --cleaner PATH\n"
     "                          --state URL [--log PATH] [--permit-open HOST:PORT]...\n"
-    "                          --dir DIR\n"
+    "                          [--max-ttl DURATION] --dir DIR\n"
     "       jumpbox-localbox down [--stack-id ID --state URL] --dir DIR\n"
     "\n"
     "Internal helper of terraform/local: runs a real sshd on 127.0.0.1 as the\n"
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
                                          {"state", required_argument, NULL, 'S'},
                                          {"log", required_argument, NULL, 'l'},
                                          {"permit-open", required_argument, NULL, 'P'},
+                                         {"max-ttl", required_argument, NULL, 'M'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct jb_box_spec spec;
@@ -96,6 +99,13 @@ int main(int argc, char **argv)
         case 'P':
             if (jb_permit_add(&spec.permit, optarg, err, sizeof(err)) != 0) {
                 fprintf(stderr, "jumpbox-localbox: --permit-open: %s\n", err);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (jb_parse_duration(optarg, &spec.max_ttl_s, err, sizeof(err)) != 0 ||
+                spec.max_ttl_s < 10 || spec.max_ttl_s > 24 * 3600) {
+                fprintf(stderr, "jumpbox-localbox: --max-ttl: from 10s to 24h\n");
                 return 2;
             }
             break;

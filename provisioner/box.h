@@ -19,6 +19,7 @@
 /* A direct create's options, as given (NULL: the default). */
 struct jb_box_create_args {
     const char *module, *ttl, *stack_id, *allow_cidr, *state_url, *requester, *ready_timeout;
+    const char *keepalive;          /* NULL or "0": none */
     const struct jb_permit *permit; /* --permit-open, already parsed; NULL: none */
 };
 

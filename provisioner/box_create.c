@@ -9,6 +9,7 @@
 #include "stack/stackcfg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -19,11 +20,24 @@ static int invalid(const char **field, const char *name)
     return JB_ERR_INVALID;
 }
 
+/* JUMPBOX_MAX_TTL: the longest a box made here may live, extensions
+ * included (default and limit 24h). */
+static int max_ttl(long *out, char *err, size_t errlen)
+{
+    const char *v = getenv("JUMPBOX_MAX_TTL");
+
+    if (jb_parse_duration(v && *v ? v : "24h", out, err, errlen) != 0)
+        return JB_ERR_INVALID;
+    if (*out < JB_TTL_MIN_S || *out > JB_TTL_MAX_S)
+        return jb_err(err, errlen, JB_ERR_INVALID, "from 10s to 24h");
+    return 0;
+}
+
 int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create *bc,
                         const char **field, char *err, size_t errlen)
 {
     const char *module = a->module ? a->module : "local";
-    long ttl = 0, ready = 0;
+    long ttl = 0, ready = 0, max = 0, keepalive = 0;
     int rc;
 
     memset(bc, 0, sizeof(*bc));
@@ -34,13 +48,23 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
     }
     if (jb_parse_duration(a->ttl ? a->ttl : "1h", &ttl, err, errlen) != 0)
         return invalid(field, "--ttl");
-    if (ttl > JB_TTL_MAX_S) {
-        jb_err(err, errlen, JB_ERR_INVALID, "at most 24h");
+    if (max_ttl(&max, err, errlen) != 0)
+        return invalid(field, "JUMPBOX_MAX_TTL");
+    if (ttl > max) {
+        jb_err(err, errlen, JB_ERR_INVALID, "at most %lds (JUMPBOX_MAX_TTL; 24h at most)", max);
         return invalid(field, "--ttl");
     }
     if (ttl < JB_TTL_MIN_S) {
         jb_err(err, errlen, JB_ERR_INVALID, "at least 10s (the box must be up before it expires)");
         return invalid(field, "--ttl");
+    }
+    if (a->keepalive && strcmp(a->keepalive, "0") != 0) {
+        if (jb_parse_duration(a->keepalive, &keepalive, err, errlen) != 0)
+            return invalid(field, "--keepalive");
+        if (keepalive < JB_TTL_MIN_S || keepalive > JB_TTL_MAX_S) {
+            jb_err(err, errlen, JB_ERR_INVALID, "0 (none), or from 10s to 24h");
+            return invalid(field, "--keepalive");
+        }
     }
     if (jb_parse_duration(a->ready_timeout ? a->ready_timeout : "2m", &ready, err, errlen) != 0)
         return invalid(field, "--ready-timeout");
@@ -101,6 +125,8 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
     bc->req.allow_cidr = bc->cidr;
     bc->req.requester = bc->requester;
     bc->req.ready_timeout_s = (int)ready;
+    bc->req.keepalive_s = keepalive;
+    bc->req.max_ttl_s = max;
     if (a->permit)
         bc->permit = *a->permit;
     bc->req.permit = &bc->permit;

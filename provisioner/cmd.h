@@ -8,6 +8,8 @@ int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 /* The durable audit records under the state's audit/ (lib/stack/audit.h). */
 int cmd_audit(int argc, char **argv);
+/* Moves a live stack's expiry later, within its cap. */
+int cmd_extend(int argc, char **argv);
 /* On the backup VM: asks the build function for a jump box. */
 int cmd_request(int argc, char **argv);
 /* Runs a command with a jump box of its own (its exit statuses: 125-127). */

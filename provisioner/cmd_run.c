@@ -35,6 +35,7 @@ static const char usage[] =
     "                       (--allow-cidr CIDR | --allow-my-ip) [--ttl DURATION]\n"
     "                       [--stack-id ID] [--state URL] [--requester TEXT]\n"
     "                       [--ready-timeout DURATION] [--clean-function NAME]\n"
+    "                       [--keepalive DURATION]\n"
     "                       [--permit-open HOST:PORT]...\n"
     "                       [--grace DURATION] [--task-token TOKEN [--heartbeat DURATION]]\n"
     "                       [--quiet] -- COMMAND [ARG...]\n"
@@ -57,8 +58,11 @@ static const char usage[] =
     "  --allow-cidr      the only source allowed to reach SSH (default 127.0.0.1/32\n"
     "                    for local)\n"
     "  --allow-my-ip     allow this machine's public address (JUMPBOX_CHECKIP_URL)\n"
-    "  --ttl             the box's lifetime (default 1h): its own timer ends it then,\n"
-    "                    COMMAND or not; a warning comes before\n"
+    "  --ttl             the box's longest life (default 1h): its own timer ends it\n"
+    "                    then, COMMAND or not; a warning comes before\n"
+    "  --keepalive       with --module: run heartbeats while COMMAND runs and the box\n"
+    "                    ends this long after the last one, before --ttl if run dies\n"
+    "                    (SIGKILL, a lost machine).  Default 5m; 0: none\n"
     "  --stack-id, --state, --requester, --ready-timeout  as for create (--stack-id,\n"
     "                    --state and --ready-timeout with --module only)\n"
     "  --permit-open     a target the box may forward to (repeatable), as for\n"
@@ -91,6 +95,8 @@ struct run {
     struct jb_out_dir od;
     time_t warn_at, expires_at;
     int warned;
+    long beat_every; /* seconds between keep-alive heartbeats; 0: none */
+    time_t next_beat;
     struct run_report rep;
 };
 
@@ -209,10 +215,48 @@ static int command_env(const struct run *r, struct jb_strv *env)
     return 0;
 }
 
+/* When the box's expiry moved (an extend meanwhile), so does the warning. */
+static void set_expiry(struct run *r, time_t expires_at)
+{
+    long lead;
+
+    if (expires_at == r->expires_at)
+        return;
+    r->expires_at = expires_at;
+    lead = (long)(r->expires_at - time(NULL)) / 10;
+    r->warn_at = r->expires_at - (lead > 60 ? lead : 60);
+    r->warned = 0;
+}
+
+/* The keep-alive: alive_until pushed on, the box told.  A failed one is
+ * said, and the next comes on time: the keep-alive spans several. */
+static void heartbeat(struct run *r)
+{
+    struct jb_lease l;
+    char err[JB_ERRLEN], until[JB_RFC3339_LEN];
+
+    if (r->beat_every == 0 || time(NULL) < r->next_beat)
+        return;
+    r->next_beat = time(NULL) + r->beat_every;
+    memset(&l, 0, sizeof(l));
+    if (jb_stack_heartbeat(&r->ctx, r->res.lease.stack_id, &l, err, sizeof(err)) == 0) {
+        r->res.lease.alive_until = l.alive_until;
+        set_expiry(r, l.expires_at);
+    } else {
+        jb_format_rfc3339(r->res.lease.alive_until, until);
+        fprintf(stderr,
+                "jumpbox: warning: keep-alive heartbeat failed: %s (the box ends at %s unless a "
+                "later one gets through)\n",
+                err, until);
+    }
+    jb_lease_clear(&l);
+}
+
 static void tick(void *ctx)
 {
     struct run *r = ctx;
 
+    heartbeat(r);
     if (!r->warned && time(NULL) >= r->warn_at) {
         char when[JB_RFC3339_LEN];
         jb_format_rfc3339(r->expires_at, when);
@@ -264,7 +308,7 @@ static int teardown(struct run *r)
 struct run_args {
     struct jb_box_create_args c;
     struct jb_box_request_args q;
-    const char *grace, *token, *heartbeat, *clean_function;
+    const char *grace, *token, *heartbeat, *clean_function, *keepalive;
     int module_given;
     struct jb_permit permit;
 };
@@ -298,6 +342,8 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
         fprintf(stderr, "jumpbox: %s\n", err); /* err names --task-token */
         return RUN_FAILED;
     }
+    if (a->q.function && a->keepalive)
+        return bad("--keepalive", "only with --module: the build function keeps no keep-alive yet");
     if (a->q.function) {
         a->q.requester = a->c.requester;
         a->q.ttl = a->c.ttl;
@@ -316,6 +362,7 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
         say(r, "allowing %s (this machine's public address)", cidr);
         a->c.allow_cidr = cidr;
     }
+    a->c.keepalive = a->keepalive ? a->keepalive : "5m";
     rc = jb_box_create_check(&a->c, &r->bc, &field, err, sizeof(err));
     a->c.allow_cidr = NULL; /* cidr goes out of scope; bc holds its own copy */
     if (rc == JB_ERR_INVALID)
@@ -369,6 +416,7 @@ int cmd_run(int argc, char **argv)
                                          {"permit-open", required_argument, NULL, 'P'},
                                          {"task-token", required_argument, NULL, 'T'},
                                          {"heartbeat", required_argument, NULL, 'H'},
+                                         {"keepalive", required_argument, NULL, 'K'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -438,6 +486,9 @@ int cmd_run(int argc, char **argv)
         case 'H':
             a.heartbeat = optarg;
             break;
+        case 'K':
+            a.keepalive = optarg;
+            break;
         case 'q':
             r->quiet = 1;
             break;
@@ -482,10 +533,11 @@ int cmd_run(int argc, char **argv)
             goto down;
         goto out;
     }
-    r->expires_at = r->res.lease.expires_at;
-    {
-        long lead = (long)(r->expires_at - time(NULL)) / 10;
-        r->warn_at = r->expires_at - (lead > 60 ? lead : 60);
+    set_expiry(r, r->res.lease.expires_at);
+    /* Four heartbeats a keep-alive: three may fail before the box ends. */
+    if (r->clean_function == NULL && r->res.lease.keepalive_s > 0) {
+        r->beat_every = r->res.lease.keepalive_s / 4 > 2 ? r->res.lease.keepalive_s / 4 : 2;
+        r->next_beat = time(NULL) + r->beat_every;
     }
     say(r, "box %s ready; running %s", r->res.lease.stack_id, argv[optind]);
     oc.stack_id = r->res.lease.stack_id;

@@ -16,6 +16,7 @@ static const char usage[] = "usage: provisioner COMMAND [options]\n"
                             "  keygen   write a new Ed25519 keypair in OpenSSH format\n"
                             "  request  ask the build Lambda function for a jump box\n"
                             "  run      run a command with a jump box, torn down when it ends\n"
+                            "  extend   move a live box's expiry later, within its cap\n"
                             "  audit    print the stacks' durable audit records (JSON lines)\n"
                             "\n"
                             "With AWS_LAMBDA_RUNTIME_API set and no command it serves the\n"
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
         return cmd_request(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "extend") == 0)
+        return cmd_extend(argc - 1, argv + 1);
     if (strcmp(argv[1], "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
     fprintf(stderr, "provisioner: command: unknown command '%s' (try --help)\n", argv[1]);

@@ -83,10 +83,10 @@ int jb_check_stack_id(const char *s, char *err, size_t errlen)
     }
     if (s[0] == '-' || s[n - 1] == '-')
         return jb_err(err, errlen, JB_ERR_INVALID, "stack id may not start or end with '-'");
-    /* The audit records' and the boxes' own directories beside the
-     * stacks' (audit.h, box_identity.h): a stack of that name would share
-     * one, and its purge would take what is in it. */
-    if (strcmp(s, "audit") == 0 || strcmp(s, "boxes") == 0)
+    /* The audit records', the boxes' own and their deadlines' directories
+     * beside the stacks' (audit.h, box_identity.h, deadline.h): a stack of
+     * that name would share one, and its purge would take what is in it. */
+    if (strcmp(s, "audit") == 0 || strcmp(s, "boxes") == 0 || strcmp(s, "deadlines") == 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "stack id \"%s\" is reserved", s);
     return 0;
 }

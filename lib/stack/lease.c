@@ -18,6 +18,7 @@ void jb_lease_clear(struct jb_lease *l)
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen)
 {
     char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], deadline[JB_RFC3339_LEN] = "";
+    char alive[JB_RFC3339_LEN], cap[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject(), *vars = NULL;
     int ok;
 
@@ -45,6 +46,13 @@ int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t err
          cJSON_AddStringToObject(o, "token_hash", l->token_hash) &&
          cJSON_AddStringToObject(o, "box_token_hash", l->box_token_hash) &&
          cJSON_AddStringToObject(o, "revision", l->revision);
+    /* Only when set: a lease without them reads as before. */
+    jb_format_rfc3339(l->alive_until, alive);
+    jb_format_rfc3339(l->max_until, cap);
+    ok = ok &&
+         (l->keepalive_s <= 0 || cJSON_AddNumberToObject(o, "keepalive_s", (double)l->keepalive_s));
+    ok = ok && (l->alive_until == 0 || cJSON_AddStringToObject(o, "alive_until", alive));
+    ok = ok && (l->max_until == 0 || cJSON_AddStringToObject(o, "max_until", cap));
     if (ok) {
         cJSON_AddItemToObject(o, "vars", vars);
         vars = NULL;
@@ -88,9 +96,10 @@ static int get_str(const cJSON *o, const char *name, char *dst, size_t max, int 
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen)
 {
     char created[JB_RFC3339_LEN + 1], expires[JB_RFC3339_LEN + 1], detail[JB_ERRLEN];
-    char deadline[JB_RFC3339_LEN + 1] = "";
+    char deadline[JB_RFC3339_LEN + 1] = "", alive[JB_RFC3339_LEN + 1] = "";
+    char cap[JB_RFC3339_LEN + 1] = "";
     cJSON *o = cJSON_Parse(text);
-    const cJSON *port, *vars;
+    const cJSON *port, *vars, *ka;
     int rc;
 
     memset(l, 0, sizeof(*l));
@@ -113,7 +122,9 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         (rc = get_str(o, "token_hash", l->token_hash, sizeof(l->token_hash), 1, err, errlen)) ||
         (rc = get_str(o, "box_token_hash", l->box_token_hash, sizeof(l->box_token_hash), 2, err,
                       errlen)) ||
-        (rc = get_str(o, "revision", l->revision, sizeof(l->revision), 2, err, errlen)))
+        (rc = get_str(o, "revision", l->revision, sizeof(l->revision), 2, err, errlen)) ||
+        (rc = get_str(o, "alive_until", alive, sizeof(alive), 2, err, errlen)) ||
+        (rc = get_str(o, "max_until", cap, sizeof(cap), 2, err, errlen)))
         goto out;
     if (jb_check_stack_id(l->stack_id, detail, sizeof(detail)) != 0) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease field stack_id: %s", detail);
@@ -125,7 +136,9 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
     }
     if (jb_parse_rfc3339(created, &l->created_at, detail, sizeof(detail)) != 0 ||
         jb_parse_rfc3339(expires, &l->expires_at, detail, sizeof(detail)) != 0 ||
-        (deadline[0] && jb_parse_rfc3339(deadline, &l->deadline, detail, sizeof(detail)) != 0)) {
+        (deadline[0] && jb_parse_rfc3339(deadline, &l->deadline, detail, sizeof(detail)) != 0) ||
+        (alive[0] && jb_parse_rfc3339(alive, &l->alive_until, detail, sizeof(detail)) != 0) ||
+        (cap[0] && jb_parse_rfc3339(cap, &l->max_until, detail, sizeof(detail)) != 0)) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease times: %s", detail);
         goto out;
     }
@@ -135,6 +148,13 @@ int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t e
         goto out;
     }
     l->port = (int)port->valuedouble;
+    ka = cJSON_GetObjectItemCaseSensitive(o, "keepalive_s");
+    if (ka && (!cJSON_IsNumber(ka) || ka->valuedouble < 1 || ka->valuedouble > 24 * 3600)) {
+        rc =
+            jb_err(err, errlen, JB_ERR_PARSE, "lease field keepalive_s: not a duration in seconds");
+        goto out;
+    }
+    l->keepalive_s = ka ? (long)ka->valuedouble : 0;
     vars = cJSON_GetObjectItemCaseSensitive(o, "vars");
     if (!cJSON_IsObject(vars)) {
         rc = jb_err(err, errlen, JB_ERR_PARSE, "lease field vars: missing or not an object");
@@ -148,12 +168,32 @@ out:
     return rc;
 }
 
+time_t jb_lease_ends_at(const struct jb_lease *l)
+{
+    /* While creating, the create's own deadline stands in for the
+     * keep-alive: heartbeats start once the box is ready. */
+    if (l->alive_until != 0 && l->alive_until < l->expires_at && strcmp(l->status, "ready") == 0)
+        return l->alive_until;
+    return l->expires_at;
+}
+
 int jb_lease_sweepable(const struct jb_lease *l, time_t now)
 {
     int busy = strcmp(l->status, "creating") == 0 || strcmp(l->status, "destroying") == 0;
 
-    return l->expires_at <= now || strcmp(l->status, "failed") == 0 ||
+    return jb_lease_ends_at(l) <= now || strcmp(l->status, "failed") == 0 ||
            (busy && l->deadline != 0 && l->deadline <= now);
+}
+
+const char *jb_lease_end_reason(const struct jb_lease *l, time_t now)
+{
+    if (strcmp(l->status, "failed") == 0)
+        return "failed";
+    if (l->expires_at <= now)
+        return "expired";
+    if (jb_lease_ends_at(l) <= now)
+        return "keepalive";
+    return "abandoned";
 }
 
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
@@ -175,7 +215,7 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
         !cJSON_AddStringToObject(o, "status", l->status) ||
         !cJSON_AddStringToObject(o, "created_at", created) ||
         !cJSON_AddStringToObject(o, "expires_at", expires) ||
-        !cJSON_AddBoolToObject(o, "expired", l->expires_at <= now) ||
+        !cJSON_AddBoolToObject(o, "expired", jb_lease_ends_at(l) <= now) ||
         !cJSON_AddStringToObject(o, "host", l->host) ||
         !cJSON_AddNumberToObject(o, "port", l->port) ||
         !cJSON_AddStringToObject(o, "user", l->user) ||
@@ -183,6 +223,23 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
         !cJSON_AddStringToObject(o, "host_fingerprint", l->host_fingerprint)) {
         cJSON_Delete(o);
         return NULL;
+    }
+    if (l->alive_until) {
+        char alive[JB_RFC3339_LEN];
+        jb_format_rfc3339(l->alive_until, alive);
+        if (!cJSON_AddStringToObject(o, "alive_until", alive) ||
+            !cJSON_AddNumberToObject(o, "keepalive_s", (double)l->keepalive_s)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    if (l->max_until) {
+        char cap[JB_RFC3339_LEN];
+        jb_format_rfc3339(l->max_until, cap);
+        if (!cJSON_AddStringToObject(o, "max_until", cap)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
     }
     /* Where the box may forward, when it was limited (--permit-open). */
     permit = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "permit_open") : NULL;

@@ -24,6 +24,13 @@ struct jb_lease {
      * end).  Past it, the sweeper takes the stack without waiting for
      * expires_at.  0: none. */
     time_t deadline;
+    /* The keep-alive (issue "a box that lives as long as its job"): with
+     * keepalive_s > 0, heartbeats push alive_until to now + keepalive_s and
+     * the box ends at whichever of alive_until and expires_at comes first.
+     * max_until: the hard cap no extension passes (created_at + the max TTL
+     * in force then).  0: none (leases written before these existed). */
+    time_t alive_until, max_until;
+    long keepalive_s;
     char host[256];
     int port;
     char user[65];
@@ -47,9 +54,17 @@ void jb_lease_clear(struct jb_lease *l);
  * is never written larger than a reader takes. */
 int jb_lease_to_json(const struct jb_lease *l, char **out, char *err, size_t errlen);
 int jb_lease_from_json(const char *text, struct jb_lease *l, char *err, size_t errlen);
-/* 1 when the sweeper may take the lease at `now`: expired, failed, or
- * creating or destroying past its deadline (its process is gone). */
+/* 1 when the sweeper may take the lease at `now`: expired, its keep-alive
+ * run out once ready, failed, or creating or destroying past its deadline
+ * (its process is gone). */
 int jb_lease_sweepable(const struct jb_lease *l, time_t now);
+/* Why a sweepable lease ends, as a destroy reason: "keepalive" when its
+ * keep-alive ran out before its expiry, else "expired" (or "failed",
+ * "abandoned" for a process that is gone). */
+const char *jb_lease_end_reason(const struct jb_lease *l, time_t now);
+/* When the box ends by its own clock: the nearer of expires_at and, once
+ * ready, alive_until. */
+time_t jb_lease_ends_at(const struct jb_lease *l);
 /* The public view for `provisioner list`: no vars. */
 cJSON *jb_lease_summary(const struct jb_lease *l, time_t now);
 

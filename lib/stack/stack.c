@@ -109,15 +109,24 @@ int jb_stack_record(const struct jb_stack_ctx *ctx, const char *stack_id, const 
 
 void jb_stack_record_destroy(const struct jb_stack_ctx *ctx, const char *stack_id,
                              const char *reason, time_t started, const char *result,
-                             const char *error)
+                             const char *error, const struct jb_lease *l, const char *ended_by)
 {
-    char at[JB_RFC3339_LEN];
+    char at[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], alive[JB_RFC3339_LEN];
     cJSON *o = cJSON_CreateObject();
 
     jb_format_rfc3339(started, at);
+    if (l) {
+        jb_format_rfc3339(l->expires_at, expires);
+        jb_format_rfc3339(l->alive_until, alive);
+    }
     if (o && (!jb_stack_add_str(o, "reason", reason) || !jb_stack_add_str(o, "started_at", at) ||
               !jb_stack_add_str(o, "result", result) ||
-              (error && !jb_stack_add_str(o, "error", error)))) {
+              (error && !jb_stack_add_str(o, "error", error)) ||
+              (ended_by && !jb_stack_add_str(o, "ended_by", ended_by)) ||
+              (l && !jb_stack_add_str(o, "expires_at", expires)) ||
+              (l && l->alive_until && !jb_stack_add_str(o, "alive_until", alive)) ||
+              (l && l->keepalive_s > 0 &&
+               !cJSON_AddNumberToObject(o, "keepalive_s", (double)l->keepalive_s)))) {
         cJSON_Delete(o);
         o = NULL;
     }

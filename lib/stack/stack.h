@@ -52,6 +52,12 @@ struct jb_create_req {
      * else the module input and lease var permit_open. */
     const struct jb_permit *permit;
     int ready_timeout_s; /* 0: 120 s */
+    /* 0: none; else the box ends keepalive_s after the last heartbeat
+     * (jb_stack_heartbeat), counted from ready. */
+    long keepalive_s;
+    /* The cap: no extension moves the expiry past created_at + max_ttl_s.
+     * 0: JB_TTL_MAX_S. */
+    long max_ttl_s;
 };
 
 struct jb_create_result {
@@ -93,6 +99,22 @@ enum {
  * loses says so (JB_DESTROY_GONE when the winner destroyed the stack). */
 int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const char *reason,
                      int *outcome, char *err, size_t errlen);
+
+/* A ready stack's deadlines moved (stack_extend.c): the lease first (a
+ * conditional write, retried when another writer won), then the aws box's
+ * deadline object (deadline.h).  l gets the lease as written.
+ *
+ * jb_stack_extend: expires_at = now + ttl_s, which must be later than it is
+ * and no later than the lease's max_until (JB_ERR_INVALID, detail says
+ * which); a durable "extend" record says who and both ends.
+ * jb_stack_heartbeat: alive_until = now + the lease's keepalive_s
+ * (JB_ERR_INVALID when it has none).
+ * Both: JB_ERR_NOTFOUND no such stack; JB_ERR_CONFLICT it is not ready
+ * (being created or destroyed) or it already ended by its own clock. */
+int jb_stack_extend(const struct jb_stack_ctx *ctx, const char *stack_id, long ttl_s,
+                    struct jb_lease *l, time_t *previous, char *err, size_t errlen);
+int jb_stack_heartbeat(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb_lease *l,
+                       char *err, size_t errlen);
 
 /* The token check for remote teardown: the requester's or the box's own
  * (lease.h), constant time against the hashes. */

@@ -7,6 +7,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "stack/box_identity.h"
+#include "stack/deadline.h"
 #include "stack/lease_store.h"
 #include "stack/ssh.h"
 
@@ -114,6 +115,11 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
         ok = jb_stack_add_str(v, "box_role_id", role_id);
     if (ok && port > 0)
         ok = cJSON_AddNumberToObject(v, "ssh_port", port) != NULL;
+    /* The box checks the cap itself, against its own clock. */
+    if (ok)
+        ok = cJSON_AddNumberToObject(
+                 v, "max_ttl_seconds",
+                 (double)(req->max_ttl_s > 0 ? req->max_ttl_s : JB_TTL_MAX_S)) != NULL;
     /* Only when given: a module without the input then fails loudly
      * rather than make a box that forwards anywhere. */
     if (ok && req->permit && req->permit->n > 0) {
@@ -152,18 +158,23 @@ static int record_create(const struct jb_stack_ctx *ctx, const struct jb_create_
 {
     const struct jb_lease *l = &res->lease;
     char created[JB_RFC3339_LEN], expires[JB_RFC3339_LEN], user_fp[JB_FINGERPRINT_LEN];
+    char cap[JB_RFC3339_LEN];
     const cJSON *permit = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "permit_open") : NULL;
     cJSON *o = cJSON_CreateObject();
 
     jb_format_rfc3339(l->created_at, created);
     jb_format_rfc3339(l->expires_at, expires);
+    jb_format_rfc3339(l->max_until, cap);
     jb_key_fingerprint(res->user_key->pk, user_fp);
     if (o &&
         (!jb_stack_add_str(o, "requester", l->requester) ||
          !jb_stack_add_str(o, "allow_cidr", req->allow_cidr) ||
          !jb_stack_add_str(o, "created_at", created) ||
          !cJSON_AddNumberToObject(o, "ttl_s", (double)req->ttl_s) ||
-         !jb_stack_add_str(o, "expires_at", expires) || !jb_stack_add_str(o, "module", l->module) ||
+         !jb_stack_add_str(o, "expires_at", expires) || !jb_stack_add_str(o, "max_until", cap) ||
+         (l->keepalive_s > 0 &&
+          !cJSON_AddNumberToObject(o, "keepalive_s", (double)l->keepalive_s)) ||
+         !jb_stack_add_str(o, "module", l->module) ||
          !jb_stack_add_str(o, "state", ctx->state->url) ||
          !jb_stack_add_str(o, "user_key_fingerprint", user_fp) ||
          (permit && !cJSON_AddItemToObject(o, "permit_open", cJSON_Duplicate(permit, 1))))) {
@@ -281,6 +292,8 @@ static int write_lease(struct create *c)
     snprintf(l->token_hash, sizeof(l->token_hash), "%s", c->token_hash);
     l->created_at = c->now;
     l->expires_at = c->now + req->ttl_s;
+    l->max_until = c->now + (req->max_ttl_s > 0 ? req->max_ttl_s : JB_TTL_MAX_S);
+    l->keepalive_s = req->keepalive_s;
     /* Every stage has its timeout, the rollback included: a create killed
      * half-way is the sweeper's once they are all spent, not at expiry. */
     l->deadline =
@@ -396,6 +409,10 @@ static int mark_ready(struct create *c)
 
     snprintf(l->status, sizeof(l->status), "ready");
     l->deadline = 0;
+    /* The keep-alive counts from here: the run that asked heartbeats from
+     * now on. */
+    if (l->keepalive_s > 0)
+        l->alive_until = time(NULL) + l->keepalive_s;
     if ((rc = jb_lease_update(c->ctx->state, l, c->err, c->errlen)) != 0) {
         /* A destroy or a sweep took the stack while it was being made
          * (the lease changed, or is gone): theirs stands, ours is undone. */
@@ -405,6 +422,10 @@ static int mark_ready(struct create *c)
                    rc == JB_ERR_NOTFOUND ? "removed" : "changed", l->stack_id);
         return rc;
     }
+    /* Without a keep-alive the box's user data already holds its one
+     * deadline; with one, the box must learn it before it matters. */
+    if (l->keepalive_s > 0 && (rc = jb_deadline_publish(c->ctx->state, l, c->err, c->errlen)) != 0)
+        return rc;
     jb_stack_audit(c->ctx, "create.ready", l, c->where);
     o = cJSON_CreateObject();
     if (o &&
@@ -412,6 +433,8 @@ static int mark_ready(struct create *c)
          !jb_stack_add_str(o, "user", l->user) ||
          !jb_stack_add_str(o, "instance_id", l->instance_id) ||
          !jb_stack_add_str(o, "host_key_fingerprint", l->host_fingerprint) ||
+         (l->keepalive_s > 0 &&
+          !cJSON_AddNumberToObject(o, "keepalive_s", (double)l->keepalive_s)) ||
          (c->box.prefix[0] && !jb_stack_add_str(o, "box_objects", c->box.prefix)))) {
         cJSON_Delete(o);
         o = NULL;
@@ -438,7 +461,7 @@ static void undo_apply(struct create *c)
                             trc != 0               ? "failed"
                             : fate == JB_FATE_GONE ? "already_gone"
                                                    : "destroyed",
-                            trc != 0 ? terr : NULL);
+                            trc != 0 ? terr : NULL, l, NULL);
     if (trc != 0 && err) {
         if (fate == JB_FATE_KEPT)
             snprintf(err + used, errlen - used,

@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "stack/deadline.h"
 #include "stack/lease_store.h"
 
 #include <limits.h>
@@ -207,6 +208,10 @@ int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct j
     /* The box is gone if rc is 0 (its records are not, when the purge
      * fails: a lease still saying "destroying" would wait for its expiry
      * before a sweep retried). */
+    /* The box's deadline object has no reader left; a failure here leaves
+     * it to the bucket's lifecycle rule. */
+    if (rc == 0)
+        jb_deadline_remove(ctx->state, l, NULL, 0);
     if (rc == 0 && (rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) == 0) {
         jb_rm_tree(p->workdir, NULL, 0);
         jb_stack_audit(ctx, "destroy.done", l, NULL);
@@ -277,6 +282,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     struct jb_tf tf;
     enum jb_stack_fate fate = JB_FATE_UNKNOWN;
     time_t started = time(NULL);
+    const char *ended_by = NULL;
     int rc, idle = 0;
 
     *outcome = JB_DESTROY_DONE;
@@ -291,6 +297,13 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
     }
     if (rc != 0)
         return rc;
+    /* As read before the claim rewrites its status: whether the stack's own
+     * clock (its expiry, its keep-alive) ended it, for the record. */
+    if (jb_lease_sweepable(&l, started)) {
+        ended_by = jb_lease_end_reason(&l, started);
+        if (strcmp(ended_by, "expired") != 0 && strcmp(ended_by, "keepalive") != 0)
+            ended_by = NULL;
+    }
     if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
         goto out;
     if ((rc = claim(ctx, stack_id, &l, outcome, &idle, err, errlen)) != 0 ||
@@ -323,7 +336,7 @@ out:
                                 rc != 0                       ? "failed"
                                 : *outcome == JB_DESTROY_GONE ? "already_gone"
                                                               : "destroyed",
-                                rc != 0 && err ? err : NULL);
+                                rc != 0 && err ? err : NULL, &l, ended_by);
     if (tf.log_fd >= 0)
         jb_tf_close(&tf);
     jb_lease_clear(&l);

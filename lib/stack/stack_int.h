@@ -47,10 +47,12 @@ void jb_stack_audit(const struct jb_stack_ctx *ctx, const char *event, const str
 int jb_stack_record(const struct jb_stack_ctx *ctx, const char *stack_id, const char *event,
                     cJSON *rec, char *err, size_t errlen);
 
-/* Who destroyed the stack, why, when, and how it ended. */
+/* Who destroyed the stack, why, when, and how it ended.  ended_by: NULL,
+ * or how the stack's own clock ended it ("expired", "keepalive"), with the
+ * deadlines of lease l (may be NULL) that said so. */
 void jb_stack_record_destroy(const struct jb_stack_ctx *ctx, const char *stack_id,
                              const char *reason, time_t started, const char *result,
-                             const char *error);
+                             const char *error, const struct jb_lease *l, const char *ended_by);
 
 /* The root module written, the runner opened and `terraform init` run.
  * On failure tf->log_fd says whether the runner was opened (jb_tf_close). */

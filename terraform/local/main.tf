@@ -52,6 +52,7 @@ resource "terraform_data" "box" {
       "--cleaner", var.cleaner_bin,
       "--state", var.state_url,
       "--log", var.ttl_log,
+      "--max-ttl", "${var.max_ttl_seconds}s",
       ], flatten([for t in var.permit_open : ["--permit-open", t]]), [
       "--dir",
     ])

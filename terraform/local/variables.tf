@@ -30,6 +30,16 @@ variable "expires_at" {
   }
 }
 
+variable "max_ttl_seconds" {
+  description = "The box ends this long after it started at the latest, whatever its lease says (JUMPBOX_MAX_TTL)."
+  type        = number
+  default     = 86400
+  validation {
+    condition     = var.max_ttl_seconds >= 10 && var.max_ttl_seconds <= 86400 && floor(var.max_ttl_seconds) == var.max_ttl_seconds
+    error_message = "max_ttl_seconds must be an integer in 10..86400."
+  }
+}
+
 variable "allow_cidr" {
   type = string
   validation {

@@ -1,0 +1,77 @@
+/* Writes and removes the deadline object an aws box follows (deadline.h). */
+#include "stack/deadline.h"
+
+#include "aws/s3.h"
+#include "base/err.h"
+#include "base/parse.h"
+#include "stack/box_identity.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 1200
+
+int jb_deadline_key(const struct jb_state *st, const char *role_id, const char *instance_id,
+                    char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%sdeadlines/%s:%s.json", st->prefix, role_id, instance_id);
+    return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
+}
+
+/* The object's key, or 1 when the lease has no box that reads one. */
+static int key_of(const struct jb_state *st, const struct jb_lease *l, char *key, size_t keylen)
+{
+    const cJSON *role = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "box_role_id") : NULL;
+
+    if (st->kind != JB_STATE_S3 || strcmp(l->module, "aws") != 0 || l->instance_id[0] == '\0' ||
+        !cJSON_IsString(role) || jb_box_check_role_id(role->valuestring, NULL, 0) != 0)
+        return 1;
+    return jb_deadline_key(st, role->valuestring, l->instance_id, key, keylen) == 0 ? 0 : 1;
+}
+
+int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, char *err,
+                        size_t errlen)
+{
+    struct jb_s3_client *c = NULL;
+    char key[KEY_MAX], expires[JB_RFC3339_LEN], alive[JB_RFC3339_LEN], *text = NULL;
+    cJSON *o = NULL;
+    int rc;
+
+    if (key_of(st, l, key, sizeof(key)) != 0)
+        return 0;
+    jb_format_rfc3339(l->expires_at, expires);
+    jb_format_rfc3339(l->alive_until, alive);
+    o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "stack_id", l->stack_id) ||
+        !cJSON_AddStringToObject(o, "expires_at", expires) ||
+        (l->alive_until && !cJSON_AddStringToObject(o, "alive_until", alive)) ||
+        (text = cJSON_PrintUnformatted(o)) == NULL) {
+        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) != 0)
+        goto out;
+    rc = jb_s3_put(c, st->bucket, key, text, strlen(text), "application/json", 0, err, errlen);
+out:
+    jb_s3_client_free(c);
+    free(text);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int jb_deadline_remove(const struct jb_state *st, const struct jb_lease *l, char *err,
+                       size_t errlen)
+{
+    struct jb_s3_client *c = NULL;
+    char key[KEY_MAX];
+    int rc;
+
+    if (key_of(st, l, key, sizeof(key)) != 0)
+        return 0;
+    if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) == 0)
+        rc = jb_s3_delete(c, st->bucket, key, err, errlen);
+    jb_s3_client_free(c);
+    return rc == JB_ERR_NOTFOUND ? 0 : rc;
+}

@@ -1,0 +1,138 @@
+/* `provisioner extend`: a live stack's expiry moved later, within the cap
+ * it was created with (jb_stack_extend). */
+#include "cmd.h"
+
+#include "base/err.h"
+#include "base/log.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
+#include "stack/stack.h"
+#include "stack/stackcfg.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: provisioner extend --stack-id ID --ttl DURATION [--state URL]\n"
+    "\n"
+    "Moves a ready stack's expiry to DURATION from now: the lease, and the box's\n"
+    "own timer (an aws box re-reads its deadlines every few seconds; a local one\n"
+    "its lease).  Never past the stack's cap, the maximum TTL from its creation\n"
+    "(JUMPBOX_MAX_TTL then, default 24h).  Prints one JSON object: stack_id,\n"
+    "expires_at, previous_expires_at, max_until.\n"
+    "\n"
+    "  --stack-id  the stack\n"
+    "  --ttl       the new lifetime from now, e.g. 30m, 2h: later than the\n"
+    "              current expiry, within the cap\n"
+    "  --state     file:///dir or s3://bucket/prefix (default\n"
+    "              file://$XDG_STATE_HOME/jumpbox)\n"
+    "\n"
+    "Exit status: 0 extended, 1 failed (no change, or the lease moved but the box\n"
+    "was not told: stderr says which; a stack being created or destroyed is not\n"
+    "extended), 2 bad input (nothing done: no such stack, a TTL not later than\n"
+    "the expiry or past the cap).\n";
+
+static int bad(const char *field, const char *detail)
+{
+    fprintf(stderr, "provisioner extend: %s: %s\n", field, detail);
+    return 2;
+}
+
+static int print(const struct jb_lease *l, time_t previous)
+{
+    char at[JB_RFC3339_LEN], was[JB_RFC3339_LEN], cap[JB_RFC3339_LEN], *json = NULL;
+    cJSON *o = cJSON_CreateObject();
+    int ok;
+
+    jb_format_rfc3339(l->expires_at, at);
+    jb_format_rfc3339(previous, was);
+    jb_format_rfc3339(l->max_until ? l->max_until : l->created_at + JB_TTL_MAX_S, cap);
+    ok = o && cJSON_AddStringToObject(o, "stack_id", l->stack_id) &&
+         cJSON_AddStringToObject(o, "expires_at", at) &&
+         cJSON_AddStringToObject(o, "previous_expires_at", was) &&
+         cJSON_AddStringToObject(o, "max_until", cap) && (json = cJSON_Print(o)) != NULL;
+    if (ok)
+        puts(json);
+    free(json);
+    cJSON_Delete(o);
+    if (!ok)
+        fputs("provisioner extend: out of memory\n", stderr);
+    return ok ? 0 : 1;
+}
+
+int cmd_extend(int argc, char **argv)
+{
+    static const struct option opts[] = {{"stack-id", required_argument, NULL, 's'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *stack_id = NULL, *ttl = NULL, *state_url = NULL;
+    char err[JB_ERRLEN], work_root[PATH_MAX];
+    struct jb_state st;
+    struct jb_stack_ctx ctx;
+    struct jb_lease l;
+    time_t previous = 0;
+    long ttl_s = 0;
+    int c, rc, status;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            stack_id = optarg;
+            break;
+        case 't':
+            ttl = optarg;
+            break;
+        case 'S':
+            state_url = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
+        }
+    }
+    if (optind < argc)
+        return bad(argv[optind], "unexpected argument");
+    if (stack_id == NULL)
+        return bad("--stack-id", "required");
+    if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
+        return bad("--stack-id", err);
+    if (ttl == NULL)
+        return bad("--ttl", "required (the new lifetime from now)");
+    if (jb_parse_duration(ttl, &ttl_s, err, sizeof(err)) != 0)
+        return bad("--ttl", err);
+    if (ttl_s < JB_TTL_MIN_S || ttl_s > JB_TTL_MAX_S)
+        return bad("--ttl", "from 10s to 24h");
+    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
+        if (rc == JB_ERR_INVALID)
+            return bad("--state", err);
+        fprintf(stderr, "provisioner extend: %s\n", err);
+        return 1;
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    memset(&l, 0, sizeof(l));
+    ctx.state = &st;
+    ctx.audit_fd =
+        jb_work_root(work_root, sizeof(work_root), NULL, 0) == 0 ? jb_log_open(work_root) : -1;
+    ctx.origin = jb_audit_origin("cli", NULL, NULL);
+    rc = jb_stack_extend(&ctx, stack_id, ttl_s, &l, &previous, err, sizeof(err));
+    if (rc == JB_ERR_INVALID || rc == JB_ERR_NOTFOUND)
+        status = bad(rc == JB_ERR_NOTFOUND ? "--stack-id" : "--ttl", err);
+    else if (rc != 0) {
+        fprintf(stderr, "provisioner extend: %s\n", err);
+        status = 1;
+    } else {
+        status = print(&l, previous);
+    }
+    jb_lease_clear(&l);
+    jb_log_close(ctx.audit_fd);
+    cJSON_Delete((cJSON *)ctx.origin);
+    return status;
+}
