@@ -232,7 +232,57 @@ static void test_lease_deadline_and_sweepable(void **state)
         0);
     assert_int_equal(back.deadline, 0);
     assert_string_equal(back.revision, "");
+    assert_int_equal(back.alive_until, 0);
+    assert_int_equal(back.max_until, 0);
+    assert_int_equal(back.keepalive_s, 0);
     jb_lease_clear(&back);
+}
+
+/* The keep-alive ends a ready box before its expiry, never one being made
+ * (the create's deadline stands in then), and never after the expiry. */
+static void test_lease_keepalive(void **state)
+{
+    struct jb_lease l, back;
+    char *json = NULL;
+    (void)state;
+
+    memset(&l, 0, sizeof(l));
+    strcpy(l.stack_id, "s1");
+    strcpy(l.module, "aws");
+    strcpy(l.requester, "me");
+    strcpy(l.status, "ready");
+    l.created_at = 1000;
+    l.expires_at = 5000;
+    l.max_until = 9000;
+    l.keepalive_s = 20;
+    l.alive_until = 3000;
+    assert_int_equal(jb_lease_to_json(&l, &json, NULL, 0), 0);
+    assert_int_equal(jb_lease_from_json(json, &back, NULL, 0), 0);
+    assert_int_equal(back.alive_until, 3000);
+    assert_int_equal(back.max_until, 9000);
+    assert_int_equal(back.keepalive_s, 20);
+    free(json);
+    jb_lease_clear(&back);
+    assert_int_equal(jb_lease_ends_at(&l), 3000);
+    assert_false(jb_lease_sweepable(&l, 2999));
+    assert_true(jb_lease_sweepable(&l, 3000));
+    assert_string_equal(jb_lease_end_reason(&l, 3000), "keepalive");
+    assert_string_equal(jb_lease_end_reason(&l, 5000), "expired");
+    strcpy(l.status, "creating");
+    assert_int_equal(jb_lease_ends_at(&l), 5000);
+    assert_false(jb_lease_sweepable(&l, 3000));
+    strcpy(l.status, "ready");
+    l.alive_until = 6000; /* past the expiry: the expiry ends it */
+    assert_int_equal(jb_lease_ends_at(&l), 5000);
+    /* A keep-alive that is no duration is refused. */
+    assert_int_not_equal(
+        jb_lease_from_json("{\"stack_id\":\"s1\",\"module\":\"local\",\"requester\":\"me\","
+                           "\"status\":\"ready\",\"created_at\":\"2020-01-01T00:00:00Z\","
+                           "\"expires_at\":\"2020-01-01T01:00:00Z\",\"host\":\"\",\"port\":0,"
+                           "\"user\":\"\",\"instance_id\":\"\",\"host_fingerprint\":\"\","
+                           "\"token_hash\":\"\",\"keepalive_s\":-1,\"vars\":{}}",
+                           &back, NULL, 0),
+        0);
 }
 
 int main(void)
@@ -246,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_literals_cannot_inject_templates),
         cmocka_unit_test(test_lease_round_trip_and_validation),
         cmocka_unit_test(test_lease_deadline_and_sweepable),
+        cmocka_unit_test(test_lease_keepalive),
     };
     return cmocka_run_group_tests_name("terraform", tests, NULL, NULL);
 }
