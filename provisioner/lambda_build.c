@@ -272,6 +272,9 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     req.module = c->module;
     req.stack_id = stack_id;
     req.ttl_s = r.ttl_s;
+    /* The cap of this function's boxes, kept in the lease: no extension
+     * passes it. */
+    req.max_ttl_s = c->max_ttl_s;
     req.allow_cidr = r.cidr;
     req.requester = r.requester;
     req.permit = &r.permit;
