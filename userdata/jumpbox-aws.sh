@@ -1,9 +1,9 @@
 # jumpbox-aws: the AWS calls the box makes itself (its teardown request, its
-# host key and token hash, its sshd log), on curl and bash alone, sourced by
-# jumpbox-teardown, jumpbox-publish and jumpbox-audit-ship.  curl is in every
-# AMI the module supports (Debian 13, AL2023) and speaks IMDSv2 and SigV4
-# (--aws-sigv4) itself: no AWS CLI, with its start-up time and its version's
-# quirks, and nothing installed at boot.
+# host key and token hash, its sshd log, its deadline), on curl and bash
+# alone, sourced by jumpbox-teardown, jumpbox-publish, jumpbox-audit-ship and
+# jumpbox-deadline.  curl is in every AMI the module supports (Debian 13,
+# AL2023) and speaks IMDSv2 and SigV4 (--aws-sigv4) itself: no AWS CLI, with
+# its start-up time and its version's quirks, and nothing installed at boot.
 #
 # Secrets stay out of argv and the environment: the IMDS token and the role's
 # keys go into curl config files (-K) in the caller's root-only directory.
@@ -111,10 +111,12 @@ jb_aws_curl() {
 # (jb_box_key) and a URL (jb_box_url), after jb_aws_session DIR.  The state is
 # JUMPBOX_STATE_BUCKET and JUMPBOX_STATE_PREFIX ("" or ending in "/"); the
 # prefix is PREFIX boxes/ROLE_ID:INSTANCE_ID/, which for the instance role's
-# session is boxes/${aws:userid}/, the only place its policy lets it write.
+# session is boxes/${aws:userid}/, the only place its policy lets it write;
+# and its deadline object, PREFIX deadlines/ROLE_ID:INSTANCE_ID.json
+# (jb_deadline_key, jb_deadline_url), the only object it may read.
 # ':' goes as %3A: the SigV4 canonical URI is the path as sent, and S3
 # decodes it to the key.
-jb_box_url='' jb_box_key=''
+jb_box_url='' jb_box_key='' jb_deadline_url='' jb_deadline_key=''
 jb_box_check() {
     local bucket=${JUMPBOX_STATE_BUCKET:-} prefix=${JUMPBOX_STATE_PREFIX-} role=${JUMPBOX_BOX_ROLE_ID:-}
     if [[ ! $bucket =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]]; then
@@ -133,7 +135,7 @@ jb_box_check() {
 }
 
 jb_box_prefix() {
-    local bucket=${JUMPBOX_STATE_BUCKET:-} prefix=${JUMPBOX_STATE_PREFIX-} role=${JUMPBOX_BOX_ROLE_ID:-} id endpoint
+    local prefix=${JUMPBOX_STATE_PREFIX-} role=${JUMPBOX_BOX_ROLE_ID:-} id
     jb_box_check || return
     id=$(_jb_imds_get "$1" instance-id) || return 1
     if [[ ! $id =~ ^i-[0-9a-f]{8,17}$ ]]; then
@@ -141,11 +143,20 @@ jb_box_prefix() {
         return 1
     fi
     jb_box_key="${prefix}boxes/$role:$id/"
+    jb_box_url=$(jb_state_url "${prefix}boxes/$role%3A$id/")
+    # Its deadline object (jumpbox-deadline): the one object it may read.
+    jb_deadline_key="${prefix}deadlines/$role:$id.json"
+    jb_deadline_url=$(jb_state_url "${prefix}deadlines/$role%3A$id.json")
+}
+
+# jb_state_url PATH: the URL of PATH (a key, %-encoded) in the state bucket.
+jb_state_url() {
+    local bucket=$JUMPBOX_STATE_BUCKET endpoint
     endpoint=$(jb_endpoint s3)
     if [[ -n ${AWS_ENDPOINT_URL_S3:-} ]]; then
-        jb_box_url="$endpoint/$bucket/${prefix}boxes/$role%3A$id/"
+        printf '%s' "$endpoint/$bucket/$1"
     else
-        jb_box_url="https://$bucket.${endpoint#https://}/${prefix}boxes/$role%3A$id/"
+        printf '%s' "https://$bucket.${endpoint#https://}/$1"
     fi
 }
 

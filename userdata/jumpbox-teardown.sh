@@ -11,6 +11,9 @@ umask 077
 stack_id=${JUMPBOX_STACK_ID:?JUMPBOX_STACK_ID is not set}
 function_name=${JUMPBOX_CLEAN_FUNCTION:?JUMPBOX_CLEAN_FUNCTION is not set}
 token_file=${JUMPBOX_TOKEN_FILE:-/etc/jumpbox/teardown-token}
+# Why, as jumpbox-deadline last armed the timer: "keepalive" when the
+# heartbeats stopped, else "ttl".
+reason_file=${JUMPBOX_RUN_DIR:-/run/jumpbox}/teardown-reason
 # The library is checked on its own (tests/integration/test_userdata.py).
 # shellcheck disable=SC1090,SC1091
 . "${JUMPBOX_AWS_LIB:-/usr/local/lib/jumpbox/aws.sh}"
@@ -39,9 +42,19 @@ if [[ ! $token =~ ^[A-Za-z0-9._~+/=-]{1,512}$ ]]; then
     exit 2
 fi
 
+reason=ttl
+if [[ -r $reason_file ]]; then
+    reason=$(<"$reason_file")
+    if [[ ! $reason =~ ^[a-z-]{1,32}$ ]]; then
+        echo "jumpbox-teardown: $reason_file holds no reason ([a-z-]{1,32}); saying ttl" >&2
+        reason=ttl
+    fi
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
-printf '{"action":"destroy","stack_id":"%s","token":"%s","reason":"ttl"}' "$stack_id" "$token" >"$work/payload.json"
+printf '{"action":"destroy","stack_id":"%s","token":"%s","reason":"%s"}' "$stack_id" "$token" \
+    "$reason" >"$work/payload.json"
 unset token
 
 jb_aws_session "$work"

@@ -93,3 +93,23 @@ variable "poweroff_grace_minutes" {
     error_message = "poweroff_grace_minutes must be an integer in 1..120."
   }
 }
+
+variable "deadline_poll_seconds" {
+  description = "How often the box reads its deadline object (PREFIX/deadlines/ROLE_ID:INSTANCE_ID.json) and re-arms its teardown: a keep-alive lapse ends the box within this much."
+  type        = number
+  default     = 15
+  validation {
+    condition     = var.deadline_poll_seconds >= 5 && var.deadline_poll_seconds <= 300 && floor(var.deadline_poll_seconds) == var.deadline_poll_seconds
+    error_message = "deadline_poll_seconds must be an integer in 5..300."
+  }
+}
+
+variable "max_ttl_seconds" {
+  description = "The box's own hard cap: whatever its deadline object says, its teardown and poweroff backstop are armed no later than boot + this (the poweroff a grace after)."
+  type        = number
+  default     = 86400
+  validation {
+    condition     = var.max_ttl_seconds >= 10 && var.max_ttl_seconds <= 86400 && floor(var.max_ttl_seconds) == var.max_ttl_seconds
+    error_message = "max_ttl_seconds must be an integer in 10..86400."
+  }
+}

@@ -87,6 +87,8 @@ module "userdata" {
   clean_function_name    = var.clean_function_name
   region                 = local.region
   poweroff_grace_minutes = var.poweroff_grace_minutes
+  deadline_poll_seconds  = var.deadline_poll_seconds
+  max_ttl_seconds        = var.max_ttl_seconds
   state_url              = var.state_url
 }
 

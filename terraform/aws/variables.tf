@@ -179,3 +179,15 @@ variable "poweroff_grace_minutes" {
   type        = number
   default     = 10
 }
+
+variable "deadline_poll_seconds" {
+  description = "How often (5..300 s) the box reads its deadline object, PREFIX/deadlines/ROLE_ID:INSTANCE_ID.json, and re-arms its teardown and poweroff timers: a lapsed keep-alive or an extension reaches the box within this."
+  type        = number
+  default     = 15
+}
+
+variable "max_ttl_seconds" {
+  description = "The box's own hard cap (10..86400 s): no deadline object arms its teardown later than its boot + this, nor its poweroff backstop later than a grace after that."
+  type        = number
+  default     = 86400
+}

@@ -2,6 +2,7 @@
 terraform/aws uses), then checked with the real tools: cloud-init's schema,
 shellcheck, systemd-analyze verify, sshd -t, and the box's own scripts run
 with real curl against an IMDSv2 fixture and a SigV4-checking endpoint."""
+import datetime
 import hashlib
 import json
 import os
@@ -90,7 +91,8 @@ def test_user_data_fits_ec2s_16_kib_with_a_full_allow_list(tmp_path):
     targets = [f"10.200.{i}.{100 + i}:5432" for i in range(16)]
     text = tfo.render_userdata(tmp_path, inputs, state_url="s3://state-bucket/team-a/",
                                permit_open=targets)
-    assert f"PermitOpen {' '.join(targets)}" in text
+    conf = files_of(yaml.safe_load(text))["/etc/ssh/sshd_config.d/00-jumpbox.conf"]["content"]
+    assert f"PermitOpen {' '.join(targets)}" in conf
     assert len(text.encode()) <= 16384 - 2048, len(text.encode())
 
 
@@ -163,7 +165,7 @@ def test_user_data_holds_nothing_secret(rendered):
     assert runcmd[0] == ["env", *env, "/usr/local/sbin/jumpbox-publish"]
     # It runs before the timers that present the token are armed.
     assert runcmd.index(["systemctl", "enable", "--now", "jumpbox-teardown.timer",
-                         "jumpbox-poweroff.timer"]) > 0
+                         "jumpbox-poweroff.timer", "jumpbox-deadline.timer"]) > 0
     unit = files_of(rendered["doc"])["/etc/systemd/system/jumpbox-audit.service"]["content"]
     assert [f'Environment="{e}"' for e in env] == \
         [ln for ln in unit.splitlines() if ln.startswith("Environment=")]
@@ -319,7 +321,7 @@ def test_module_refuses_a_bad_permit_open(rendered, tmp_path, bad):
         tfo.render_userdata(tmp_path, rendered["inputs"], permit_open=bad)
 
 
-SCRIPTS = ("jumpbox-teardown", "jumpbox-publish", "jumpbox-audit-ship")
+SCRIPTS = ("jumpbox-teardown", "jumpbox-publish", "jumpbox-audit-ship", "jumpbox-deadline")
 
 
 def extract(rendered, tmp):
@@ -359,7 +361,7 @@ def test_embedded_units_pass_systemd_analyze_verify(rendered, tmp_path):
     files = extract(rendered, tmp_path)
     units = sorted(str(p) for n, p in files.items() if n.startswith("jumpbox-")
                    and n.endswith((".service", ".timer")))
-    assert len(units) == 5
+    assert len(units) == 7
     cp = subprocess.run([need("systemd-analyze"), "verify", *units],
                         capture_output=True, text=True)
     assert cp.returncode == 0 and cp.stderr.strip() == "", cp.stderr
@@ -385,7 +387,7 @@ def test_ttl_is_armed_twice(rendered):
     assert "ExecStart=/usr/bin/systemctl --no-block poweroff" in \
         files["/etc/systemd/system/jumpbox-poweroff.service"]["content"]
     assert ["systemctl", "enable", "--now", "jumpbox-teardown.timer",
-            "jumpbox-poweroff.timer"] in rendered["doc"]["runcmd"]
+            "jumpbox-poweroff.timer", "jumpbox-deadline.timer"] in rendered["doc"]["runcmd"]
 
 
 def lib_path(tmp):
@@ -744,3 +746,209 @@ def test_publish_refuses_bad_settings_before_making_anything(rendered_s3, tmp_pa
     cp, reqs, token, _ = run_publish(rendered_s3, tmp_path,
                                      JUMPBOX_HOST_KEY_PUB=str(tmp_path / "none.pub"))
     assert cp.returncode == 1 and reqs == [] and not token.parent.exists(), cp.stderr
+
+
+# ---- the box follows its deadline object (jumpbox-deadline, issue 27) ---------------
+
+# PREFIX deadlines/ROLE_ID:INSTANCE_ID.json of rendered_s3's box, as it asks for it.
+DEADLINE_PATH = f"/state-bucket/team-a/deadlines/{tfo.BOX_ROLE_ID}%3A{IMDS_INSTANCE_ID}.json"
+
+
+def ep(rfc3339):
+    return int(datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp())
+
+
+def deadline(expires_at, alive_until=None, stack_id="nightly-7"):
+    """The object as the provisioner writes it: one JSON line, these keys."""
+    obj = {"stack_id": stack_id, "expires_at": expires_at}
+    if alive_until:
+        obj["alive_until"] = alive_until
+    return json.dumps(obj, separators=(",", ":"))
+
+
+class DeadlineBox:
+    """The user data's jumpbox-deadline run as its unit runs it (its
+    environment), run after run over one run directory, as on the box; real
+    curl to the IMDS fixture and a SigV4-checking S3 endpoint; systemctl a
+    spy; the drop-ins in a directory of the test's."""
+
+    def __init__(self, rendered_s3, tmp, boot="2030-01-01T12:00:00Z"):
+        files = files_of(rendered_s3["doc"])
+        f = files["/usr/local/sbin/jumpbox-deadline"]
+        assert (f["permissions"], f["owner"]) == ("0755", "root:root")
+        self.tmp, self.script = tmp, tmp / "jumpbox-deadline"
+        self.script.write_text(f["content"])
+        self.script.chmod(0o755)
+        unit = files["/etc/systemd/system/jumpbox-deadline.service"]["content"]
+        self.env = dict(re.findall(r'^Environment="([A-Z_]+)=([^"]*)"$', unit, re.M))
+        self.run_dir, self.units = tmp / "run", tmp / "units"
+        self.log = tmp / "systemctl.log"
+        (tmp / "systemctl").write_text(f'#!/bin/sh\necho "$*" >>{self.log}\n')
+        (tmp / "systemctl").chmod(0o755)
+        self.boot = boot
+
+    def __call__(self, obj=None, status=None, **over):
+        """(completed, requests, systemctl calls) of one run."""
+        self.log.write_text("")
+        with fixture_server("imds_server.py") as port, \
+                SignedRecorder("eu-west-1", "s3", status) as rec:
+            if obj is not None:
+                rec.objects[DEADLINE_PATH] = obj.encode()
+            env = box_env(self.tmp, port, {"AWS_ENDPOINT_URL_S3": rec.url}, **{
+                **self.env, "JUMPBOX_RUN_DIR": str(self.run_dir),
+                "JUMPBOX_UNIT_DIR": str(self.units),
+                "JUMPBOX_SYSTEMCTL": str(self.tmp / "systemctl"),
+                "JUMPBOX_BOOT_TIME": self.boot and str(ep(self.boot)), **over})
+            cp = subprocess.run([str(self.script)], env=env, capture_output=True, text=True,
+                                timeout=60)
+        return cp, rec.requests, self.log.read_text().splitlines()
+
+    def armed(self, timer):
+        """When a drop-in makes the timer elapse (RFC 3339), or None."""
+        p = self.units / f"{timer}.d" / "jumpbox-deadline.conf"
+        if not p.exists():
+            return None
+        text = p.read_text()
+        m = re.fullmatch(r"\[Timer\]\nOnCalendar=\nOnCalendar=(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC\n",
+                         text)
+        assert m, text
+        return f"{m[1]}T{m[2]}Z"
+
+    def reason(self):
+        return (self.run_dir / "teardown-reason").read_text()
+
+
+RELOAD_BOTH = ["daemon-reload", "restart jumpbox-teardown.timer jumpbox-poweroff.timer"]
+
+
+def test_the_deadline_units_and_their_settings(rendered, rendered_s3):
+    files = files_of(rendered_s3["doc"])
+    unit = files["/etc/systemd/system/jumpbox-deadline.service"]["content"]
+    env = dict(re.findall(r'^Environment="([A-Z_]+)=([^"]*)"$', unit, re.M))
+    assert env == {**STATE_ENV, "JUMPBOX_REGION": "eu-west-1", "JUMPBOX_STACK_ID": "nightly-7",
+                   "JUMPBOX_EXPIRES_AT": "2030-01-02T03:04:05Z",
+                   "JUMPBOX_MAX_TTL_SECONDS": "86400", "JUMPBOX_POWEROFF_GRACE_SECONDS": "600"}
+    assert "Type=oneshot\n" in unit and "ExecStart=/usr/local/sbin/jumpbox-deadline\n" in unit
+    timer = files["/etc/systemd/system/jumpbox-deadline.timer"]["content"]
+    for line in ("OnActiveSec=15", "OnUnitActiveSec=15", "AccuracySec=1s",
+                 "Unit=jumpbox-deadline.service"):
+        assert line + "\n" in timer
+    # The module's inputs, and their bounds.
+    tmp = rendered_s3["tmp"] / "poll"
+    tmp.mkdir()
+    doc = yaml.safe_load(tfo.render_userdata(tmp, rendered["inputs"], deadline_poll_seconds=5,
+                                             max_ttl_seconds=600, poweroff_grace_minutes=1))
+    files = files_of(doc)
+    assert "OnUnitActiveSec=5\n" in files["/etc/systemd/system/jumpbox-deadline.timer"]["content"]
+    unit = files["/etc/systemd/system/jumpbox-deadline.service"]["content"]
+    assert 'Environment="JUMPBOX_MAX_TTL_SECONDS=600"\n' in unit
+    assert 'Environment="JUMPBOX_POWEROFF_GRACE_SECONDS=60"\n' in unit
+    for var, bad, words in (("deadline_poll_seconds", 4, "deadline_poll_seconds must be"),
+                            ("deadline_poll_seconds", 301, "deadline_poll_seconds must be"),
+                            ("max_ttl_seconds", 9, "max_ttl_seconds must be"),
+                            ("max_ttl_seconds", 86401, "max_ttl_seconds must be")):
+        with pytest.raises(AssertionError, match=words):
+            tfo.render_userdata(tmp, rendered["inputs"], **{var: bad})
+
+
+def test_the_box_follows_its_deadline_object(rendered_s3, tmp_path):
+    box = DeadlineBox(rendered_s3, tmp_path)
+    # None yet (the provisioner writes it after Terraform): the user data's
+    # times stay armed, and nothing is asked of systemd.
+    cp, reqs, calls = box()
+    assert cp.returncode == 0, cp.stderr
+    (req,) = reqs
+    assert (req["method"], req["path"], req["signature"]) == ("GET", DEADLINE_PATH, "ok"), req
+    assert calls == [] and box.armed("jumpbox-teardown.timer") is None
+    assert box.reason() == "ttl\n" and "no deadline object" in cp.stderr
+    # An extension: both timers follow, the backstop its grace later.
+    cp, _, calls = box(deadline("2030-01-02T05:00:00Z"))
+    assert cp.returncode == 0 and calls == RELOAD_BOTH, cp.stderr
+    assert box.armed("jumpbox-teardown.timer") == "2030-01-02T05:00:00Z"
+    assert box.armed("jumpbox-poweroff.timer") == "2030-01-02T05:10:00Z"
+    assert "teardown at 2030-01-02T05:00:00Z (was 2030-01-02T03:04:05Z)" in cp.stderr
+    # The same again: nothing to do.
+    cp, _, calls = box(deadline("2030-01-02T05:00:00Z"))
+    assert cp.returncode == 0 and calls == [], cp.stderr
+    # A keep-alive nearer than the cap: the teardown follows it (its reason
+    # said), the backstop stays with expires_at.
+    cp, _, calls = box(deadline("2030-01-02T05:00:00Z", "2030-01-02T04:00:20Z"))
+    assert cp.returncode == 0 and calls == ["daemon-reload", "restart jumpbox-teardown.timer"]
+    assert box.armed("jumpbox-teardown.timer") == "2030-01-02T04:00:20Z"
+    assert box.armed("jumpbox-poweroff.timer") == "2030-01-02T05:10:00Z"
+    assert box.reason() == "keepalive\n"
+    # Gone (a destroy deleted it) or unreadable: what is armed stays.
+    for status in (None, 403, 500):
+        cp, _, calls = box(status=status)
+        assert (cp.returncode, calls) == (0 if status is None else 1, []), cp.stderr
+        assert box.armed("jumpbox-teardown.timer") == "2030-01-02T04:00:20Z"
+        assert box.reason() == "keepalive\n"
+    # Beyond the box's own cap (boot + max_ttl_seconds): held there.
+    cp, _, calls = box(deadline("2030-01-05T00:00:00Z"))
+    assert cp.returncode == 0 and calls == RELOAD_BOTH, cp.stderr
+    assert box.armed("jumpbox-teardown.timer") == "2030-01-02T12:00:00Z"   # boot + 24 h
+    assert box.armed("jumpbox-poweroff.timer") == "2030-01-02T12:10:00Z"
+    assert box.reason() == "ttl\n" and "beyond the cap" in cp.stderr
+    # The keep-alive lapsed: the teardown starts now, once, saying why.
+    cp, _, calls = box(deadline("2030-01-02T05:00:00Z", "2020-01-01T00:00:00Z"))
+    assert cp.returncode == 0, cp.stderr
+    assert calls == RELOAD_BOTH + ["start --no-block jumpbox-teardown.service"]
+    assert box.reason() == "keepalive\n"
+    cp, _, calls = box(deadline("2030-01-02T05:00:00Z", "2020-01-01T00:00:00Z"))
+    assert cp.returncode == 0 and calls == [], cp.stderr
+
+
+@pytest.mark.parametrize("body", [
+    deadline("2030-01-02T05:00:00Z", stack_id="other"),
+    deadline("2030-02-30T05:00:00Z"),
+    deadline("2030-01-02T05:00:00Z", "2030-01-02 04:00:00Z"),
+    deadline("2030-01-02T05:00:00Z")[:-1] + ',"expires_at":"2030-01-09T00:00:00Z"}',
+    deadline("2030-01-02T05:00:00Z")[:-1] + ',"alive_until":"2030-01-02T04:00:00Z","x":"y"}',
+    deadline("2030-01-02T05:00:00Z") + " " * 1024,
+    "", "{}", "<Error/>",
+])
+def test_a_bad_deadline_object_changes_nothing(rendered_s3, tmp_path, body):
+    box = DeadlineBox(rendered_s3, tmp_path)
+    cp, _, calls = box(body)
+    assert cp.returncode == 1 and calls == [], cp.stderr
+    assert "what is armed stays" in cp.stderr
+    assert box.armed("jumpbox-teardown.timer") is None and box.reason() == "ttl\n"
+
+
+def test_a_box_past_its_cap_tears_down_and_powers_off(rendered_s3, tmp_path):
+    """Booted long ago (here: PID 1 of this machine, as /proc says, with a
+    ten-second maximum): the cap has passed, deadline object or none, so
+    both the teardown and the poweroff are started at once."""
+    box = DeadlineBox(rendered_s3, tmp_path, boot=None)
+    cp, _, calls = box(JUMPBOX_MAX_TTL_SECONDS="10")
+    assert cp.returncode == 0, cp.stderr
+    assert calls == RELOAD_BOTH + ["start --no-block jumpbox-teardown.service",
+                                   "start --no-block jumpbox-poweroff.service"]
+    # When PID 1 started, by procps's reckoning.
+    ps = subprocess.run(["ps", "-o", "lstart=", "-p", "1"], capture_output=True, text=True,
+                        check=True, env={"LC_ALL": "C", "TZ": "UTC"}).stdout.strip()
+    booted = datetime.datetime.strptime(ps, "%a %b %d %H:%M:%S %Y").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    assert abs(ep(box.armed("jumpbox-teardown.timer")) - (booted + 10)) <= 1
+    assert ep(box.armed("jumpbox-poweroff.timer")) == ep(box.armed("jumpbox-teardown.timer")) + 600
+
+
+def test_the_deadline_script_refuses_bad_settings(rendered_s3, tmp_path):
+    box = DeadlineBox(rendered_s3, tmp_path)
+    for bad in ({"JUMPBOX_STACK_ID": "Nightly"}, {"JUMPBOX_EXPIRES_AT": "2030-01-02"},
+                {"JUMPBOX_MAX_TTL_SECONDS": "1d"}, {"JUMPBOX_STATE_PREFIX": "a"}):
+        cp, reqs, calls = box(**bad)
+        assert (cp.returncode, reqs, calls) == (2, [], []), (bad, cp.stderr)
+
+
+def test_teardown_sends_the_reason_the_deadline_script_left(rendered, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for left, sent in (("keepalive\n", "keepalive"), ("ttl\n", "ttl"), ('x","y\n', "ttl")):
+        (run_dir / "teardown-reason").write_text(left)
+        tmp = tmp_path / left.strip()[:3]
+        tmp.mkdir()
+        cp, reqs = run_teardown(rendered, tmp, tfo.TOKEN, JUMPBOX_RUN_DIR=str(run_dir))
+        assert cp.returncode == 0, cp.stderr
+        assert json.loads(reqs[0]["body"])["reason"] == sent

@@ -4,7 +4,8 @@ Lambda Invoke API and S3's PutObject as the box's own scripts call them
 botocore's signer against the key IMDS handed out (tests/support/
 imds_server.py) and that the session token was sent and signed, records it,
 and answers with the status a test set (202 for an Invoke, 200 for a PUT,
-412 when the object is there and If-None-Match: * asked)."""
+412 when the object is there and If-None-Match: * asked; a GetObject the
+object a test put in `objects`, or 404)."""
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,11 @@ class SignedRecorder:
                 if why:
                     return self._send(403, why.encode())
                 status = rec.status or (202 if rec.service == "lambda" else 200)
+                if self.command == "GET":
+                    found = rec.objects.get(self.path)
+                    if found is None or rec.status:
+                        return self._send(rec.status or 404, b"<Error>NoSuchKey</Error>")
+                    return self._send(200, found)
                 if rec.service == "s3" and self.command == "PUT":
                     if self.path in rec.objects and self.headers.get("If-None-Match") == "*":
                         status = 412
@@ -53,7 +59,7 @@ class SignedRecorder:
                         rec.objects[self.path] = body
                 self._send(status, b"")
 
-            do_POST = do_PUT = _any
+            do_GET = do_POST = do_PUT = _any
 
             def _send(self, status, body):
                 self.send_response(status)
