@@ -31,31 +31,6 @@ static int bad(const char *field, const char *detail)
     return 2;
 }
 
-/* The token into locked memory, without its trailing newline. */
-static int read_token(const char *path, char **out, char *err, size_t errlen)
-{
-    char *text = NULL;
-    size_t len = 0;
-    int rc;
-
-    *out = NULL;
-    if ((rc = jb_file_read(path, 4096, &text, &len, err, errlen)) != 0)
-        return rc;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
-    if (len != JB_TOKEN_HEX_LEN || strspn(text, "0123456789abcdef") < JB_TOKEN_HEX_LEN) {
-        rc = jb_err(err, errlen, JB_ERR_INVALID, "%s: not a teardown token (64 hex digits)", path);
-    } else if ((*out = jb_secret_alloc(JB_TOKEN_HEX_LEN + 1)) == NULL) {
-        rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of locked memory");
-    } else {
-        memcpy(*out, text, JB_TOKEN_HEX_LEN);
-        (*out)[JB_TOKEN_HEX_LEN] = '\0';
-    }
-    explicit_bzero(text, len);
-    free(text);
-    return rc;
-}
-
 int cmd_request(int argc, char **argv)
 {
     static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
@@ -108,7 +83,7 @@ int cmd_request(int argc, char **argv)
             return bad("--out", "path too long");
         token_file = tpath;
     }
-    if (read_token(token_file, &token, err, sizeof(err)) != 0)
+    if (jb_cleanfn_read_token(token_file, &token, err, sizeof(err)) != 0)
         return bad(outdir ? "--out" : "--token-file", err);
 
     fprintf(stderr, "cleaner request: invoking %s for %s\n", function, stack_id);

@@ -379,12 +379,14 @@ static int run_cleaner(const struct jb_box_spec *s, const char *reason, int log_
     return status;
 }
 
-/* The box's end by its own clock as its lease says now: the nearer of its
- * expiry and, once ready, its keep-alive (an extension or heartbeats move
- * them), never past cap.  What it was when the lease cannot be read or is
- * not ready (being made, or being destroyed already). */
+/* The box's end by its own clock as its lease says now: its expiry, which
+ * only ever moves later (an extension; an earlier one in the lease is not
+ * the box's to follow, the sweeper judges that), or, once ready, its
+ * keep-alive when that comes first; never past cap.  *expires keeps the
+ * latest expiry seen.  What it was when the lease cannot be read or is not
+ * ready (being made, or being destroyed already). */
 static time_t follow_lease(const struct jb_box_spec *s, const struct jb_state *st, time_t end,
-                           time_t cap, const char **why, int log_fd)
+                           time_t *expires, time_t cap, const char **why, int log_fd)
 {
     struct jb_lease l;
     char was[JB_RFC3339_LEN], now[JB_RFC3339_LEN];
@@ -393,8 +395,14 @@ static time_t follow_lease(const struct jb_box_spec *s, const struct jb_state *s
 
     memset(&l, 0, sizeof(l));
     if (jb_lease_get(st, s->stack_id, &l, NULL, 0) == 0 && strcmp(l.status, "ready") == 0) {
-        next = jb_lease_ends_at(&l);
-        reason = next < l.expires_at ? "keepalive" : "ttl";
+        if (l.expires_at > *expires)
+            *expires = l.expires_at;
+        next = *expires;
+        reason = "ttl";
+        if (l.alive_until != 0 && l.alive_until < next) {
+            next = l.alive_until;
+            reason = "keepalive";
+        }
     }
     jb_lease_clear(&l);
     if (next > cap) {
@@ -436,7 +444,7 @@ static void timer_main(const struct jb_box_spec *s, time_t expires, pid_t sshd_p
         while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
             ;
         if (have_state)
-            end = follow_lease(s, &st, end, cap, &why, log_fd);
+            end = follow_lease(s, &st, end, &expires, cap, &why, log_fd);
     }
     /* From here `down` must not kill us: we are the one destroying. */
     if (jb_path_join(armed, sizeof(armed), s->dir, "timer.pid") == 0 &&

@@ -47,12 +47,14 @@ int jb_box_create_make(const struct jb_stack_ctx *ctx, const struct jb_box_creat
 /* A request to the build function, as given. */
 struct jb_box_request_args {
     const char *function, *ttl, *allow_cidr, *requester;
+    const char *keepalive; /* NULL or "0": none */
     int allow_my_ip;
     const struct jb_permit *permit; /* --permit-open, already parsed; NULL: none */
 };
 
 struct jb_box_request {
-    const char *function, *ttl;
+    const char *function, *ttl, *keepalive;
+    long keepalive_s;
     char cidr[JB_CIDR_MAX], requester[160];
     int allow_my_ip;
     struct jb_permit permit;

@@ -45,6 +45,15 @@ int jb_box_request_check(const struct jb_box_request_args *a, struct jb_box_requ
         jb_err(err, errlen, JB_ERR_INVALID, "at least 10s (the box must be up before it expires)");
         return invalid(field, "--ttl");
     }
+    if (a->keepalive && strcmp(a->keepalive, "0") != 0) {
+        if (jb_parse_duration(a->keepalive, &br->keepalive_s, err, errlen) != 0)
+            return invalid(field, "--keepalive");
+        if (br->keepalive_s < JB_TTL_MIN_S || br->keepalive_s > JB_TTL_MAX_S) {
+            jb_err(err, errlen, JB_ERR_INVALID, "0 (none), or from 10s to 24h");
+            return invalid(field, "--keepalive");
+        }
+        br->keepalive = a->keepalive;
+    }
     if (a->allow_cidr && a->allow_my_ip) {
         jb_err(err, errlen, JB_ERR_INVALID, "give either --allow-cidr or --allow-my-ip, not both");
         return invalid(field, "--allow-my-ip");
@@ -227,6 +236,7 @@ int jb_box_request_make(struct jb_box_request *br, jb_progress_fn progress, void
     ev = cJSON_CreateObject();
     if (ev == NULL || !cJSON_AddStringToObject(ev, "action", "create") ||
         (br->ttl && !cJSON_AddStringToObject(ev, "ttl", br->ttl)) ||
+        (br->keepalive && !cJSON_AddStringToObject(ev, "keepalive", br->keepalive)) ||
         !cJSON_AddStringToObject(ev, "allow_cidr", br->cidr) ||
         !cJSON_AddStringToObject(ev, "requester", br->requester) ||
         !cJSON_AddStringToObject(ev, "recipient_key", pk_b64) ||

@@ -3,6 +3,11 @@
 #ifndef PROVISIONER_CMD_H
 #define PROVISIONER_CMD_H
 
+#include <cjson/cJSON.h>
+
+#include "lambda/runtime.h"
+#include "stack/state.h"
+
 int cmd_keygen(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -16,6 +21,12 @@ int cmd_request(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the build function. */
 int cmd_lambda_build(void);
+
+/* The build function's "extend" and "heartbeat" (lambda_move.c): ev holds
+ * only allowed keys; action is one of the two. */
+int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *work_root,
+                      const struct jb_invocation *inv, const cJSON *ev, const char *action,
+                      char **response, struct jb_handler_error *e);
 
 /* "jb-" and ten random [a-z0-9]. */
 void cmd_random_stack_id(char out[16]);

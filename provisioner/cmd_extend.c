@@ -4,7 +4,11 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "aws/lambda_invoke.h"
+#include "base/fsutil.h"
+#include "base/secret.h"
 #include "stack/audit.h"
+#include "stack/cleanfn.h"
 #include "stack/cli.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
@@ -17,6 +21,8 @@
 
 static const char usage[] =
     "usage: provisioner extend --stack-id ID --ttl DURATION [--state URL]\n"
+    "       provisioner extend --function NAME --stack-id ID --ttl DURATION\n"
+    "                          (--token-file F | --out DIR)\n"
     "\n"
     "Moves a ready stack's expiry to DURATION from now: the lease, and the box's\n"
     "own timer (an aws box re-reads its deadlines every few seconds; a local one\n"
@@ -29,6 +35,10 @@ static const char usage[] =
     "              current expiry, within the cap\n"
     "  --state     file:///dir or s3://bucket/prefix (default\n"
     "              file://$XDG_STATE_HOME/jumpbox)\n"
+    "  --function  on the backup VM: ask this build function instead, proving it\n"
+    "              may with the stack's teardown token from --token-file F or\n"
+    "              DIR/teardown_token (--out DIR, as `provisioner request` wrote it);\n"
+    "              the function's own JUMPBOX_MAX_TTL bounds --ttl too\n"
     "\n"
     "Exit status: 0 extended, 1 failed (no change, or the lease moved but the box\n"
     "was not told: stderr says which; a stack being created or destroyed is not\n"
@@ -63,14 +73,49 @@ static int print(const struct jb_lease *l, time_t previous)
     return ok ? 0 : 1;
 }
 
+/* Through the build function, as the stack's owner.  The exit status. */
+static int by_function(const char *function, const char *stack_id, const char *ttl,
+                       const char *token_file, const char *outdir)
+{
+    char err[JB_ERRLEN], path[PATH_MAX], *token = NULL, *answer = NULL;
+    int refused = 0, status = 1;
+
+    if ((token_file == NULL) == (outdir == NULL))
+        return bad("--token-file", "give either --token-file or --out (with --function)");
+    if (outdir) {
+        if (jb_path_join(path, sizeof(path), outdir, "teardown_token") != 0)
+            return bad("--out", "path too long");
+        token_file = path;
+    }
+    if (jb_cleanfn_read_token(token_file, &token, err, sizeof(err)) != 0)
+        return bad(outdir ? "--out" : "--token-file", err);
+    fprintf(stderr, "provisioner extend: invoking %s for %s\n", function, stack_id);
+    if (jb_cleanfn_owner_call(function, "extend", stack_id, token, ttl, &answer, &refused, err,
+                              sizeof(err)) != 0) {
+        fprintf(stderr, "provisioner extend: %s\n", err);
+        status = refused ? 2 : 1;
+        goto out;
+    }
+    puts(answer);
+    status = 0;
+out:
+    free(answer);
+    jb_secret_free(token);
+    return status;
+}
+
 int cmd_extend(int argc, char **argv)
 {
     static const struct option opts[] = {{"stack-id", required_argument, NULL, 's'},
                                          {"ttl", required_argument, NULL, 't'},
                                          {"state", required_argument, NULL, 'S'},
+                                         {"function", required_argument, NULL, 'f'},
+                                         {"token-file", required_argument, NULL, 'T'},
+                                         {"out", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *stack_id = NULL, *ttl = NULL, *state_url = NULL;
+    const char *stack_id = NULL, *ttl = NULL, *state_url = NULL, *function = NULL;
+    const char *token_file = NULL, *outdir = NULL;
     char err[JB_ERRLEN], work_root[PATH_MAX];
     struct jb_state st;
     struct jb_stack_ctx ctx;
@@ -91,6 +136,15 @@ int cmd_extend(int argc, char **argv)
         case 'S':
             state_url = optarg;
             break;
+        case 'f':
+            function = optarg;
+            break;
+        case 'T':
+            token_file = optarg;
+            break;
+        case 'o':
+            outdir = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -110,6 +164,15 @@ int cmd_extend(int argc, char **argv)
         return bad("--ttl", err);
     if (ttl_s < JB_TTL_MIN_S || ttl_s > JB_TTL_MAX_S)
         return bad("--ttl", "from 10s to 24h");
+    if (function) {
+        if (state_url)
+            return bad("--state", "not with --function (the function has its own)");
+        if (jb_lambda_check_name(function, err, sizeof(err)) != 0)
+            return bad("--function", err);
+        return by_function(function, stack_id, ttl, token_file, outdir);
+    }
+    if (token_file || outdir)
+        return bad(token_file ? "--token-file" : "--out", "only with --function");
     if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
         if (rc == JB_ERR_INVALID)
             return bad("--state", err);

@@ -60,9 +60,10 @@ static const char usage[] =
     "  --allow-my-ip     allow this machine's public address (JUMPBOX_CHECKIP_URL)\n"
     "  --ttl             the box's longest life (default 1h): its own timer ends it\n"
     "                    then, COMMAND or not; a warning comes before\n"
-    "  --keepalive       with --module: run heartbeats while COMMAND runs and the box\n"
-    "                    ends this long after the last one, before --ttl if run dies\n"
-    "                    (SIGKILL, a lost machine).  Default 5m; 0: none\n"
+    "  --keepalive       heartbeats while COMMAND runs (with --function, through the\n"
+    "                    build function); the box ends this long after the last one,\n"
+    "                    before --ttl if run dies (SIGKILL, a lost machine).\n"
+    "                    Default 5m; 0: none\n"
     "  --stack-id, --state, --requester, --ready-timeout  as for create (--stack-id,\n"
     "                    --state and --ready-timeout with --module only)\n"
     "  --permit-open     a target the box may forward to (repeatable), as for\n"
@@ -228,6 +229,34 @@ static void set_expiry(struct run *r, time_t expires_at)
     r->warned = 0;
 }
 
+/* One heartbeat, straight to the state or through the build function with
+ * the stack's token; l gets the deadlines as they now are. */
+static int beat(struct run *r, struct jb_lease *l, char *err, size_t errlen)
+{
+    char *answer = NULL;
+    const cJSON *at;
+    cJSON *o;
+    int refused, rc;
+
+    if (r->clean_function == NULL)
+        return jb_stack_heartbeat(&r->ctx, r->res.lease.stack_id, l, err, errlen);
+    rc = jb_cleanfn_owner_call(r->br.function, "heartbeat", r->res.lease.stack_id,
+                               r->res.teardown_token, NULL, &answer, &refused, err, errlen);
+    o = rc == 0 ? cJSON_Parse(answer) : NULL;
+    free(answer);
+    if (rc != 0)
+        return rc;
+    at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
+    if (!cJSON_IsString(at) || jb_parse_rfc3339(at->valuestring, &l->expires_at, NULL, 0) != 0 ||
+        !cJSON_IsString(at = cJSON_GetObjectItemCaseSensitive(o, "alive_until")) ||
+        jb_parse_rfc3339(at->valuestring, &l->alive_until, NULL, 0) != 0)
+        rc = jb_err(err, errlen, JB_ERR_PARSE,
+                    "the build function's heartbeat answer has no "
+                    "expires_at and alive_until");
+    cJSON_Delete(o);
+    return rc;
+}
+
 /* The keep-alive: alive_until pushed on, the box told.  A failed one is
  * said, and the next comes on time: the keep-alive spans several. */
 static void heartbeat(struct run *r)
@@ -239,7 +268,7 @@ static void heartbeat(struct run *r)
         return;
     r->next_beat = time(NULL) + r->beat_every;
     memset(&l, 0, sizeof(l));
-    if (jb_stack_heartbeat(&r->ctx, r->res.lease.stack_id, &l, err, sizeof(err)) == 0) {
+    if (beat(r, &l, err, sizeof(err)) == 0) {
         r->res.lease.alive_until = l.alive_until;
         set_expiry(r, l.expires_at);
     } else {
@@ -342,10 +371,9 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
         fprintf(stderr, "jumpbox: %s\n", err); /* err names --task-token */
         return RUN_FAILED;
     }
-    if (a->q.function && a->keepalive)
-        return bad("--keepalive", "only with --module: the build function keeps no keep-alive yet");
     if (a->q.function) {
         a->q.requester = a->c.requester;
+        a->q.keepalive = a->keepalive ? a->keepalive : "5m";
         a->q.ttl = a->c.ttl;
         if (jb_box_request_check(&a->q, &r->br, &field, err, sizeof(err)) != 0)
             return bad(field, err);
@@ -535,9 +563,12 @@ int cmd_run(int argc, char **argv)
     }
     set_expiry(r, r->res.lease.expires_at);
     /* Four heartbeats a keep-alive: three may fail before the box ends. */
-    if (r->clean_function == NULL && r->res.lease.keepalive_s > 0) {
-        r->beat_every = r->res.lease.keepalive_s / 4 > 2 ? r->res.lease.keepalive_s / 4 : 2;
-        r->next_beat = time(NULL) + r->beat_every;
+    {
+        long ka = r->clean_function ? r->br.keepalive_s : r->res.lease.keepalive_s;
+        if (ka > 0) {
+            r->beat_every = ka / 4 > 2 ? ka / 4 : 2;
+            r->next_beat = time(NULL) + r->beat_every;
+        }
     }
     say(r, "box %s ready; running %s", r->res.lease.stack_id, argv[optind]);
     oc.stack_id = r->res.lease.stack_id;

@@ -95,7 +95,7 @@ static void progress(void *ctx, const char *stage, const char *detail)
 }
 
 struct build_req {
-    long ttl_s;
+    long ttl_s, keepalive_s;
     char cidr[JB_CIDR_MAX];
     const char *requester;
     unsigned char pk[JB_SEAL_KEY_LEN];
@@ -141,7 +141,7 @@ static int check_permit(const struct build_cfg *c, const cJSON *ev, struct jb_pe
 static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_req *r,
                        struct jb_handler_error *e)
 {
-    const char *action, *ttl, *cidr, *rk;
+    const char *action, *ttl, *cidr, *rk, *keepalive;
     char inner[JB_ERRLEN];
     size_t i;
 
@@ -150,12 +150,23 @@ static int check_event(const struct build_cfg *c, const cJSON *ev, struct build_
         return -1;
     if (strcmp(action, "create") != 0)
         return jb_handler_fail(e, JB_FN_INVALID,
-                               "action: unknown action (this function does "
-                               "\"create\")");
+                               "action: unknown action (this function does \"create\", "
+                               "\"extend\" and \"heartbeat\")");
+    if (cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ||
+        cJSON_GetObjectItemCaseSensitive(ev, "token"))
+        return jb_handler_fail(e, JB_FN_INVALID, "%s: not used by create",
+                               cJSON_GetObjectItemCaseSensitive(ev, "stack_id") ? "stack_id"
+                                                                                : "token");
     if (jb_fn_str(ev, "ttl", 0, &ttl, e) != 0 || jb_fn_str(ev, "allow_cidr", 1, &cidr, e) != 0 ||
         jb_fn_str(ev, "requester", 1, &r->requester, e) != 0 ||
-        jb_fn_str(ev, "recipient_key", 0, &rk, e) != 0)
+        jb_fn_str(ev, "recipient_key", 0, &rk, e) != 0 ||
+        jb_fn_str(ev, "keepalive", 0, &keepalive, e) != 0)
         return -1;
+    if (keepalive && strcmp(keepalive, "0") != 0 &&
+        jb_parse_duration(keepalive, &r->keepalive_s, inner, sizeof(inner)) != 0)
+        return jb_handler_fail(e, JB_FN_INVALID, "keepalive: %s", inner);
+    if (r->keepalive_s && (r->keepalive_s < JB_TTL_MIN_S || r->keepalive_s > JB_TTL_MAX_S))
+        return jb_handler_fail(e, JB_FN_INVALID, "keepalive: 0 (none), or from 10s to 24h");
     if (ttl == NULL)
         r->ttl_s = c->max_ttl_s < 3600 ? c->max_ttl_s : 3600;
     else if (jb_parse_duration(ttl, &r->ttl_s, inner, sizeof(inner)) != 0)
@@ -236,7 +247,8 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                   struct jb_handler_error *e)
 {
     static const char *const allowed[] = {"action",        "ttl",         "allow_cidr", "requester",
-                                          "recipient_key", "permit_open", NULL};
+                                          "recipient_key", "permit_open", "keepalive",  "stack_id",
+                                          "token",         NULL};
     const struct build_cfg *c = vctx;
     struct jb_state st = c->st;
     struct jb_stack_ctx ctx;
@@ -247,12 +259,22 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     char err[JB_ERRLEN], stack_id[16];
     long long now = jb_runtime_now_ms(), reserve = 0;
     cJSON *ev = NULL, *origin = NULL;
+    const cJSON *action;
     int rc, status = -1;
 
     memset(&res, 0, sizeof(res));
     memset(&ctx, 0, sizeof(ctx));
     ctx.audit_fd = -1;
-    if (jb_fn_event(inv, allowed, &ev, e) != 0 || check_event(c, ev, &r, e) != 0)
+    if (jb_fn_event(inv, allowed, &ev, e) != 0)
+        goto out;
+    action = cJSON_GetObjectItemCaseSensitive(ev, "action");
+    if (cJSON_IsString(action) && (strcmp(action->valuestring, "extend") == 0 ||
+                                   strcmp(action->valuestring, "heartbeat") == 0)) {
+        status = lambda_build_move(&c->st, c->max_ttl_s, c->work_root, inv, ev, action->valuestring,
+                                   response, e);
+        goto out;
+    }
+    if (check_event(c, ev, &r, e) != 0)
         goto out;
     if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0 ||
         jb_fn_reserve_ms(inv->deadline_ms, now, &reserve, err, sizeof(err)) != 0) {
@@ -275,6 +297,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     /* The cap of this function's boxes, kept in the lease: no extension
      * passes it. */
     req.max_ttl_s = c->max_ttl_s;
+    req.keepalive_s = r.keepalive_s;
     req.allow_cidr = r.cidr;
     req.requester = r.requester;
     req.permit = &r.permit;

@@ -4,6 +4,7 @@ binaries as custom-runtime functions -> Terraform with terraform/local -> a
 real sshd -> real `ssh`.  Plus every bad event, each refused with the field
 named and nothing made or touched."""
 import base64
+import calendar
 import json
 import os
 import shutil
@@ -563,3 +564,56 @@ def test_box_timer_path_with_the_instance_roles_credentials(env, tmp_path):
         assert h.verified >= 1 and not h.rejected
     finally:
         h.stop()
+
+
+def test_the_owner_extends_and_keeps_alive_through_the_build_function(env, harness, tmp_path):
+    """The backup VM cannot reach the state: `provisioner extend --function`
+    and run's heartbeats go through the build function with the stack's
+    teardown token, within the function's own JUMPBOX_MAX_TTL (30m here)."""
+    out = tmp_path / "out"
+    cenv = harness.client_env()
+    sid = run_json([bin_path("provisioner"), "request", "--function", BUILD, "--ttl", "10m",
+                    "--allow-cidr", "127.0.0.1/32", "--out", str(out)], env=cenv)["stack_id"]
+    lease = json.loads((env.state / sid / "lease.json").read_text())
+    created = calendar.timegm(time.strptime(lease["created_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert lease["max_until"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                               time.gmtime(created + 30 * 60))
+    extend = [bin_path("provisioner"), "extend", "--function", BUILD, "--stack-id", sid]
+    moved = run_json(extend + ["--ttl", "20m", "--out", str(out)], env=cenv)
+    assert moved["previous_expires_at"] == lease["expires_at"]
+    assert moved["expires_at"] > lease["expires_at"]
+    assert json.loads((env.state / sid / "lease.json").read_text())["expires_at"] == \
+        moved["expires_at"]
+    # Past the function's limit, or a wrong token: refused, exit 2, no change.
+    cp = run(extend + ["--ttl", "2h", "--out", str(out)], env=cenv, check=2)
+    assert "ttl: from 10s to this function's limit of 1800s" in cp.stderr, cp.stderr
+    wrong = tmp_path / "wrong"
+    wrong.write_text("0" * 64)
+    cp = run(extend + ["--ttl", "25m", "--token-file", str(wrong)], env=cenv, check=2)
+    assert "does not match" in cp.stderr, cp.stderr
+    assert json.loads((env.state / sid / "lease.json").read_text())["expires_at"] == \
+        moved["expires_at"]
+    # A heartbeat for a stack made without a keep-alive is bad input.
+    token = (out / "teardown_token").read_text().strip()
+    body, ferr = invoke(boto_lambda(harness), BUILD, json.dumps(
+        {"action": "heartbeat", "stack_id": sid, "token": token}).encode())
+    assert ferr == "Unhandled" and "has no keep-alive" in json.loads(body)["errorMessage"]
+    ext = [r for r in map(json.loads, run(
+        [bin_path("provisioner"), "audit", "--state", "file://" + str(env.state)],
+        env=env.cli, check=0).stdout.splitlines()) if r["event"] == "extend"]
+    assert [(r["by"]["via"], r["by"]["action"], r["expires_at"]) for r in ext] == \
+        [("build-function", "extend", moved["expires_at"])]
+    run_json([bin_path("cleaner"), "request", "--function", CLEAN, "--stack-id", sid,
+              "--out", str(out)], env=cenv)
+
+    # run --function --keepalive: its heartbeats reach the build function.
+    rt = tmp_path / "rt"
+    rt.mkdir(mode=0o700)
+    cp = run([bin_path("provisioner"), "run", "--function", BUILD, "--clean-function", CLEAN,
+              "--allow-cidr", "127.0.0.1/32", "--keepalive", "10s", "--", "sleep", "8"],
+             env=dict(cenv, XDG_RUNTIME_DIR=str(rt)), check=0, timeout=600)
+    assert "keep-alive heartbeat failed" not in cp.stderr, cp.stderr
+    beats = [json.loads(h["event"]) for h in harness.functions[BUILD].history
+             if json.loads(h["event"])["action"] == "heartbeat"]
+    assert len(beats) >= 2 and all(b.get("token") for b in beats), beats
+    assert env.leases() == []
