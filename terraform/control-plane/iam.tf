@@ -13,6 +13,9 @@ locals {
   audit_objs = "${local.bucket_arn}/${var.state_prefix}/audit/*"
   box_objs   = "${local.bucket_arn}/${var.state_prefix}/boxes/*"
   state_tag  = "jumpbox:state"
+  # The box's current deadlines, one object per box, named like its records:
+  # deadlines/ROLEID:INSTANCEID.json (aws:userid of its session).
+  deadline_objs = "${local.bucket_arn}/${var.state_prefix}/deadlines/*"
   fn_logs = {
     for k, f in local.functions :
     k => "arn:${local.p}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${f.name}:*"
@@ -349,6 +352,18 @@ resource "aws_iam_role_policy" "build" {
 
 data "aws_iam_policy_document" "clean" {
   source_policy_documents = [data.aws_iam_policy_document.common["clean"].json]
+
+  # A box's deadline object says how long it may live; the provisioner (the
+  # build function or the CLI) writes it at create, extend and every
+  # keep-alive.  The clean function only removes one at destroy: it must not
+  # be able to move a box's deadline.  The bucket policy denies the same to
+  # every principal but the build role and deadline_writer_arns.
+  statement {
+    sid       = "DeadlinesAreTheProvisioners"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = [local.deadline_objs]
+  }
 }
 
 resource "aws_iam_role" "clean" {
@@ -362,7 +377,8 @@ resource "aws_iam_role_policy" "clean" {
   policy = data.aws_iam_policy_document.clean.json
 }
 
-# ---- the jump box: may ask for its own teardown and publish its records ----
+# ---- the jump box: asks for its own teardown, publishes its records, reads
+# its deadlines --------------------------------------------------------------
 
 data "aws_iam_policy_document" "box_trust" {
   statement {
@@ -385,8 +401,9 @@ data "aws_iam_policy_document" "box" {
   # instance-profile session aws:userid is the role's unique id and the
   # instance id, which the box cannot choose, so one role serves every box
   # and no box writes another's objects.  If-None-Match: * makes each object
-  # write-once; no read, no delete, nothing else of the state.  "$$" keeps
-  # the policy variable from Terraform's interpolation.
+  # write-once; no read, no delete, nothing else of the state but its
+  # deadline object (below).  "$$" keeps the policy variable from
+  # Terraform's interpolation.
   statement {
     sid       = "PublishOwnRecordsOnce"
     actions   = ["s3:PutObject"]
@@ -396,6 +413,14 @@ data "aws_iam_policy_document" "box" {
       variable = "s3:if-none-match"
       values   = ["*"]
     }
+  }
+  # Its current deadlines (expires_at, alive_until), which it polls to re-arm
+  # its teardown timer: its own object only, by the same aws:userid, read
+  # only.  Without s3:ListBucket a missing object answers 403, not 404.
+  statement {
+    sid       = "ReadOwnDeadline"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${var.state_prefix}/deadlines/$${aws:userid}.json"]
   }
 }
 

@@ -25,6 +25,8 @@ locals {
   # Spelt out rather than aws_iam_role.box.arn so that the bucket policy is
   # known at plan time (the role has the default path "/").
   box_role_arn = "arn:${local.p}:iam::${local.acct}:role/${local.box}"
+  # The same for the build role, the one function that writes deadlines.
+  build_role_arn = "arn:${local.p}:iam::${local.acct}:role/${local.build}"
 }
 
 # ---- State bucket -----------------------------------------------------------
@@ -69,8 +71,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
 # audit records (<state_prefix>/audit/) and what the boxes published
 # (<state_prefix>/boxes/: host keys, token hashes, sshd logs), each written
 # once and never replaced, so no version of theirs is noncurrent before it
-# expires, go after audit_retention_days: no other rule expires a current
-# object, and no function deletes them.
+# expires, go after audit_retention_days, and the boxes' deadline objects
+# (<state_prefix>/deadlines/) a day after their last write: no other rule
+# expires a current object, and no function deletes a record.
 resource "aws_s3_bucket_lifecycle_configuration" "state" {
   bucket = aws_s3_bucket.state.id
   rule {
@@ -105,6 +108,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
     }
     expiration {
       days = var.audit_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+  # A box's deadline object is rewritten at every keep-alive (each write a
+  # new version, noncurrent a day later) and removed at destroy, best effort.
+  # What a failed delete leaves goes a day after its last write: no box
+  # lives longer than a day after its object was last written (the box caps
+  # its life at max_ttl_seconds, at most 24 h, from its boot, which comes
+  # before the first write), and a box that no longer finds its object keeps
+  # the deadlines it has armed.
+  rule {
+    id     = "expire-deadlines"
+    status = "Enabled"
+    filter {
+      prefix = "${var.state_prefix}/deadlines/"
+    }
+    expiration {
+      days = 1
     }
     noncurrent_version_expiration {
       noncurrent_days = 1
@@ -150,6 +173,26 @@ data "aws_iam_policy_document" "state_bucket" {
       test     = "ArnNotEquals"
       variable = "aws:PrincipalArn"
       values   = [local.box_role_arn]
+    }
+  }
+  # A box's deadline object (deadlines/ROLEID:INSTANCEID.json) moves its
+  # teardown: whoever writes it keeps a box alive up to its cap.  Only the
+  # provisioner may, as the build function's role or as one of the CLI's
+  # principals the operator names (deadline_writer_arns); the box role reads
+  # its own and writes none, the clean role only removes one at destroy.
+  statement {
+    sid       = "OnlyProvisionersWriteDeadlines"
+    effect    = "Deny"
+    actions   = ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ReplicateObject"]
+    resources = ["${local.bucket_arn}/${var.state_prefix}/deadlines/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = concat([local.build_role_arn], var.deadline_writer_arns)
     }
   }
 }

@@ -167,6 +167,19 @@ variable "step_functions_state_machine_arns" {
   }
 }
 
+# aws:PrincipalArn of an assumed-role session is the role's ARN (with its
+# path), of an IAM user the user's.  No wildcards: each names one principal.
+variable "deadline_writer_arns" {
+  description = "IAM roles or users (arn:PARTITION:iam::ACCOUNT:role/NAME or user/NAME, the role's ARN for an assumed-role session) that run the CLI's `provisioner create`, `extend` or `run --keepalive` against this state: besides the build function's role, the only principals the bucket policy lets write a box's deadline object (<state_prefix>/deadlines/). Their own identity policies must still allow s3:PutObject there."
+  type        = list(string)
+  default     = []
+  validation {
+    condition = length(var.deadline_writer_arns) <= 16 && alltrue([for a in var.deadline_writer_arns :
+    can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", a))])
+    error_message = "deadline_writer_arns: each must be arn:PARTITION:iam::ACCOUNT:role/NAME or user/NAME (no wildcards), at most 16."
+  }
+}
+
 variable "module_vars_file" {
   description = "Path, inside the image, of a JSON file of terraform/aws variables (JUMPBOX_MODULE_VARS): /var/task/module-vars.json when the image was built with `make image MODULE_VARS=FILE`."
   type        = string

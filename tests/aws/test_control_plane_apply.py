@@ -27,8 +27,10 @@ from support.emulated_cloud import REGION
 from support.image_util import lambda_image  # noqa: F401
 
 ACCOUNT = "123456789012"   # moto's account
+OPERATOR = f"arn:aws:iam::{ACCOUNT}:role/operator"
 VARS = [f"-var=region={REGION}", f"-var=account_id={ACCOUNT}",
-        '-var=allowed_cidrs=["203.0.113.0/24"]', "-var=name_prefix=jbcp"]
+        '-var=allowed_cidrs=["203.0.113.0/24"]', "-var=name_prefix=jbcp",
+        f"-var=deadline_writer_arns={json.dumps([OPERATOR])}"]
 
 
 def tf(cloud, mod, *args, check=True):
@@ -73,6 +75,15 @@ def test_deploy_from_zero_then_destroy(aws, module, lambda_image):
     rules = json.loads(ecr.get_lifecycle_policy(repositoryName="jbcp")["lifecyclePolicyText"])
     assert len(rules["rules"]) == 2
     assert cloud.client("lambda").list_functions()["Functions"] == []
+    # The state bucket's deadline rules, as S3 keeps them: only the build
+    # role and the named CLI principal write deadlines/, which expire.
+    s3, bucket = cloud.client("s3"), f"jbcp-state-{ACCOUNT}-{REGION}"
+    pol = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    (st,) = [st for st in pol["Statement"] if st["Sid"] == "OnlyProvisionersWriteDeadlines"]
+    writers = st["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert sorted(writers) == [f"arn:aws:iam::{ACCOUNT}:role/jbcp-build", OPERATOR]
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["Expiration"]["Days"] for r in rules if r["ID"] == "expire-deadlines"] == [1]
 
     # Step 4, as far as moto goes: our manifest under our digest.
     algo, hexd = lambda_image.digest.split(":")

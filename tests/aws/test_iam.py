@@ -72,6 +72,13 @@ ADMIN = {"arn": f"arn:aws:iam::{ACCOUNT}:user/admin",
              "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}
 ADMIN_CONTEXT = {"aws:SecureTransport": "true", "aws:RequestedRegion": REGION,
                  "aws:PrincipalAccount": ACCOUNT, "aws:PrincipalArn": ADMIN["arn"]}
+# A principal the CLI runs as, named in deadline_writer_arns (the plan's):
+# with the admin's identity policy it may write a box's deadline object,
+# which the admin, not named, may not (the bucket policy).
+OPERATOR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/operator"
+OPERATOR = {"arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/operator/cli",
+            "policies": ADMIN["policies"]}
+OPERATOR_CONTEXT = dict(ADMIN_CONTEXT, **{"aws:PrincipalArn": OPERATOR_ROLE})
 HIJACK_TAGS = {"jumpbox:stack": "hijack", "jumpbox:state": STATE_URL,
                "jumpbox:expires-at": "2020-01-01T00:00:00Z"}
 ELSEWHERE_TAGS = dict(HIJACK_TAGS, **{"jumpbox:state": "s3://another-state/stacks"})
@@ -200,7 +207,8 @@ def account_facts(cloud, calls):
 def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("iam-plan")
     planned = policies.plan(tmp, ACCOUNT, REGION, BUCKET, PREFIX, BACKUP_VM_ROLE,
-                            ["10.0.0.0/8"])
+                            ["10.0.0.0/8"],
+                            [f"-var=deadline_writer_arns={json.dumps([OPERATOR_ROLE])}"])
     shutil.rmtree(tmp, ignore_errors=True)
     return policies.Rendered(planned)
 
@@ -419,6 +427,10 @@ def box_obj(userid, name="host_key.pub", bucket=BUCKET):
     return f"arn:aws:s3:::{bucket}/{PREFIX}/boxes/{userid}/{name}"
 
 
+def deadline_obj(userid, bucket=BUCKET):
+    return f"arn:aws:s3:::{bucket}/{PREFIX}/deadlines/{userid}.json"
+
+
 def direct_denials(principals, role_id):
     """Requests no recorded call makes, that must be denied.  The box's
     requests are box A's (aws:userid ROLEID:BOX_A, unless a case says)."""
@@ -471,6 +483,30 @@ def direct_denials(principals, role_id):
          dict(ADMIN_CONTEXT, **ONCE)),
         ("an admin writing over a host key", "admin", "s3:PutObject", box_obj(a),
          ADMIN_CONTEXT),
+        # The box reads its own deadline object (deadline_requests), nothing
+        # more: not another box's, not one of another role's session, not a
+        # lease, no old version; it writes and removes none.
+        ("the box reading another box's deadline", "box", "s3:GetObject", deadline_obj(b), {}),
+        ("the box reading the deadline of another role's session", "box", "s3:GetObject",
+         deadline_obj(f"AROAANOTHERROLE00000:{BOX_A}"), {}),
+        ("the box reading a deadline its own id is a prefix of", "box", "s3:GetObject",
+         deadline_obj(a + "0"), {}),
+        ("the box reading a lease", "box", "s3:GetObject", f"{OBJ}/{PREFIX}/s1/lease.json", {}),
+        ("the box reading an old version of its deadline", "box", "s3:GetObjectVersion",
+         deadline_obj(a), {"s3:versionid": "v1"}),
+        ("the box reading its deadline in another bucket", "box", "s3:GetObject",
+         deadline_obj(a, bucket="another-bucket"), {}),
+        ("the box writing its own deadline", "box", "s3:PutObject", deadline_obj(a), {}),
+        ("the box writing its own deadline once", "box", "s3:PutObject", deadline_obj(a), ONCE),
+        ("the box deleting its own deadline", "box", "s3:DeleteObject", deadline_obj(a), {}),
+        # Nobody but the provisioner moves a box's deadline: the build role
+        # and the CLI's principals the operator names (deadline_requests).
+        ("the clean role writing a deadline", "clean", "s3:PutObject", deadline_obj(a), {}),
+        ("the backup VM writing a deadline", "backup_vm", "s3:PutObject", deadline_obj(a), {}),
+        ("an admin not among the deadline writers writing a deadline", "admin", "s3:PutObject",
+         deadline_obj(a), ADMIN_CONTEXT),
+        ("an admin not among the deadline writers writing a deadline's ACL", "admin",
+         "s3:PutObjectAcl", deadline_obj(a), ADMIN_CONTEXT),
     ] + [
         # The functions read what the boxes published (box_publish_requests),
         # never write, replace or remove it.
@@ -515,6 +551,25 @@ def box_publish_requests(role_id):
                     context=ADMIN_CONTEXT,
                     what="an admin writing a lease"))
     return [dict(r, case=r["what"], call=None, source="box-records") for r in out]
+
+
+def deadline_requests(role_id):
+    """What must be allowed around box A's deadline object that no recorded
+    call shows: the box reading it; the build role writing and removing it;
+    the clean role removing it at destroy; a CLI principal named in
+    deadline_writer_arns writing it."""
+    obj = deadline_obj(f"{role_id}:{BOX_A}")
+    out = [dict(principal="box", action="s3:GetObject", context={},
+                what="the box reading its own deadline"),
+           dict(principal="build", action="s3:PutObject", context={},
+                what="the build role writing a box's deadline"),
+           dict(principal="build", action="s3:DeleteObject", context={},
+                what="the build role removing a box's deadline"),
+           dict(principal="clean", action="s3:DeleteObject", context={},
+                what="the clean role removing a box's deadline"),
+           dict(principal="operator", action="s3:PutObject", context=OPERATOR_CONTEXT,
+                what="a principal named in deadline_writer_arns writing a box's deadline")]
+    return [dict(r, resource=obj, case=r["what"], call=None, source="deadlines") for r in out]
 
 
 SERVICES = ("lambda.amazonaws.com", "ec2.amazonaws.com", "scheduler.amazonaws.com")
@@ -624,7 +679,8 @@ def evaluated(recorded, principals, rendered):
         r["must_allow"] = ok
 
     published = box_publish_requests(recorded["box_role_id"])
-    everything = reqs + denies + replays + [r for r, _ in trust + pulls] + published
+    deadlines = deadline_requests(recorded["box_role_id"])
+    everything = reqs + denies + replays + [r for r, _ in trust + pulls] + published + deadlines
     # A box's session is ROLEID:INSTANCEID (aws:userid): a recorded call's is
     # its key's, as STS issued it; any other box request is box A's.
     box_a = f"{recorded['box_role_id']}:{BOX_A}"
@@ -642,6 +698,7 @@ def evaluated(recorded, principals, rendered):
             r["context"] = dict(r["context"], **{"aws:userid": userid})
     who = {k: {"arn": v["arn"], "policies": v["policies"]} for k, v in principals.items()}
     who["admin"] = ADMIN
+    who["operator"] = OPERATOR
     who.update({f"service {s}": {"arn": s, "policies": []} for s in SERVICES})
     resource_policies = [{"prefix": f"arn:aws:s3:::{b}", "name": f"bucket policy of {b}",
                           "policy": doc} for b, doc in rendered.bucket_policies()]
@@ -653,7 +710,7 @@ def evaluated(recorded, principals, rendered):
     result = {"calls": calls, "principal_of": principal_of, "requests": reqs,
               "errors": errors, "denies": denies, "replays": replays,
               "trust": [r for r, _ in trust], "pulls": [r for r, _ in pulls],
-              "published": published,
+              "published": published, "deadlines": deadlines,
               **ev}
     write_report(result, principals)
     return result
@@ -804,6 +861,30 @@ def test_the_bucket_policy_stops_writes_under_boxes_by_itself(evaluated):
         by = {(d["policyType"], d["sid"]) for d in got.get("deniedBy") or []
               if d["denialType"] == "Explicit"}
         assert ("resource", "OnlyTheBoxWritesBoxRecords") in by, \
+            f"{r['principal']}: {r['case']}: {simulate.deciding(got)} {got.get('deniedBy')}"
+
+
+def test_the_box_reads_its_deadline_and_the_provisioners_write_it(evaluated):
+    res = evaluated["results"]
+    assert len(evaluated["deadlines"]) == 5
+    for r in evaluated["deadlines"]:
+        assert res[r["id"]].get("result") == "Allowed", \
+            describe(r, None) + "\n" + simulate.why_denied(res[r["id"]], r["action"])
+
+
+def test_the_bucket_policy_stops_deadline_writes_by_itself(evaluated):
+    """The bucket policy's Deny on its own: it is what stops an admin not
+    named in deadline_writer_arns, and it stops the clean and box roles too
+    should their identity policies ever allow a write there."""
+    res = evaluated["results"]
+    cases = [r for r in evaluated["denies"] if r["action"] in ("s3:PutObject", "s3:PutObjectAcl")
+             and "/deadlines/" in r["resource"]]
+    assert {r["principal"] for r in cases} == {"admin", "clean", "box", "backup_vm"}
+    for r in cases:
+        got = res[r["id"]]
+        by = {(d["policyType"], d["sid"]) for d in got.get("deniedBy") or []
+              if d["denialType"] == "Explicit"}
+        assert ("resource", "OnlyProvisionersWriteDeadlines") in by, \
             f"{r['principal']}: {r['case']}: {simulate.deciding(got)} {got.get('deniedBy')}"
 
 

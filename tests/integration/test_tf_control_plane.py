@@ -98,13 +98,15 @@ def test_state_bucket_is_private_versioned_encrypted_and_tls_only(planned):
     assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
                                         "ignore_public_acls", "restrict_public_buckets"))
     rules = {r["id"]: r for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]}
-    assert set(rules) == {"expire-old-versions", "expire-audit-records", "expire-box-records"}
+    assert set(rules) == {"expire-old-versions", "expire-audit-records", "expire-box-records",
+                          "expire-deadlines"}
     rule = rules["expire-old-versions"]
     assert rule["status"] == "Enabled"
     assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 30
     pol = json.loads(one(planned, "aws_s3_bucket_policy")["policy"])
     sts = {st["Sid"]: st for st in pol["Statement"]}
-    assert set(sts) == {"DenyInsecureTransport", "OnlyTheBoxWritesBoxRecords"}
+    assert set(sts) == {"DenyInsecureTransport", "OnlyTheBoxWritesBoxRecords",
+                        "OnlyProvisionersWriteDeadlines"}
     st = sts["DenyInsecureTransport"]
     assert st["Effect"] == "Deny"
     assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -127,6 +129,41 @@ def test_only_the_box_role_may_write_under_boxes(planned):
     assert by_type(planned, "aws_iam_role")["aws_iam_role.box"]["path"] == "/"
 
 
+WRITERS = [f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Ops_0a1b",
+           f"arn:aws:iam::{ACCOUNT}:user/backup-operator"]
+
+
+def deadline_writers(plan):
+    pol = json.loads(one(plan, "aws_s3_bucket_policy")["policy"])
+    st = {st["Sid"]: st for st in pol["Statement"]}["OnlyProvisionersWriteDeadlines"]
+    assert st["Effect"] == "Deny" and st["Principal"] == "*"
+    assert sorted(as_list(st["Action"])) == ["s3:PutObject", "s3:PutObjectAcl",
+                                             "s3:PutObjectVersionAcl", "s3:ReplicateObject"]
+    assert st["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/deadlines/*"
+    (cond,) = st["Condition"].items()
+    assert cond[0] == "ArnNotEquals" and list(cond[1]) == ["aws:PrincipalArn"], cond
+    return sorted(as_list(cond[1]["aws:PrincipalArn"]))
+
+
+def test_only_the_build_role_and_the_named_writers_may_write_deadlines(planned, module_copy):
+    """The bucket policy's half of "nobody but the provisioner moves a box's
+    deadline" (tests/aws/test_iam.py evaluates it): the build role by
+    default, and the CLI's principals only when the operator names them."""
+    build = f"arn:aws:iam::{ACCOUNT}:role/jumpbox-build"
+    assert deadline_writers(planned) == [build]
+    assert by_type(planned, "aws_iam_role")["aws_iam_role.build"]["name"] == "jumpbox-build"
+    assert by_type(planned, "aws_iam_role")["aws_iam_role.build"]["path"] == "/"
+    plan, _ = tfo.plan_json(module_copy, [*VARS, f"-var=image_digest={DIGEST}",
+                                          f"-var=deadline_writer_arns={json.dumps(WRITERS)}"])
+    assert deadline_writers(plan) == sorted([build, *WRITERS])
+    for bad in (f"arn:aws:iam::{ACCOUNT}:role/*", f"arn:aws:iam::{ACCOUNT}:root",
+                f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/me", "*", "ops"):
+        cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS,
+                     f"-var=deadline_writer_arns={json.dumps([bad])}"], module_copy, check=False)
+        assert cp.returncode != 0 and "deadline_writer_arns: each must be" in cp.stderr, \
+            (bad, cp.stderr)
+
+
 RECORD_RULES = {"expire-audit-records": "audit/", "expire-box-records": "boxes/"}
 
 
@@ -144,10 +181,16 @@ def test_audit_records_expire_after_their_retention_and_no_earlier(planned, modu
         assert rule["status"] == "Enabled"
         assert rule["filter"][0]["prefix"] == "stacks/" + RECORD_RULES[rid]
         assert rule["expiration"][0]["days"] == 365
-    # No rule expires a current object but these: the other rules take
+    # No rule expires a current object but these and the deadlines' (a day
+    # after their last write; no box lives longer): the other rules take
     # only noncurrent versions, and a record is never overwritten.
     for r in one(planned, "aws_s3_bucket_lifecycle_configuration")["rule"]:
-        if r["id"] not in RECORD_RULES:
+        if r["id"] == "expire-deadlines":
+            assert r["status"] == "Enabled"
+            assert r["filter"][0]["prefix"] == "stacks/deadlines/"
+            assert r["expiration"][0]["days"] == 1
+            assert r["noncurrent_version_expiration"][0]["noncurrent_days"] == 1
+        elif r["id"] not in RECORD_RULES:
             assert not r.get("expiration"), r
     plan, _ = tfo.plan_json(module_copy, [*VARS, f"-var=image_digest={DIGEST}",
                                           "-var=audit_retention_days=30",
@@ -155,6 +198,8 @@ def test_audit_records_expire_after_their_retention_and_no_earlier(planned, modu
     for rid, rule in record_rules(plan).items():
         assert (rule["filter"][0]["prefix"], rule["expiration"][0]["days"]) == \
             ("team-a/" + RECORD_RULES[rid], 30)
+    rules = {r["id"]: r for r in one(plan, "aws_s3_bucket_lifecycle_configuration")["rule"]}
+    assert rules["expire-deadlines"]["filter"][0]["prefix"] == "team-a/deadlines/"
     for bad in ("0", "1.5"):
         cp = tfo.tf(["plan", "-input=false", "-no-color", *VARS,
                      f"-var=audit_retention_days={bad}"], module_copy, check=False)
@@ -288,9 +333,9 @@ def statements(plan, address):
     return {st.get("Sid"): st for st in policies(plan)[address]["Statement"]}
 
 
-def test_box_may_only_invoke_clean_and_publish_its_own_records(planned):
+def test_box_may_only_invoke_clean_publish_its_own_records_and_read_its_deadline(planned):
     sts = statements(planned, "aws_iam_role_policy.box.policy")
-    assert set(sts) == {"InvokeClean", "PublishOwnRecordsOnce"}
+    assert set(sts) == {"InvokeClean", "PublishOwnRecordsOnce", "ReadOwnDeadline"}
     assert sts["InvokeClean"]["Action"] == "lambda:InvokeFunction"
     assert sts["InvokeClean"]["Resource"] == f"{FN}:jumpbox-clean"
     # Its host key, token hash and sshd log under its own session's prefix
@@ -301,6 +346,11 @@ def test_box_may_only_invoke_clean_and_publish_its_own_records(planned):
     assert pub["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/boxes/${{aws:userid}}/*"
     # Each object once, never over one (If-None-Match: *).
     assert pub["Condition"] == {"StringEquals": {"s3:if-none-match": "*"}}
+    # Its own deadline object, read only, by the same session id.
+    read = sts["ReadOwnDeadline"]
+    assert read["Effect"] == "Allow" and read["Action"] == "s3:GetObject"
+    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/deadlines/${{aws:userid}}.json"
+    assert "Condition" not in read
     prof = one(planned, "aws_iam_instance_profile")
     assert prof["name"] == "jumpbox-box"  # terraform/aws's default instance_profile_name
 
@@ -388,6 +438,13 @@ def test_clean_cannot_launch_or_pass_roles(planned):
     assert "ec2:RunInstances" not in actions and "iam:PassRole" not in actions
     assert "ec2:CreateTags" not in actions
     assert {"s3:DeleteObjectVersion", "ec2:TerminateInstances"} <= actions
+    # It removes a box's deadline object at destroy (its stacks/* Allow),
+    # never writes one: that would move the box's teardown.
+    deny = sts["DeadlinesAreTheProvisioners"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:PutObject"
+    assert deny["Resource"] == f"arn:aws:s3:::{BUCKET}/stacks/deadlines/*"
+    assert "DeadlinesAreTheProvisioners" not in statements(
+        planned, "aws_iam_role_policy.build.policy")
 
 
 def test_clean_may_do_what_the_reaper_calls_and_only_on_tagged_resources(planned):
