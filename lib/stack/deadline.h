@@ -23,7 +23,8 @@ int jb_deadline_key(const struct jb_state *st, const char *role_id, const char *
  * instance on an S3 state; 0 and nothing written for any other. */
 int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, char *err,
                         size_t errlen);
-/* Removes the object (once the stack is gone); 0 when there was none. */
+/* Removes the object, every version of it (once the stack is gone); 0 when
+ * there was none. */
 int jb_deadline_remove(const struct jb_state *st, const struct jb_lease *l, char *err,
                        size_t errlen);
 
