@@ -74,7 +74,6 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
 {
     const char *stack_id, *token, *reason = NULL;
     char err[JB_ERRLEN];
-    struct jb_lease l;
     cJSON *o;
     int rc, gone = 0;
 
@@ -89,23 +88,14 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
     if (reason && (strlen(reason) == 0 || strlen(reason) > 32 ||
                    strspn(reason, "abcdefghijklmnopqrstuvwxyz-") != strlen(reason)))
         return jb_handler_fail(e, JB_FN_INVALID, "reason: must be [a-z-]{1,32}");
-    if (strlen(token) != JB_TOKEN_HEX_LEN || strspn(token, "0123456789abcdef") != JB_TOKEN_HEX_LEN)
-        return jb_handler_fail(e, JB_FN_INVALID, "token: must be %d lower-case hex digits",
-                               JB_TOKEN_HEX_LEN);
-    memset(&l, 0, sizeof(l));
-    rc = jb_lease_get(ctx->state, stack_id, &l, err, sizeof(err));
-    if (rc != 0 && rc != JB_ERR_NOTFOUND)
-        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
-    /* A stack that does not exist gets the very answer a wrong token gets:
-     * anything else would tell anyone which stack ids exist. */
-    if (rc == JB_ERR_NOTFOUND || !jb_stack_token_matches(&l, token)) {
+    rc = jb_stack_owner_check(ctx->state, stack_id, token, err, sizeof(err));
+    if (rc == JB_ERR_AUTH) {
         const char *kv[] = {"detail", "wrong teardown token, or no such stack", NULL, NULL};
-        jb_lease_clear(&l);
         jb_log_event(ctx->audit_fd, "destroy.denied", stack_id, kv);
-        return jb_handler_fail(e, JB_FN_DENIED, "token: does not match stack %s's teardown token",
-                               stack_id);
+        return jb_handler_fail(e, JB_FN_DENIED, "%s", err);
     }
-    jb_lease_clear(&l);
+    if (rc != 0)
+        return jb_handler_fail(e, rc == JB_ERR_INVALID ? JB_FN_INVALID : JB_FN_FAILED, "%s", err);
     ctx->progress_ctx = (void *)stack_id;
     if (jb_stack_destroy(ctx, stack_id, reason ? reason : "request", &gone, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s (the lease stays for the sweeper)", err);

@@ -39,31 +39,21 @@ static char *print(const struct jb_lease *l, time_t previous)
     return s;
 }
 
-/* Checks the owner's token the way the clean function does: a stack that
- * does not exist gets the answer a wrong token gets. */
+/* The owner's token checked as the clean function checks it. */
 static int owner(const struct jb_stack_ctx *ctx, const char *stack_id, const char *token,
                  const char *action, struct jb_handler_error *e)
 {
     char err[JB_ERRLEN];
-    struct jb_lease l;
-    int rc, ok;
+    int rc = jb_stack_owner_check(ctx->state, stack_id, token, err, sizeof(err));
 
-    if (strlen(token) != JB_TOKEN_HEX_LEN || strspn(token, "0123456789abcdef") != JB_TOKEN_HEX_LEN)
-        return jb_handler_fail(e, JB_FN_INVALID, "token: must be %d lower-case hex digits",
-                               JB_TOKEN_HEX_LEN);
-    memset(&l, 0, sizeof(l));
-    rc = jb_lease_get(ctx->state, stack_id, &l, err, sizeof(err));
-    if (rc != 0 && rc != JB_ERR_NOTFOUND)
-        return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
-    ok = rc == 0 && jb_stack_token_matches(&l, token);
-    jb_lease_clear(&l);
-    if (!ok) {
+    if (rc == JB_ERR_AUTH) {
         const char *kv[] = {
             "detail", "wrong teardown token, or no such stack", "action", action, NULL, NULL};
         jb_log_event(ctx->audit_fd, "move.denied", stack_id, kv);
-        return jb_handler_fail(e, JB_FN_DENIED, "token: does not match stack %s's teardown token",
-                               stack_id);
+        return jb_handler_fail(e, JB_FN_DENIED, "%s", err);
     }
+    if (rc != 0)
+        return jb_handler_fail(e, rc == JB_ERR_INVALID ? JB_FN_INVALID : JB_FN_FAILED, "%s", err);
     return 0;
 }
 

@@ -165,3 +165,24 @@ int jb_stack_token_matches(const struct jb_lease *l, const char *token)
           sodium_memcmp(hex, l->box_token_hash, JB_TOKEN_HEX_LEN) == 0;
     return requester | box;
 }
+
+int jb_stack_owner_check(const struct jb_state *st, const char *stack_id, const char *token,
+                         char *err, size_t errlen)
+{
+    struct jb_lease l;
+    int rc, ok;
+
+    if (strlen(token) != JB_TOKEN_HEX_LEN || strspn(token, "0123456789abcdef") != JB_TOKEN_HEX_LEN)
+        return jb_err(err, errlen, JB_ERR_INVALID, "token: must be %d lower-case hex digits",
+                      JB_TOKEN_HEX_LEN);
+    memset(&l, 0, sizeof(l));
+    rc = jb_lease_get(st, stack_id, &l, err, errlen);
+    if (rc != 0 && rc != JB_ERR_NOTFOUND)
+        return rc;
+    ok = rc == 0 && jb_stack_token_matches(&l, token);
+    jb_lease_clear(&l);
+    if (!ok)
+        return jb_err(err, errlen, JB_ERR_AUTH, "token: does not match stack %s's teardown token",
+                      stack_id);
+    return 0;
+}

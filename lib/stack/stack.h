@@ -119,5 +119,12 @@ int jb_stack_heartbeat(const struct jb_stack_ctx *ctx, const char *stack_id, str
 /* The token check for remote teardown: the requester's or the box's own
  * (lease.h), constant time against the hashes. */
 int jb_stack_token_matches(const struct jb_lease *l, const char *token);
+/* Whether token is the owner's of stack_id in st, for the functions' owner
+ * actions: JB_ERR_INVALID not a token's shape (err names "token"),
+ * JB_ERR_AUTH a wrong token or no such stack (one answer for both: anything
+ * else would tell anyone which stack ids exist), another error when the
+ * lease could not be read. */
+int jb_stack_owner_check(const struct jb_state *st, const char *stack_id, const char *token,
+                         char *err, size_t errlen);
 
 #endif
