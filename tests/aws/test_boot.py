@@ -15,19 +15,26 @@ by side and checks everything the user data promises on them:
               one-minute grace: its poweroff timer halts the box, EC2
               (moto, told by the stand-in) terminates the instance, and
               `cleaner destroy` removes the rest.
+
+Both follow their deadline objects (PREFIX/deadlines/ROLE_ID:INSTANCE_ID.json,
+written here as the provisioner writes them, issue 27): "timer"'s is
+extended, and its teardown comes at the new time, not the old; "backstop"'s
+asks for an hour more than its cap, its own boot + max_ttl_seconds, and
+both its timers stop at the cap (the poweroff a grace after).
 """
 import concurrent.futures
 import datetime
 import fnmatch
 import hashlib
 import json
+import os
 import re
 import subprocess
 import time
 from pathlib import Path
 
 from support.awsflow import CLEAN
-from support.emulated_cloud import INSTANCE_PROFILE, PREFIX, REGION
+from support.emulated_cloud import BUCKET, INSTANCE_PROFILE, PREFIX, REGION
 from support import netns
 from support.forwarding import assert_jump_only
 from support.jbtest import bin_path, run
@@ -43,6 +50,9 @@ IMDS_PUT = ("import sys, urllib.request\n"
             "except OSError as e:\n"
             "    sys.exit(f'imds: {e}')\n")
 TTL = "4m"
+POLL = 5          # deadline_poll_seconds: the boxes read their deadline this often
+EXTEND = 30       # seconds "timer"'s deadline object moves its expiry
+MAX_TTL = 240     # "backstop"'s max_ttl_seconds: as long as its TTL, from its boot
 TARGET_IP = "10.99.0.9"   # a host behind the box: an address of the test's own namespace
 HOSTILE_USERS = (
     "x Accepted publickey for admin from 198.51.100.66 port 4242 ssh2: ED25519 SHA256:FORGED",
@@ -54,6 +64,10 @@ HOSTILE_USERS = (
 def epoch(rfc3339):
     return datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
+
+
+def stamp(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def drop_in_settings(text):
@@ -180,15 +194,23 @@ def check_inside(aws, box, out, sid, target):
                               creds["Token"], "sts").get_caller_identity()
     assert who["Arn"].endswith(f":assumed-role/{INSTANCE_PROFILE}/{box.instance_id}"), who
     assert who["UserId"].endswith(":" + box.instance_id), who
-    seen = list(aws.standin.imds.seen)
-    assert (box.ip, "PUT", "/latest/api/token") in seen, seen
     # The user runs nothing on the box, but its forwarded connections come
-    # from its sshd session, in user.slice: nothing there reaches IMDS.
+    # from its sshd session, in user.slice: nothing there reaches IMDS.  (The
+    # deadline poller, a root service that does, is held meanwhile.)
+    box.root("systemctl", "stop", "jumpbox-deadline.timer")
+    aws.wait_for("the deadline poller's last run", lambda: box.root(
+        "systemctl", "is-active", "jumpbox-deadline.service").stdout.strip() != "activating")
+    def seen_from_box():
+        return [x for x in aws.standin.imds.seen if x[0] == box.ip]
+
+    seen = seen_from_box()
+    assert (box.ip, "PUT", "/latest/api/token") in seen, seen
     user = box.root("systemd-run", "--wait", "--pipe", "--quiet", "--collect",
                     "--service-type=exec", "--slice=user.slice", "--uid=" + facts["user"], "--",
                     "python3", "-c", IMDS_PUT)
     assert user.returncode != 0 and "imds:" in user.stderr, user
-    assert aws.standin.imds.seen == seen     # nothing more reached it
+    assert seen_from_box() == seen     # nothing more reached it
+    assert box.root("systemctl", "start", "jumpbox-deadline.timer").returncode == 0
     held = subprocess.Popen(["ssh", "-F", str(out / "ssh_config"), "-o", "ConnectTimeout=10",
                              "-W", "127.0.0.1:22", sid], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -201,14 +223,47 @@ def check_inside(aws, box, out, sid, target):
         held.stdin.close()
         held.wait(timeout=60)
 
-    # Both timers are set for the lease's expiry (and the grace after it).
-    lease = {x["stack_id"]: x for x in aws.leases()}[sid]
-    for unit, at in (("jumpbox-teardown.timer", epoch(lease["expires_at"])),
-                     ("jumpbox-poweroff.timer", epoch(lease["expires_at"]) + 600)):
-        nxt = box.root("systemctl", "show", "-P", "NextElapseUSecRealtime", unit).stdout.strip()
-        when = datetime.datetime.strptime(nxt, "%a %Y-%m-%d %H:%M:%S UTC").replace(
-            tzinfo=datetime.timezone.utc).timestamp()
-        assert when == at, (unit, nxt)
+
+
+def next_elapse(box, unit):
+    nxt = box.root("systemctl", "show", "-P", "NextElapseUSecRealtime", unit).stdout.strip()
+    return datetime.datetime.strptime(nxt, "%a %Y-%m-%d %H:%M:%S UTC").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def timers(box):
+    """When the teardown and the poweroff timers elapse next."""
+    return (next_elapse(box, "jumpbox-teardown.timer"), next_elapse(box, "jumpbox-poweroff.timer"))
+
+
+def booted_at(box):
+    """When the box's PID 1 started: its start after this kernel's boot (the
+    box's own reckoning of its cap, jumpbox-deadline.sh, done here from
+    outside)."""
+    with open(f"/proc/{box.pid1()}/stat") as f:
+        start = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/stat") as f:
+        (btime,) = [int(l.split()[1]) for l in f if l.startswith("btime ")]
+    return btime + start // os.sysconf("SC_CLK_TCK")
+
+
+def purge(aws, keys):
+    """The deadline objects the test wrote, every version (the bucket is
+    versioned)."""
+    s3 = aws.cloud.client("s3")
+    for key in keys:
+        listed = s3.list_object_versions(Bucket=BUCKET, Prefix=key)
+        for v in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
+
+
+def write_deadline(aws, box, expires_at):
+    """The box's deadline object, as the provisioner writes it."""
+    key = f"{PREFIX}/deadlines/{aws.cloud.box_role_id}:{box.instance_id}.json"
+    body = json.dumps({"stack_id": box.stack_id, "expires_at": stamp(expires_at)},
+                      separators=(",", ":"))
+    aws.cloud.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body.encode())
+    return key
 
 
 def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
@@ -226,22 +281,38 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
         # TTL leaves room for two creates and the checks on a loaded machine.
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
-                            module_vars={"poweroff_grace_minutes": 1})
+                            module_vars={"poweroff_grace_minutes": 1,
+                                         "deadline_poll_seconds": POLL,
+                                         "max_ttl_seconds": MAX_TTL})
             t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
                             "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
-                            "--permit-open", f"{TARGET_IP}:{target.port}", ttl=TTL)
+                            "--permit-open", f"{TARGET_IP}:{target.port}", ttl=TTL,
+                            module_vars={"deadline_poll_seconds": POLL})
             b.result()
             res = t.result()
-        booted_box_checks(aws, out, res, target)
+        keys = []
+        booted_box_checks(aws, out, res, target, keys)
     finally:
         target.close()
         netns.remove_address(TARGET_IP)
+        purge(aws, keys)
 
 
-def booted_box_checks(aws, out, res, target):
+def booted_box_checks(aws, out, res, target, keys):
     timer = aws.standin.box_for("timer")
     backstop = aws.standin.box_for("backstop")
     assert res["host"] == timer.ip and res["user"] == "jump"
+    # Both timers are set for the lease's expiry (and the grace after it) ...
+    expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
+    assert timers(timer) == (expires["timer"], expires["timer"] + 600)
+    assert timers(backstop) == (expires["backstop"], expires["backstop"] + 60)
+    # ... until a deadline object says otherwise: "timer" is extended,
+    # "backstop" asks for an hour past its cap (its boot + MAX_TTL, which is
+    # no earlier than its expiry: it booted after its lease was made).
+    keys.append(write_deadline(aws, timer, expires["timer"] + EXTEND))
+    keys.append(write_deadline(aws, backstop, expires["backstop"] + 3600))
+    cap = booted_at(backstop) + MAX_TTL
+    assert cap >= expires["backstop"]
     # The probe and ssh insisted on the key cloud-init made on the box.
     pub = timer.root("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout
     assert pub.split()[:2] == res["host_public_key"].split()[:2]
@@ -258,19 +329,28 @@ def booted_box_checks(aws, out, res, target):
         assert "Stopping" not in sshd, sshd
 
     check_inside(aws, timer, out, "timer", target)
-    expires = {x["stack_id"]: epoch(x["expires_at"]) for x in aws.leases()}
     assert time.time() < min(expires.values()), "the boxes came up after their expiry"
+    # Each box read its object and re-armed, and said so.
+    aws.wait_for("the timer box to re-arm", lambda: timers(timer) == (
+        expires["timer"] + EXTEND, expires["timer"] + EXTEND + 600), timeout=60)
+    aws.wait_for("the backstop box to hold its cap", lambda: timers(backstop) == (
+        cap, cap + 60), timeout=60)
+    log = timer.journal("-u", "jumpbox-deadline.service")
+    assert f"teardown at {stamp(expires['timer'] + EXTEND)} (was {stamp(expires['timer'])})" \
+        in log, log
+    assert "is beyond the cap" in backstop.journal("-u", "jumpbox-deadline.service")
 
-    # The timer: at expiry the box asks the clean function, which destroys it.
+    # The timer: at its new expiry the box asks the clean function, which
+    # destroys it.
     aws.wait_for("the box's teardown to reach the clean function",
                  lambda: aws.harness.functions[CLEAN].history, timeout=600)
-    assert time.time() >= expires["timer"]
+    assert time.time() >= expires["timer"] + EXTEND
     aws.wait_for("the clean function's destroy",
                  lambda: aws.cloud.leftovers("timer") == [], timeout=600)
     (inv,) = aws.harness.functions[CLEAN].history
     assert inv["outcome"] == "response", inv
     event = json.loads(inv["event"])
-    assert event["action"] == "destroy" and event["stack_id"] == "timer", event
+    assert (event["action"], event["stack_id"], event["reason"]) == ("destroy", "timer", "ttl")
     aws.wait_for("the timer box to power off", lambda: timer.ended, timeout=300)
     assert timer.ended == "powered off by the cloud"
     log = timer.journal("-u", "jumpbox-teardown.service")
@@ -298,11 +378,11 @@ def booted_box_checks(aws, out, res, target):
     assert shipped["truncated"] is False
 
     # The backstop: no clean function answers, the box powers itself off a
-    # minute after its expiry, and the instance terminates (its shutdown
+    # minute after its cap, and the instance terminates (its shutdown
     # behaviour), as on EC2.
     aws.wait_for("the backstop box to power itself off", lambda: backstop.ended, timeout=600)
     assert backstop.ended == "powered itself off: terminated", backstop.ended
-    assert time.time() >= expires["backstop"] + 60
+    assert time.time() >= cap + 60
     ((state, tags),) = [v for v in aws.cloud.instances(include_terminated=True).values()
                         if v[1]["jumpbox:stack"] == "backstop"]
     assert state == "terminated"
@@ -311,6 +391,7 @@ def booted_box_checks(aws, out, res, target):
     assert "Starting jumpbox-poweroff.service" in log, log
     assert [x["stack_id"] for x in aws.leases()] == ["backstop"]
     assert aws.destroy("backstop") == {"stack_id": "backstop", "result": "destroyed"}
+    purge(aws, keys)
     assert aws.cloud.leftovers() == [] and aws.leases() == []
     assert aws.standin.boxes == {} and aws.standin.errors == []
 
