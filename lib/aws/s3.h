@@ -181,5 +181,9 @@ struct jb_s3_purge_stats {
  * filled as far as it got. */
 int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
                        struct jb_s3_purge_stats *stats, char *err, size_t errlen);
+/* The same for one key, every version of it: keys that merely start with
+ * it are left alone. */
+int jb_s3_purge_key(struct jb_s3_client *c, const char *bucket, const char *key,
+                    struct jb_s3_purge_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@ struct purge {
     struct jb_s3_client *c;
     const char *bucket;
     const char *prefix;
+    int exact; /* prefix is one key: others that start with it are left alone */
     struct jb_s3_purge_stats *st;
     struct jb_s3_version *items; /* owned */
     size_t n, cap;
@@ -41,6 +42,11 @@ static int inside(const struct purge *p, const char *key, char *err, size_t errl
 static int keep(struct purge *p, char *key, char *version, int marker, char *err, size_t errlen)
 {
     int rc = inside(p, key, err, errlen);
+    if (rc == 0 && p->exact && strcmp(key, p->prefix) != 0) {
+        free(key);
+        free(version);
+        return 0;
+    }
     if (rc == 0 && p->n >= JB_S3_PURGE_MAX)
         rc = jb_err(err, errlen, JB_ERR_INVALID,
                     "purge s3://%s/%s: more than %u versions under the prefix; refusing", p->bucket,
@@ -184,8 +190,8 @@ static int delete_batch(struct purge *p, size_t from, size_t n, char *err, size_
     return 0;
 }
 
-int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
-                       struct jb_s3_purge_stats *stats, char *err, size_t errlen)
+static int purge(struct jb_s3_client *c, const char *bucket, const char *prefix, int exact,
+                 struct jb_s3_purge_stats *stats, char *err, size_t errlen)
 {
     struct jb_s3_purge_stats local;
     struct purge p = {0};
@@ -195,14 +201,14 @@ int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *p
     if (stats == NULL)
         stats = &local;
     memset(stats, 0, sizeof(*stats));
-    if (n == 0 || prefix[0] == '/' || prefix[n - 1] != '/' || n > JB_S3_KEY_MAX)
+    if (n == 0 || prefix[0] == '/' || (!exact && prefix[n - 1] != '/') || n > JB_S3_KEY_MAX)
         return jb_err(err, errlen, JB_ERR_INVALID,
-                      "purge: prefix must be non-empty, not start with '/', end with '/' and "
-                      "be at most %u bytes",
+                      "purge: %s must be non-empty, not start with '/'%s and be at most %u bytes",
+                      exact ? "the key" : "the prefix", exact ? "" : ", end with '/'",
                       JB_S3_KEY_MAX);
     if ((rc = jb_s3_check_bucket(bucket, err, errlen)) != 0)
         return rc;
-    p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .st = stats};
+    p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .exact = exact, .st = stats};
     rc = list_versions(&p, err, errlen);
     if (rc == JB_ERR_UNSUPPORTED && stats->pages == 0) {
         /* No versions API: then there is no history to remove either. */
@@ -221,4 +227,16 @@ int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *p
     }
     free(p.items);
     return rc;
+}
+
+int jb_s3_purge_prefix(struct jb_s3_client *c, const char *bucket, const char *prefix,
+                       struct jb_s3_purge_stats *stats, char *err, size_t errlen)
+{
+    return purge(c, bucket, prefix, 0, stats, err, errlen);
+}
+
+int jb_s3_purge_key(struct jb_s3_client *c, const char *bucket, const char *key,
+                    struct jb_s3_purge_stats *stats, char *err, size_t errlen)
+{
+    return purge(c, bucket, key, 1, stats, err, errlen);
 }

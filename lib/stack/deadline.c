@@ -73,7 +73,7 @@ int jb_deadline_remove(const struct jb_state *st, const struct jb_lease *l, char
     /* Every version (each heartbeat wrote one), not a delete marker over
      * them: the stack leaves nothing behind. */
     if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) == 0)
-        rc = jb_s3_purge_prefix(c, st->bucket, key, NULL, err, errlen);
+        rc = jb_s3_purge_key(c, st->bucket, key, NULL, err, errlen);
     jb_s3_client_free(c);
     return rc == JB_ERR_NOTFOUND ? 0 : rc;
 }

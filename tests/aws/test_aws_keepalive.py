@@ -64,8 +64,14 @@ def test_a_killed_aws_run_ends_at_its_keepalive(aws, tmp_path):
         p.kill()
         p.communicate(timeout=60)
     killed = time.monotonic()
-    aws.wait_for("the box's keep-alive to end it",
-                 lambda: aws.leases() == [] and aws.cloud.leftovers() == [], timeout=20 + 120)
+    try:
+        aws.wait_for("the box's keep-alive to end it",
+                     lambda: aws.leases() == [] and aws.cloud.leftovers() == [], timeout=20 + 120)
+    except AssertionError:
+        last = box.deadline_runs[-1] if box.deadline_runs else None
+        raise AssertionError(f"leases {aws.leases()}, left {aws.cloud.leftovers()}, "
+                             f"errors {aws.standin.errors}, polls {len(box.deadline_runs)}, "
+                             f"last {last}, teardowns {box.teardown_runs}")
     assert time.monotonic() - killed < 20 + 120
     (run_,) = box.teardown_runs
     assert run_.returncode == 0, run_.stderr
