@@ -5,14 +5,14 @@
 # box role's aws:userid: the one object it may read), at create and at every
 # extension and keep-alive heartbeat, one JSON line:
 #   {"stack_id":"ID","expires_at":"T","alive_until":"T"}   (alive_until optional)
-# The box ends at the nearer of the two: its teardown timer is re-armed there
-# (a drop-in under /run/systemd/system), or, when that is past, the teardown
-# is started at once; the reason it sends ("keepalive" when alive_until was
-# the nearer, else "ttl") waits in a root-only file.  The box holds the hard cap
-# itself: expires_at never goes beyond its boot + max_ttl_seconds, and the
-# poweroff backstop follows expires_at so capped (never alive_until), grace
-# later.  No object (404: not written yet, or deleted by a destroy), a bad one
-# or a failed read: what is armed stays.
+# The box ends at the nearer of the two: its teardown timer is re-armed
+# there (a drop-in under /run/systemd/system), or, when that is past, the
+# teardown is started at once; the reason it sends ("keepalive" when
+# alive_until was the nearer, else "ttl") waits in a root-only file.  The
+# box holds the hard cap itself: expires_at never goes beyond its boot +
+# max_ttl_seconds, and the poweroff backstop follows expires_at so capped
+# (never alive_until), a grace later.  No object (404: not written yet, or
+# deleted by a destroy), a bad one or a failed read: what is armed stays.
 #
 # Test hooks (the EC2 stand-in, tests/support/ec2_standin.py):
 # JUMPBOX_SYSTEMCTL, JUMPBOX_RUN_DIR (the reason and what is armed),
@@ -94,7 +94,7 @@ if [[ $status == 200 && $body =~ ^\{\"stack_id\":\"$sid\",\"expires_at\":$t(,\"a
     e=$(epoch "${BASH_REMATCH[1]}") && a=0 && { [[ -z ${BASH_REMATCH[2]} ]] || a=$(epoch "${BASH_REMATCH[3]}"); }; then
     exp=$e alive=$a rc=0
 elif [[ $status == 404 ]]; then
-    log "no deadline object at $where yet: what is armed stays"
+    log "no deadline object at $where: what is armed stays"
     rc=0
 else
     log "HTTP $status, no deadline of stack $sid at $where: what is armed stays. ${body:0:300}"
