@@ -93,8 +93,10 @@ body=$(head -c 1024 "$work/d" 2>/dev/null)
 if [[ $status == 200 && $body =~ ^\{\"stack_id\":\"$sid\",\"expires_at\":$t(,\"alive_until\":$t)?\}$ ]] &&
     e=$(epoch "${BASH_REMATCH[1]}") && a=0 && { [[ -z ${BASH_REMATCH[2]} ]] || a=$(epoch "${BASH_REMATCH[3]}"); }; then
     exp=$e alive=$a rc=0
-elif [[ $status == 404 ]]; then
-    log "no deadline object at $where: what is armed stays"
+elif [[ $status == 404 || ($status == 403 && $body == *"<Code>AccessDenied</Code>"*) ]]; then
+    # On AWS a key that is not there answers 403 AccessDenied to a role
+    # that may not list the bucket (ours may not): the same as 404.
+    log "no deadline object at $where (HTTP $status): what is armed stays"
     rc=0
 else
     log "HTTP $status, no deadline of stack $sid at $where: what is armed stays. ${body:0:300}"

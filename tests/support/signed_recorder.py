@@ -18,6 +18,11 @@ IMDS_TOKEN = "IQoJb3JpZ2luX2VjEIMDSfixtureTOKEN=="
 AKID_RE = re.compile(r"Credential=(ASIAIMDSFIXTURE\d{5})/")
 
 
+NO_KEY = b"<Error><Code>NoSuchKey</Code></Error>"
+ERRORS = {403: b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+          500: b"<Error><Code>InternalError</Code></Error>"}
+
+
 class SignedRecorder:
     def __init__(self, region, service, status=None):
         self.region, self.service = region, service
@@ -50,7 +55,9 @@ class SignedRecorder:
                 if self.command == "GET":
                     found = rec.objects.get(self.path)
                     if found is None or rec.status:
-                        return self._send(rec.status or 404, b"<Error>NoSuchKey</Error>")
+                        # S3's answer for a key that is not there: 404, or 403
+                        # AccessDenied to a caller that may not list the bucket.
+                        return self._send(rec.status or 404, ERRORS.get(rec.status, NO_KEY))
                     return self._send(200, found)
                 if rec.service == "s3" and self.command == "PUT":
                     if self.path in rec.objects and self.headers.get("If-None-Match") == "*":
