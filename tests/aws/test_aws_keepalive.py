@@ -66,13 +66,15 @@ def test_a_killed_aws_run_ends_at_its_keepalive(aws, tmp_path):
     killed = time.monotonic()
     try:
         aws.wait_for("the box's keep-alive to end it",
-                     lambda: aws.leases() == [] and aws.cloud.leftovers() == [], timeout=20 + 120)
+                     lambda: aws.leases() == [] and aws.cloud.leftovers() == [], timeout=20 + 300)
     except AssertionError:
         last = box.deadline_runs[-1] if box.deadline_runs else None
         raise AssertionError(f"leases {aws.leases()}, left {aws.cloud.leftovers()}, "
                              f"errors {aws.standin.errors}, polls {len(box.deadline_runs)}, "
                              f"last {last}, teardowns {box.teardown_runs}")
-    assert time.monotonic() - killed < 20 + 120
+    # Within the keep-alive and a grace (the poll, the destroy on a busy
+    # machine), before the 10-minute TTL would have ended it.
+    assert time.monotonic() - killed < 20 + 300 < 600
     (run_,) = box.teardown_runs
     assert run_.returncode == 0, run_.stderr
     (destroy,) = [r for r in records(aws, "ka-orphan") if r["event"] == "destroy"]
