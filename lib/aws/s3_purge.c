@@ -204,8 +204,7 @@ static int purge(struct jb_s3_client *c, const char *bucket, const char *prefix,
     if (n == 0 || prefix[0] == '/' || (!exact && prefix[n - 1] != '/') || n > JB_S3_KEY_MAX)
         return jb_err(err, errlen, JB_ERR_INVALID,
                       "purge: %s must be non-empty, not start with '/'%s and be at most %u bytes",
-                      exact ? "key" : "prefix", exact ? "" : ", end with '/'",
-                      JB_S3_KEY_MAX);
+                      exact ? "key" : "prefix", exact ? "" : ", end with '/'", JB_S3_KEY_MAX);
     if ((rc = jb_s3_check_bucket(bucket, err, errlen)) != 0)
         return rc;
     p = (struct purge){.c = c, .bucket = bucket, .prefix = prefix, .exact = exact, .st = stats};

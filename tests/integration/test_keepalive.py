@@ -9,13 +9,40 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from support import timeline
 from support.jbtest import run
 from support.localflow import Env, box_processes, ssh
 
 PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def lives():
+    """The audit records of the stacks these tests end, drawn as one SVG
+    timeline (support/timeline.py) once they ran: the README's picture is
+    this with JUMPBOX_TIMELINE_OUT naming where it goes."""
+    lines = []
+    yield lines
+    if not lines:
+        return
+    picture = timeline.svg(timeline.stacks(lines))
+    root = ET.fromstring(picture)
+    drawn = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    for sid in timeline.stacks(lines):
+        assert sid in drawn, drawn
+    if os.environ.get("JUMPBOX_TIMELINE_OUT"):
+        with open(os.environ["JUMPBOX_TIMELINE_OUT"], "w") as f:
+            f.write(picture)
+
+
+def keep_records(lives, jb, sid):
+    cp = run([jb.provisioner, "audit", "--state", jb.state, "--stack-id", sid], env=jb.env,
+             check=0)
+    lives.extend(l for l in cp.stdout.splitlines() if '"box.sshd_log"' not in l)
 
 
 @pytest.fixture
@@ -65,7 +92,7 @@ print(ok, tries)
 '''
 
 
-def test_a_keepalive_box_stays_while_its_job_runs(jb):
+def test_a_keepalive_box_stays_while_its_job_runs(jb, lives):
     """--keepalive 20s, COMMAND a minute: the heartbeats hold the box the
     whole time; run's teardown then destroys it (not its timer)."""
     cp = run([jb.provisioner, "run", "--state", jb.state, "--stack-id", "held", "--ttl", "10m",
@@ -81,9 +108,10 @@ def test_a_keepalive_box_stays_while_its_job_runs(jb):
     log = (jb.work / "logs" / "held.ttl.log").read_text()
     assert "keep-alive reached" not in log and "TTL reached" not in log, log
     assert jb.leases() == []
+    keep_records(lives, jb, "held")
 
 
-def test_a_killed_run_lets_its_box_go_at_the_keepalive_not_the_ttl(jb, tmp_path):
+def test_a_killed_run_lets_its_box_go_at_the_keepalive_not_the_ttl(jb, tmp_path, lives):
     """SIGKILL: no heartbeat, no teardown from run; the box's timer follows
     the lease's alive_until and ends the box within the keep-alive and a
     grace (the timer's 2 s poll, the destroy), long before --ttl."""
@@ -111,6 +139,7 @@ def test_a_killed_run_lets_its_box_go_at_the_keepalive_not_the_ttl(jb, tmp_path)
     assert rec["result"] == "destroyed" and rec["alive_until"] < rec["expires_at"], rec
     assert jb.leases() == []
     subprocess.run(["pkill", "-f", str(started)], check=False)
+    keep_records(lives, jb, "orphan")
 
 
 def test_the_sweeper_takes_a_box_whose_keepalive_ran_out(jb):
@@ -139,7 +168,7 @@ def extend(jb, *args, check=0, env=None):
                env=dict(jb.env, **(env or {})), check=check)
 
 
-def test_extend_moves_the_expiry_and_the_box_follows(jb):
+def test_extend_moves_the_expiry_and_the_box_follows(jb, lives):
     res, _ = jb.create("--stack-id", "longer", "--ttl", "15s")
     first = res["expires_at"]
     cp = extend(jb, "--stack-id", "longer", "--ttl", "2m")
@@ -162,6 +191,7 @@ def test_extend_moves_the_expiry_and_the_box_follows(jb):
     assert rec["by"]["via"] == "cli", rec
     jb.destroy("longer")
     assert jb.leases() == []
+    keep_records(lives, jb, "longer")
 
 
 def test_the_cap_holds_and_bad_extensions_change_nothing(jb):
