@@ -77,9 +77,12 @@ static int extra_vars(cJSON *v, char *err, size_t errlen)
                        "JUMPBOX_MODULE_VARS: %.64s: not a string, number or boolean", item->string);
             break;
         }
-        /* permit_open only from --permit-open: validated, and a list. */
+        /* permit_open only from --permit-open: validated, and a list;
+         * max_ttl_seconds only from JUMPBOX_MAX_TTL, the cap the lease keeps
+         * too. */
         if (strcmp(item->string, "source") == 0 || strcmp(item->string, "version") == 0 ||
-            strcmp(item->string, "permit_open") == 0) {
+            strcmp(item->string, "permit_open") == 0 ||
+            strcmp(item->string, "max_ttl_seconds") == 0) {
             rc = jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE_VARS: %s: not a module input",
                         item->string);
             break;

@@ -34,8 +34,9 @@ def purge(s3, key):
 
 def test_the_stand_in_box_follows_its_deadline_object(aws):
     aws.start_harness()
-    res = aws.create("--stack-id", "follow", ttl="10m",
-                     module_vars={"deadline_poll_seconds": POLL, "max_ttl_seconds": MAX_TTL})
+    # The box's cap, max_ttl_seconds, is what the provisioner's JUMPBOX_MAX_TTL says.
+    res = aws.create("--stack-id", "follow", ttl="10m", env={"JUMPBOX_MAX_TTL": f"{MAX_TTL}s"},
+                     module_vars={"deadline_poll_seconds": POLL})
     box = aws.standin.box_for("follow")
     exp = epoch(aws.leases()[0]["expires_at"])
     assert box.facts["poll_seconds"] == POLL

@@ -284,10 +284,11 @@ def test_a_booted_box_keeps_every_promise_of_its_user_data(aws_boot, tmp_path):
         # Side by side, so the two boots and the waits for expiry overlap.  The
         # TTL leaves room for two creates and the checks on a loaded machine.
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            # Its cap, max_ttl_seconds, from the provisioner's JUMPBOX_MAX_TTL.
             b = pool.submit(aws.create, "--stack-id", "backstop", ttl=TTL,
+                            env={"JUMPBOX_MAX_TTL": f"{MAX_TTL}s"},
                             module_vars={"poweroff_grace_minutes": 1,
-                                         "deadline_poll_seconds": POLL,
-                                         "max_ttl_seconds": MAX_TTL})
+                                         "deadline_poll_seconds": POLL})
             t = pool.submit(aws.create, "--stack-id", "timer", "--out", str(out),
                             "--requester", "backup-vm@dc1", "--permit-open", "127.0.0.1:22",
                             "--permit-open", f"{TARGET_IP}:{target.port}", ttl=TTL,

@@ -187,11 +187,14 @@ MODULE_VARS = [
     ('{"source": "../evil"}', "source: not a module input"),
     # Only through --permit-open, validated, as a list.
     ('{"permit_open": "10.0.0.1:22"}', "permit_open: not a module input"),
+    # Only through JUMPBOX_MAX_TTL, the cap the lease keeps too.
+    ('{"max_ttl_seconds": 600}', "max_ttl_seconds: not a module input"),
     ('[1, 2]', "not a JSON object"),
 ]
 
 
-@pytest.mark.parametrize("text,why", MODULE_VARS, ids=["huge", "nested", "source", "permit_open", "array"])
+@pytest.mark.parametrize("text,why", MODULE_VARS,
+                         ids=["huge", "nested", "source", "permit_open", "max_ttl", "array"])
 def test_bad_module_vars_are_refused_before_anything(text, why, tmp_path, provisioner, cleaner):
     jb = Env(tmp_path, provisioner, cleaner)
     (tmp_path / "vars.json").write_text(text)
