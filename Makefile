@@ -48,10 +48,12 @@ PYTEST    ?= /usr/bin/pytest-3
 # they run in more workers than there are cores (pytest-xdist); a test file
 # stays on one worker, its module fixtures made once.  tests/aws's workers
 # each have a network namespace and an emulated cloud of their own, and
-# boot containers: fewer.  The 25 slowest tests end each run's output.
+# boot containers: fewer.  The two runs overlap (`integration`); each
+# writes a JUnit report, and the 25 slowest tests of both end `make test`.
 TEST_JOBS     ?= 4
 AWS_TEST_JOBS ?= 2
-PYTEST_ARGS    = -p no:cacheprovider --dist loadfile --durations=25
+REPORTS        = build-asan/reports
+PYTEST_ARGS    = -p no:cacheprovider --dist loadfile
 # The quick loop's tests: no Terraform apply, no image, no boot.
 QUICK_TESTS := tests/integration/test_bad_input.py tests/integration/test_keygen.py \
                tests/integration/test_creds.py tests/integration/test_http_retry.py \
@@ -85,7 +87,7 @@ MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
 SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
 
-.PHONY: all asan deps test check check-quick check-layers unit integration integration-aws boot-root demo format check-format clean help bench \
+.PHONY: all asan deps test check check-quick check-layers unit integration integration-local integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
 all: $(PROGS)
 
@@ -191,34 +193,40 @@ check: check-format check-layers asan
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) fuzz-smoke
+	@python3 tests/slowest.py $(REPORTS)/*.xml
 
 # The quick loop (README, "Development"): format, layers, the build, the
 # unit tests and the integration tests that need no Terraform apply, image
 # or boot.
 check-quick: check-format check-layers asan
 	$(MAKE) unit
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) $(PYTEST_ARGS) -n $(TEST_JOBS) $(QUICK_TESTS)
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(PYTEST) $(PYTEST_ARGS) --durations=25 -n $(TEST_JOBS) $(QUICK_TESTS)
 
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
-# The Lambda image is built once for both runs (tests/support/image_util.py):
-# the first builds it into build-image/test, the second finds it there.
+# The two pytest runs overlap: tests/integration + tests/faults, and
+# tests/aws (its own run: its conftest moves the whole run into a private
+# network namespace).  Each prints when it ends (make -O), and each writes
+# $(REPORTS)/NAME.xml for tests/slowest.py.  The Lambda image is built once
+# for both (tests/support/image_util.py): whichever needs it first builds it
+# into build-image/test under a lock, the other finds it there.  Before
+# them, the Debian root the booted stand-in boots: built once per machine
+# from the apt repositories (out here, with the network), cached outside the
+# repo (tests/support/boot_root.py says where).
 TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
-integration:
-	rm -rf build-image/test
-	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
-	    -n $(TEST_JOBS) tests/integration tests/faults
-	$(MAKE) integration-aws
+integration: boot-root
+	rm -rf build-image/test $(REPORTS)
+	$(MAKE) -j2 -O integration-local integration-aws
 
-# The aws module on the emulated cloud (moto + the EC2 instance stand-ins): its
-# own pytest run, since its conftest moves the whole run into a private
-# network namespace.  First the Debian root the booted stand-in boots: built
-# once per machine from the apt repositories (out here, with the network),
-# cached outside the repo (tests/support/boot_root.py says where).
+integration-local:
+	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
+	    --junitxml=$(REPORTS)/integration.xml -n $(TEST_JOBS) tests/integration tests/faults
+
+# The aws module on the emulated cloud (moto + the EC2 instance stand-ins).
 integration-aws: boot-root
 	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
-	    -n $(AWS_TEST_JOBS) tests/aws
+	    --junitxml=$(REPORTS)/aws.xml -n $(AWS_TEST_JOBS) tests/aws
 
 boot-root:
 	nice -n 10 /usr/bin/python3 tests/support/boot_root.py

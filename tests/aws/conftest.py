@@ -20,7 +20,8 @@ from support.awsflow import AwsEnv  # noqa: E402
 from support.ec2_boot import BootStandIn  # noqa: E402
 from support.emulated_cloud import EmulatedCloud  # noqa: E402
 from support.jbtest import (  # noqa: E402,F401
-    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
+    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_collection_modifyitems,
+    pytest_runtest_makereport)
 from support.matrix import print_matrix  # noqa: E402
 
 

@@ -22,9 +22,8 @@ extended, and its teardown comes at the new time, not the old; "backstop"'s
 asks for an hour more than its cap, its own boot + max_ttl_seconds, and
 both its timers stop at the cap (the poweroff a grace after).
 
-A third boot, on its own, is `provisioner run --keepalive` (issue 27): the
-box follows its run's heartbeats through the deadline object the provisioner
-writes, and outlives three keep-alives while the run lasts.
+A third boot, `provisioner run --keepalive`, is test_boot_keepalive.py's: a
+file of its own, so another worker boots it beside these two.
 """
 import concurrent.futures
 import datetime
@@ -432,49 +431,3 @@ def test_the_stand_in_ends_an_instance_as_its_shutdown_behaviour_says(cloud, tmp
     assert states == {ids["terminate"]: "terminated", ids["stop"]: "stopped"}
     assert standin.errors == []
     ec2.terminate_instances(InstanceIds=[ids["stop"]])
-
-
-def test_a_booted_box_lives_as_long_as_its_run_keeps_it_alive(aws_boot, tmp_path):
-    """`provisioner run --keepalive 20s -- sleep 60` on a booted box: the
-    run's heartbeats move the deadline object on, the box's own poller
-    (real systemd) re-arms its teardown timer each time, so the box stays
-    up the whole minute -- three keep-alives -- without its timer firing;
-    then run's teardown ends it and nothing is left."""
-    aws = aws_boot
-    aws.start_harness()
-    rt = tmp_path / "rt"
-    rt.mkdir(mode=0o700)
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps({"deadline_poll_seconds": 5}))
-    job = ('sleep 60 && ssh -F "$JUMPBOX_SSH_CONFIG" -o BatchMode=yes -o ConnectTimeout=10 '
-           '"$JUMPBOX_HOST" true && echo still-there')
-    p = subprocess.Popen(
-        [bin_path("provisioner"), "run", "--module", "aws", "--ttl", "10m", "--keepalive", "20s",
-         "--allow-cidr", "10.0.0.0/8", "--state", aws.state, "--stack-id", "kept", "--",
-         "sh", "-c", job],
-        env=dict(os.environ, **aws.as_build, XDG_RUNTIME_DIR=str(rt),
-                 JUMPBOX_MODULE_VARS=str(vars_file)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    moves = []
-    try:
-        aws.wait_for("the box", lambda: p.poll() is not None or (
-            any(l["status"] == "ready" for l in aws.leases())), timeout=900)
-        box = aws.standin.box_for("kept")
-        # The poller moves the teardown on with the heartbeats, for the
-        # keep-alive, while COMMAND runs.
-        def moved():
-            moves[:] = re.findall(r"teardown at \S+ \(was \S+\): keepalive",
-                                  box.journal("-u", "jumpbox-deadline.service"))
-            return len(moves) >= 3 or p.poll() is not None
-        aws.wait_for("the poller to follow three heartbeats", moved, timeout=300)
-        out, err = p.communicate(timeout=900)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-    assert len(moves) >= 3, moves
-    assert out == "still-there\n", err
-    assert "keep-alive heartbeat failed" not in err and "kept destroyed" in err
-    # The box never asked the clean function itself: run ended it.
-    assert aws.harness.functions[CLEAN].history == []
-    assert aws.cloud.leftovers() == [] and aws.leases() == []

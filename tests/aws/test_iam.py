@@ -29,10 +29,10 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
-import botocore.session
 import pytest
 from botocore.config import Config
 
+from support import botoclient
 from support.awsflow import BACKUP_VM_KEY, BOX_KEY, BUILD, CLEAN, AwsEnv
 from support.emulated_cloud import (BUCKET, INSTANCE_PROFILE, PREFIX, PRINCIPAL_KEYS,
                                     REGION, STATE_URL)
@@ -171,7 +171,7 @@ def make_orphan(cloud):
 def invoke_as_scheduler(harness, event):
     """What the sweep schedule does: invoke the clean function, signed as the
     schedule's role."""
-    lam = botocore.session.get_session().create_client(
+    lam = botoclient.client(
         "lambda", region_name=harness.region, endpoint_url=harness.endpoint,
         aws_access_key_id=SCHEDULER_KEY[0], aws_secret_access_key=SCHEDULER_KEY[1],
         config=Config(retries={"max_attempts": 1}, read_timeout=600, connect_timeout=5))

@@ -1,7 +1,8 @@
 """Fixtures for the fault matrix, and the table printed after the run."""
 # The binaries as fixtures, and tmp_path removed after each passing test.
 from support.jbtest import (  # noqa: F401
-    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_runtest_makereport)
+    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_collection_modifyitems,
+    pytest_runtest_makereport)
 from support.matrix import print_matrix
 
 

@@ -58,16 +58,21 @@ class Case:
     def settle(self, stage, fault, outcome):
         """After the fault: sweep whatever lease survived, then count orphans."""
         survived = self.jb.stack_dirs()
+        swept = ""
         if survived:
             expire_leases(self.jb.state_dir)
-            subprocess.run([self.jb.cleaner, "sweep", "--state", self.jb.state],
-                           env=self.env, capture_output=True, timeout=120)
+            cp = subprocess.run([self.jb.cleaner, "sweep", "--state", self.jb.state],
+                                env=self.env, capture_output=True, text=True, timeout=120)
+            swept = f"\nthe sweep exited {cp.returncode}:\n{cp.stderr}{cp.stdout}"
             outcome += f"; lease kept, swept ({len(survived)})"
         orphans = len(box_processes(self.jb.work)) + len(self.jb.stack_dirs())
         keys = no_key_outside(self.tmp, self.tmp / "out")
         MATRIX.append((stage, fault, outcome, orphans + len(keys)))
-        assert not box_processes(self.jb.work), "a box is running that no lease names"
-        assert self.jb.stack_dirs() == [], "a lease survived the sweep"
+        left = box_processes(self.jb.work)
+        assert not left, f"a box is running that no lease names: {left}{swept}\n" + "".join(
+            f"{p.name}:\n{p.read_text(errors='replace')}"
+            for p in sorted((self.jb.work / "logs").glob("*")))
+        assert self.jb.stack_dirs() == [], "a lease survived the sweep" + swept
         assert keys == [], f"private key on disk outside --out: {keys}"
         logs = self.jb.work / "logs"
         for log in logs.glob("*") if logs.exists() else []:

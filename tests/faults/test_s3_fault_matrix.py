@@ -13,10 +13,10 @@ import json
 import os
 import subprocess
 
-import botocore.session
 import pytest
 from botocore.config import Config
 
+from support import botoclient
 from support.localflow import box_processes
 from support.matrix import MATRIX
 from support.s3_servers import S3RVER_KEY, run, s3rver  # noqa: F401  (fixture)
@@ -39,7 +39,7 @@ class S3Case:
         self.proxy = FaultProxy(s3.endpoint, tmp).start()
         self.env["AWS_ENDPOINT_URL_S3"] = self.proxy.endpoint
         # The test's own look at the bucket goes to s3rver directly (botocore).
-        self.bc = botocore.session.get_session().create_client(
+        self.bc = botoclient.client(
             "s3", endpoint_url=s3.endpoint, region_name="us-east-1",
             aws_access_key_id=S3RVER_KEY, aws_secret_access_key=S3RVER_KEY,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))

@@ -6,11 +6,11 @@ import subprocess
 import urllib.error
 import urllib.request
 
-import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
+from support import botoclient
 from support.s3_servers import AWS_CLI, VersionedS3Double, s3rver  # noqa: F401  (fixture)
 from support.s3fault import FaultProxy
 
@@ -19,7 +19,7 @@ from support.s3fault import FaultProxy
 def double_proxy(tmp_path):
     double = VersionedS3Double(buckets=("versioned",)).start()
     proxy = FaultProxy(double.endpoint, tmp_path).start()
-    client = botocore.session.get_session().create_client(
+    client = botoclient.client(
         "s3", endpoint_url=proxy.endpoint, region_name="us-east-1",
         aws_access_key_id=double.access_key, aws_secret_access_key=double.secret_key,
         config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))

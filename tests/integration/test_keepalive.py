@@ -79,13 +79,15 @@ HOLD = r'''
 import os, subprocess, sys, time
 ok = tries = 0
 end = time.time() + float(sys.argv[1])
+# A minute and at least MIN tries: on a loaded machine a login can take
+# longer than the sleep between them.
 while True:
     tries += 1
     r = subprocess.run(["ssh", "-F", os.environ["JUMPBOX_SSH_CONFIG"], "-o", "BatchMode=yes",
                         "-o", "ConnectTimeout=5", os.environ["JUMPBOX_HOST"], "true"],
                        capture_output=True)
     ok += r.returncode == 0
-    if time.time() >= end:
+    if time.time() >= end and tries >= int(sys.argv[2]):
         break
     time.sleep(5)
 print(ok, tries)
@@ -96,7 +98,7 @@ def test_a_keepalive_box_stays_while_its_job_runs(jb, lives):
     """--keepalive 20s, COMMAND a minute: the heartbeats hold the box the
     whole time; run's teardown then destroys it (not its timer)."""
     cp = run([jb.provisioner, "run", "--state", jb.state, "--stack-id", "held", "--ttl", "10m",
-              "--keepalive", "20s", "--", PY, "-c", HOLD, "60"],
+              "--keepalive", "20s", "--", PY, "-c", HOLD, "60", "10"],
              env=jb.env, check=0, timeout=400)
     ok, tries = map(int, cp.stdout.split())
     assert ok == tries >= 10, cp.stderr      # every try over the minute got in

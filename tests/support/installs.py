@@ -1,6 +1,7 @@
 """Scratch installs for the install, unit and package tests: one release
-build per session, in a build dir of its own, installed under a scratch
+build per test run, in a build dir of its own, installed under a scratch
 PREFIX with `make install`, as a user would."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -69,11 +70,28 @@ class Installed:
         return self.prefix / "lib" / "systemd" / "system" / name
 
 
+def run_wide_dir(tmp_path_factory):
+    """A directory every worker of this pytest run shares (pytest-xdist's
+    workers each have a base temp dir under the run's own); without
+    workers, this session's base."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory):
-    """A release build (build/ of its own) installed under a scratch PREFIX."""
-    base = tmp_path_factory.mktemp("installed")
+    """A release build (build/ of its own) installed under a scratch PREFIX.
+    Built once for the run: the first worker to need it builds it, the
+    others wait on the lock and find it (no test writes into it).  Left for
+    pytest's own clean-up of old runs: a worker done early must not remove
+    what another still uses."""
+    base = run_wide_dir(tmp_path_factory) / "installed"
+    base.mkdir(exist_ok=True)
     inst = Installed(base, base / "prefix", base / "build")
-    make(f"B={inst.build}", f"PREFIX={inst.prefix}", "install")
-    yield inst
-    shutil.rmtree(base, ignore_errors=True)
+    with open(base / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / "done").exists():
+            shutil.rmtree(inst.prefix, ignore_errors=True)
+            make(f"B={inst.build}", f"PREFIX={inst.prefix}", "install")
+            (base / "done").touch()
+    return inst

@@ -3,11 +3,40 @@ from `make asan`) and running them the way a user does."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+# A run started in the background by a non-interactive shell (`make test &`
+# in a script, a CI runner) inherits SIGINT and SIGQUIT ignored, and exec
+# keeps an ignored signal ignored: a program a test interrupts would never
+# see it.  Python's own SIGINT handler (a handled signal is reset to the
+# default at exec) and the default for SIGQUIT, as an interactive shell
+# would start the run.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+# Whole files run on one worker (--dist loadfile) in the order they are
+# collected, so a long file collected last ends the run alone.  These go
+# first, the longest first (each file's setup, calls and teardowns summed
+# in a run of both suites side by side; tests/slowest.py): the image build
+# first, since files of both runs wait for it.
+SLOW_FILES_FIRST = (
+    "test_lambda_image.py", "test_boot.py", "test_aws_fault_matrix.py",
+    "test_tf_control_plane.py", "test_tf_aws.py", "test_aws_flow.py",
+    "test_lambda_functions.py", "test_deb.py", "test_run.py", "test_aws_keepalive.py",
+    "test_aws_failures.py", "test_install.py", "test_iam.py", "test_local_flow.py",
+    "test_userdata.py", "test_s3_s3rver.py", "test_boot_keepalive.py",
+    "test_s3_fault_matrix.py", "test_keepalive.py", "test_aws_permit_open.py",
+    "test_lambda_image_aws.py", "test_races.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: in-file order kept
 
 
 ROOT = Path(__file__).resolve().parents[2]
