@@ -329,8 +329,11 @@ def test_list_and_sweep_in_a_storm(case, kind):
         line = one_line(cp.stderr, who)
         assert f"{case.state} cannot be reached: ListObjectsV2" in line, line
         assert ("503 SlowDown" if kind == "503" else "no answer after 2 attempts") in line
-        # Bounded: AWS_MAX_ATTEMPTS requests, no endless retry.
-        assert len(case.proxy.log()) == 2, case.proxy.log()
+        # Bounded: AWS_MAX_ATTEMPTS requests, no endless retry.  Of the
+        # bucket (ListObjectsV2): the box's timer reads its own lease through
+        # the proxy too, every 10 s, and may land in this window.
+        lists = [e for e in case.proxy.log() if e["key"] == ""]
+        assert len(lists) == 2, case.proxy.log()
     del case.env["AWS_MAX_ATTEMPTS"]
     assert case.lease()["status"] == "ready"
     assert not (case.work / "stacks" / (stack + "x")).exists()
