@@ -48,10 +48,15 @@ PYTEST    ?= /usr/bin/pytest-3
 # they run in more workers than there are cores (pytest-xdist); a test file
 # stays on one worker, its module fixtures made once.  tests/aws's workers
 # each have a network namespace and an emulated cloud of their own, and
-# boot containers: fewer.  The two runs overlap (`integration`); each
-# writes a JUnit report, and the 25 slowest tests of both end `make test`.
+# boot containers: fewer.  Each of the two runs writes a JUnit report, and
+# the 25 slowest tests of both end `make test`.
 TEST_JOBS     ?= 4
 AWS_TEST_JOBS ?= 2
+# SUITE_JOBS=2 runs the two pytest runs side by side: about 25 minutes for a
+# whole `make test` instead of 29, but the load then exposes a fault of the
+# emulated cloud not yet found (the provider's request applied twice: README,
+# "Development"), so one after the other is the default.
+SUITE_JOBS    ?= 1
 REPORTS        = build-asan/reports
 PYTEST_ARGS    = -p no:cacheprovider --dist loadfile
 # The quick loop's tests: no Terraform apply, no image, no boot.
@@ -205,9 +210,10 @@ check-quick: check-format check-layers asan
 unit:
 	@set -e; for t in $(UNIT_SRC:tests/unit/%.c=build-asan/tests/%); do echo "== $$t"; $$t; done
 
-# The two pytest runs overlap: tests/integration + tests/faults, and
-# tests/aws (its own run: its conftest moves the whole run into a private
-# network namespace).  Each prints when it ends (make -O), and each writes
+# The two pytest runs: tests/integration + tests/faults, and tests/aws (its
+# own run: its conftest moves the whole run into a private network
+# namespace), side by side with SUITE_JOBS=2.  Each prints when it ends
+# (make -O), and each writes
 # $(REPORTS)/NAME.xml for tests/slowest.py.  The Lambda image is built once
 # for both (tests/support/image_util.py): whichever needs it first builds it
 # into build-image/test under a lock, the other finds it there.  Before
@@ -217,7 +223,7 @@ unit:
 TEST_IMAGE = JUMPBOX_TEST_IMAGE_DIR=$(CURDIR)/build-image/test
 integration: boot-root
 	rm -rf build-image/test $(REPORTS)
-	$(MAKE) -j2 -O integration-local integration-aws
+	$(MAKE) -j$(SUITE_JOBS) -O integration-local integration-aws
 
 integration-local:
 	JUMPBOX_BIN_DIR=$(CURDIR)/build-asan $(TEST_IMAGE) $(PYTEST) $(PYTEST_ARGS) \
