@@ -1,6 +1,6 @@
 """The N slowest tests of a `make test` (default 25), from the JUnit XML each
-pytest run writes: both runs overlap, so their own --durations lists would
-each tell half, and the second would scroll the first away.  A test's time
+pytest run writes: each run's own --durations list would tell half, and
+the second would scroll the first away (or, side by side, interleave).  A test's time
 is its setup, call and teardown together (pytest's junit_duration_report
 default), so a module fixture's cost shows on the test that made it.
 
