@@ -310,11 +310,11 @@ static int has_arg(const char *cmd, const char *before, const char *word)
     return 0;
 }
 
-/* Is pid the sshd we started for dir (-f DIR/sshd_config), or, with
- * timers, the TTL timer (jumpbox-localbox up ... --dir DIR)?  An exact
- * argument, not a prefix, and a process of ours: guards against pid reuse
- * and against a box whose name extends this one's. */
-static int pid_is_box(pid_t pid, const char *dir, int timers)
+/* Is pid the sshd we started for dir (-f DIR/sshd_config) or its TTL
+ * timer (jumpbox-localbox up ... --dir DIR)?  An exact argument, not a
+ * prefix, and a process of ours: guards against pid reuse and against a box
+ * whose name extends this one's. */
+static int pid_is_ours(pid_t pid, const char *dir)
 {
     char buf[8192], cfg[PATH_MAX + 16], *nl;
 
@@ -323,14 +323,9 @@ static int pid_is_box(pid_t pid, const char *dir, int timers)
     if (snprintf(cfg, sizeof(cfg), "%s/sshd_config", dir) < (int)sizeof(cfg) &&
         (has_arg(buf, "-f\n", cfg) || has_arg(buf, "-f ", cfg)))
         return 1;
-    if (!timers || (nl = strchr(buf, '\n')) == NULL || strncmp(nl, "\nup\n", 4) != 0)
+    if ((nl = strchr(buf, '\n')) == NULL || strncmp(nl, "\nup\n", 4) != 0)
         return 0;
     return has_arg(buf, "--dir\n", dir);
-}
-
-static int pid_is_ours(pid_t pid, const char *dir)
-{
-    return pid_is_box(pid, dir, 1);
 }
 
 static pid_t read_pid(const char *dir, const char *name)
@@ -567,9 +562,12 @@ static int is_self_or_ancestor(pid_t pid)
 }
 
 /* Stops every process of ours serving dir that the pid files did not name
- * (the directory removed behind our back, a pid file lost): its sshd and,
- * with timers, its timer.  Found by /proc, exact arguments only. */
-static void stop_strays(const char *dir, int timers)
+ * (the directory removed behind our back, a pid file lost, an `up` killed
+ * between forking its timer and writing timer.pid): its sshd and its timer.
+ * Spared: spare (the timer that fired, running its cleaner, with the child it
+ * has forked for that) and our own ancestors.  Found by /proc, exact
+ * arguments only. */
+static void stop_strays(const char *dir, pid_t spare)
 {
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -581,7 +579,9 @@ static void stop_strays(const char *dir, int timers)
         long v = strtol(de->d_name, &end, 10);
         if (v <= 1 || *end != '\0' || is_self_or_ancestor((pid_t)v))
             continue;
-        if (pid_is_box((pid_t)v, dir, timers))
+        if (spare > 1 && ((pid_t)v == spare || parent_of((pid_t)v) == spare))
+            continue;
+        if (pid_is_ours((pid_t)v, dir))
             stop_pid((pid_t)v, dir);
     }
     closedir(d);
@@ -622,14 +622,14 @@ int jb_box_down(const char *dir, const char *stack_id, const char *state_url, ch
         if (errno != ENOENT)
             return jb_err_errno(err, errlen, JB_ERR_IO, "%s", dir);
         /* No pid files to go by, but the box may still run. */
-        stop_strays(dir, 1);
+        stop_strays(dir, 0);
         return 0;
     }
     stop_pid(read_pid(dir, "timer.pid"), dir);
     stop_pid(read_pid(dir, "sshd.pid"), dir);
     /* A timer that fired (timer.fired) is left to finish its cleaner run;
-     * an sshd whose pid file was lost is not left running. */
-    stop_strays(dir, 0);
+     * an sshd or a timer that no pid file names is not left running. */
+    stop_strays(dir, read_pid(dir, "timer.fired"));
     if (stack_id && state_url)
         ship_log(dir, stack_id, state_url);
     return jb_rm_tree(dir, err, errlen);

@@ -352,3 +352,17 @@ def test_destroy_stops_only_its_own_box_not_one_whose_name_extends_it(jb):
     assert jb.stack_dirs() == ["abc"]
     jb.destroy("abc")
     assert not box_processes(jb.work)
+
+
+def test_destroy_stops_a_timer_that_no_pid_file_names(jb):
+    """`up` killed between forking its TTL timer and writing timer.pid
+    (seen in the fault matrix: the provisioner SIGKILLed inside local-exec)
+    leaves a timer no pid file names; staged here by removing timer.pid.
+    The destroy stops it too, instead of leaving it to wake at the TTL and
+    run a cleaner for a stack that is gone."""
+    jb.create("--ttl", "10m", "--stack-id", "nopid")
+    assert len(box_processes(jb.work)) == 2
+    (jb.work / "boxes" / "nopid" / "timer.pid").unlink()
+    jb.destroy("nopid")
+    assert not box_processes(jb.work), "the unnamed timer outlived its stack"
+    assert jb.stack_dirs() == []
