@@ -301,7 +301,6 @@ static int write_lease(struct create *c)
      * half-way is the sweeper's once they are all spent, not at expiry. */
     l->deadline =
         jb_stack_work_deadline(c->ctx, (long)jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S) +
-                                           jb_stack_tf_deadline(JB_STACK_OUTPUT_TIMEOUT_S) +
                                            (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) +
                                            jb_stack_teardown_budget(req->module));
     l->vars = c->vars;
@@ -330,24 +329,26 @@ static int apply(struct create *c)
                        c->errlen);
 }
 
-/* Where the box is. */
+/* Where the box is: the outputs of the state the apply wrote, from the
+ * state store (no second Terraform process for `terraform output`). */
 static int read_outputs(struct create *c)
 {
     struct jb_lease *l = &c->res->lease;
-    char *err = c->err;
-    size_t errlen = c->errlen;
+    char *err = c->err, *state = NULL;
+    size_t errlen = c->errlen, len = 0;
     int rc;
 
-    jb_stack_progress(c->ctx, "terraform output", NULL);
-    if ((rc = jb_tf_output(&c->tf, &c->outs, jb_stack_tf_deadline(JB_STACK_OUTPUT_TIMEOUT_S), err,
-                           errlen)) != 0 ||
-        (rc = jb_tf_output_string(c->outs, "host", l->host, sizeof(l->host), err, errlen)) != 0 ||
-        (rc = jb_tf_output_port(c->outs, "port", &l->port, err, errlen)) != 0 ||
-        (rc = jb_tf_output_string(c->outs, "user", l->user, sizeof(l->user), err, errlen)) != 0 ||
-        (rc = jb_tf_output_string(c->outs, "instance_id", l->instance_id, sizeof(l->instance_id),
-                                  err, errlen)) != 0)
-        return rc;
-    return 0;
+    jb_stack_progress(c->ctx, "outputs", "from the Terraform state");
+    if ((rc = jb_lease_store_get_file(c->ctx->state, c->req->stack_id, "terraform.tfstate",
+                                      JB_TF_STATE_MAX, &state, &len, err, errlen)) == 0 &&
+        (rc = jb_tf_state_outputs(state, len, &c->outs, err, errlen)) == 0 &&
+        (rc = jb_tf_output_string(c->outs, "host", l->host, sizeof(l->host), err, errlen)) == 0 &&
+        (rc = jb_tf_output_port(c->outs, "port", &l->port, err, errlen)) == 0 &&
+        (rc = jb_tf_output_string(c->outs, "user", l->user, sizeof(l->user), err, errlen)) == 0)
+        rc = jb_tf_output_string(c->outs, "instance_id", l->instance_id, sizeof(l->instance_id),
+                                 err, errlen);
+    free(state);
+    return rc;
 }
 
 static long long now_ms(void)

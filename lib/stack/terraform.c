@@ -227,22 +227,32 @@ int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *er
     return run(tf, "state push", extra, timeout_s, NULL, -1, err, errlen);
 }
 
-int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen)
+int jb_tf_state_outputs(const char *state, size_t len, cJSON **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"-json", NULL};
-    char *text = NULL;
-    int rc;
+    cJSON *root = cJSON_ParseWithLength(state, len), *outputs;
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    int rc = 0;
 
     *out = NULL;
-    if ((rc = run(tf, "output", extra, timeout_s, &text, -1, err, errlen)) != 0)
+    if (!cJSON_IsObject(root)) {
+        rc = jb_err(err, errlen, JB_ERR_PARSE, "terraform state: not a JSON object");
         goto out;
-    if ((*out = cJSON_Parse(text)) == NULL || !cJSON_IsObject(*out)) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        rc = jb_err(err, errlen, JB_ERR_PARSE, "terraform output -json: not a JSON object");
     }
+    /* Format 4 is every Terraform since 0.12; another may name outputs
+     * differently, so it is refused rather than guessed at. */
+    if (!cJSON_IsNumber(version) || version->valuedouble != 4) {
+        rc = jb_err(err, errlen, JB_ERR_PARSE, "terraform state: not format version 4");
+        goto out;
+    }
+    outputs = cJSON_DetachItemFromObjectCaseSensitive(root, "outputs");
+    if (!cJSON_IsObject(outputs)) {
+        cJSON_Delete(outputs);
+        rc = jb_err(err, errlen, JB_ERR_PARSE, "terraform state: no outputs");
+        goto out;
+    }
+    *out = outputs;
 out:
-    free(text);
+    cJSON_Delete(root);
     return rc;
 }
 

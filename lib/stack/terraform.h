@@ -1,6 +1,6 @@
 /* Runs Terraform for one stack: execve (never a shell), a clean environment,
  * its own data dir, a deadline per command, output captured to a per-stack
- * log, `output -json` parsed with cJSON. */
+ * log; the root module's outputs read from the state it wrote. */
 #ifndef JB_TERRAFORM_H
 #define JB_TERRAFORM_H
 
@@ -44,12 +44,19 @@ int jb_tf_init(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
  * none.  At most 64 KiB (one pipe buffer). */
 int jb_tf_apply(struct jb_tf *tf, const char *secret_vars, int timeout_s, char *err, size_t errlen);
 int jb_tf_destroy(struct jb_tf *tf, int timeout_s, char *err, size_t errlen);
-int jb_tf_output(struct jb_tf *tf, cJSON **out, int timeout_s, char *err, size_t errlen);
 /* `terraform state push PATH`: a state file to the backend (refused when
  * its lineage differs or the backend's serial is newer). */
 int jb_tf_state_push(struct jb_tf *tf, const char *path, int timeout_s, char *err, size_t errlen);
 
-/* Reads a string or number output from `output -json`, validated: printable,
+/* The outputs of the state Terraform wrote (state format 4: name -> {value,
+ * type}, as `terraform output -json` prints them), from its text: the
+ * provisioner reads them from the state store, which answers in
+ * milliseconds, rather than start Terraform again for `output`.
+ * JB_ERR_PARSE when it is not such a state. */
+#define JB_TF_STATE_MAX (64L * 1024 * 1024)
+int jb_tf_state_outputs(const char *state, size_t len, cJSON **out, char *err, size_t errlen);
+
+/* Reads a string or number output from those outputs, validated: printable,
  * at most max bytes. */
 int jb_tf_output_string(const cJSON *outputs, const char *name, char *dst, size_t max, char *err,
                         size_t errlen);

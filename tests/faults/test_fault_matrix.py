@@ -92,8 +92,8 @@ TF_FAULTS = [
      "terraform apply failed"),
     ("apply", "apply:hang-after", "terraform apply hangs past its deadline",
      "did not finish"),
-    ("output", "output:fail", "terraform output fails", "terraform output failed"),
-    ("output", "output:garbage", "terraform output prints garbage", "not a JSON object"),
+    ("outputs", "apply:drop-outputs", "the state the apply wrote names no outputs",
+     "terraform state: no outputs"),
 ]
 
 

@@ -1,13 +1,17 @@
 #include "fuzz.h"
 #include "stack/terraform.h"
 
-/* The input stands for what `terraform output -json` printed. */
+/* The input stands for the Terraform state the provisioner reads the box's
+ * outputs from. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const names[] = {"host", "user", "instance_id", "port"};
-    char *s = fuzz_cstr(data, size), err[512], val[256];
-    cJSON *o = cJSON_Parse(s);
+    char err[512], val[256];
+    cJSON *o = NULL;
 
+    /* Not NUL-terminated: only size bytes may be read. */
+    if (jb_tf_state_outputs((const char *)data, size, &o, err, sizeof(err)) != 0)
+        FUZZ_CHECK(o == NULL);
     for (size_t i = 0; o != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
         int port = 0;
         memset(val, 'x', sizeof(val));
@@ -21,6 +25,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(port >= 1 && port <= 65535);
     }
     cJSON_Delete(o);
-    free(s);
     return 0;
 }

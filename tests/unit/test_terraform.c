@@ -139,6 +139,40 @@ static void test_outputs_are_validated(void **state)
     cJSON_Delete(o);
 }
 
+/* A state as Terraform 1.x writes it: the outputs come out as
+ * `terraform output -json` would print them; anything else is refused. */
+static void test_outputs_are_read_from_the_state(void **state)
+{
+    static const char v4[] = "{\"version\":4,\"terraform_version\":\"1.9.8\",\"serial\":3,"
+                             "\"outputs\":{\"host\":{\"value\":\"10.0.0.5\",\"type\":"
+                             "\"string\"},\"port\":{\"value\":22,\"type\":\"number\"}},"
+                             "\"resources\":[]}";
+    static const char *const bad[] = {"this is not JSON {",
+                                      "[]",
+                                      "{\"version\":3,\"outputs\":{}}",
+                                      "{\"version\":\"4\",\"outputs\":{}}",
+                                      "{\"version\":4}",
+                                      "{\"version\":4,\"outputs\":[]}"};
+    cJSON *o = NULL;
+    char host[64];
+    int port;
+    (void)state;
+
+    assert_int_equal(jb_tf_state_outputs(v4, strlen(v4), &o, NULL, 0), 0);
+    assert_int_equal(jb_tf_output_string(o, "host", host, sizeof(host), NULL, 0), 0);
+    assert_string_equal(host, "10.0.0.5");
+    assert_int_equal(jb_tf_output_port(o, "port", &port, NULL, 0), 0);
+    assert_int_equal(port, 22);
+    cJSON_Delete(o);
+    /* Only len bytes count: the text need not end there. */
+    assert_int_equal(jb_tf_state_outputs(v4, 10, &o, NULL, 0), JB_ERR_PARSE);
+    assert_null(o);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(jb_tf_state_outputs(bad[i], strlen(bad[i]), &o, NULL, 0), JB_ERR_PARSE);
+        assert_null(o);
+    }
+}
+
 static void test_literals_cannot_inject_templates(void **state)
 {
     cJSON *s = jb_tf_literal("a${file(\"/etc/shadow\")}%{if x}$$b");
@@ -293,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
         cmocka_unit_test(test_argv_for_state_push),
         cmocka_unit_test(test_outputs_are_validated),
+        cmocka_unit_test(test_outputs_are_read_from_the_state),
         cmocka_unit_test(test_literals_cannot_inject_templates),
         cmocka_unit_test(test_lease_round_trip_and_validation),
         cmocka_unit_test(test_lease_deadline_and_sweepable),
