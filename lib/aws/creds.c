@@ -151,6 +151,28 @@ void jb_creds_provider_free(struct jb_creds_provider *p)
     free(p);
 }
 
+static struct jb_creds_provider *shared;
+
+static void free_shared(void)
+{
+    jb_creds_provider_free(shared);
+    shared = NULL;
+}
+
+int jb_creds_shared(struct jb_creds_provider **out, char *err, size_t errlen)
+{
+    int rc;
+
+    *out = NULL;
+    if (shared == NULL) {
+        if ((rc = jb_creds_provider_new(NULL, &shared, err, errlen)) != 0)
+            return rc;
+        atexit(free_shared);
+    }
+    *out = shared;
+    return 0;
+}
+
 static int check_region(const char *what, const char *v, size_t len, char *out, size_t outlen,
                         char *err, size_t errlen)
 {

@@ -73,6 +73,14 @@ int jb_creds_get(struct jb_creds_provider *p, const struct jb_aws_creds **out, c
 
 void jb_creds_provider_free(struct jb_creds_provider *p);
 
+/* The process's own provider (the chain above, default options), made on
+ * first use and shared by every client that is not given one: credentials
+ * are resolved once per process and reused until they near expiry, as the
+ * SDKs do, so a credential_process (hundreds of ms with IAM Roles Anywhere's
+ * helper), the container endpoint or IMDS runs once, not once per request.
+ * Its secrets are wiped at exit (atexit); a forked child keeps a copy. */
+int jb_creds_shared(struct jb_creds_provider **out, char *err, size_t errlen);
+
 /* Region: AWS_REGION, AWS_DEFAULT_REGION, then `region` of the profile in
  * the config file.  profile NULL = AWS_PROFILE or "default".
  * JB_ERR_NOTFOUND when none is set. */

@@ -187,7 +187,6 @@ int jb_lambda_invoke(const struct jb_lambda_config *cfg, const char *function, c
                      char *err, size_t errlen)
 {
     static const struct jb_lambda_config none;
-    struct jb_creds_provider *own = NULL;
     struct jb_http_response resp;
     struct jb_http_options opts = {0};
     char region[JB_AWS_REGION_MAX];
@@ -215,11 +214,8 @@ int jb_lambda_invoke(const struct jb_lambda_config *cfg, const char *function, c
         return rc;
     }
     struct jb_creds_provider *creds = cfg->creds;
-    if (creds == NULL) {
-        if ((rc = jb_creds_provider_new(NULL, &own, err, errlen)) != 0)
-            return rc;
-        creds = own;
-    }
+    if (creds == NULL && (rc = jb_creds_shared(&creds, err, errlen)) != 0)
+        return rc;
     size_t plen = strlen(function) + 48;
     if ((path = malloc(plen)) == NULL) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "lambda: out of memory");
@@ -268,7 +264,6 @@ int jb_lambda_invoke(const struct jb_lambda_config *cfg, const char *function, c
         rc = function_error(function, out, err, errlen);
 out:
     jb_http_response_free(&resp);
-    jb_creds_provider_free(own);
     free(path);
     return rc;
 }

@@ -365,20 +365,15 @@ int jb_aws_client_init(struct jb_aws_client *c, const char *what, const char *re
     if (strspn(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->region))
         return jb_err(err, errlen, JB_ERR_INVALID, "%s: region \"%.64s\" is not like us-east-1",
                       what, c->region);
-    if (creds) {
+    if (creds)
         c->creds = creds;
-    } else {
-        if ((rc = jb_creds_provider_new(NULL, &c->creds, err, errlen)) != 0)
-            return rc;
-        c->own_creds = 1;
-    }
+    else if ((rc = jb_creds_shared(&c->creds, err, errlen)) != 0)
+        return rc;
     c->http = http;
     return 0;
 }
 
 void jb_aws_client_release(struct jb_aws_client *c)
 {
-    if (c->own_creds)
-        jb_creds_provider_free(c->creds);
     memset(c, 0, sizeof(*c));
 }

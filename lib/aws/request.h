@@ -43,12 +43,11 @@ int jb_aws_request(const struct jb_aws_call *call, struct jb_http_response *resp
                    size_t errlen);
 
 /* What every service client (s3, ec2) holds: its region, validated (it
- * becomes part of a host name); credentials, a chain of its own unless
- * given; HTTP options (NULL: defaults). */
+ * becomes part of a host name); credentials, the process's shared provider
+ * (jb_creds_shared) unless given; HTTP options (NULL: defaults). */
 struct jb_aws_client {
     char region[JB_AWS_REGION_MAX];
     struct jb_creds_provider *creds;
-    int own_creds;
     const struct jb_http_options *http;
 };
 

@@ -157,7 +157,6 @@ static int call(const struct jb_sfn_config *cfg, const char *action, const char 
                 size_t errlen)
 {
     static const struct jb_sfn_config none;
-    struct jb_creds_provider *own = NULL;
     struct jb_http_response resp;
     char region[JB_AWS_REGION_MAX], endpoint[512], target[64], inner[JB_ERRLEN];
     int rc;
@@ -176,11 +175,8 @@ static int call(const struct jb_sfn_config *cfg, const char *action, const char 
                                   errlen)) != 0)
         return rc;
     struct jb_creds_provider *creds = cfg->creds;
-    if (creds == NULL) {
-        if ((rc = jb_creds_provider_new(NULL, &own, err, errlen)) != 0)
-            return rc;
-        creds = own;
-    }
+    if (creds == NULL && (rc = jb_creds_shared(&creds, err, errlen)) != 0)
+        return rc;
     snprintf(target, sizeof(target), "AWSStepFunctions.%s", action);
     const struct jb_kv h[] = {
         {"Content-Type", "application/x-amz-json-1.0"},
@@ -208,7 +204,6 @@ static int call(const struct jb_sfn_config *cfg, const char *action, const char 
         rc = answer_error(action, &resp, err, errlen);
 out:
     jb_http_response_free(&resp);
-    jb_creds_provider_free(own);
     return rc;
 }
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
+from support.fixture_servers import FIXTURES, PY
 from support.localflow import box_processes, ssh
-from support.s3_servers import run, s3rver  # noqa: F401  (fixture)
+from support.s3_servers import S3RVER_KEY, run, s3rver  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -106,3 +107,31 @@ def test_unusable_s3_state_is_bad_input(s3env, provisioner, url, why):
     assert cp.stderr.startswith("provisioner create: --state:") and why in cp.stderr
     assert len(cp.stderr.strip().splitlines()) == 1
     assert not (tmp / "work" / "stacks").exists()
+
+
+def test_credentials_are_resolved_once_per_process(s3env, provisioner, cleaner):
+    """With a credential_process (IAM Roles Anywhere's signing helper costs
+    hundreds of ms a run), a create and a destroy on S3 state each run it at
+    most once in their own process, however many S3 calls they make (lease,
+    audit records, outputs, purge); before, every call's client ran the
+    whole chain again.  Terraform's runs (its own processes) are not ours."""
+    s3, env, tmp = s3env
+    calls = tmp / "calls"
+    config = tmp / "config"
+    config.write_text("[default]\ncredential_process = " + " ".join(
+        [PY, str(FIXTURES / "credential_process.py"), "as", str(calls), S3RVER_KEY,
+         S3RVER_KEY]) + "\n")
+    env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env["AWS_CONFIG_FILE"] = str(config)
+    state = "s3://state/creds-once"
+    run([provisioner, "create", "--state", state, "--ttl", "10m", "--stack-id", "once"],
+        env=env, check=0)
+    run([cleaner, "destroy", "--state", state, "--stack-id", "once"], env=env, check=0)
+    runs = [line.split(" ", 1) for line in calls.read_text().splitlines()]
+    ours = {}
+    for pid, comm in runs:
+        if comm in ("provisioner", "cleaner"):
+            ours.setdefault(comm, []).append(pid)
+    assert sorted(ours) == ["cleaner", "provisioner"], runs
+    for comm, pids in ours.items():
+        assert len(pids) == 1, f"{comm} ran credential_process {len(pids)} times: {runs}"
