@@ -1,5 +1,6 @@
 #include "run_report.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "net/http.h"
 #include "aws/sfn.h"
@@ -15,20 +16,12 @@
 /* A heartbeat must not hold COMMAND's output up for long. */
 #define BEAT_TIMEOUT_MS 10000
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void run_report_init(struct run_report *r, const char *token, long heartbeat_s)
 {
     memset(r, 0, sizeof(*r));
     r->token = token;
     r->heartbeat_s = heartbeat_s;
-    r->next_beat_ms = now_ms(); /* the first one as COMMAND starts */
+    r->next_beat_ms = jb_clock_mono_ms(); /* the first one as COMMAND starts */
 }
 
 void run_report_output(void *ctx, int fd, const char *buf, size_t len)
@@ -78,10 +71,11 @@ void run_report_tick(struct run_report *r)
     char err[JB_ERRLEN];
     int rc;
 
-    if (r->token == NULL || r->refused || r->heartbeat_s <= 0 || now_ms() < r->next_beat_ms)
+    if (r->token == NULL || r->refused || r->heartbeat_s <= 0 ||
+        jb_clock_mono_ms() < r->next_beat_ms)
         return;
     rc = jb_sfn_send_heartbeat(&cfg, r->token, err, sizeof(err));
-    r->next_beat_ms = now_ms() + r->heartbeat_s * 1000;
+    r->next_beat_ms = jb_clock_mono_ms() + r->heartbeat_s * 1000;
     if (rc == JB_ERR_NOTFOUND)
         refused(r, err);
     else if (rc != 0)

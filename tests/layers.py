@@ -9,7 +9,13 @@ table of docs/architecture.md taken from each header's first comment.
 A lib/ file may include headers of its own layer and of the layers its
 layer stands on (LAYERS), written with the layer ("base/err.h").  Modules
 (a header and the .c files that implement it; X_int.h is private to X) may
-not include each other in a circle.  Standard library only."""
+not include each other in a circle.  Standard library only.
+
+And the habits issue 25 asked for, kept: every lib/ .c file opens with a
+comment saying what it holds; time that passes is read through base/clock
+(jb_clock_mono_ms), never a CLOCK_MONOTONIC of its own; secrets are wiped
+through base/secret (jb_secret_wipe), not OPENSSL_cleanse, explicit_bzero or
+sodium_memzero scattered about."""
 import re
 import sys
 from pathlib import Path
@@ -154,9 +160,31 @@ def check_doc(write):
     return problems
 
 
+# pattern: (the one lib file allowed it, what to use instead)
+ONE_PLACE = {
+    re.compile(r"\bCLOCK_MONOTONIC\b"): ("base/clock.c", "jb_clock_mono_ms (base/clock.h)"),
+    re.compile(r"\b(OPENSSL_cleanse|explicit_bzero|sodium_memzero)\s*\("):
+        ("base/secret.c", "jb_secret_wipe (base/secret.h)"),
+}
+
+
+def check_habits():
+    problems = []
+    for p in sorted(LIB.rglob("*.c")):
+        rel = p.relative_to(ROOT)
+        text = p.read_text()
+        if not text.lstrip().startswith("/*"):
+            problems.append(f"{rel}: opens with no comment saying what the file holds")
+        for pattern, (home, instead) in ONE_PLACE.items():
+            if str(p.relative_to(LIB)) != home and pattern.search(text):
+                problems.append(f"{rel}: {pattern.search(text).group(0).rstrip('(')}: "
+                                f"use {instead}")
+    return problems
+
+
 def main():
     write = "--write" in sys.argv[1:]
-    problems = check_layers() + check_doc(write)
+    problems = check_layers() + check_doc(write) + check_habits()
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

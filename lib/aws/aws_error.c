@@ -1,3 +1,5 @@
+/* The error of a failed AWS call, from its header, JSON or XML body (aws_error.h).
+ * XML is walked with expat under xmlwalk's limits; nothing is trusted to fit. */
 #include "aws/aws_error.h"
 
 #include "base/err.h"

@@ -3,6 +3,7 @@
  * authorization token from AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE). */
 #include "aws/creds_int.h"
 
+#include "base/secret.h"
 #include "base/env.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
 
 /* The container endpoint over plain http must stay on this host or the
  * ECS/EKS agent: a token must never leave for anywhere else. */
@@ -129,7 +128,7 @@ int jb_creds_from_container(const struct jb_creds_provider *p, struct jb_aws_cre
     rc = rc == 0 ? 1 : rc;
 out:
     if (filetok != NULL) {
-        OPENSSL_cleanse(filetok, filelen);
+        jb_secret_wipe(filetok, filelen);
         free(filetok);
     }
     jb_http_response_free(&resp);

@@ -4,6 +4,7 @@
  * jb_aws_region reads). */
 #include "aws/creds_int.h"
 
+#include "base/secret.h"
 #include "base/env.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -13,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <openssl/crypto.h>
 
 #define FILE_MAX (1u << 20)
 
@@ -82,7 +81,7 @@ static int load_shared(const char *var, const char *name, char **text, size_t *l
 static void wipe_text(char *text, size_t len)
 {
     if (text != NULL) {
-        OPENSSL_cleanse(text, len);
+        jb_secret_wipe(text, len);
         free(text);
     }
 }
@@ -184,7 +183,7 @@ int jb_creds_from_files(const struct jb_creds_provider *p, struct jb_aws_creds *
         snprintf(note, notelen, "profile '%.100s' has no keys", profile);
 out:
     if (cmdz != NULL) {
-        OPENSSL_cleanse(cmdz, cmdlen);
+        jb_secret_wipe(cmdz, cmdlen);
         free(cmdz);
     }
     jb_shared_files_free(&f);

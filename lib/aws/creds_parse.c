@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 static int secret_dup(char **dst, const char *src, size_t len)
 {
     if ((*dst = jb_secret_alloc(len + 1)) == NULL)
@@ -115,7 +113,7 @@ static void json_wipe_delete(cJSON *j)
         return;
     for (c = j->child; c != NULL; c = c->next) {
         if (cJSON_IsString(c) && c->valuestring != NULL)
-            OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
+            jb_secret_wipe(c->valuestring, strlen(c->valuestring));
     }
     cJSON_Delete(j);
 }

@@ -1,6 +1,7 @@
 /* EC2 Query API calls over jb_aws_request: form bodies, status mapping. */
 #include "aws/ec2.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/strbuf.h"
 
@@ -224,16 +225,9 @@ int jb_ec2_delete_security_group(struct jb_ec2_client *c, const char *group_id, 
 
 /* ---- waiting for instances to terminate ---------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stopping(int (*stop)(void *), void *arg, long long limit_ms)
 {
-    return (stop && stop(arg)) || now_ms() >= limit_ms;
+    return (stop && stop(arg)) || jb_clock_mono_ms() >= limit_ms;
 }
 
 /* Sleeps ms, in short steps so that a stop ends it early. */

@@ -62,8 +62,8 @@ int jb_ec2_terminate_instance(struct jb_ec2_client *c, const char *instance_id, 
 
 /* Waits until none of ids[0..n) is listed by DescribeInstances in a state
  * other than terminated (EC2 lists a terminated instance for a while, then
- * not at all), looking again with a growing pause, until limit_ms (Unix
- * time in ms) passes or stop(stop_arg) says so (stop may be NULL).
+ * not at all), looking again with a growing pause, until limit_ms
+ * (jb_clock_mono_ms) passes or stop(stop_arg) says so (stop may be NULL).
  * alive[i] (n of them) ends 1 for each instance still there.  Returns how
  * many are, or a negative error when EC2 could not be asked (err). */
 int jb_ec2_wait_terminated(struct jb_ec2_client *c, const char *const *ids, size_t n, int *alive,

@@ -1,3 +1,6 @@
+/* Signed, retried AWS calls (request.h): each attempt is signed afresh (a
+ * retry may cross a credentials refresh), and endpoints are resolved the
+ * way botocore does, from AWS_ENDPOINT_URL[_SERVICE]. */
 #include "aws/request.h"
 
 #include "aws/aws_error.h"

@@ -1,14 +1,13 @@
 /* Step Functions task callbacks over the JSON 1.0 protocol. */
 #include "aws/sfn.h"
 
+#include "base/secret.h"
 #include "base/err.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 static int is_cont(unsigned char c)
 {
@@ -227,7 +226,7 @@ out:
 static void free_body(char *s)
 {
     if (s) {
-        OPENSSL_cleanse(s, strlen(s)); /* holds the token */
+        jb_secret_wipe(s, strlen(s)); /* holds the token */
         cJSON_free(s);
     }
 }

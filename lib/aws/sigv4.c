@@ -1,3 +1,6 @@
+/* SigV4 (sigv4.h): canonical request, string to sign and signature, every
+ * URI encoding done here so what is signed is what is sent.  Header values
+ * that hold a session token are wiped once the request is built. */
 #include "aws/sigv4.h"
 
 #include "base/err.h"
@@ -435,7 +438,7 @@ out:
         built_free(b);
     for (i = 0; h != NULL && i < nh; i++) {
         free(h[i].name);
-        OPENSSL_cleanse(h[i].value, strlen(h[i].value));
+        jb_secret_wipe(h[i].value, strlen(h[i].value));
         free(h[i].value);
     }
     free(h);
@@ -505,7 +508,7 @@ int jb_sigv4_sign(const struct jb_sigv4_request *req, const struct jb_aws_creds 
 out:
     if (rc != 0)
         memset(out, 0, sizeof(*out));
-    OPENSSL_cleanse(sig, sizeof(sig));
+    jb_secret_wipe(sig, sizeof(sig));
     jb_secret_free(ksecret);
     jb_secret_free(k);
     built_free(&b);

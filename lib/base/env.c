@@ -1,3 +1,4 @@
+/* Environment lookups with the AWS CLI's rule (env.h): empty means unset. */
 #include "base/env.h"
 
 #include <stdlib.h>

@@ -1,3 +1,5 @@
+/* Error detail into the caller's buffer (err.h), never longer than it and
+ * never holding a secret; errno's text appended where a system call failed. */
 #include "base/err.h"
 
 #include <errno.h>

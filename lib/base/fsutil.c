@@ -1,3 +1,5 @@
+/* Careful file handling (fsutil.h): O_EXCL|O_NOFOLLOW creates, atomic
+ * replaces by rename, bounded reads.  Wiping files lives in fsutil_wipe.c. */
 #include "base/fsutil.h"
 
 #include "base/err.h"

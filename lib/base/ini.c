@@ -1,3 +1,5 @@
+/* The AWS config/credentials INI reader (ini.h), botocore's dialect: a
+ * file is read whole, then sections and keys are looked up in it. */
 #include "base/ini.h"
 
 #include <ctype.h>

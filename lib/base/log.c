@@ -1,3 +1,6 @@
+/* The local audit trail (log.h): one JSON line per event, each line one
+ * write(2) on an O_APPEND descriptor, so lines of several processes do not
+ * interleave. */
 #include "base/log.h"
 
 #include "base/fsutil.h"

@@ -1,3 +1,5 @@
+/* Validation of outside values (parse.h): durations, labels, stack ids,
+ * times; each failure says what is wrong, the caller names the field. */
 #include "base/parse.h"
 
 #include "base/err.h"

@@ -1,5 +1,9 @@
+/* The one process runner (proc.h): fork + execve with an argv array and an
+ * explicit environment, a deadline, SIGTERM then SIGKILL to the group, and
+ * exec failures reported back through a close-on-exec pipe. */
 #include "base/proc.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/secret.h"
 
@@ -17,14 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* In the child only: async-signal-safe calls until execve.  Whatever
  * fails before or at execve is told to the parent through st_w. */
@@ -124,7 +120,7 @@ static int take(const struct jb_proc_opts *o, struct outputs *p, int i)
         else
             rc = append(o, p, chunk, (size_t)r);
         if (o->capture_secret)
-            explicit_bzero(chunk, (size_t)r);
+            jb_secret_wipe(chunk, (size_t)r);
         return rc != 0 ? -1 : 1;
     }
     if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -151,7 +147,7 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, stp[2] = {-1, -1};
     int null_fd = -1, pidfd = -1, wstatus = 0, rc = 0, reaped = 0, e;
     struct outputs p = {{-1, -1}, {1, 2}, NULL, 0, 0, 0};
-    long long start = now_ms(), term_at = 0;
+    long long start = jb_clock_mono_ms(), term_at = 0;
     int grace = o->kill_grace_ms > 0 ? o->kill_grace_ms : 10000, stopped = 0;
     int pump = o->foreground && o->output != NULL, exec_errno = 0;
     pid_t pid, target;
@@ -213,7 +209,7 @@ int jb_proc_run(const struct jb_proc_opts *o, int *status, char **out, char *err
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
     while (!reaped) {
-        long long now = now_ms();
+        long long now = jb_clock_mono_ms();
         struct pollfd pfd[3];
         nfds_t n = 0;
         int at[2] = {-1, -1};
@@ -389,7 +385,7 @@ void jb_strv_free(struct jb_strv *sv)
 {
     /* Environments carry AWS keys: wipe before release. */
     for (size_t i = 0; i < sv->n; i++) {
-        explicit_bzero(sv->v[i], strlen(sv->v[i]));
+        jb_secret_wipe(sv->v[i], strlen(sv->v[i]));
         free(sv->v[i]);
     }
     free(sv->v);

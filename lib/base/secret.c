@@ -1,3 +1,4 @@
+/* Secrets' memory and wiping, over libsodium. */
 #include "base/secret.h"
 
 #include "base/err.h"
@@ -23,4 +24,10 @@ void jb_secret_free(void *p)
 {
     if (p != NULL)
         sodium_free(p); /* wipes before release */
+}
+
+void jb_secret_wipe(void *p, size_t len)
+{
+    if (p != NULL && len > 0)
+        sodium_memzero(p, len);
 }

@@ -1,11 +1,13 @@
+/* The growable string (strbuf.h): doubling growth, a sticky out-of-memory
+ * flag, and a wipe of the old buffer when it moves (it may hold a secret). */
 #include "base/strbuf.h"
+
+#include "base/secret.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 static int grow(struct jb_strbuf *sb, size_t need)
 {
@@ -31,7 +33,7 @@ static int grow(struct jb_strbuf *sb, size_t need)
     }
     if (sb->p != NULL) {
         memcpy(np, sb->p, sb->len + 1);
-        OPENSSL_cleanse(sb->p, sb->cap);
+        jb_secret_wipe(sb->p, sb->cap);
         free(sb->p);
     }
     sb->p = np;
@@ -99,7 +101,7 @@ char *jb_sb_take(struct jb_strbuf *sb)
 void jb_sb_free(struct jb_strbuf *sb)
 {
     if (sb->p != NULL) {
-        OPENSSL_cleanse(sb->p, sb->cap);
+        jb_secret_wipe(sb->p, sb->cap);
         free(sb->p);
     }
     memset(sb, 0, sizeof(*sb));

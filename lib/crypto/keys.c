@@ -1,3 +1,5 @@
+/* Ed25519 keys in OpenSSH's formats (keys.h), the secret half only ever in
+ * jb_secret_alloc'd memory. */
 #include "crypto/keys.h"
 
 #include "base/secret.h"
@@ -355,7 +357,7 @@ int jb_key_parse_private_text(const char *text, size_t len, struct jb_keypair **
 bad:
     rc = jb_err(err, errlen, JB_ERR_INVALID, "malformed openssh-key-v1 Ed25519 private key");
 out:
-    sodium_memzero(seed_sk, sizeof(seed_sk));
+    jb_secret_wipe(seed_sk, sizeof(seed_sk));
     jb_secret_free(kp);
     jb_secret_free(raw);
     jb_secret_free(b64);
@@ -372,6 +374,6 @@ int jb_key_sign(const struct jb_keypair *kp, const unsigned char *data, size_t l
         return JB_ERR_CRYPTO;
     put_string(&w, KEY_TYPE, strlen(KEY_TYPE));
     put_string(&w, sig, sizeof(sig));
-    sodium_memzero(sig, sizeof(sig));
+    jb_secret_wipe(sig, sizeof(sig));
     return w.overflow ? JB_ERR_CRYPTO : 0;
 }

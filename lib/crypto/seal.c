@@ -1,5 +1,8 @@
+/* Sealed boxes (seal.h): libsodium's crypto_box_seal, keys and ciphertext
+ * as base64; the opened secret goes into locked memory. */
 #include "crypto/seal.h"
 
+#include "base/secret.h"
 #include "base/err.h"
 #include "crypto/keys.h"
 
@@ -45,7 +48,7 @@ int jb_seal_parse_key(const char *b64, unsigned char pk[JB_SEAL_KEY_LEN], char *
     {
         unsigned char s[crypto_scalarmult_SCALARBYTES] = {1}, q[crypto_scalarmult_BYTES];
         int low = sodium_init() < 0 || crypto_scalarmult(q, s, pk) != 0;
-        sodium_memzero(q, sizeof(q));
+        jb_secret_wipe(q, sizeof(q));
         if (low)
             return jb_err(err, errlen, JB_ERR_INVALID,
                           "a point of small order is not a usable public key");

@@ -1,5 +1,9 @@
+/* The Runtime API's HTTP/1.1 client (http1.h): plain sockets and poll, so a
+ * cold start loads neither libcurl nor a TLS stack. */
 #include "lambda/http1.h"
 
+#include "base/secret.h"
+#include "base/clock.h"
 #include "base/err.h"
 
 #include <ctype.h>
@@ -27,13 +31,6 @@ struct conn {
     int eof;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for ev on c->fd until c->stop.  0 ready, or a JB_ERR_*. */
 static int wait_fd(struct conn *c, short ev, char *err, size_t errlen)
 {
@@ -42,7 +39,7 @@ static int wait_fd(struct conn *c, short ev, char *err, size_t errlen)
         int ms = -1, r;
 
         if (c->stop) {
-            long long left = c->stop - mono_ms();
+            long long left = c->stop - jb_clock_mono_ms();
             if (left <= 0)
                 return jb_err(err, errlen, JB_ERR_TIMEOUT, "no answer within %ld ms",
                               c->timeout_ms);
@@ -92,7 +89,7 @@ static int split_hostport(const char *hp, char *host, size_t hostlen, char *port
 static int try_connect(struct conn *c, const struct addrinfo *ai, long cto, char *err,
                        size_t errlen)
 {
-    long long stop = mono_ms() + cto;
+    long long stop = jb_clock_mono_ms() + cto;
     int soerr = 0, rc;
     socklen_t sl = sizeof(soerr);
 
@@ -105,9 +102,9 @@ static int try_connect(struct conn *c, const struct addrinfo *ai, long cto, char
         return jb_err_errno(err, errlen, JB_ERR_HTTP, "connect");
     for (;;) {
         struct pollfd p = {.fd = c->fd, .events = POLLOUT};
-        long long left = stop - mono_ms();
+        long long left = stop - jb_clock_mono_ms();
         if (c->stop && c->stop < stop)
-            left = c->stop - mono_ms();
+            left = c->stop - jb_clock_mono_ms();
         if (left <= 0)
             return jb_err(err, errlen, JB_ERR_TIMEOUT, "connect: timed out");
         rc = poll(&p, 1, (int)left);
@@ -276,7 +273,7 @@ static int body_reserve(struct jb_http1_resp *r, size_t *cap, size_t total)
         return -1;
     if (r->body) {
         memcpy(p, r->body, r->body_len);
-        sodium_memzero(r->body, *cap + 1);
+        jb_secret_wipe(r->body, *cap + 1);
         free(r->body);
     }
     p[r->body_len] = '\0';
@@ -466,7 +463,7 @@ int jb_http1_request(const struct jb_http1_req *q, struct jb_http1_resp *r, char
         return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
     c->fd = -1;
     c->timeout_ms = q->timeout_ms;
-    c->stop = q->timeout_ms > 0 ? mono_ms() + q->timeout_ms : 0;
+    c->stop = q->timeout_ms > 0 ? jb_clock_mono_ms() + q->timeout_ms : 0;
     if ((rc = open_conn(c, q->hostport, q->connect_timeout_ms > 0 ? q->connect_timeout_ms : 10000,
                         err, errlen)) != 0)
         goto out;
@@ -504,7 +501,7 @@ int jb_http1_request(const struct jb_http1_req *q, struct jb_http1_resp *r, char
         }
     }
     if (r->body_over && r->body) {
-        sodium_memzero(r->body, cap + 1);
+        jb_secret_wipe(r->body, cap + 1);
         free(r->body);
         r->body = NULL;
         r->body_len = 0;
@@ -514,7 +511,7 @@ out:
         jb_http1_resp_free(r);
     if (c->fd >= 0)
         close(c->fd);
-    sodium_memzero(c->in, sizeof(c->in));
+    jb_secret_wipe(c->in, sizeof(c->in));
     free(c);
     return rc;
 }
@@ -522,7 +519,7 @@ out:
 void jb_http1_resp_free(struct jb_http1_resp *r)
 {
     if (r->body) {
-        sodium_memzero(r->body, r->body_len);
+        jb_secret_wipe(r->body, r->body_len);
         free(r->body);
     }
     r->body = NULL;

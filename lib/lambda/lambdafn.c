@@ -1,3 +1,5 @@
+/* What both functions share inside Lambda (lambdafn.h): environment
+ * defaults, event checks and the deadline watchdog. */
 #include "lambda/lambdafn.h"
 
 #include "base/err.h"

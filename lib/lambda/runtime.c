@@ -1,5 +1,9 @@
+/* The Runtime API loop (runtime.h): next, handle, respond or report, with
+ * the invocation's deadline and trace id handed to the handler. */
 #include "lambda/runtime.h"
 
+#include "base/secret.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "lambda/http1.h"
 
@@ -26,9 +30,7 @@
 
 long long jb_runtime_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return jb_clock_unix_ms();
 }
 
 int jb_handler_fail(struct jb_handler_error *e, const char *type, const char *fmt, ...)
@@ -80,7 +82,7 @@ struct buf {
 static void buf_free(struct buf *b)
 {
     if (b->p) {
-        sodium_memzero(b->p, b->cap);
+        jb_secret_wipe(b->p, b->cap);
         free(b->p);
     }
     memset(b, 0, sizeof(*b));
@@ -102,7 +104,7 @@ static int buf_add(struct buf *b, const void *d, size_t n)
             return -1;
         if (b->p) {
             memcpy(p, b->p, b->n);
-            sodium_memzero(b->p, b->cap);
+            jb_secret_wipe(b->p, b->cap);
             free(b->p);
         }
         b->p = p;
@@ -235,7 +237,7 @@ static void child_run(const struct jb_runtime *rt, const struct jb_invocation *i
     if (rt->handler(rt->ctx, inv, &response, &e) == 0 && response != NULL) {
         write_all(fd, "R", 1);
         write_all(fd, response, strlen(response));
-        sodium_memzero(response, strlen(response));
+        jb_secret_wipe(response, strlen(response));
         free(response);
     } else {
         free(response);

@@ -1,5 +1,8 @@
+/* One HTTP exchange over libcurl (http.h): verification always on, bodies
+ * capped, and a response body wiped when freed (it may hold credentials). */
 #include "net/http.h"
 
+#include "base/secret.h"
 #include "net/curl_dl.h"
 #include "base/err.h"
 #include "base/strbuf.h"
@@ -14,7 +17,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 #include <sodium.h>
 
 #define DEF_CONNECT_MS 5000L
@@ -71,7 +73,7 @@ void jb_http_response_free(struct jb_http_response *resp)
         return;
     /* Bodies carry credentials (IMDS, container endpoint): wipe them. */
     if (resp->body != NULL) {
-        OPENSSL_cleanse(resp->body, resp->bodylen);
+        jb_secret_wipe(resp->body, resp->bodylen);
         free(resp->body);
     }
     free_headers(resp);
@@ -158,7 +160,7 @@ static int header_line(struct curl_slist **list, const char *name, const char *v
     if ((line = jb_sb_take(&sb)) == NULL)
         return -1;
     n = curl_slist_append(*list, line);
-    OPENSSL_cleanse(line, strlen(line)); /* may be a session token */
+    jb_secret_wipe(line, strlen(line)); /* may be a session token */
     free(line);
     if (n == NULL)
         return -1;

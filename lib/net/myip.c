@@ -1,3 +1,5 @@
+/* The caller's public address (myip.h), asked of a checkip service and
+ * validated as an IPv4 or IPv6 address before it becomes a /32 or /128. */
 #include "net/myip.h"
 
 #include "base/err.h"

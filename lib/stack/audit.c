@@ -1,3 +1,6 @@
+/* Durable audit records (audit.h): written once under a fresh name
+ * (If-None-Match / link(2)), listed in order, a too-long log shown by its
+ * end. */
 #include "stack/audit.h"
 
 #include "base/err.h"

@@ -4,6 +4,7 @@
 
 #include "aws/ec2.h"
 #include "aws/s3.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/parse.h"
@@ -133,8 +134,8 @@ int jb_box_identity_wait_s3(const struct jb_state *st, const char *role_id, cons
 {
     struct jb_s3_client *c = NULL;
     char key[sizeof(out->prefix) + 32], where[sizeof(key) + 80], *text = NULL;
-    struct timespec t0, now;
     time_t written = 0, launched;
+    long long t0;
     int rc, delay = 250;
 
     memset(out, 0, sizeof(*out));
@@ -144,7 +145,7 @@ int jb_box_identity_wait_s3(const struct jb_state *st, const char *role_id, cons
         return rc;
     snprintf(key, sizeof(key), "%shost_key.pub", out->prefix);
     snprintf(where, sizeof(where), "s3://%s/%s", st->bucket, key);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = jb_clock_mono_ms();
     for (;;) {
         rc = jb_s3_get_modified(c, st->bucket, key, PUB_MAX, &text, NULL, &written, err, errlen);
         if (rc != JB_ERR_NOTFOUND)
@@ -153,8 +154,7 @@ int jb_box_identity_wait_s3(const struct jb_state *st, const char *role_id, cons
             rc = jb_err(err, errlen, JB_ERR_CANCELLED, "stopped waiting for %s", where);
             goto out;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= timeout_s) {
+        if (jb_clock_mono_ms() - t0 >= timeout_s * 1000LL) {
             rc = jb_err(err, errlen, JB_ERR_TIMEOUT,
                         "the box did not publish its host key at %s within %d s", where, timeout_s);
             goto out;

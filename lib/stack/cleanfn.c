@@ -1,3 +1,5 @@
+/* A stack's owner asking a function to act on it (cleanfn.h), the teardown
+ * token read from a 0600 file and wiped after use. */
 #include "stack/cleanfn.h"
 
 #include "base/err.h"
@@ -85,7 +87,7 @@ int jb_cleanfn_read_token(const char *path, char **out, char *err, size_t errlen
         memcpy(*out, text, 64);
         (*out)[64] = '\0';
     }
-    explicit_bzero(text, len);
+    jb_secret_wipe(text, len);
     free(text);
     return rc;
 }

@@ -1,5 +1,9 @@
+/* Pieces both command-line programs share (cli.h): the --state
+ * default, the requester's name, signal handling, the clock of progress
+ * lines. */
 #include "stack/cli.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/parse.h"
 #include "stack/lease_store.h"
@@ -97,11 +101,10 @@ int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, siz
 
 double jb_cli_elapsed(void)
 {
-    static struct timespec start;
-    struct timespec now;
+    static long long start;
+    long long now = jb_clock_mono_ms();
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (start.tv_sec == 0 && start.tv_nsec == 0)
+    if (start == 0)
         start = now;
-    return (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+    return (double)(now - start) / 1e3;
 }

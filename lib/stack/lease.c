@@ -1,3 +1,5 @@
+/* Lease records (lease.h): JSON in and out, validated field by field on
+ * read, since a lease may come from another machine or an older version. */
 #include "stack/lease.h"
 
 #include "base/err.h"

@@ -1,3 +1,6 @@
+/* The lease store's dispatch and its file:// backend (lease_store.h): a
+ * compare-and-swap under one flock per state directory.  s3:// is in
+ * lease_store_s3.c. */
 #include "stack/lease_store.h"
 
 #include "base/err.h"

@@ -1,3 +1,5 @@
+/* The forwarding allow-list (permit.h): targets parsed and validated, and
+ * checked against the function-side bound before anything is made. */
 #include "stack/permit.h"
 
 #include "base/err.h"

@@ -5,6 +5,7 @@
 #include "aws/ec2.h"
 #include "stack/audit.h"
 #include "base/env.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "stack/lease_store.h"
 #include "base/log.h"
@@ -62,16 +63,9 @@ struct reaper {
 
 /* ---- time ------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stopped(const struct jb_reap_opts *o)
 {
-    return (o->stop && *o->stop) || (o->stop_ms > 0 && now_ms() >= o->stop_ms);
+    return (o->stop && *o->stop) || (o->stop_ms > 0 && jb_clock_unix_ms() >= o->stop_ms);
 }
 
 /* ---- listing ---------------------------------------------------------- */
@@ -347,7 +341,8 @@ static int stop_cb(void *arg)
  * passes or a stop comes; then reports each instance. */
 static void wait_terminated(struct reaper *R)
 {
-    long long limit = now_ms() + 1000LL * (R->o->wait_s > 0 ? R->o->wait_s : JB_REAP_WAIT_DEFAULT);
+    long long limit =
+        jb_clock_mono_ms() + 1000LL * (R->o->wait_s > 0 ? R->o->wait_s : JB_REAP_WAIT_DEFAULT);
     char err[JB_ERRLEN] = "", msg[JB_ERRLEN];
     const char **ids = calloc(R->n ? R->n : 1, sizeof(*ids));
     int *alive = calloc(R->n ? R->n : 1, sizeof(*alive));

@@ -1,5 +1,8 @@
+/* The readiness probe (ssh.h) over libssh2: the pinned host key or nothing,
+ * retried until the box answers or the ready timeout ends. */
 #include "stack/ssh.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -13,14 +16,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int connect_tcp(const char *host, int port, int timeout_ms, char *err, size_t errlen)
 {
@@ -170,14 +165,14 @@ out:
 int jb_ssh_wait_ready(const struct jb_ssh_target *t, int timeout_s, volatile sig_atomic_t *cancel,
                       int *attempts, char *err, size_t errlen)
 {
-    long long deadline = now_ms() + (long long)timeout_s * 1000;
+    long long deadline = jb_clock_mono_ms() + (long long)timeout_s * 1000;
     int delay = 250, rc;
 
     *attempts = 0;
     if (libssh2_init(0) != 0)
         return jb_err(err, errlen, JB_ERR_SSH, "libssh2_init failed");
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - jb_clock_mono_ms();
         (*attempts)++;
         rc = jb_ssh_probe_once(t, left < 10000 ? (int)(left > 1000 ? left : 1000) : 10000, err,
                                errlen);
@@ -187,7 +182,7 @@ int jb_ssh_wait_ready(const struct jb_ssh_target *t, int timeout_s, volatile sig
             rc = jb_err(err, errlen, JB_ERR_CANCELLED, "stopped while waiting for ssh");
             break;
         }
-        if (now_ms() + delay >= deadline) {
+        if (jb_clock_mono_ms() + delay >= deadline) {
             size_t used = err ? strlen(err) : 0;
             if (err && used < errlen)
                 snprintf(err + used, errlen - used, " (gave up after %d attempts in %d s)",

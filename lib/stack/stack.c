@@ -2,6 +2,7 @@
  * deadlines, progress, the audit records, Terraform's set-up, the token. */
 #include "stack/stack_int.h"
 
+#include "base/secret.h"
 #include "stack/audit.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -141,7 +142,7 @@ int jb_stack_make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1]
         return JB_ERR_NOMEM;
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(*out, JB_TOKEN_HEX_LEN + 1, raw, sizeof(raw));
-    sodium_memzero(raw, sizeof(raw));
+    jb_secret_wipe(raw, sizeof(raw));
     crypto_hash_sha256(h, (const unsigned char *)*out, JB_TOKEN_HEX_LEN);
     sodium_bin2hex((char *)hash_hex, JB_TOKEN_HEX_LEN + 1, h, sizeof(h));
     return 0;

@@ -3,6 +3,7 @@
  * exit path can roll back, free and wipe. */
 #include "stack/stack_int.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
@@ -199,7 +200,7 @@ struct create {
     struct jb_stack_paths paths;
     const char *role_id; /* a cloud box's role (box_identity.h); NULL: a local box */
     struct jb_box_identity box;
-    long long ready_by; /* CLOCK_MONOTONIC ms: the box published and answers by then */
+    long long ready_by; /* jb_clock_mono_ms: the box published and answers by then */
     unsigned char token_hash[JB_TOKEN_HEX_LEN + 1];
     const char *user; /* NULL: the module's default */
     char user_buf[65];
@@ -351,19 +352,11 @@ static int read_outputs(struct create *c)
     return rc;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What's left of the ready timeout, which the wait for the box's key and
  * the probe share (the lease's deadline counts it once). */
 static int ready_left_s(const struct create *c)
 {
-    long long left = (c->ready_by - now_ms() + 999) / 1000;
+    long long left = (c->ready_by - jb_clock_mono_ms() + 999) / 1000;
     return left < 1 ? 1 : (int)left;
 }
 
@@ -536,7 +529,8 @@ int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *
         (rc = module_inputs(&c)) != 0 || (rc = write_lease(&c)) != 0 || (rc = apply(&c)) != 0 ||
         (rc = read_outputs(&c)) != 0)
         goto out;
-    c.ready_by = now_ms() + 1000LL * (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120);
+    c.ready_by =
+        jb_clock_mono_ms() + 1000LL * (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120);
     if ((rc = box_identity(&c)) != 0 || (rc = probe(&c)) != 0)
         goto out;
     rc = mark_ready(&c);

@@ -11,6 +11,7 @@
 #include "stack/stack_int.h"
 
 #include "aws/ec2.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "stack/state.h"
@@ -123,7 +124,7 @@ int jb_stack_ec2_terminate(const struct jb_stack_ctx *ctx, const char *stack_id,
         goto out;
     }
     rc = jb_ec2_wait_terminated(c, (const char *const *)f.ids, f.n, alive,
-                                (long long)(time(NULL) + wait_s) * 1000, stop_at_until, (void *)ctx,
+                                jb_clock_mono_ms() + wait_s * 1000LL, stop_at_until, (void *)ctx,
                                 err, errlen);
     if (rc > 0) {
         size_t k = 0;

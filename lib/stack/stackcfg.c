@@ -1,3 +1,5 @@
+/* A stack's local paths and root configuration (stackcfg.h): main.tf.json
+ * written with every outside value escaped as a Terraform literal. */
 #include "stack/stackcfg.h"
 
 #include "base/err.h"

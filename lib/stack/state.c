@@ -1,3 +1,5 @@
+/* State locations (state.h): a file:// directory or an s3:// prefix parsed
+ * and normalised, and where a stack's directory or prefix is. */
 #include "stack/state.h"
 
 #include "base/err.h"

@@ -1,3 +1,5 @@
+/* Terraform runs (terraform.h): argv and a filtered environment built here,
+ * run through base/proc; the outputs parsed from the state it wrote. */
 #include "stack/terraform.h"
 
 #include "base/err.h"

@@ -85,3 +85,21 @@ def test_a_header_without_its_opening_comment_fails(tree):
     r = check(tree)
     assert r.returncode == 1
     assert "lib/base/strbuf.h: opens with no comment saying what it is" in r.stderr
+
+
+def test_a_c_file_without_its_opening_comment_fails(tree):
+    text = (tree / "lib/base/env.c").read_text()
+    (tree / "lib/base/env.c").write_text(text.split("*/\n", 1)[1])
+    r = check(tree)
+    assert r.returncode == 1
+    assert "lib/base/env.c: opens with no comment saying what the file holds" in r.stderr
+
+
+def test_a_clock_or_a_wipe_of_its_own_fails(tree):
+    edit(tree / "lib/stack/ssh.c", "#include <unistd.h>\n",
+         "#include <unistd.h>\nstatic int mono = CLOCK_MONOTONIC;\n")
+    edit(tree / "lib/net/http.c", "jb_secret_wipe(", "OPENSSL_cleanse(")
+    r = check(tree)
+    assert r.returncode == 1
+    assert "lib/stack/ssh.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
+    assert "lib/net/http.c: OPENSSL_cleanse: use jb_secret_wipe (base/secret.h)" in r.stderr
