@@ -116,7 +116,7 @@ int jb_shared_files_load(const char *profile, struct jb_shared_files *f, char *e
     return 0;
 }
 
-int jb_shared_files_has_profile(const struct jb_shared_files *f)
+static int has_profile(const struct jb_shared_files *f)
 {
     return (f->cred != NULL && jb_ini_has_section(f->cred, f->profile)) ||
            (f->conf != NULL && jb_ini_has_section(f->conf, f->conf_section));
@@ -154,7 +154,7 @@ int jb_creds_from_files(const struct jb_creds_provider *p, struct jb_aws_creds *
     profile = jb_creds_profile_name(p->profile, &is_explicit);
     if ((rc = jb_shared_files_load(profile, &f, err, errlen)) != 0)
         return rc;
-    if (!jb_shared_files_has_profile(&f)) {
+    if (!has_profile(&f)) {
         if (is_explicit)
             rc = jb_err(err, errlen, JB_ERR_NOTFOUND,
                         "profile '%.100s' is in neither %.200s nor %.200s", profile,

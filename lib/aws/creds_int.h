@@ -30,7 +30,6 @@ struct jb_shared_files {
     char conf_section[140]; /* "default" or "profile NAME" */
 };
 int jb_shared_files_load(const char *profile, struct jb_shared_files *f, char *err, size_t errlen);
-int jb_shared_files_has_profile(const struct jb_shared_files *f);
 void jb_shared_files_free(struct jb_shared_files *f);
 const char *jb_creds_profile_name(const char *explicit_profile, int *is_explicit);
 

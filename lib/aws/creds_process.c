@@ -6,6 +6,7 @@
 
 #include "base/env.h"
 #include "base/err.h"
+#include "base/grow.h"
 #include "base/proc.h"
 #include "base/secret.h"
 
@@ -152,13 +153,10 @@ int jb_split_command(const char *line, char ***argv, char *err, size_t errlen)
                 i++;
             }
         }
-        if (n + 2 > cap) {
-            char **na = realloc(av, cap * 2 * sizeof(*av));
-            if (na == NULL)
-                goto nomem;
-            av = na;
-            cap *= 2;
-        }
+        char **na = jb_grow(av, &cap, n + 2, sizeof(*av), 8);
+        if (na == NULL)
+            goto nomem;
+        av = na;
         if ((av[n] = strndup(tok, tl)) == NULL)
             goto nomem;
         av[++n] = NULL;

@@ -4,6 +4,7 @@
 
 #include "aws/s3_int.h"
 #include "base/err.h"
+#include "base/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,13 +52,12 @@ static int keep(struct purge *p, char *key, char *version, int marker, char *err
         rc = jb_err(err, errlen, JB_ERR_INVALID,
                     "purge s3://%s/%s: more than %u versions under the prefix; refusing", p->bucket,
                     p->prefix, JB_S3_PURGE_MAX);
-    if (rc == 0 && p->n == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 1024;
-        struct jb_s3_version *ni = realloc(p->items, ncap * sizeof(*ni));
+    if (rc == 0) {
+        struct jb_s3_version *ni = jb_grow(p->items, &p->cap, p->n + 1, sizeof(*ni), 1024);
         if (ni == NULL)
             rc = jb_err(err, errlen, JB_ERR_NOMEM, "purge: out of memory");
         else
-            p->items = ni, p->cap = ncap;
+            p->items = ni;
     }
     if (rc) {
         free(key);

@@ -4,6 +4,7 @@
 #include "aws/s3xml.h"
 
 #include "base/err.h"
+#include "base/strbuf.h"
 #include "base/xmlwalk.h"
 
 #include <openssl/evp.h>
@@ -439,38 +440,6 @@ int jb_s3xml_parse_error(const char *xml, size_t len, struct jb_s3_error *out, c
 
 /* ---- DeleteObjects request -------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
 /* Length of the valid UTF-8 sequence at s that XML 1.0 allows, or 0. */
 static size_t utf8_char(const unsigned char *s)
 {
@@ -500,7 +469,8 @@ static size_t utf8_char(const unsigned char *s)
 
 /* Appends s as XML element text.  CR, LF and tab go as character
  * references so that XML end-of-line handling cannot change the key. */
-static int put_escaped(struct buf *b, const char *field, const char *s, char *err, size_t errlen)
+static int put_escaped(struct jb_strbuf *b, const char *field, const char *s, char *err,
+                       size_t errlen)
 {
     const unsigned char *u = (const unsigned char *)s;
     while (*u) {
@@ -534,7 +504,7 @@ static int put_escaped(struct buf *b, const char *field, const char *s, char *er
             break;
         }
         if (rep) {
-            puts_(b, rep);
+            jb_sb_adds(b, rep);
             u++;
             continue;
         }
@@ -544,7 +514,7 @@ static int put_escaped(struct buf *b, const char *field, const char *s, char *er
         size_t n = utf8_char(u);
         if (n == 0)
             return jb_err(err, errlen, JB_ERR_INVALID, "%s: not valid UTF-8", field);
-        put(b, (const char *)u, n);
+        jb_sb_add(b, u, n);
         u += n;
     }
     return 0;
@@ -554,7 +524,7 @@ int jb_s3xml_build_delete(const struct jb_s3_object_id *objs, size_t n, int quie
                           size_t *bodylen, char md5_b64[JB_S3_MD5_B64_LEN], char *err,
                           size_t errlen)
 {
-    struct buf b = {0};
+    struct jb_strbuf b = {0};
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     int rc = 0;
@@ -565,10 +535,10 @@ int jb_s3xml_build_delete(const struct jb_s3_object_id *objs, size_t n, int quie
     if (n == 0 || n > JB_S3_DELETE_BATCH)
         return jb_err(err, errlen, JB_ERR_INVALID, "DeleteObjects: %zu objects, must be 1 to %u", n,
                       JB_S3_DELETE_BATCH);
-    puts_(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-              "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    jb_sb_adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     if (quiet)
-        puts_(&b, "<Quiet>true</Quiet>");
+        jb_sb_adds(&b, "<Quiet>true</Quiet>");
     for (size_t i = 0; i < n; i++) {
         const char *key = objs[i].key;
         size_t klen = key ? strlen(key) : 0;
@@ -578,26 +548,26 @@ int jb_s3xml_build_delete(const struct jb_s3_object_id *objs, size_t n, int quie
                         JB_S3_KEY_MAX);
             goto out;
         }
-        puts_(&b, "<Object><Key>");
+        jb_sb_adds(&b, "<Object><Key>");
         if ((rc = put_escaped(&b, "DeleteObjects key", key, err, errlen)) != 0)
             goto out;
-        puts_(&b, "</Key>");
+        jb_sb_adds(&b, "</Key>");
         if (objs[i].version_id) {
             if (objs[i].version_id[0] == '\0' || strlen(objs[i].version_id) > 1024) {
                 rc = jb_err(err, errlen, JB_ERR_INVALID,
                             "DeleteObjects: version id of key %zu is empty or too long", i);
                 goto out;
             }
-            puts_(&b, "<VersionId>");
+            jb_sb_adds(&b, "<VersionId>");
             rc = put_escaped(&b, "DeleteObjects version id", objs[i].version_id, err, errlen);
             if (rc)
                 goto out;
-            puts_(&b, "</VersionId>");
+            jb_sb_adds(&b, "</VersionId>");
         }
-        puts_(&b, "</Object>");
+        jb_sb_adds(&b, "</Object>");
     }
-    puts_(&b, "</Delete>");
-    if (b.oom) {
+    jb_sb_adds(&b, "</Delete>");
+    if (b.failed) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "DeleteObjects: out of memory");
         goto out;
     }
@@ -606,10 +576,9 @@ int jb_s3xml_build_delete(const struct jb_s3_object_id *objs, size_t n, int quie
         goto out;
     }
     EVP_EncodeBlock((unsigned char *)md5_b64, md, 16);
-    *body = b.p;
     *bodylen = b.len;
-    b.p = NULL;
+    *body = jb_sb_take(&b);
 out:
-    free(b.p);
+    jb_sb_free(&b);
     return rc;
 }

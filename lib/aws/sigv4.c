@@ -53,7 +53,8 @@ int jb_uri_encode(const char *in, size_t len, int keep_slash, char **out)
     return 0;
 }
 
-int jb_sha256_hex(const void *data, size_t len, char out[JB_SHA256_HEX_LEN])
+/* Lower-case hex SHA-256 of data. */
+static int sha256_hex(const void *data, size_t len, char out[JB_SHA256_HEX_LEN])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -364,7 +365,7 @@ static int build(const struct jb_sigv4_request *req, const struct jb_aws_creds *
         return jb_err(err, errlen, JB_ERR_INVALID, "sigv4: signing time is out of range");
     if (req->payload_hash != NULL)
         snprintf(b->payload_hash, sizeof(b->payload_hash), "%s", req->payload_hash);
-    else if (jb_sha256_hex(req->body ? req->body : "", req->bodylen, b->payload_hash) != 0)
+    else if (sha256_hex(req->body ? req->body : "", req->bodylen, b->payload_hash) != 0)
         return jb_err(err, errlen, JB_ERR_CRYPTO, "sigv4: SHA-256 failed");
     if ((size_t)snprintf(b->scope, sizeof(b->scope), "%.8s/%s/%s/aws4_request", b->amz_date,
                          req->region, req->service) >= sizeof(b->scope))
@@ -423,7 +424,7 @@ static int build(const struct jb_sigv4_request *req, const struct jb_aws_creds *
     rc = JB_ERR_NOMEM;
     if ((b->canonical = jb_sb_take(&cr)) == NULL || (b->signed_headers = jb_sb_take(&sh)) == NULL)
         goto out;
-    if (jb_sha256_hex(b->canonical, strlen(b->canonical), crhash) != 0) {
+    if (sha256_hex(b->canonical, strlen(b->canonical), crhash) != 0) {
         rc = jb_err(err, errlen, JB_ERR_CRYPTO, "sigv4: SHA-256 failed");
         goto out;
     }

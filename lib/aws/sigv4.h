@@ -72,7 +72,4 @@ int jb_uri_encode(const char *in, size_t len, int keep_slash, char **out);
  * as botocore signs it.  *out is malloc'd. */
 int jb_sigv4_wire_path(const char *service, const char *path, char **out);
 
-/* Lower-case hex SHA-256 of data. */
-int jb_sha256_hex(const void *data, size_t len, char out[JB_SHA256_HEX_LEN]);
-
 #endif

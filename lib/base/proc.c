@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/grow.h"
 #include "base/secret.h"
 
 #include <errno.h>
@@ -343,14 +344,11 @@ int jb_proc_which(const char *prog, char *const *envp, char *out, size_t outlen)
 
 int jb_strv_add(struct jb_strv *sv, const char *s)
 {
-    if (sv->n + 2 > sv->cap) {
-        size_t nc = sv->cap ? sv->cap * 2 : 16;
-        char **nv = realloc(sv->v, nc * sizeof(*nv));
-        if (nv == NULL)
-            return JB_ERR_NOMEM;
-        sv->v = nv;
-        sv->cap = nc;
-    }
+    char **nv = jb_grow(sv->v, &sv->cap, sv->n + 2, sizeof(*nv), 16);
+
+    if (nv == NULL)
+        return JB_ERR_NOMEM;
+    sv->v = nv;
     if ((sv->v[sv->n] = strdup(s)) == NULL)
         return JB_ERR_NOMEM;
     sv->n++;

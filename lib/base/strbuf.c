@@ -16,6 +16,10 @@ static int grow(struct jb_strbuf *sb, size_t need)
 
     if (sb->failed)
         return -1;
+    if (sb->max && need >= sb->max) {
+        sb->failed = sb->over = 1;
+        return -1;
+    }
     if (need > ((size_t)-1) / 2 - 1) {
         sb->failed = 1;
         return -1;

@@ -8,7 +8,10 @@
 struct jb_strbuf {
     char *p; /* NUL-terminated when len > 0 or after any append */
     size_t len, cap;
-    int failed; /* an allocation failed; p holds what fitted before */
+    size_t max; /* 0: no cap; else len + 1 (the NUL) never passes it */
+    int failed; /* an allocation failed, or an append would have passed max;
+                   p holds what fitted before */
+    int over;   /* ... and it was max */
 };
 
 void jb_sb_add(struct jb_strbuf *sb, const void *data, size_t len);

@@ -2,6 +2,7 @@
 #include "base/xmlwalk.h"
 
 #include "base/err.h"
+#include "base/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -189,13 +190,9 @@ int jb_xml_grow(struct jb_xml_walk *w, void **arr, size_t n, size_t *cap, size_t
     if (n >= JB_XML_MAX_ENTRIES)
         return jb_err(w->err, w->errlen, JB_ERR_PARSE, "%s: more than %u entries in one page",
                       w->what, JB_XML_MAX_ENTRIES);
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *na = realloc(*arr, ncap * sz);
+    void *na = jb_grow(*arr, cap, n + 1, sz, 64);
     if (na == NULL)
         return jb_err(w->err, w->errlen, JB_ERR_NOMEM, "%s: out of memory", w->what);
     *arr = na;
-    *cap = ncap;
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "lambda/runtime.h"
 
 #include "base/secret.h"
+#include "base/strbuf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "lambda/http1.h"
@@ -44,7 +45,8 @@ int jb_handler_fail(struct jb_handler_error *e, const char *type, const char *fm
     return -1;
 }
 
-char *jb_runtime_error_json(const char *type, const char *message)
+/* The error document: {"errorMessage":…,"errorType":…,"stackTrace":[]}, malloc'd. */
+static char *error_json(const char *type, const char *message)
 {
     cJSON *o = cJSON_CreateObject();
     char *s = NULL;
@@ -72,49 +74,6 @@ static void note(const struct jb_runtime *rt, const char *fmt, ...)
 }
 
 /* ---- HTTP to the Runtime API ------------------------------------------ */
-
-struct buf {
-    char *p;
-    size_t n, cap, max;
-    int over;
-};
-
-static void buf_free(struct buf *b)
-{
-    if (b->p) {
-        jb_secret_wipe(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
-}
-
-static int buf_add(struct buf *b, const void *d, size_t n)
-{
-    if (b->n + n + 1 > b->max) {
-        b->over = 1;
-        return -1;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        /* Not realloc: the old block may hold a secret to wipe. */
-        if ((p = malloc(cap)) == NULL)
-            return -1;
-        if (b->p) {
-            memcpy(p, b->p, b->n);
-            jb_secret_wipe(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
 
 struct next_hdrs {
     char request_id[256];
@@ -194,7 +153,7 @@ static int api_post(const char *api, const char *path, const char *ctype, const 
 static int post_error(const char *api, const char *path, const char *type, const char *message,
                       char *err, size_t errlen)
 {
-    char *doc = jb_runtime_error_json(type, message);
+    char *doc = error_json(type, message);
     int rc;
 
     if (doc == NULL)
@@ -251,7 +210,7 @@ static void child_run(const struct jb_runtime *rt, const struct jb_invocation *i
 }
 
 /* Reads the child's answer until EOF or until stop_ms (epoch).  1: timed out. */
-static int read_answer(int fd, long long stop_ms, struct buf *b)
+static int read_answer(int fd, long long stop_ms, struct jb_strbuf *b)
 {
     char chunk[65536];
 
@@ -273,7 +232,8 @@ static int read_answer(int fd, long long stop_ms, struct buf *b)
             continue;
         if (n <= 0)
             return 0;
-        if (buf_add(b, chunk, (size_t)n) != 0 && !b->over)
+        jb_sb_add(b, chunk, (size_t)n);
+        if (b->failed && !b->over) /* out of memory; past the limit, drain on */
             return 0;
     }
 }
@@ -302,7 +262,7 @@ static void invoke(const struct jb_runtime *rt, const struct jb_invocation *inv)
 {
     long margin = rt->margin_ms > 0 ? rt->margin_ms : 1000;
     long long stop = inv->deadline_ms - margin;
-    struct buf ans = {.max = EVENT_MAX};
+    struct jb_strbuf ans = {.max = EVENT_MAX};
     char msg[JB_RUNTIME_ERRMSG_MAX];
     int fds[2], timed_out, wstatus = 0;
     pid_t pid;
@@ -355,17 +315,20 @@ static void invoke(const struct jb_runtime *rt, const struct jb_invocation *inv)
     } else if (ans.over) {
         respond(rt, inv, "Runtime.ResponseTooLarge",
                 "the handler's answer is over Lambda's 6 MB payload limit", NULL, 0);
-    } else if (ans.n == 0 || (ans.p[0] != 'R' && ans.p[0] != 'E')) {
+    } else if (ans.failed) {
+        respond(rt, inv, "Runtime.SystemError", "out of memory reading the handler's answer", NULL,
+                0);
+    } else if (ans.len == 0 || (ans.p[0] != 'R' && ans.p[0] != 'E')) {
         snprintf(msg, sizeof(msg), "the handler exited (status %d) without an answer",
                  WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
         respond(rt, inv, "Runtime.HandlerExited", msg, NULL, 0);
     } else if (ans.p[0] == 'R') {
-        respond(rt, inv, NULL, NULL, ans.p + 1, ans.n - 1);
+        respond(rt, inv, NULL, NULL, ans.p + 1, ans.len - 1);
     } else {
-        const char *type = ans.p + 1, *nul = memchr(type, '\0', ans.n - 1);
+        const char *type = ans.p + 1, *nul = memchr(type, '\0', ans.len - 1);
         respond(rt, inv, type, nul ? nul + 1 : "", NULL, 0);
     }
-    buf_free(&ans);
+    jb_sb_free(&ans);
 }
 
 /* ---- the loop ------------------------------------------------------------ */

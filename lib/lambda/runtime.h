@@ -60,7 +60,4 @@ int jb_runtime_init_error(const char *api, const char *type, const char *message
 /* Wall clock in Unix milliseconds, the deadline's unit. */
 long long jb_runtime_now_ms(void);
 
-/* The error document: {"errorMessage":…,"errorType":…,"stackTrace":[]}, malloc'd. */
-char *jb_runtime_error_json(const char *type, const char *message);
-
 #endif

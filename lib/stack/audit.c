@@ -4,6 +4,7 @@
 #include "stack/audit.h"
 
 #include "base/err.h"
+#include "base/grow.h"
 #include "base/fsutil.h"
 #include "base/parse.h"
 #include "aws/s3.h"
@@ -509,12 +510,10 @@ static int sorted_names(const char *dir, int stacks, char ***out, size_t *n, cha
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.' || (stacks && jb_check_stack_id(de->d_name, NULL, 0) != 0))
             continue;
-        if (*n == cap) {
-            char **nv = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof(*v));
-            if (nv == NULL)
-                goto nomem;
-            v = nv;
-        }
+        char **nv = jb_grow(v, &cap, *n + 1, sizeof(*v), 32);
+        if (nv == NULL)
+            goto nomem;
+        v = nv;
         if ((v[*n] = strdup(de->d_name)) == NULL)
             goto nomem;
         (*n)++;

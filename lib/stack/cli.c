@@ -72,7 +72,8 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
     return jb_lease_store_prepare(st, err, errlen);
 }
 
-const char *jb_cli_default_requester(char *buf, size_t buflen)
+/* "user@host" of whoever runs us, for leases and the audit log. */
+static const char *default_requester(char *buf, size_t buflen)
 {
     char host[64];
     const char *u = getenv("USER");
@@ -90,7 +91,7 @@ const char *jb_cli_default_requester(char *buf, size_t buflen)
 int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen)
 {
     if (given == NULL) {
-        jb_cli_default_requester(buf, buflen);
+        default_requester(buf, buflen);
     } else if (strlen(given) >= buflen) {
         return jb_err(err, errlen, JB_ERR_INVALID, "longer than %zu bytes", buflen - 1);
     } else {

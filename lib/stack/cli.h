@@ -23,9 +23,6 @@ void jb_cli_catch_signals(void);
  * failed to answer (exit 1: the input may be fine). */
 int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen);
 
-/* "user@host" of whoever runs us, for leases and the audit log. */
-const char *jb_cli_default_requester(char *buf, size_t buflen);
-
 /* --requester as given (a label of at most 128 bytes), or the default,
  * into buf.  JB_ERR_INVALID with the reason when it is not usable. */
 int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen);

@@ -13,8 +13,9 @@
 
 #define KEY_MAX 1200
 
-int jb_deadline_key(const struct jb_state *st, const char *role_id, const char *instance_id,
-                    char *out, size_t outlen)
+/* PREFIX deadlines/ROLE_ID:INSTANCE_ID.json. */
+static int deadline_key(const struct jb_state *st, const char *role_id, const char *instance_id,
+                        char *out, size_t outlen)
 {
     int n = snprintf(out, outlen, "%sdeadlines/%s:%s.json", st->prefix, role_id, instance_id);
     return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
@@ -28,7 +29,7 @@ static int key_of(const struct jb_state *st, const struct jb_lease *l, char *key
     if (st->kind != JB_STATE_S3 || strcmp(l->module, "aws") != 0 || l->instance_id[0] == '\0' ||
         !cJSON_IsString(role) || jb_box_check_role_id(role->valuestring, NULL, 0) != 0)
         return 1;
-    return jb_deadline_key(st, role->valuestring, l->instance_id, key, keylen) == 0 ? 0 : 1;
+    return deadline_key(st, role->valuestring, l->instance_id, key, keylen) == 0 ? 0 : 1;
 }
 
 int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, char *err,

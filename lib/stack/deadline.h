@@ -16,9 +16,6 @@
 #include "stack/lease.h"
 #include "stack/state.h"
 
-/* PREFIX deadlines/ROLE_ID:INSTANCE_ID.json. */
-int jb_deadline_key(const struct jb_state *st, const char *role_id, const char *instance_id,
-                    char *out, size_t outlen);
 /* The lease's deadlines where its box reads them: an aws lease with an
  * instance on an S3 state; 0 and nothing written for any other. */
 int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, char *err,

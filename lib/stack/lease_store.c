@@ -4,6 +4,7 @@
 #include "stack/lease_store.h"
 
 #include "base/err.h"
+#include "base/grow.h"
 #include "base/fsutil.h"
 #include "base/parse.h"
 
@@ -150,12 +151,10 @@ int jb_lease_store_ids(const struct jb_state *st, char ***ids, size_t *n, char *
     while ((de = readdir(d)) != NULL) {
         if (jb_check_stack_id(de->d_name, NULL, 0) != 0)
             continue; /* audit log, temporaries: not stacks */
-        if (*n == cap) {
-            char **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-            if (nv == NULL)
-                goto nomem;
-            v = nv;
-        }
+        char **nv = jb_grow(v, &cap, *n + 1, sizeof(*v), 64);
+        if (nv == NULL)
+            goto nomem;
+        v = nv;
         if ((v[*n] = strdup(de->d_name)) == NULL)
             goto nomem;
         (*n)++;

@@ -6,6 +6,7 @@
 #include "stack/lease_store.h"
 
 #include "base/err.h"
+#include "base/grow.h"
 #include "base/parse.h"
 #include "aws/s3.h"
 
@@ -156,14 +157,12 @@ int jb_lease_s3_ids(const struct jb_state *st, char ***ids, size_t *n, char *err
         for (size_t i = 0; i < page.nkeys; i++) {
             if (!id_of(st, page.keys[i], id, sizeof(id)))
                 continue;
-            if (*n == cap) {
-                char **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-                if (nv == NULL) {
-                    rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-                    goto out;
-                }
-                v = nv;
+            char **nv = jb_grow(v, &cap, *n + 1, sizeof(*v), 64);
+            if (nv == NULL) {
+                rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+                goto out;
             }
+            v = nv;
             if ((v[*n] = strdup(id)) == NULL) {
                 rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
                 goto out;

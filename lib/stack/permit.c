@@ -252,7 +252,8 @@ static const char *cidr_embeds_v4(const char *cidr)
     return embedded_v4(a, atoi(slash + 1));
 }
 
-int jb_parse_target_pattern(const char *s, struct jb_target_pattern *out, char *err, size_t errlen)
+static int parse_target_pattern(const char *s, struct jb_target_pattern *out, char *err,
+                                size_t errlen)
 {
     const char *colon, *why = NULL;
     char host[JB_TARGET_MAX], detail[JB_ERRLEN];
@@ -328,7 +329,7 @@ int jb_parse_target_patterns(const char *list, struct jb_target_pattern *out, si
         if (*n == JB_TARGET_PATTERNS_MAX)
             return jb_err(err, errlen, JB_ERR_INVALID, "more than %d patterns",
                           JB_TARGET_PATTERNS_MAX);
-        if ((rc = jb_parse_target_pattern(tok, &out[*n], err, errlen)) != 0)
+        if ((rc = parse_target_pattern(tok, &out[*n], err, errlen)) != 0)
             return rc;
         (*n)++;
     }

@@ -47,8 +47,6 @@ struct jb_target_pattern {
     int port;                 /* 0: any */
 };
 
-int jb_parse_target_pattern(const char *s, struct jb_target_pattern *out, char *err, size_t errlen);
-
 /* Comma-separated patterns (spaces around commas allowed), at most
  * JB_TARGET_PATTERNS_MAX; *n is 0 for an empty or unset list. */
 int jb_parse_target_patterns(const char *list, struct jb_target_pattern *out, size_t *n, char *err,

@@ -7,6 +7,7 @@
 #include "base/env.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/grow.h"
 #include "stack/lease_store.h"
 #include "base/log.h"
 #include "base/parse.h"
@@ -77,16 +78,12 @@ static int list_all(struct reaper *R, enum kind kind, const struct jb_ec2_filter
     int rc = 0;
 
     do {
-        if (pg->n == pg->cap) {
-            size_t ncap = pg->cap ? pg->cap * 2 : 8;
-            struct jb_ec2_page *nv = realloc(pg->v, ncap * sizeof(*nv));
-            if (nv == NULL) {
-                rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-                break;
-            }
-            pg->v = nv;
-            pg->cap = ncap;
+        struct jb_ec2_page *nv = jb_grow(pg->v, &pg->cap, pg->n + 1, sizeof(*nv), 8);
+        if (nv == NULL) {
+            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+            break;
         }
+        pg->v = nv;
         struct jb_ec2_page *p = &pg->v[pg->n];
         rc = kind == INSTANCE
                  ? jb_ec2_describe_instances(R->ec2, f, nf, token, p, err, errlen)
@@ -244,16 +241,12 @@ static int lease_of(struct reaper *R, const char *stack, const char **err)
             *err = R->leases[i].err;
             return R->leases[i].rc;
         }
-    if (R->nleases == R->leasecap) {
-        size_t ncap = R->leasecap ? R->leasecap * 2 : 16;
-        struct lease_seen *nl = realloc(R->leases, ncap * sizeof(*nl));
-        if (nl == NULL) {
-            *err = "out of memory";
-            return JB_ERR_NOMEM;
-        }
-        R->leases = nl;
-        R->leasecap = ncap;
+    struct lease_seen *nl = jb_grow(R->leases, &R->leasecap, R->nleases + 1, sizeof(*nl), 16);
+    if (nl == NULL) {
+        *err = "out of memory";
+        return JB_ERR_NOMEM;
     }
+    R->leases = nl;
     l = &R->leases[R->nleases++];
     snprintf(l->stack, sizeof(l->stack), "%s", stack);
     l->err[0] = '\0';

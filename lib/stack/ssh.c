@@ -86,7 +86,9 @@ static const char *ssh_errmsg(LIBSSH2_SESSION *s)
     return msg ? msg : "unknown error";
 }
 
-int jb_ssh_probe_once(const struct jb_ssh_target *t, int timeout_ms, char *err, size_t errlen)
+/* One attempt.  JB_ERR_HOSTKEY when the server shows another host key (a
+ * hard error: callers must not retry it), JB_ERR_SSH / JB_ERR_AUTH otherwise. */
+static int probe_once(const struct jb_ssh_target *t, int timeout_ms, char *err, size_t errlen)
 {
     unsigned char want[JB_ED25519_BLOB_LEN], buf[256];
     LIBSSH2_SESSION *s = NULL;
@@ -174,8 +176,7 @@ int jb_ssh_wait_ready(const struct jb_ssh_target *t, int timeout_s, volatile sig
     for (;;) {
         long long left = deadline - jb_clock_mono_ms();
         (*attempts)++;
-        rc = jb_ssh_probe_once(t, left < 10000 ? (int)(left > 1000 ? left : 1000) : 10000, err,
-                               errlen);
+        rc = probe_once(t, left < 10000 ? (int)(left > 1000 ? left : 1000) : 10000, err, errlen);
         if (rc == 0 || rc == JB_ERR_HOSTKEY)
             break;
         if (cancel && *cancel) {

@@ -37,10 +37,6 @@ struct jb_ssh_target {
     const struct jb_keypair *user_key;
 };
 
-/* One attempt.  JB_ERR_HOSTKEY when the server shows another host key (a
- * hard error: callers must not retry it), JB_ERR_SSH / JB_ERR_AUTH otherwise. */
-int jb_ssh_probe_once(const struct jb_ssh_target *t, int timeout_ms, char *err, size_t errlen);
-
 /* Retries with backoff (0.25 s doubling to 4 s) until timeout_s; stops at
  * once on JB_ERR_HOSTKEY or when *cancel becomes non-zero. */
 int jb_ssh_wait_ready(const struct jb_ssh_target *t, int timeout_s, volatile sig_atomic_t *cancel,

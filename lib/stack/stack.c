@@ -150,7 +150,7 @@ int jb_stack_make_token(char **out, unsigned char hash_hex[JB_TOKEN_HEX_LEN + 1]
 
 /* The requester's token or the box's own: both hashes are compared, in
  * constant time, whichever matches. */
-int jb_stack_token_matches(const struct jb_lease *l, const char *token)
+static int token_matches(const struct jb_lease *l, const char *token)
 {
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[JB_TOKEN_HEX_LEN + 1];
@@ -180,7 +180,7 @@ int jb_stack_owner_check(const struct jb_state *st, const char *stack_id, const 
     rc = jb_lease_get(st, stack_id, &l, err, errlen);
     if (rc != 0 && rc != JB_ERR_NOTFOUND)
         return rc;
-    ok = rc == 0 && jb_stack_token_matches(&l, token);
+    ok = rc == 0 && token_matches(&l, token);
     jb_lease_clear(&l);
     if (!ok)
         return jb_err(err, errlen, JB_ERR_AUTH, "token: does not match stack %s's teardown token",

@@ -116,9 +116,6 @@ int jb_stack_extend(const struct jb_stack_ctx *ctx, const char *stack_id, long t
 int jb_stack_heartbeat(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb_lease *l,
                        char *err, size_t errlen);
 
-/* The token check for remote teardown: the requester's or the box's own
- * (lease.h), constant time against the hashes. */
-int jb_stack_token_matches(const struct jb_lease *l, const char *token);
 /* Whether token is the owner's of stack_id in st, for the functions' owner
  * actions: JB_ERR_INVALID not a token's shape (err names "token"),
  * JB_ERR_AUTH a wrong token or no such stack (one answer for both: anything
