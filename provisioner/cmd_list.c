@@ -5,7 +5,6 @@
 #include "stack/lease.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@ static int by_created(const void *a, const void *b)
 
 int cmd_list(int argc, char **argv)
 {
+    static const struct jb_cli_cmd me = {"provisioner list", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -35,25 +35,16 @@ int cmd_list(int argc, char **argv)
     cJSON *arr = NULL;
     int c, status = 1;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cli_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fprintf(stderr, "provisioner list: %s: unknown option, or its value is missing\n",
-                    argv[optind - 1]);
-            return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "provisioner list: %s: unexpected argument\n", argv[optind]);
-        return 2;
-    }
+    if (status >= 0)
+        return status;
+    status = 1;
     if ((c = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
         fprintf(stderr, "provisioner list: %s%s\n", c == JB_ERR_INVALID ? "--state: " : "", err);
         return c == JB_ERR_INVALID ? 2 : 1;
