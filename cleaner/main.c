@@ -88,12 +88,8 @@ int cmd_setup(const struct jb_cli_cmd *me, const struct cmd_opts *o, struct jb_s
 
     if (o->reason && jb_check_label(o->reason, 32, err, sizeof(err)) != 0)
         return jb_cli_bad(me, "--reason", err);
-    if ((rc = jb_cli_state(o->state_url, st, err, sizeof(err))) != 0) {
-        if (rc == JB_ERR_INVALID)
-            return jb_cli_bad(me, "--state", err);
-        fprintf(stderr, "%s: %s\n", me->name, err);
-        return 1;
-    }
+    if ((rc = jb_cli_state_for(me, o->state_url, st)) >= 0)
+        return rc;
     if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
         return jb_cli_bad(me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();

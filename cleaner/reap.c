@@ -85,10 +85,8 @@ int cmd_reap(int argc, char **argv)
         return jb_cli_bad(&me, "--state", err);
     if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
         return jb_cli_bad(&me, "AWS_REGION", err);
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "cleaner reap: %s%s\n", rc == JB_ERR_INVALID ? "--state: " : "", err);
-        return rc == JB_ERR_INVALID ? 2 : 1;
-    }
+    if ((rc = jb_cli_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
         return jb_cli_bad(&me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();

@@ -79,10 +79,8 @@ int cmd_audit(int argc, char **argv)
             return 2;
         }
     }
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provisioner audit: %s%s\n", rc == JB_ERR_INVALID ? "--state: " : "", err);
-        return rc == JB_ERR_INVALID ? 2 : 1;
-    }
+    if ((rc = jb_cli_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     rc = jb_audit_list(&st, stack_id, since, print_line, NULL, &bad, err, sizeof(err));
     fflush(stdout);
     if (bad)

@@ -163,12 +163,8 @@ int cmd_extend(int argc, char **argv)
     }
     if (token_file || outdir)
         return jb_cli_bad(&me, token_file ? "--token-file" : "--out", "only with --function");
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        if (rc == JB_ERR_INVALID)
-            return jb_cli_bad(&me, "--state", err);
-        fprintf(stderr, "provisioner extend: %s\n", err);
-        return 1;
-    }
+    if ((rc = jb_cli_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     memset(&ctx, 0, sizeof(ctx));
     memset(&l, 0, sizeof(l));
     ctx.state = &st;

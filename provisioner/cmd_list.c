@@ -45,10 +45,8 @@ int cmd_list(int argc, char **argv)
     if (status >= 0)
         return status;
     status = 1;
-    if ((c = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provisioner list: %s%s\n", c == JB_ERR_INVALID ? "--state: " : "", err);
-        return c == JB_ERR_INVALID ? 2 : 1;
-    }
+    if ((c = jb_cli_state_for(&me, state_url, &st)) >= 0)
+        return c;
     if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner list: %s\n", err);
         return 1;

@@ -79,4 +79,9 @@ int jb_cli_opt(const struct jb_cli_cmd *cmd, int argc, char **argv, const struct
 /* "NAME: FIELD: DETAIL" on stderr; cmd->bad_status. */
 int jb_cli_bad(const struct jb_cli_cmd *cmd, const char *field, const char *detail);
 
+/* jb_cli_state for cmd, a failure said: -1 when st is usable, else the exit
+ * status (cmd->bad_status for a --state that can't be used, 1 when the
+ * store failed to answer). */
+int jb_cli_state_for(const struct jb_cli_cmd *cmd, const char *url, struct jb_state *st);
+
 #endif

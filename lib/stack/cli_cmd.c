@@ -3,6 +3,8 @@
  * commands cannot drift apart (tests/integration/test_bad_input.py). */
 #include "stack/cli.h"
 
+#include "base/err.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -60,4 +62,18 @@ int jb_cli_opt(const struct jb_cli_cmd *cmd, int argc, char **argv, const struct
     if (optind < argc && !(cmd->flags & JB_CLI_OPERANDS))
         *status = jb_cli_bad(cmd, argv[optind], "unexpected argument");
     return 0;
+}
+
+int jb_cli_state_for(const struct jb_cli_cmd *cmd, const char *url, struct jb_state *st)
+{
+    char err[JB_ERRLEN];
+    int rc = jb_cli_state(url, st, err, sizeof(err));
+
+    if (rc == JB_ERR_INVALID)
+        return jb_cli_bad(cmd, "--state", err);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", cmd->name, err);
+        return 1;
+    }
+    return -1;
 }
