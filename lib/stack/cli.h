@@ -59,7 +59,9 @@ enum {
     JB_CLI_OPERANDS = 2, /* arguments may follow the options (run's COMMAND) */
 };
 
-/* One command's voice: every line it prints on bad input starts with name. */
+/* One command's voice: every line it prints on bad input starts with name.
+ * The unknown-option line was worded three ways before there was one
+ * helper; flags and unknown keep each command's wording as it was. */
 struct jb_cli_cmd {
     const char *name;    /* "provisioner create", or "jumpbox" for run */
     const char *usage;   /* what --help prints on stdout */
@@ -69,10 +71,11 @@ struct jb_cli_cmd {
 };
 
 /* The next option for the caller's switch, or 0 once there are no more
- * (a `--`, an operand or the end); lopts' option of value 'h' is --help.  At 0, *status is -1 when
- * the command goes on, else its exit status: --help printed the usage (0); an unknown option, a
- * missing value or, without JB_CLI_OPERANDS, an argument was said on stderr (cmd->bad_status).  The
- * caller reads its operands from argv[optind]. */
+ * (a `--`, an operand or the end); lopts' option of value 'h' is --help.
+ * At 0, *status is -1 when the command goes on, else its exit status:
+ * --help printed the usage (0); an unknown option, a missing value or,
+ * without JB_CLI_OPERANDS, an argument was said on stderr
+ * (cmd->bad_status).  The caller reads its operands from argv[optind]. */
 int jb_cli_opt(const struct jb_cli_cmd *cmd, int argc, char **argv, const struct option *lopts,
                int *status);
 
