@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "stack/stack.h"
 
@@ -20,12 +21,12 @@ struct cmd_opts {
 };
 
 /* -1: go on; else the exit status (--help, or bad input). */
-int cmd_parse(const struct jb_cli_cmd *me, int argc, char **argv, struct cmd_opts *o);
+int cmd_parse(const struct jb_cmdline_cmd *me, int argc, char **argv, struct cmd_opts *o);
 
 /* --reason and --state checked, the work root found, signals caught, and
  * ctx made for a destroy from this machine (its audit log open; cmd_done
  * closes it).  -1: go on; else the exit status, the line printed. */
-int cmd_setup(const struct jb_cli_cmd *me, const struct cmd_opts *o, struct jb_state *st,
+int cmd_setup(const struct jb_cmdline_cmd *me, const struct cmd_opts *o, struct jb_state *st,
               struct jb_stack_ctx *ctx);
 void cmd_done(struct jb_stack_ctx *ctx);
 

@@ -2,6 +2,7 @@
  * lease purged. */
 #include "cmd.h"
 
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/parse.h"
@@ -12,7 +13,7 @@
 
 int cmd_destroy(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"cleaner destroy", cmd_usage, 2, 0, NULL};
+    static const struct jb_cmdline_cmd me = {"cleaner destroy", cmd_usage, 2, 0, NULL};
     struct cmd_opts o;
     struct jb_state st;
     struct jb_stack_ctx ctx;
@@ -23,9 +24,9 @@ int cmd_destroy(int argc, char **argv)
     if ((rc = cmd_parse(&me, argc, argv, &o)) >= 0)
         return rc;
     if (o.stack_id == NULL)
-        return jb_cli_bad(&me, "--stack-id", "required");
+        return jb_cmdline_bad(&me, "--stack-id", "required");
     if (jb_check_stack_id(o.stack_id, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--stack-id", err);
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if ((rc = cmd_setup(&me, &o, &st, &ctx)) >= 0)
         return rc;
     ctx.progress_ctx = (void *)o.stack_id;

@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "aws/creds.h"
 #include "base/err.h"
@@ -36,7 +37,7 @@ static const char usage[] =
 
 int cmd_reap(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"cleaner reap", usage, 2, 0, NULL};
+    static const struct jb_cmdline_cmd me = {"cleaner reap", usage, 2, 0, NULL};
     static const struct option lopts[] = {{"state", required_argument, NULL, 'S'},
                                           {"grace", required_argument, NULL, 'g'},
                                           {"box-profile", required_argument, NULL, 'p'},
@@ -52,7 +53,7 @@ int cmd_reap(int argc, char **argv)
     size_t failed = 0;
     int c, rc, dry = 0;
 
-    while ((c = jb_cli_opt(&me, argc, argv, lopts, &rc)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &rc)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
@@ -75,20 +76,20 @@ int cmd_reap(int argc, char **argv)
         return 2;
     }
     if (grace && jb_reap_parse_grace(grace, &o.grace_s, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--grace", err);
+        return jb_cmdline_bad(&me, "--grace", err);
     if (profile && jb_reap_parse_profile(profile, o.box_profile, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--box-profile", err);
+        return jb_cmdline_bad(&me, "--box-profile", err);
     o.dry_run = dry;
     o.stop = &jb_cli_stop;
     /* Every setting is checked before anything is asked of S3 or EC2. */
     if (state_url && jb_state_parse(state_url, &st, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--state", err);
+        return jb_cmdline_bad(&me, "--state", err);
     if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "AWS_REGION", err);
-    if ((rc = jb_cli_state_for(&me, state_url, &st)) >= 0)
+        return jb_cmdline_bad(&me, "AWS_REGION", err);
+    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
         return rc;
     if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "JUMPBOX_WORK_DIR", err);
+        return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();
     jb_cli_catch_signals();
     memset(&ctx, 0, sizeof(ctx));
@@ -97,7 +98,7 @@ int cmd_reap(int argc, char **argv)
     /* The audit trail is the record of what the reaper took: its directory
      * must exist before the log is opened. */
     if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "JUMPBOX_WORK_DIR", err);
+        return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
     ctx.audit_fd = dry ? -1 : jb_log_open(root);
     ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));

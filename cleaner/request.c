@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include "stack/cleanfn.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -25,7 +26,7 @@ static const char usage[] =
     "gone.  Prints the function's JSON answer.\n"
     "Exit status: 0 destroyed or already gone, 1 failed, 2 bad input or refused.\n";
 
-static const struct jb_cli_cmd me = {"cleaner request", usage, 2, JB_CLI_SEE_HELP, NULL};
+static const struct jb_cmdline_cmd me = {"cleaner request", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
 int cmd_request(int argc, char **argv)
 {
@@ -39,7 +40,7 @@ int cmd_request(int argc, char **argv)
     char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *answer = NULL;
     int c, refused = 0, status = 1;
 
-    while ((c = jb_cli_opt(&me, argc, argv, opts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'f':
             function = optarg;
@@ -59,23 +60,23 @@ int cmd_request(int argc, char **argv)
         return status;
     status = 1;
     if (function == NULL)
-        return jb_cli_bad(&me, "--function", "required (the clean function's name or ARN)");
+        return jb_cmdline_bad(&me, "--function", "required (the clean function's name or ARN)");
     if (jb_lambda_check_name(function, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--function", err);
+        return jb_cmdline_bad(&me, "--function", err);
     if (stack_id == NULL)
-        return jb_cli_bad(&me, "--stack-id", "required");
+        return jb_cmdline_bad(&me, "--stack-id", "required");
     if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--stack-id", err);
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if ((token_file == NULL) == (outdir == NULL))
-        return jb_cli_bad(&me, "--token-file", "give either --token-file or --out");
+        return jb_cmdline_bad(&me, "--token-file", "give either --token-file or --out");
     if (outdir) {
         if (jb_path_join(tpath, sizeof(tpath), outdir, "teardown_token") != 0 ||
             jb_path_join(kpath, sizeof(kpath), outdir, "id_ed25519") != 0)
-            return jb_cli_bad(&me, "--out", "path too long");
+            return jb_cmdline_bad(&me, "--out", "path too long");
         token_file = tpath;
     }
     if (jb_cleanfn_read_token(token_file, &token, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, outdir ? "--out" : "--token-file", err);
+        return jb_cmdline_bad(&me, outdir ? "--out" : "--token-file", err);
 
     fprintf(stderr, "cleaner request: invoking %s for %s\n", function, stack_id);
     if (jb_cleanfn_destroy(function, stack_id, token, &answer, &refused, err, sizeof(err)) != 0) {

@@ -4,6 +4,7 @@
 #include "cmd.h"
 
 #include "base/err.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "stack/lease.h"
 #include "lambda/runtime.h"
@@ -167,7 +168,7 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
 
 int cmd_sweep(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"cleaner sweep", cmd_usage, 2, 0, NULL};
+    static const struct jb_cmdline_cmd me = {"cleaner sweep", cmd_usage, 2, 0, NULL};
     struct cmd_opts o;
     struct jb_state st;
     struct jb_stack_ctx ctx;
@@ -180,10 +181,10 @@ int cmd_sweep(int argc, char **argv)
     if ((rc = cmd_parse(&me, argc, argv, &o)) >= 0)
         return rc;
     if (o.stack_id)
-        return jb_cli_bad(&me, "--stack-id", "not used by sweep (see destroy)");
+        return jb_cmdline_bad(&me, "--stack-id", "not used by sweep (see destroy)");
     if (o.parallel &&
         ((par = strtol(o.parallel, &end, 10)) < 1 || par > MAX_PARALLEL || *end != '\0'))
-        return jb_cli_bad(&me, "--parallel", "a number from 1 to 16");
+        return jb_cmdline_bad(&me, "--parallel", "a number from 1 to 16");
     if ((rc = cmd_setup(&me, &o, &st, &ctx)) >= 0)
         return rc;
     res = sweep_run(&ctx, (int)par, &jb_cli_stop, 0, &failed, err, sizeof(err));

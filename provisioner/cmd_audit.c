@@ -1,6 +1,7 @@
 #include "cmd.h"
 
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/parse.h"
@@ -39,7 +40,7 @@ static int print_line(void *ctx, const cJSON *rec)
 
 int cmd_audit(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"provisioner audit", usage, 2, 0, NULL};
+    static const struct jb_cmdline_cmd me = {"provisioner audit", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
                                          {"stack-id", required_argument, NULL, 'i'},
                                          {"since", required_argument, NULL, 's'},
@@ -53,7 +54,7 @@ int cmd_audit(int argc, char **argv)
     long secs;
     int c, rc;
 
-    while ((c = jb_cli_opt(&me, argc, argv, opts, &rc)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &rc)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
@@ -69,7 +70,7 @@ int cmd_audit(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (stack_id && jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--stack-id", err);
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if (since_s) {
         if (jb_parse_duration(since_s, &secs, NULL, 0) == 0)
             since = time(NULL) - secs;
@@ -79,7 +80,7 @@ int cmd_audit(int argc, char **argv)
             return 2;
         }
     }
-    if ((rc = jb_cli_state_for(&me, state_url, &st)) >= 0)
+    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
         return rc;
     rc = jb_audit_list(&st, stack_id, since, print_line, NULL, &bad, err, sizeof(err));
     fflush(stdout);

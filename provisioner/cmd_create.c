@@ -2,6 +2,7 @@
 
 #include "box.h"
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -48,7 +49,7 @@ static void print_progress(void *ctx, const char *stage, const char *detail)
             detail);
 }
 
-static const struct jb_cli_cmd me = {"provisioner create", usage, 2, JB_CLI_SEE_HELP, NULL};
+static const struct jb_cmdline_cmd me = {"provisioner create", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
 void cmd_random_stack_id(char out[16])
 {
@@ -85,7 +86,7 @@ static int parse(int argc, char **argv, struct opts *o)
     int c, status;
 
     memset(o, 0, sizeof(*o));
-    while ((c = jb_cli_opt(&me, argc, argv, lopts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &status)) != 0) {
         switch (c) {
         case 'm':
             o->box.module = optarg;
@@ -113,7 +114,7 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
-                return jb_cli_bad(&me, "--permit-open", err);
+                return jb_cmdline_bad(&me, "--permit-open", err);
             break;
         }
     }
@@ -133,12 +134,12 @@ static int check(const struct opts *o, struct jb_box_create *bc, struct jb_out_d
 
     if ((rc = jb_box_create_check(&o->box, bc, &field, err, sizeof(err))) != 0) {
         if (rc == JB_ERR_INVALID)
-            return jb_cli_bad(&me, field, err);
+            return jb_cmdline_bad(&me, field, err);
         fprintf(stderr, "provisioner create: %s\n", err);
         return 1;
     }
     if (o->outdir && jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--out", err);
+        return jb_cmdline_bad(&me, "--out", err);
     return -1;
 }
 
@@ -154,7 +155,7 @@ static int make(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,
 
     if (rc == JB_ERR_INVALID) {
         if (field)
-            return jb_cli_bad(&me, field, err);
+            return jb_cmdline_bad(&me, field, err);
         fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
         return 2;
     }

@@ -1,6 +1,7 @@
 #include "cmd.h"
 
 #include "base/err.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
@@ -22,8 +23,8 @@ static const char usage[] = "usage: provisioner keygen --out DIR [--comment TEXT
 
 int cmd_keygen(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"provisioner keygen", usage, 2, 0,
-                                         "unknown or incomplete option"};
+    static const struct jb_cmdline_cmd me = {"provisioner keygen", usage, 2, 0,
+                                             "unknown or incomplete option"};
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"comment", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
@@ -37,7 +38,7 @@ int cmd_keygen(int argc, char **argv)
     cJSON *obj = NULL;
     int c, rc, status = 1;
 
-    while ((c = jb_cli_opt(&me, argc, argv, opts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'o':
             outdir = optarg;
@@ -51,19 +52,19 @@ int cmd_keygen(int argc, char **argv)
         return status;
     status = 1;
     if (outdir == NULL)
-        return jb_cli_bad(&me, "--out", "required");
+        return jb_cmdline_bad(&me, "--out", "required");
     if (*comment && jb_check_label(comment, JB_COMMENT_MAX, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--comment", err);
+        return jb_cmdline_bad(&me, "--comment", err);
     if (jb_path_join(priv_path, sizeof(priv_path), outdir, "id_ed25519") != 0 ||
         jb_path_join(pub_path, sizeof(pub_path), outdir, "id_ed25519.pub") != 0)
-        return jb_cli_bad(&me, "--out", "path too long");
+        return jb_cmdline_bad(&me, "--out", "path too long");
     if (access(priv_path, F_OK) == 0 || access(pub_path, F_OK) == 0) {
         fprintf(stderr, "provisioner keygen: --out: %s already holds a key; not overwriting\n",
                 outdir);
         return 2;
     }
     if (jb_mkdir_p(outdir, 0700, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--out", err);
+        return jb_cmdline_bad(&me, "--out", err);
 
     if ((rc = jb_keypair_new(&kp, err, sizeof(err))) != 0 ||
         (rc = jb_key_private_text(kp, comment, &text, &textlen, err, sizeof(err))) != 0)

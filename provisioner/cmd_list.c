@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "stack/lease.h"
@@ -23,7 +24,7 @@ static int by_created(const void *a, const void *b)
 
 int cmd_list(int argc, char **argv)
 {
-    static const struct jb_cli_cmd me = {"provisioner list", usage, 2, 0, NULL};
+    static const struct jb_cmdline_cmd me = {"provisioner list", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -35,7 +36,7 @@ int cmd_list(int argc, char **argv)
     cJSON *arr = NULL;
     int c, status = 1;
 
-    while ((c = jb_cli_opt(&me, argc, argv, opts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
@@ -45,7 +46,7 @@ int cmd_list(int argc, char **argv)
     if (status >= 0)
         return status;
     status = 1;
-    if ((c = jb_cli_state_for(&me, state_url, &st)) >= 0)
+    if ((c = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
         return c;
     if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner list: %s\n", err);

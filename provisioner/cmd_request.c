@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include "box.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "net/myip.h"
@@ -28,7 +29,8 @@ static const char usage[] =
     "require it and bounds it by its JUMPBOX_ALLOWED_TARGETS.\n"
     "Exit status: 0 done, 1 failed, 2 bad input (also when the function refused it).\n";
 
-static const struct jb_cli_cmd me = {"provisioner request", usage, 2, JB_CLI_SEE_HELP, NULL};
+static const struct jb_cmdline_cmd me = {"provisioner request", usage, 2, JB_CMDLINE_SEE_HELP,
+                                         NULL};
 
 /* "provisioner request: invoking NAME", "…: allowing 203.0.113.7/32 (…)". */
 static void print_progress(void *ctx, const char *stage, const char *detail)
@@ -61,7 +63,7 @@ static int parse(int argc, char **argv, struct opts *o)
     int c, status;
 
     memset(o, 0, sizeof(*o));
-    while ((c = jb_cli_opt(&me, argc, argv, lopts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &status)) != 0) {
         switch (c) {
         case 'f':
             o->box.function = optarg;
@@ -83,7 +85,7 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
-                return jb_cli_bad(&me, "--permit-open", err);
+                return jb_cmdline_bad(&me, "--permit-open", err);
             break;
         }
     }
@@ -100,11 +102,12 @@ static int check(const struct opts *o, struct jb_box_request *br, struct jb_out_
     char err[JB_ERRLEN];
 
     if (jb_box_request_check(&o->box, br, &field, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, field, err);
+        return jb_cmdline_bad(&me, field, err);
     if (o->outdir == NULL)
-        return jb_cli_bad(&me, "--out", "required (where the key, known_hosts and ssh_config go)");
+        return jb_cmdline_bad(&me, "--out",
+                              "required (where the key, known_hosts and ssh_config go)");
     if (jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--out", err);
+        return jb_cmdline_bad(&me, "--out", err);
     return -1;
 }
 

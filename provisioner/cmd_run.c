@@ -8,6 +8,7 @@
 #include "stack/audit.h"
 #include "box.h"
 #include "stack/cleanfn.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -132,8 +133,8 @@ static void progress(void *ctx, const char *stage, const char *detail)
 
 /* run speaks as "jumpbox" (stdout and the rest of stderr are COMMAND's),
  * and its bad input is 125, apart from COMMAND's statuses. */
-static const struct jb_cli_cmd me = {"jumpbox", usage, RUN_FAILED,
-                                     JB_CLI_SEE_HELP | JB_CLI_OPERANDS, NULL};
+static const struct jb_cmdline_cmd me = {"jumpbox", usage, RUN_FAILED,
+                                         JB_CMDLINE_SEE_HELP | JB_CMDLINE_OPERANDS, NULL};
 
 static int duration(const char *s, long min, long max, long *out, char *err, size_t errlen)
 {
@@ -369,7 +370,7 @@ static int parse(struct run *r, struct run_args *a, int argc, char **argv)
     char err[JB_ERRLEN];
     int c, status;
 
-    while ((c = jb_cli_opt(&me, argc, argv, opts, &status)) != 0) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'm':
             a->c.module = optarg;
@@ -407,7 +408,7 @@ static int parse(struct run *r, struct run_args *a, int argc, char **argv)
             break;
         case 'P':
             if (jb_permit_add(&a->permit, optarg, err, sizeof(err)) != 0)
-                return jb_cli_bad(&me, "--permit-open", err);
+                return jb_cmdline_bad(&me, "--permit-open", err);
             a->c.permit = a->q.permit = &a->permit;
             break;
         case 'T':
@@ -427,7 +428,8 @@ static int parse(struct run *r, struct run_args *a, int argc, char **argv)
     if (status >= 0)
         return status;
     if (optind >= argc)
-        return jb_cli_bad(&me, "COMMAND", "required (after --: the command to run with the box)");
+        return jb_cmdline_bad(&me, "COMMAND",
+                              "required (after --: the command to run with the box)");
     r->command = argv + optind;
     return -1;
 }
@@ -441,23 +443,23 @@ static int check_options(struct run *r, struct run_args *a, long *heartbeat)
     int rc;
 
     if (a->q.function && a->module_given)
-        return jb_cli_bad(&me, "--function", "give either --function or --module, not both");
+        return jb_cmdline_bad(&me, "--function", "give either --function or --module, not both");
     if (a->q.function == NULL && a->clean_function)
-        return jb_cli_bad(&me, "--clean-function", "only with --function");
+        return jb_cmdline_bad(&me, "--clean-function", "only with --function");
     if (a->q.function && (a->c.stack_id || a->c.state_url || a->c.ready_timeout))
-        return jb_cli_bad(&me,
-                          a->c.stack_id    ? "--stack-id"
-                          : a->c.state_url ? "--state"
-                                           : "--ready-timeout",
-                          "only with --module (the build function chooses it)");
+        return jb_cmdline_bad(&me,
+                              a->c.stack_id    ? "--stack-id"
+                              : a->c.state_url ? "--state"
+                                               : "--ready-timeout",
+                              "only with --module (the build function chooses it)");
     if (a->clean_function && jb_lambda_check_name(a->clean_function, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--clean-function", err);
+        return jb_cmdline_bad(&me, "--clean-function", err);
     if (duration(a->grace ? a->grace : "10s", 1, 3600, &r->grace_s, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--grace", err);
+        return jb_cmdline_bad(&me, "--grace", err);
     if (a->heartbeat && a->token == NULL)
-        return jb_cli_bad(&me, "--heartbeat", "only with --task-token");
+        return jb_cmdline_bad(&me, "--heartbeat", "only with --task-token");
     if (duration(a->heartbeat ? a->heartbeat : "60s", 1, 3600, heartbeat, err, sizeof(err)) != 0)
-        return jb_cli_bad(&me, "--heartbeat", err);
+        return jb_cmdline_bad(&me, "--heartbeat", err);
     if (a->token && jb_sfn_check_token(a->token, err, sizeof(err)) != 0) {
         fprintf(stderr, "jumpbox: %s\n", err); /* err names --task-token */
         return RUN_FAILED;
@@ -468,13 +470,13 @@ static int check_options(struct run *r, struct run_args *a, long *heartbeat)
         a->q.keepalive = a->keepalive ? a->keepalive : "5m";
         a->q.ttl = a->c.ttl;
         if (jb_box_request_check(&a->q, &r->br, &field, err, sizeof(err)) != 0)
-            return jb_cli_bad(&me, field, err);
+            return jb_cmdline_bad(&me, field, err);
         r->clean_function = a->clean_function ? a->clean_function : "jumpbox-clean";
         return -1;
     }
     if (a->q.allow_my_ip && a->c.allow_cidr)
-        return jb_cli_bad(&me, "--allow-my-ip",
-                          "give either --allow-cidr or --allow-my-ip, not both");
+        return jb_cmdline_bad(&me, "--allow-my-ip",
+                              "give either --allow-cidr or --allow-my-ip, not both");
     if (a->q.allow_my_ip) {
         if (jb_box_my_ip(cidr, sizeof(cidr), err, sizeof(err)) != 0) {
             fprintf(stderr, "jumpbox: --allow-my-ip: %s\n", err);
@@ -487,7 +489,7 @@ static int check_options(struct run *r, struct run_args *a, long *heartbeat)
     rc = jb_box_create_check(&a->c, &r->bc, &field, err, sizeof(err));
     a->c.allow_cidr = NULL; /* cidr goes out of scope; bc holds its own copy */
     if (rc == JB_ERR_INVALID)
-        return jb_cli_bad(&me, field, err);
+        return jb_cmdline_bad(&me, field, err);
     if (rc != 0) {
         fprintf(stderr, "jumpbox: %s\n", err);
         return RUN_FAILED;

@@ -1,6 +1,8 @@
 /* The command table and the option helper of both programs: what every
  * command says about its command line, worded in one place so the many
  * commands cannot drift apart (tests/integration/test_bad_input.py). */
+#include "cmdline.h"
+
 #include "stack/cli.h"
 
 #include "base/err.h"
@@ -8,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int jb_cli_main(const struct jb_cli_program *prog, int argc, char **argv)
+int jb_cmdline_main(const struct jb_cmdline_program *prog, int argc, char **argv)
 {
     if (argc < 2) {
         fputs(prog->usage, stderr);
@@ -23,21 +25,21 @@ int jb_cli_main(const struct jb_cli_program *prog, int argc, char **argv)
         puts(prog->version);
         return 0;
     }
-    for (const struct jb_cli_command *c = prog->commands; c->name; c++)
+    for (const struct jb_cmdline_command *c = prog->commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);
     fprintf(stderr, "%s: command: unknown command '%s' (try --help)\n", prog->name, argv[1]);
     return 2;
 }
 
-int jb_cli_bad(const struct jb_cli_cmd *cmd, const char *field, const char *detail)
+int jb_cmdline_bad(const struct jb_cmdline_cmd *cmd, const char *field, const char *detail)
 {
     fprintf(stderr, "%s: %s: %s\n", cmd->name, field, detail);
     return cmd->bad_status;
 }
 
-int jb_cli_opt(const struct jb_cli_cmd *cmd, int argc, char **argv, const struct option *lopts,
-               int *status)
+int jb_cmdline_opt(const struct jb_cmdline_cmd *cmd, int argc, char **argv,
+                   const struct option *lopts, int *status)
 {
     const char *unknown = cmd->unknown ? cmd->unknown : "unknown option, or its value is missing";
     int c;
@@ -52,25 +54,25 @@ int jb_cli_opt(const struct jb_cli_cmd *cmd, int argc, char **argv, const struct
     }
     if (c == '?' || c == ':') {
         fprintf(stderr, "%s: %s: %s%s\n", cmd->name, argv[optind - 1], unknown,
-                cmd->flags & JB_CLI_SEE_HELP ? " (see --help)" : "");
+                cmd->flags & JB_CMDLINE_SEE_HELP ? " (see --help)" : "");
         *status = cmd->bad_status;
         return 0;
     }
     if (c != -1)
         return c;
     *status = -1;
-    if (optind < argc && !(cmd->flags & JB_CLI_OPERANDS))
-        *status = jb_cli_bad(cmd, argv[optind], "unexpected argument");
+    if (optind < argc && !(cmd->flags & JB_CMDLINE_OPERANDS))
+        *status = jb_cmdline_bad(cmd, argv[optind], "unexpected argument");
     return 0;
 }
 
-int jb_cli_state_for(const struct jb_cli_cmd *cmd, const char *url, struct jb_state *st)
+int jb_cmdline_state_for(const struct jb_cmdline_cmd *cmd, const char *url, struct jb_state *st)
 {
     char err[JB_ERRLEN];
     int rc = jb_cli_state(url, st, err, sizeof(err));
 
     if (rc == JB_ERR_INVALID)
-        return jb_cli_bad(cmd, "--state", err);
+        return jb_cmdline_bad(cmd, "--state", err);
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", cmd->name, err);
         return 1;
