@@ -21,7 +21,7 @@ FORTIFY         = $(if $(findstring _FORTIFY_SOURCE,$(OPT) $(EXTRA_CFLAGS)),,\
 HARDEN_CFLAGS  ?= $(FORTIFY) -fstack-protector-strong -fstack-clash-protection -fPIE
 HARDEN_LDFLAGS ?= -pie -Wl,-z,relro -Wl,-z,now
 B         ?= build
-CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) $(HARDEN_CFLAGS) -Ilib -I$(B)/gen $(PKG_CFLAGS) \
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) $(HARDEN_CFLAGS) -Ilib -Icommon -I$(B)/gen $(PKG_CFLAGS) \
              $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(HARDEN_LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -34,6 +34,9 @@ LIB_OBJ    = $(LIB_SRC:%.c=$(B)/obj/%.o)
 PROV_SRC  := $(sort $(wildcard provisioner/*.c))
 CLEAN_SRC := $(sort $(wildcard cleaner/*.c))
 BOX_SRC   := $(sort $(wildcard localbox/*.c))
+# Program code both provisioner and cleaner link (their command line), kept
+# out of lib/ because it prints.
+COMMON_SRC := $(sort $(wildcard common/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Small test drivers the pytest suites run (tests/tools/NAME.c -> $(B)/tools/NAME).
@@ -90,7 +93,7 @@ DATA_FILES := $(sort $(filter-out %_override.tf,$(wildcard terraform/local/*.tf 
                      $(wildcard userdata/*.tf userdata/*.tftpl userdata/*.sh userdata/*.service))
 MAN_PAGES  := man/provisioner.1 man/cleaner.1
 UNIT_IN    := packaging/systemd/jumpbox-sweep.service.in packaging/systemd/jumpbox-sweep.timer.in
-SRC_ALL   := $(LIB_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
+SRC_ALL   := $(LIB_SRC) $(COMMON_SRC) $(PROV_SRC) $(CLEAN_SRC) $(BOX_SRC) $(UNIT_SRC) $(TOOL_SRC) $(FUZZ_SRC) $(LIB_HDR) $(wildcard common/*.h provisioner/*.h cleaner/*.h localbox/*.h tests/unit/*.h tests/fuzz/*.h)
 
 .PHONY: all asan deps test check check-quick check-layers unit integration integration-local integration-aws boot-root demo format check-format clean help bench \
         image push fuzz fuzz-lib fuzz-build fuzz-smoke install uninstall deb dist version FORCE
@@ -142,9 +145,9 @@ $(B)/libjb.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
+$(B)/provisioner: $(PROV_SRC:%.c=$(B)/obj/%.o) $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)
-$(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
+$(B)/cleaner: $(CLEAN_SRC:%.c=$(B)/obj/%.o) $(COMMON_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)
 $(B)/jumpbox-localbox: $(BOX_SRC:%.c=$(B)/obj/%.o) $(B)/libjb.a $(B)/gen/flags
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %/flags,$^) $(LDFLAGS_ALL) $(PKG_LIBS)

@@ -7,7 +7,36 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "cmdline.h"
+#include "stack/cli.h"
 #include "stack/stack.h"
+
+/* The program's usage (main.c): also what destroy --help and sweep --help
+ * print, as they always did. */
+extern const char cmd_usage[];
+
+/* destroy's and sweep's options, as given. */
+struct cmd_opts {
+    const char *stack_id, *state_url, *reason, *parallel;
+};
+
+/* -1: go on; else the exit status (--help, or bad input). */
+int cmd_parse(const struct jb_cmdline_cmd *me, int argc, char **argv, struct cmd_opts *o);
+
+/* --reason and --state checked, the work root found, signals caught, and
+ * ctx made for a destroy from this machine (its audit log open; cmd_done
+ * closes it).  -1: go on; else the exit status, the line printed. */
+int cmd_setup(const struct jb_cmdline_cmd *me, const struct cmd_opts *o, struct jb_state *st,
+              struct jb_stack_ctx *ctx);
+void cmd_done(struct jb_stack_ctx *ctx);
+
+/* o on one line of stdout; o is freed. */
+void cmd_print_json(cJSON *o);
+
+/* Destroys one stack (destroy.c). */
+int cmd_destroy(int argc, char **argv);
+/* Destroys every expired lease (sweep.c, sweep_run). */
+int cmd_sweep(int argc, char **argv);
 
 /* Destroys every expired (or failed) lease, up to `parallel` at a time,
  * each in its own process.  Starts no new destroy once *stop is set or

@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "aws/creds.h"
 #include "base/err.h"
@@ -13,7 +14,6 @@
 #include "stack/stackcfg.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +35,9 @@ static const char usage[] =
     "Exit status: 0 done (also when nothing was reaped), 1 EC2 or the state failed\n"
     "to answer or a resource could not be reaped, 2 bad input (nothing done).\n";
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "cleaner reap: %s: %s\n", field, detail);
-    return 2;
-}
-
 int cmd_reap(int argc, char **argv)
 {
+    static const struct jb_cmdline_cmd me = {"cleaner reap", usage, 2, 0, NULL};
     static const struct option lopts[] = {{"state", required_argument, NULL, 'S'},
                                           {"grace", required_argument, NULL, 'g'},
                                           {"box-profile", required_argument, NULL, 'p'},
@@ -58,8 +53,7 @@ int cmd_reap(int argc, char **argv)
     size_t failed = 0;
     int c, rc, dry = 0;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &rc)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
@@ -73,40 +67,29 @@ int cmd_reap(int argc, char **argv)
         case 'n':
             dry = 1;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fprintf(stderr, "cleaner reap: %s: unknown option, or its value is missing\n",
-                    argv[optind - 1]);
-            return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "cleaner reap: %s: unexpected argument\n", argv[optind]);
-        return 2;
-    }
+    if (rc >= 0)
+        return rc;
     if (jb_reap_opts_from_env(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "cleaner reap: %s\n", err);
         return 2;
     }
     if (grace && jb_reap_parse_grace(grace, &o.grace_s, err, sizeof(err)) != 0)
-        return bad("--grace", err);
+        return jb_cmdline_bad(&me, "--grace", err);
     if (profile && jb_reap_parse_profile(profile, o.box_profile, err, sizeof(err)) != 0)
-        return bad("--box-profile", err);
+        return jb_cmdline_bad(&me, "--box-profile", err);
     o.dry_run = dry;
     o.stop = &jb_cli_stop;
     /* Every setting is checked before anything is asked of S3 or EC2. */
     if (state_url && jb_state_parse(state_url, &st, err, sizeof(err)) != 0)
-        return bad("--state", err);
+        return jb_cmdline_bad(&me, "--state", err);
     if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
-        return bad("AWS_REGION", err);
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "cleaner reap: %s%s\n", rc == JB_ERR_INVALID ? "--state: " : "", err);
-        return rc == JB_ERR_INVALID ? 2 : 1;
-    }
+        return jb_cmdline_bad(&me, "AWS_REGION", err);
+    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
-        return bad("JUMPBOX_WORK_DIR", err);
+        return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();
     jb_cli_catch_signals();
     memset(&ctx, 0, sizeof(ctx));
@@ -115,7 +98,7 @@ int cmd_reap(int argc, char **argv)
     /* The audit trail is the record of what the reaper took: its directory
      * must exist before the log is opened. */
     if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
-        return bad("JUMPBOX_WORK_DIR", err);
+        return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
     ctx.audit_fd = dry ? -1 : jb_log_open(root);
     ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));

@@ -3,6 +3,8 @@
 #include "cmd.h"
 
 #include "stack/cleanfn.h"
+#include "cmdline.h"
+#include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
@@ -10,7 +12,6 @@
 #include "base/parse.h"
 #include "stack/stack.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,7 @@ static const char usage[] =
     "gone.  Prints the function's JSON answer.\n"
     "Exit status: 0 destroyed or already gone, 1 failed, 2 bad input or refused.\n";
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "cleaner request: %s: %s\n", field, detail);
-    return 2;
-}
+static const struct jb_cmdline_cmd me = {"cleaner request", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
 int cmd_request(int argc, char **argv)
 {
@@ -43,8 +40,7 @@ int cmd_request(int argc, char **argv)
     char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *answer = NULL;
     int c, refused = 0, status = 1;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'f':
             function = optarg;
@@ -58,33 +54,29 @@ int cmd_request(int argc, char **argv)
         case 'o':
             outdir = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
         }
     }
-    if (optind < argc)
-        return bad(argv[optind], "unexpected argument");
+    if (status >= 0)
+        return status;
+    status = 1;
     if (function == NULL)
-        return bad("--function", "required (the clean function's name or ARN)");
+        return jb_cmdline_bad(&me, "--function", "required (the clean function's name or ARN)");
     if (jb_lambda_check_name(function, err, sizeof(err)) != 0)
-        return bad("--function", err);
+        return jb_cmdline_bad(&me, "--function", err);
     if (stack_id == NULL)
-        return bad("--stack-id", "required");
+        return jb_cmdline_bad(&me, "--stack-id", "required");
     if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
-        return bad("--stack-id", err);
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if ((token_file == NULL) == (outdir == NULL))
-        return bad("--token-file", "give either --token-file or --out");
+        return jb_cmdline_bad(&me, "--token-file", "give either --token-file or --out");
     if (outdir) {
         if (jb_path_join(tpath, sizeof(tpath), outdir, "teardown_token") != 0 ||
             jb_path_join(kpath, sizeof(kpath), outdir, "id_ed25519") != 0)
-            return bad("--out", "path too long");
+            return jb_cmdline_bad(&me, "--out", "path too long");
         token_file = tpath;
     }
     if (jb_cleanfn_read_token(token_file, &token, err, sizeof(err)) != 0)
-        return bad(outdir ? "--out" : "--token-file", err);
+        return jb_cmdline_bad(&me, outdir ? "--out" : "--token-file", err);
 
     fprintf(stderr, "cleaner request: invoking %s for %s\n", function, stack_id);
     if (jb_cleanfn_destroy(function, stack_id, token, &answer, &refused, err, sizeof(err)) != 0) {

@@ -4,6 +4,8 @@
 #include "cmd.h"
 
 #include "base/err.h"
+#include "cmdline.h"
+#include "stack/cli.h"
 #include "stack/lease.h"
 #include "lambda/runtime.h"
 
@@ -162,4 +164,38 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
     jb_lease_list_free(ls, n);
     free(items);
     return res;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    static const struct jb_cmdline_cmd me = {"cleaner sweep", cmd_usage, 2, 0, NULL};
+    struct cmd_opts o;
+    struct jb_state st;
+    struct jb_stack_ctx ctx;
+    size_t failed = 0;
+    char err[JB_ERRLEN], *end = NULL;
+    long par = 4;
+    cJSON *res;
+    int rc;
+
+    if ((rc = cmd_parse(&me, argc, argv, &o)) >= 0)
+        return rc;
+    if (o.stack_id)
+        return jb_cmdline_bad(&me, "--stack-id", "not used by sweep (see destroy)");
+    if (o.parallel &&
+        ((par = strtol(o.parallel, &end, 10)) < 1 || par > MAX_PARALLEL || *end != '\0'))
+        return jb_cmdline_bad(&me, "--parallel", "a number from 1 to 16");
+    if ((rc = cmd_setup(&me, &o, &st, &ctx)) >= 0)
+        return rc;
+    res = sweep_run(&ctx, (int)par, &jb_cli_stop, 0, &failed, err, sizeof(err));
+    cmd_done(&ctx);
+    if (res == NULL) {
+        fprintf(stderr, "cleaner sweep: %s\n", err);
+        return 1;
+    }
+    if (cJSON_GetNumberValue(cJSON_GetObjectItem(res, "unreadable")) > 0)
+        fprintf(stderr, "cleaner sweep: %.0f unreadable lease(s) left alone\n",
+                cJSON_GetNumberValue(cJSON_GetObjectItem(res, "unreadable")));
+    cmd_print_json(res);
+    return failed ? 1 : 0;
 }

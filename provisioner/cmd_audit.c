@@ -1,12 +1,12 @@
 #include "cmd.h"
 
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/parse.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@ static int print_line(void *ctx, const cJSON *rec)
 
 int cmd_audit(int argc, char **argv)
 {
+    static const struct jb_cmdline_cmd me = {"provisioner audit", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
                                          {"stack-id", required_argument, NULL, 'i'},
                                          {"since", required_argument, NULL, 's'},
@@ -53,8 +54,7 @@ int cmd_audit(int argc, char **argv)
     long secs;
     int c, rc;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &rc)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
@@ -65,23 +65,12 @@ int cmd_audit(int argc, char **argv)
         case 's':
             since_s = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fprintf(stderr, "provisioner audit: %s: unknown option, or its value is missing\n",
-                    argv[optind - 1]);
-            return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "provisioner audit: %s: unexpected argument\n", argv[optind]);
-        return 2;
-    }
-    if (stack_id && jb_check_stack_id(stack_id, err, sizeof(err)) != 0) {
-        fprintf(stderr, "provisioner audit: --stack-id: %s\n", err);
-        return 2;
-    }
+    if (rc >= 0)
+        return rc;
+    if (stack_id && jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if (since_s) {
         if (jb_parse_duration(since_s, &secs, NULL, 0) == 0)
             since = time(NULL) - secs;
@@ -91,10 +80,8 @@ int cmd_audit(int argc, char **argv)
             return 2;
         }
     }
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provisioner audit: %s%s\n", rc == JB_ERR_INVALID ? "--state: " : "", err);
-        return rc == JB_ERR_INVALID ? 2 : 1;
-    }
+    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     rc = jb_audit_list(&st, stack_id, since, print_line, NULL, &bad, err, sizeof(err));
     fflush(stdout);
     if (bad)

@@ -2,13 +2,13 @@
 
 #include "box.h"
 #include "stack/audit.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "out.h"
 #include "stack/stack.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,11 +49,7 @@ static void print_progress(void *ctx, const char *stage, const char *detail)
             detail);
 }
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "provisioner create: %s: %s\n", field, detail);
-    return 2;
-}
+static const struct jb_cmdline_cmd me = {"provisioner create", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
 void cmd_random_stack_id(char out[16])
 {
@@ -87,11 +83,10 @@ static int parse(int argc, char **argv, struct opts *o)
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     char err[JB_ERRLEN];
-    int c;
+    int c, status;
 
     memset(o, 0, sizeof(*o));
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &status)) != 0) {
         switch (c) {
         case 'm':
             o->box.module = optarg;
@@ -119,17 +114,12 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
-                return bad("--permit-open", err);
+                return jb_cmdline_bad(&me, "--permit-open", err);
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
         }
     }
-    if (optind < argc)
-        return bad(argv[optind], "unexpected argument");
+    if (status >= 0)
+        return status;
     o->box.permit = &o->permit;
     return -1;
 }
@@ -144,12 +134,12 @@ static int check(const struct opts *o, struct jb_box_create *bc, struct jb_out_d
 
     if ((rc = jb_box_create_check(&o->box, bc, &field, err, sizeof(err))) != 0) {
         if (rc == JB_ERR_INVALID)
-            return bad(field, err);
+            return jb_cmdline_bad(&me, field, err);
         fprintf(stderr, "provisioner create: %s\n", err);
         return 1;
     }
     if (o->outdir && jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
-        return bad("--out", err);
+        return jb_cmdline_bad(&me, "--out", err);
     return -1;
 }
 
@@ -165,7 +155,7 @@ static int make(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,
 
     if (rc == JB_ERR_INVALID) {
         if (field)
-            return bad(field, err);
+            return jb_cmdline_bad(&me, field, err);
         fprintf(stderr, "provisioner create: %s\n", err); /* err names the variable */
         return 2;
     }

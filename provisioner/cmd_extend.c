@@ -9,12 +9,12 @@
 #include "base/secret.h"
 #include "stack/audit.h"
 #include "stack/cleanfn.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +45,7 @@ static const char usage[] =
     "extended), 2 bad input (nothing done: no such stack, a TTL not later than\n"
     "the expiry or past the cap).\n";
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "provisioner extend: %s: %s\n", field, detail);
-    return 2;
-}
+static const struct jb_cmdline_cmd me = {"provisioner extend", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
 static int print(const struct jb_lease *l, time_t previous)
 {
@@ -81,14 +77,15 @@ static int by_function(const char *function, const char *stack_id, const char *t
     int refused = 0, status = 1;
 
     if ((token_file == NULL) == (outdir == NULL))
-        return bad("--token-file", "give either --token-file or --out (with --function)");
+        return jb_cmdline_bad(&me, "--token-file",
+                              "give either --token-file or --out (with --function)");
     if (outdir) {
         if (jb_path_join(path, sizeof(path), outdir, "teardown_token") != 0)
-            return bad("--out", "path too long");
+            return jb_cmdline_bad(&me, "--out", "path too long");
         token_file = path;
     }
     if (jb_cleanfn_read_token(token_file, &token, err, sizeof(err)) != 0)
-        return bad(outdir ? "--out" : "--token-file", err);
+        return jb_cmdline_bad(&me, outdir ? "--out" : "--token-file", err);
     fprintf(stderr, "provisioner extend: invoking %s for %s\n", function, stack_id);
     if (jb_cleanfn_owner_call(function, "extend", stack_id, token, ttl, &answer, &refused, err,
                               sizeof(err)) != 0) {
@@ -124,8 +121,7 @@ int cmd_extend(int argc, char **argv)
     long ttl_s = 0;
     int c, rc, status;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 's':
             stack_id = optarg;
@@ -145,40 +141,31 @@ int cmd_extend(int argc, char **argv)
         case 'o':
             outdir = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
         }
     }
-    if (optind < argc)
-        return bad(argv[optind], "unexpected argument");
+    if (status >= 0)
+        return status;
     if (stack_id == NULL)
-        return bad("--stack-id", "required");
+        return jb_cmdline_bad(&me, "--stack-id", "required");
     if (jb_check_stack_id(stack_id, err, sizeof(err)) != 0)
-        return bad("--stack-id", err);
+        return jb_cmdline_bad(&me, "--stack-id", err);
     if (ttl == NULL)
-        return bad("--ttl", "required (the new lifetime from now)");
+        return jb_cmdline_bad(&me, "--ttl", "required (the new lifetime from now)");
     if (jb_parse_duration(ttl, &ttl_s, err, sizeof(err)) != 0)
-        return bad("--ttl", err);
+        return jb_cmdline_bad(&me, "--ttl", err);
     if (ttl_s < JB_TTL_MIN_S || ttl_s > JB_TTL_MAX_S)
-        return bad("--ttl", "from 10s to 24h");
+        return jb_cmdline_bad(&me, "--ttl", "from 10s to 24h");
     if (function) {
         if (state_url)
-            return bad("--state", "not with --function (the function has its own)");
+            return jb_cmdline_bad(&me, "--state", "not with --function (the function has its own)");
         if (jb_lambda_check_name(function, err, sizeof(err)) != 0)
-            return bad("--function", err);
+            return jb_cmdline_bad(&me, "--function", err);
         return by_function(function, stack_id, ttl, token_file, outdir);
     }
     if (token_file || outdir)
-        return bad(token_file ? "--token-file" : "--out", "only with --function");
-    if ((rc = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        if (rc == JB_ERR_INVALID)
-            return bad("--state", err);
-        fprintf(stderr, "provisioner extend: %s\n", err);
-        return 1;
-    }
+        return jb_cmdline_bad(&me, token_file ? "--token-file" : "--out", "only with --function");
+    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+        return rc;
     memset(&ctx, 0, sizeof(ctx));
     memset(&l, 0, sizeof(l));
     ctx.state = &st;
@@ -187,7 +174,7 @@ int cmd_extend(int argc, char **argv)
     ctx.origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_stack_extend(&ctx, stack_id, ttl_s, &l, &previous, err, sizeof(err));
     if (rc == JB_ERR_INVALID || rc == JB_ERR_NOTFOUND)
-        status = bad(rc == JB_ERR_NOTFOUND ? "--stack-id" : "--ttl", err);
+        status = jb_cmdline_bad(&me, rc == JB_ERR_NOTFOUND ? "--stack-id" : "--ttl", err);
     else if (rc != 0) {
         fprintf(stderr, "provisioner extend: %s\n", err);
         status = 1;

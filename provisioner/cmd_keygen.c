@@ -1,12 +1,13 @@
 #include "cmd.h"
 
 #include "base/err.h"
+#include "cmdline.h"
+#include "stack/cli.h"
 #include "base/fsutil.h"
 #include "crypto/keys.h"
 #include "base/parse.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ static const char usage[] = "usage: provisioner keygen --out DIR [--comment TEXT
 
 int cmd_keygen(int argc, char **argv)
 {
+    static const struct jb_cmdline_cmd me = {"provisioner keygen", usage, 2, 0,
+                                             "unknown or incomplete option"};
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"comment", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
@@ -35,8 +38,7 @@ int cmd_keygen(int argc, char **argv)
     cJSON *obj = NULL;
     int c, rc, status = 1;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'o':
             outdir = optarg;
@@ -44,41 +46,25 @@ int cmd_keygen(int argc, char **argv)
         case 'c':
             comment = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fprintf(stderr, "provisioner keygen: %s: unknown or incomplete option\n",
-                    argv[optind - 1]);
-            return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "provisioner keygen: %s: unexpected argument\n", argv[optind]);
-        return 2;
-    }
-    if (outdir == NULL) {
-        fputs("provisioner keygen: --out: required\n", stderr);
-        return 2;
-    }
-    if (*comment && jb_check_label(comment, JB_COMMENT_MAX, err, sizeof(err)) != 0) {
-        fprintf(stderr, "provisioner keygen: --comment: %s\n", err);
-        return 2;
-    }
+    if (status >= 0)
+        return status;
+    status = 1;
+    if (outdir == NULL)
+        return jb_cmdline_bad(&me, "--out", "required");
+    if (*comment && jb_check_label(comment, JB_COMMENT_MAX, err, sizeof(err)) != 0)
+        return jb_cmdline_bad(&me, "--comment", err);
     if (jb_path_join(priv_path, sizeof(priv_path), outdir, "id_ed25519") != 0 ||
-        jb_path_join(pub_path, sizeof(pub_path), outdir, "id_ed25519.pub") != 0) {
-        fputs("provisioner keygen: --out: path too long\n", stderr);
-        return 2;
-    }
+        jb_path_join(pub_path, sizeof(pub_path), outdir, "id_ed25519.pub") != 0)
+        return jb_cmdline_bad(&me, "--out", "path too long");
     if (access(priv_path, F_OK) == 0 || access(pub_path, F_OK) == 0) {
         fprintf(stderr, "provisioner keygen: --out: %s already holds a key; not overwriting\n",
                 outdir);
         return 2;
     }
-    if ((rc = jb_mkdir_p(outdir, 0700, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provisioner keygen: --out: %s\n", err);
-        return 2;
-    }
+    if (jb_mkdir_p(outdir, 0700, err, sizeof(err)) != 0)
+        return jb_cmdline_bad(&me, "--out", err);
 
     if ((rc = jb_keypair_new(&kp, err, sizeof(err))) != 0 ||
         (rc = jb_key_private_text(kp, comment, &text, &textlen, err, sizeof(err))) != 0)

@@ -1,11 +1,11 @@
 #include "cmd.h"
 
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "stack/lease.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,7 @@ static int by_created(const void *a, const void *b)
 
 int cmd_list(int argc, char **argv)
 {
+    static const struct jb_cmdline_cmd me = {"provisioner list", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -35,29 +36,18 @@ int cmd_list(int argc, char **argv)
     cJSON *arr = NULL;
     int c, status = 1;
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'S':
             state_url = optarg;
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            fprintf(stderr, "provisioner list: %s: unknown option, or its value is missing\n",
-                    argv[optind - 1]);
-            return 2;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "provisioner list: %s: unexpected argument\n", argv[optind]);
-        return 2;
-    }
-    if ((c = jb_cli_state(state_url, &st, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provisioner list: %s%s\n", c == JB_ERR_INVALID ? "--state: " : "", err);
-        return c == JB_ERR_INVALID ? 2 : 1;
-    }
+    if (status >= 0)
+        return status;
+    status = 1;
+    if ((c = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+        return c;
     if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner list: %s\n", err);
         return 1;

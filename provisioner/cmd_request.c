@@ -3,11 +3,12 @@
 #include "cmd.h"
 
 #include "box.h"
+#include "cmdline.h"
+#include "stack/cli.h"
 #include "base/err.h"
 #include "net/myip.h"
 #include "out.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,11 +29,8 @@ static const char usage[] =
     "require it and bounds it by its JUMPBOX_ALLOWED_TARGETS.\n"
     "Exit status: 0 done, 1 failed, 2 bad input (also when the function refused it).\n";
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "provisioner request: %s: %s\n", field, detail);
-    return 2;
-}
+static const struct jb_cmdline_cmd me = {"provisioner request", usage, 2, JB_CMDLINE_SEE_HELP,
+                                         NULL};
 
 /* "provisioner request: invoking NAME", "…: allowing 203.0.113.7/32 (…)". */
 static void print_progress(void *ctx, const char *stage, const char *detail)
@@ -62,11 +60,10 @@ static int parse(int argc, char **argv, struct opts *o)
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     char err[JB_ERRLEN];
-    int c;
+    int c, status;
 
     memset(o, 0, sizeof(*o));
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", lopts, NULL)) != -1) {
+    while ((c = jb_cmdline_opt(&me, argc, argv, lopts, &status)) != 0) {
         switch (c) {
         case 'f':
             o->box.function = optarg;
@@ -88,17 +85,12 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'P':
             if (jb_permit_add(&o->permit, optarg, err, sizeof(err)) != 0)
-                return bad("--permit-open", err);
+                return jb_cmdline_bad(&me, "--permit-open", err);
             break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        default:
-            return bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
         }
     }
-    if (optind < argc)
-        return bad(argv[optind], "unexpected argument");
+    if (status >= 0)
+        return status;
     o->box.permit = &o->permit;
     return -1;
 }
@@ -110,11 +102,12 @@ static int check(const struct opts *o, struct jb_box_request *br, struct jb_out_
     char err[JB_ERRLEN];
 
     if (jb_box_request_check(&o->box, br, &field, err, sizeof(err)) != 0)
-        return bad(field, err);
+        return jb_cmdline_bad(&me, field, err);
     if (o->outdir == NULL)
-        return bad("--out", "required (where the key, known_hosts and ssh_config go)");
+        return jb_cmdline_bad(&me, "--out",
+                              "required (where the key, known_hosts and ssh_config go)");
     if (jb_out_dir_check(o->outdir, od, err, sizeof(err)) != 0)
-        return bad("--out", err);
+        return jb_cmdline_bad(&me, "--out", err);
     return -1;
 }
 

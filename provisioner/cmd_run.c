@@ -8,6 +8,7 @@
 #include "stack/audit.h"
 #include "box.h"
 #include "stack/cleanfn.h"
+#include "cmdline.h"
 #include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
@@ -18,7 +19,6 @@
 #include "run_report.h"
 #include "aws/sfn.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +86,10 @@ static const char usage[] =
 
 struct run {
     int quiet;
+    char **command;             /* COMMAND and its arguments */
+    char path[PATH_MAX];        /* where COMMAND's program is */
+    long grace_s;               /* from a forwarded signal to SIGKILL */
+    const char *token;          /* --task-token; NULL: no Step Functions */
     const char *clean_function; /* NULL: a direct create */
     struct jb_box_create bc;
     struct jb_box_request br;
@@ -127,11 +131,10 @@ static void progress(void *ctx, const char *stage, const char *detail)
     run_report_tick(&r->rep);
 }
 
-static int bad(const char *field, const char *detail)
-{
-    fprintf(stderr, "jumpbox: %s: %s\n", field, detail);
-    return RUN_FAILED;
-}
+/* run speaks as "jumpbox" (stdout and the rest of stderr are COMMAND's),
+ * and its bad input is 125, apart from COMMAND's statuses. */
+static const struct jb_cmdline_cmd me = {"jumpbox", usage, RUN_FAILED,
+                                         JB_CMDLINE_SEE_HELP | JB_CMDLINE_OPERANDS, NULL};
 
 static int duration(const char *s, long min, long max, long *out, char *err, size_t errlen)
 {
@@ -342,46 +345,138 @@ struct run_args {
     struct jb_permit permit;
 };
 
-/* Everything validated before anything is made; -1 when good, else the
+/* The command line into a, r->quiet and r->command.  -1: go on; else the
+ * exit status (--help, or the bad input said). */
+static int parse(struct run *r, struct run_args *a, int argc, char **argv)
+{
+    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
+                                         {"function", required_argument, NULL, 'f'},
+                                         {"clean-function", required_argument, NULL, 'C'},
+                                         {"allow-cidr", required_argument, NULL, 'a'},
+                                         {"allow-my-ip", no_argument, NULL, 'M'},
+                                         {"ttl", required_argument, NULL, 't'},
+                                         {"stack-id", required_argument, NULL, 's'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {"requester", required_argument, NULL, 'r'},
+                                         {"ready-timeout", required_argument, NULL, 'R'},
+                                         {"grace", required_argument, NULL, 'g'},
+                                         {"permit-open", required_argument, NULL, 'P'},
+                                         {"task-token", required_argument, NULL, 'T'},
+                                         {"heartbeat", required_argument, NULL, 'H'},
+                                         {"keepalive", required_argument, NULL, 'K'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char err[JB_ERRLEN];
+    int c, status;
+
+    while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
+        switch (c) {
+        case 'm':
+            a->c.module = optarg;
+            a->module_given = 1;
+            break;
+        case 'f':
+            a->q.function = optarg;
+            break;
+        case 'C':
+            a->clean_function = optarg;
+            break;
+        case 'a':
+            a->c.allow_cidr = a->q.allow_cidr = optarg;
+            break;
+        case 'M':
+            a->q.allow_my_ip = 1;
+            break;
+        case 't':
+            a->c.ttl = optarg;
+            break;
+        case 's':
+            a->c.stack_id = optarg;
+            break;
+        case 'S':
+            a->c.state_url = optarg;
+            break;
+        case 'r':
+            a->c.requester = optarg;
+            break;
+        case 'R':
+            a->c.ready_timeout = optarg;
+            break;
+        case 'g':
+            a->grace = optarg;
+            break;
+        case 'P':
+            if (jb_permit_add(&a->permit, optarg, err, sizeof(err)) != 0)
+                return jb_cmdline_bad(&me, "--permit-open", err);
+            a->c.permit = a->q.permit = &a->permit;
+            break;
+        case 'T':
+            a->token = optarg;
+            break;
+        case 'H':
+            a->heartbeat = optarg;
+            break;
+        case 'K':
+            a->keepalive = optarg;
+            break;
+        case 'q':
+            r->quiet = 1;
+            break;
+        }
+    }
+    if (status >= 0)
+        return status;
+    if (optind >= argc)
+        return jb_cmdline_bad(&me, "COMMAND",
+                              "required (after --: the command to run with the box)");
+    r->command = argv + optind;
+    return -1;
+}
+
+/* The options, validated before anything is made; -1 when good, else the
  * exit status (the line already printed). */
-static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat)
+static int check_options(struct run *r, struct run_args *a, long *heartbeat)
 {
     const char *field;
     char err[JB_ERRLEN], cidr[JB_CIDR_MAX];
     int rc;
 
     if (a->q.function && a->module_given)
-        return bad("--function", "give either --function or --module, not both");
+        return jb_cmdline_bad(&me, "--function", "give either --function or --module, not both");
     if (a->q.function == NULL && a->clean_function)
-        return bad("--clean-function", "only with --function");
+        return jb_cmdline_bad(&me, "--clean-function", "only with --function");
     if (a->q.function && (a->c.stack_id || a->c.state_url || a->c.ready_timeout))
-        return bad(a->c.stack_id    ? "--stack-id"
-                   : a->c.state_url ? "--state"
-                                    : "--ready-timeout",
-                   "only with --module (the build function chooses it)");
+        return jb_cmdline_bad(&me,
+                              a->c.stack_id    ? "--stack-id"
+                              : a->c.state_url ? "--state"
+                                               : "--ready-timeout",
+                              "only with --module (the build function chooses it)");
     if (a->clean_function && jb_lambda_check_name(a->clean_function, err, sizeof(err)) != 0)
-        return bad("--clean-function", err);
-    if (duration(a->grace ? a->grace : "10s", 1, 3600, grace, err, sizeof(err)) != 0)
-        return bad("--grace", err);
+        return jb_cmdline_bad(&me, "--clean-function", err);
+    if (duration(a->grace ? a->grace : "10s", 1, 3600, &r->grace_s, err, sizeof(err)) != 0)
+        return jb_cmdline_bad(&me, "--grace", err);
     if (a->heartbeat && a->token == NULL)
-        return bad("--heartbeat", "only with --task-token");
+        return jb_cmdline_bad(&me, "--heartbeat", "only with --task-token");
     if (duration(a->heartbeat ? a->heartbeat : "60s", 1, 3600, heartbeat, err, sizeof(err)) != 0)
-        return bad("--heartbeat", err);
+        return jb_cmdline_bad(&me, "--heartbeat", err);
     if (a->token && jb_sfn_check_token(a->token, err, sizeof(err)) != 0) {
         fprintf(stderr, "jumpbox: %s\n", err); /* err names --task-token */
         return RUN_FAILED;
     }
+    r->token = a->token;
     if (a->q.function) {
         a->q.requester = a->c.requester;
         a->q.keepalive = a->keepalive ? a->keepalive : "5m";
         a->q.ttl = a->c.ttl;
         if (jb_box_request_check(&a->q, &r->br, &field, err, sizeof(err)) != 0)
-            return bad(field, err);
+            return jb_cmdline_bad(&me, field, err);
         r->clean_function = a->clean_function ? a->clean_function : "jumpbox-clean";
         return -1;
     }
     if (a->q.allow_my_ip && a->c.allow_cidr)
-        return bad("--allow-my-ip", "give either --allow-cidr or --allow-my-ip, not both");
+        return jb_cmdline_bad(&me, "--allow-my-ip",
+                              "give either --allow-cidr or --allow-my-ip, not both");
     if (a->q.allow_my_ip) {
         if (jb_box_my_ip(cidr, sizeof(cidr), err, sizeof(err)) != 0) {
             fprintf(stderr, "jumpbox: --allow-my-ip: %s\n", err);
@@ -394,7 +489,7 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
     rc = jb_box_create_check(&a->c, &r->bc, &field, err, sizeof(err));
     a->c.allow_cidr = NULL; /* cidr goes out of scope; bc holds its own copy */
     if (rc == JB_ERR_INVALID)
-        return bad(field, err);
+        return jb_cmdline_bad(&me, field, err);
     if (rc != 0) {
         fprintf(stderr, "jumpbox: %s\n", err);
         return RUN_FAILED;
@@ -402,8 +497,27 @@ static int check(struct run *r, struct run_args *a, long *grace, long *heartbeat
     return -1;
 }
 
-/* Gets the box and writes its files.  0, or -1 with the reason in err. */
-static int get_box(struct run *r, char *err, size_t errlen)
+/* COMMAND found, then the options; the Step Functions report set up.  -1
+ * when good, else the exit status (the line already printed). */
+static int check(struct run *r, struct run_args *a)
+{
+    long heartbeat = 0;
+    int rc;
+
+    jb_cli_elapsed();
+    if ((rc = find_command(r->command[0], r->path, sizeof(r->path))) != 0) {
+        fprintf(stderr, "jumpbox: COMMAND: %s: %s\n", r->command[0],
+                rc == RUN_NOT_FOUND ? "not found" : "not executable");
+        return rc;
+    }
+    if ((rc = check_options(r, a, &heartbeat)) >= 0)
+        return rc;
+    run_report_init(&r->rep, r->token, heartbeat);
+    return -1;
+}
+
+/* Makes the box and writes its files.  0, or -1 with the reason in err. */
+static int make_box(struct run *r, char *err, size_t errlen)
 {
     const char *field = NULL;
     int rc, refused = 0;
@@ -428,165 +542,67 @@ static int get_box(struct run *r, char *err, size_t errlen)
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* The private directory, the box in it, the timers armed.  0, or -1 with
+ * the failure said and reported; r->have_box tells whether a box is up to
+ * tear down all the same. */
+static int get_box(struct run *r)
 {
-    static const struct option opts[] = {{"module", required_argument, NULL, 'm'},
-                                         {"function", required_argument, NULL, 'f'},
-                                         {"clean-function", required_argument, NULL, 'C'},
-                                         {"allow-cidr", required_argument, NULL, 'a'},
-                                         {"allow-my-ip", no_argument, NULL, 'M'},
-                                         {"ttl", required_argument, NULL, 't'},
-                                         {"stack-id", required_argument, NULL, 's'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {"requester", required_argument, NULL, 'r'},
-                                         {"ready-timeout", required_argument, NULL, 'R'},
-                                         {"grace", required_argument, NULL, 'g'},
-                                         {"permit-open", required_argument, NULL, 'P'},
-                                         {"task-token", required_argument, NULL, 'T'},
-                                         {"heartbeat", required_argument, NULL, 'H'},
-                                         {"keepalive", required_argument, NULL, 'K'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct run_args a;
-    struct run *r;
-    struct jb_strv env = {0};
-    struct jb_proc_opts po;
     struct run_outcome oc = {0};
-    char err[JB_ERRLEN], path[PATH_MAX];
-    long grace = 0, heartbeat = 0;
-    int c, rc, status = RUN_FAILED, cmd_status = -1;
-    double started;
-
-    memset(&a, 0, sizeof(a));
-    if ((r = calloc(1, sizeof(*r))) == NULL) {
-        fputs("jumpbox: out of memory\n", stderr);
-        return RUN_FAILED;
-    }
-    r->ctx.audit_fd = -1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm':
-            a.c.module = optarg;
-            a.module_given = 1;
-            break;
-        case 'f':
-            a.q.function = optarg;
-            break;
-        case 'C':
-            a.clean_function = optarg;
-            break;
-        case 'a':
-            a.c.allow_cidr = a.q.allow_cidr = optarg;
-            break;
-        case 'M':
-            a.q.allow_my_ip = 1;
-            break;
-        case 't':
-            a.c.ttl = optarg;
-            break;
-        case 's':
-            a.c.stack_id = optarg;
-            break;
-        case 'S':
-            a.c.state_url = optarg;
-            break;
-        case 'r':
-            a.c.requester = optarg;
-            break;
-        case 'R':
-            a.c.ready_timeout = optarg;
-            break;
-        case 'g':
-            a.grace = optarg;
-            break;
-        case 'P':
-            if (jb_permit_add(&a.permit, optarg, err, sizeof(err)) != 0) {
-                status = bad("--permit-open", err);
-                goto out;
-            }
-            a.c.permit = a.q.permit = &a.permit;
-            break;
-        case 'T':
-            a.token = optarg;
-            break;
-        case 'H':
-            a.heartbeat = optarg;
-            break;
-        case 'K':
-            a.keepalive = optarg;
-            break;
-        case 'q':
-            r->quiet = 1;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            status = 0;
-            goto out;
-        default:
-            status = bad(argv[optind - 1], "unknown option, or its value is missing (see --help)");
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        status = bad("COMMAND", "required (after --: the command to run with the box)");
-        goto out;
-    }
-    jb_cli_elapsed();
-    if ((rc = find_command(argv[optind], path, sizeof(path))) != 0) {
-        fprintf(stderr, "jumpbox: COMMAND: %s: %s\n", argv[optind],
-                rc == RUN_NOT_FOUND ? "not found" : "not executable");
-        status = rc;
-        goto out;
-    }
-    if ((rc = check(r, &a, &grace, &heartbeat)) >= 0) {
-        status = rc;
-        goto out;
-    }
-    run_report_init(&r->rep, a.token, heartbeat);
+    char err[JB_ERRLEN];
+    long ka;
 
     jb_cli_catch_signals();
     if (make_dir(r, err, sizeof(err)) != 0) {
         fprintf(stderr, "jumpbox: private directory: %s\n", err);
         oc.why = err;
         run_report_end(&r->rep, &oc);
-        goto out;
+        return -1;
     }
-    if (get_box(r, err, sizeof(err)) != 0) {
+    if (make_box(r, err, sizeof(err)) != 0) {
         fprintf(stderr, "jumpbox: no box: %s\n", err);
         oc.why = err;
         run_report_end(&r->rep, &oc);
-        if (r->have_box)
-            goto down;
-        goto out;
+        return -1;
     }
     set_expiry(r, r->res.lease.expires_at);
     /* Four heartbeats a keep-alive: three may fail before the box ends. */
-    {
-        long ka = r->clean_function ? r->br.keepalive_s : r->res.lease.keepalive_s;
-        if (ka > 0) {
-            r->beat_every = ka / 4 > 2 ? ka / 4 : 2;
-            r->next_beat = time(NULL) + r->beat_every;
-        }
+    ka = r->clean_function ? r->br.keepalive_s : r->res.lease.keepalive_s;
+    if (ka > 0) {
+        r->beat_every = ka / 4 > 2 ? ka / 4 : 2;
+        r->next_beat = time(NULL) + r->beat_every;
     }
-    say(r, "box %s ready; running %s", r->res.lease.stack_id, argv[optind]);
+    say(r, "box %s ready; running %s", r->res.lease.stack_id, r->command[0]);
+    return 0;
+}
+
+/* COMMAND with the box, its end reported.  Its exit status, or -1 when
+ * it did not run or the report of its end failed (the line printed). */
+static int run_command(struct run *r)
+{
+    struct run_outcome oc = {0};
+    struct jb_strv env = {0};
+    struct jb_proc_opts po;
+    char err[JB_ERRLEN];
+    int rc, cmd_status = -1;
+    double started;
+
     oc.stack_id = r->res.lease.stack_id;
     if (command_env(r, &env) != 0) {
         fputs("jumpbox: out of memory\n", stderr);
-        goto down;
+        jb_strv_free(&env);
+        return -1;
     }
     memset(&po, 0, sizeof(po));
-    po.path = path;
-    po.argv = argv + optind;
+    po.path = r->path;
+    po.argv = r->command;
     po.envp = env.v;
     po.foreground = 1;
     po.ignored = &jb_cli_ignored;
     po.cancel = &jb_cli_stop;
     po.cancel_forward = 1;
-    po.kill_grace_ms = (int)grace * 1000;
+    po.kill_grace_ms = (int)r->grace_s * 1000;
     po.tick = tick;
-    po.output = a.token ? pump_output : NULL;
+    po.output = r->token ? pump_output : NULL;
     po.cb_ctx = r;
     started = jb_cli_elapsed();
     if (jb_cli_stop) {
@@ -597,6 +613,7 @@ int cmd_run(int argc, char **argv)
         if (rc != 0 && rc != JB_ERR_CANCELLED)
             fprintf(stderr, "jumpbox: COMMAND: %s\n", err);
     }
+    jb_strv_free(&env);
     oc.duration_s = jb_cli_elapsed() - started;
     oc.status = cmd_status;
     oc.signal = (int)jb_cli_stop;
@@ -612,16 +629,33 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "jumpbox: COMMAND exited with status %d\n", cmd_status);
         cmd_status = -1;
     }
-down:
-    if (teardown(r) != 0) {
-        if (cmd_status >= 0)
-            fprintf(stderr, "jumpbox: COMMAND exited with status %d\n", cmd_status);
-        cmd_status = -1;
+    return cmd_status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_args a;
+    struct run *r;
+    int status, cmd_status = -1;
+
+    memset(&a, 0, sizeof(a));
+    if ((r = calloc(1, sizeof(*r))) == NULL) {
+        fputs("jumpbox: out of memory\n", stderr);
+        return RUN_FAILED;
     }
-    status = cmd_status >= 0 ? cmd_status : RUN_FAILED;
-out:
+    r->ctx.audit_fd = -1;
+    if ((status = parse(r, &a, argc, argv)) < 0 && (status = check(r, &a)) < 0) {
+        if (get_box(r) == 0)
+            cmd_status = run_command(r);
+        /* However COMMAND ended, or the making of the box failed. */
+        if (r->have_box && teardown(r) != 0) {
+            if (cmd_status >= 0)
+                fprintf(stderr, "jumpbox: COMMAND exited with status %d\n", cmd_status);
+            cmd_status = -1;
+        }
+        status = cmd_status >= 0 ? cmd_status : RUN_FAILED;
+    }
     remove_dir(r);
-    jb_strv_free(&env);
     jb_create_result_clear(&r->res);
     jb_log_close(r->ctx.audit_fd);
     cJSON_Delete((cJSON *)r->ctx.origin);
