@@ -5,6 +5,7 @@
  *                                                with no lease (lib/stack/reap.h) */
 #include "cmd.h"
 
+#include "base/clock.h"
 #include "stack/audit.h"
 #include "base/err.h"
 #include "lambda/lambdafn.h"
@@ -91,7 +92,7 @@ static int do_destroy(struct jb_stack_ctx *ctx, const cJSON *ev, char **response
     rc = jb_stack_owner_check(ctx->state, stack_id, token, err, sizeof(err));
     if (rc == JB_ERR_AUTH) {
         const char *kv[] = {"detail", "wrong teardown token, or no such stack", NULL, NULL};
-        jb_log_event(ctx->audit_fd, "destroy.denied", stack_id, kv);
+        jb_log_event(ctx->event_fd, "destroy.denied", stack_id, kv);
         return jb_handler_fail(e, JB_FN_DENIED, "%s", err);
     }
     if (rc != 0)
@@ -115,7 +116,7 @@ static int do_sweep(const struct clean_cfg *c, struct jb_stack_ctx *ctx,
     size_t failed = 0;
     cJSON *res;
 
-    if (jb_fn_reserve_ms(inv->deadline_ms, jb_runtime_now_ms(), &reserve, err, sizeof(err)) != 0)
+    if (jb_fn_reserve_ms(inv->deadline_ms, jb_clock_unix_ms(), &reserve, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     /* No new destroy starts inside the reserve: a started one must finish. */
     res = sweep_run(ctx, c->parallel, NULL, inv->deadline_ms - reserve, &failed, err, sizeof(err));
@@ -149,7 +150,7 @@ static int do_reap(const struct clean_cfg *c, struct jb_stack_ctx *ctx, const cJ
     size_t failed = 0;
     cJSON *res = NULL;
 
-    if (jb_fn_reserve_ms(inv->deadline_ms, jb_runtime_now_ms(), &reserve, err, sizeof(err)) != 0)
+    if (jb_fn_reserve_ms(inv->deadline_ms, jb_clock_unix_ms(), &reserve, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     o.dry_run = cJSON_IsTrue(dry);
     o.stop_ms = inv->deadline_ms - reserve;
@@ -175,7 +176,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     int rc = -1;
 
     memset(&ctx, 0, sizeof(ctx));
-    ctx.audit_fd = -1;
+    ctx.event_fd = -1;
     if (jb_fn_event(inv, allowed, &ev, e) != 0 || jb_fn_str(ev, "action", 1, &action, e) != 0)
         goto out;
     if (strcmp(action, "destroy") != 0 && strcmp(action, "sweep") != 0 &&
@@ -214,7 +215,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.cancel = NULL; /* a destroy, once started, is not cut short */
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
-    ctx.audit_fd = jb_log_open(c->work_root);
+    ctx.event_fd = jb_log_open(c->work_root);
     ctx.origin = origin = jb_audit_origin("clean-function", inv->function_arn, inv->request_id);
     if (origin)
         cJSON_AddStringToObject(origin, "action", action);
@@ -225,7 +226,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     else
         rc = do_destroy(&ctx, ev, response, e);
 out:
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete(origin);
     cJSON_Delete(ev);
     return rc;

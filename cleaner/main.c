@@ -100,14 +100,14 @@ int cmd_setup(const struct jb_cmdline_cmd *me, const struct cmd_opts *o, struct 
     /* A destroy is not cancelled half-way: a signal is noted, not obeyed. */
     ctx->cancel = NULL;
     ctx->progress = cmd_progress;
-    ctx->audit_fd = jb_log_open(root);
+    ctx->event_fd = jb_log_open(root);
     ctx->origin = jb_audit_origin("cli", NULL, NULL); /* freed by cmd_done() */
     return -1;
 }
 
 void cmd_done(struct jb_stack_ctx *ctx)
 {
-    jb_log_close(ctx->audit_fd);
+    jb_log_close(ctx->event_fd);
     cJSON_Delete((cJSON *)ctx->origin);
     ctx->origin = NULL;
 }

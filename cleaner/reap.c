@@ -99,10 +99,10 @@ int cmd_reap(int argc, char **argv)
      * must exist before the log is opened. */
     if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
         return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
-    ctx.audit_fd = dry ? -1 : jb_log_open(root);
+    ctx.event_fd = dry ? -1 : jb_log_open(root);
     ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete(origin);
     if (rc != 0) {
         fprintf(stderr, "cleaner reap: %s\n", err);

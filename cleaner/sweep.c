@@ -3,6 +3,7 @@
  * own slot, and a crash in one can't take the others down. */
 #include "cmd.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "cmdline.h"
 #include "stack/cli.h"
@@ -111,7 +112,7 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
             items[i] = cJSON_CreateObject();
             cJSON_AddStringToObject(items[i], "stack_id", ls[i].stack_id);
             cJSON_AddItemToArray(arr, items[i]);
-            if ((stop && *stop) || (stop_ms > 0 && jb_runtime_now_ms() >= stop_ms)) {
+            if ((stop && *stop) || (stop_ms > 0 && jb_clock_unix_ms() >= stop_ms)) {
                 cJSON_AddStringToObject(items[i], "result", "skipped");
                 skipped++;
                 continue;

@@ -1,3 +1,6 @@
+/* jumpbox-localbox up/down (box.h): sshd on 127.0.0.1 with the stack's
+ * config and keys, the TTL timer forked beside it, and a down that stops
+ * both, by pid file or, when one is lost, by their exact arguments. */
 #include "box.h"
 
 #include "stack/audit.h"

@@ -35,7 +35,7 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
                         const char **field, char *err, size_t errlen);
 
 /* A stack context for bc's state, with the audit log open (jb_log_close
- * its audit_fd); cancel and progress as given. */
+ * its event_fd); cancel and progress as given. */
 void jb_box_stack_ctx(struct jb_box_create *bc, struct jb_stack_ctx *ctx,
                       volatile sig_atomic_t *cancel, jb_progress_fn progress, void *pctx);
 

@@ -141,7 +141,7 @@ void jb_box_stack_ctx(struct jb_box_create *bc, struct jb_stack_ctx *ctx,
     ctx->cancel = cancel;
     ctx->progress = progress;
     ctx->progress_ctx = pctx;
-    ctx->audit_fd = jb_log_open(bc->work_root);
+    ctx->event_fd = jb_log_open(bc->work_root);
 }
 
 int jb_box_create_make(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,

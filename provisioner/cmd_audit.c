@@ -1,3 +1,6 @@
+/* provisioner audit: the durable audit records (stack/audit) as JSON lines,
+ * filtered by stack and time; a record that cannot be read is counted, not
+ * fatal. */
 #include "cmd.h"
 
 #include "stack/audit.h"

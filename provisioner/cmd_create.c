@@ -1,3 +1,5 @@
+/* provisioner create: options checked before anything is made, then a box
+ * made here (box_create.c) and printed or written to --out (out.c). */
 #include "cmd.h"
 
 #include "box.h"
@@ -213,7 +215,7 @@ int cmd_create(int argc, char **argv)
         status = hand_out(&ctx, &bc, &res, o.outdir, &od);
 
     jb_create_result_clear(&res);
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete(origin);
     return status;
 }

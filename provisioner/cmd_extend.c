@@ -169,7 +169,7 @@ int cmd_extend(int argc, char **argv)
     memset(&ctx, 0, sizeof(ctx));
     memset(&l, 0, sizeof(l));
     ctx.state = &st;
-    ctx.audit_fd =
+    ctx.event_fd =
         jb_work_root(work_root, sizeof(work_root), NULL, 0) == 0 ? jb_log_open(work_root) : -1;
     ctx.origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_stack_extend(&ctx, stack_id, ttl_s, &l, &previous, err, sizeof(err));
@@ -182,7 +182,7 @@ int cmd_extend(int argc, char **argv)
         status = print(&l, previous);
     }
     jb_lease_clear(&l);
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete((cJSON *)ctx.origin);
     return status;
 }

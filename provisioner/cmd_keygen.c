@@ -1,3 +1,5 @@
+/* provisioner keygen: an Ed25519 keypair in OpenSSH's formats, written
+ * 0600 with O_EXCL; the private key never passes through stdout. */
 #include "cmd.h"
 
 #include "base/err.h"

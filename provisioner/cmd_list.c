@@ -1,3 +1,4 @@
+/* provisioner list: the leases of a state location as one JSON array. */
 #include "cmd.h"
 
 #include "cmdline.h"

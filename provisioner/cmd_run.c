@@ -643,7 +643,7 @@ int cmd_run(int argc, char **argv)
         fputs("jumpbox: out of memory\n", stderr);
         return RUN_FAILED;
     }
-    r->ctx.audit_fd = -1;
+    r->ctx.event_fd = -1;
     if ((status = parse(r, &a, argc, argv)) < 0 && (status = check(r, &a)) < 0) {
         if (get_box(r) == 0)
             cmd_status = run_command(r);
@@ -657,7 +657,7 @@ int cmd_run(int argc, char **argv)
     }
     remove_dir(r);
     jb_create_result_clear(&r->res);
-    jb_log_close(r->ctx.audit_fd);
+    jb_log_close(r->ctx.event_fd);
     cJSON_Delete((cJSON *)r->ctx.origin);
     free(r);
     return status;

@@ -3,6 +3,7 @@
  * function's environment, never from the event. */
 #include "cmd.h"
 
+#include "base/clock.h"
 #include "stack/audit.h"
 #include "base/err.h"
 #include "lambda/lambdafn.h"
@@ -257,14 +258,14 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     struct jb_watchdog wd = {0};
     struct build_req r;
     char err[JB_ERRLEN], stack_id[16];
-    long long now = jb_runtime_now_ms(), reserve = 0;
+    long long now = jb_clock_unix_ms(), reserve = 0;
     cJSON *ev = NULL, *origin = NULL;
     const cJSON *action;
     int rc, status = -1;
 
     memset(&res, 0, sizeof(res));
     memset(&ctx, 0, sizeof(ctx));
-    ctx.audit_fd = -1;
+    ctx.event_fd = -1;
     if (jb_fn_event(inv, allowed, &ev, e) != 0)
         goto out;
     action = cJSON_GetObjectItemCaseSensitive(ev, "action");
@@ -288,7 +289,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.progress_ctx = stack_id;
-    ctx.audit_fd = jb_log_open(c->work_root);
+    ctx.event_fd = jb_log_open(c->work_root);
     ctx.origin = origin = jb_audit_origin("build-function", inv->function_arn, inv->request_id);
     memset(&req, 0, sizeof(req));
     req.module = c->module;
@@ -330,7 +331,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     status = 0;
 out:
     jb_create_result_clear(&res);
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete(origin);
     cJSON_Delete(ev);
     return status;

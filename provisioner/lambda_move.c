@@ -49,7 +49,7 @@ static int owner(const struct jb_stack_ctx *ctx, const char *stack_id, const cha
     if (rc == JB_ERR_AUTH) {
         const char *kv[] = {
             "detail", "wrong teardown token, or no such stack", "action", action, NULL, NULL};
-        jb_log_event(ctx->audit_fd, "move.denied", stack_id, kv);
+        jb_log_event(ctx->event_fd, "move.denied", stack_id, kv);
         return jb_handler_fail(e, JB_FN_DENIED, "%s", err);
     }
     if (rc != 0)
@@ -73,7 +73,7 @@ int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *
 
     memset(&ctx, 0, sizeof(ctx));
     memset(&l, 0, sizeof(l));
-    ctx.audit_fd = -1;
+    ctx.event_fd = -1;
     for (int i = 0; create_only[i]; i++)
         if (cJSON_GetObjectItemCaseSensitive(ev, create_only[i]))
             return jb_handler_fail(e, JB_FN_INVALID, "%s: not used by %s", create_only[i], action);
@@ -93,7 +93,7 @@ int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *
     if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     ctx.state = &st;
-    ctx.audit_fd = jb_log_open(work_root);
+    ctx.event_fd = jb_log_open(work_root);
     ctx.origin = origin = jb_audit_origin("build-function", inv->function_arn, inv->request_id);
     if (origin)
         cJSON_AddStringToObject(origin, "action", action);
@@ -112,7 +112,7 @@ int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *
         status = 0;
 out:
     jb_lease_clear(&l);
-    jb_log_close(ctx.audit_fd);
+    jb_log_close(ctx.event_fd);
     cJSON_Delete(origin);
     return status;
 }

@@ -1,3 +1,6 @@
+/* What create, request and run hand back (out.h): the JSON result and the
+ * --out directory's files, each made with O_EXCL so a second run sharing
+ * the directory cannot mix its files with the winner's. */
 #include "out.h"
 
 #include "base/err.h"

@@ -1,3 +1,5 @@
+/* provisioner run's Step Functions callbacks (run_report.h): heartbeats on
+ * a timer while the job runs, then success or failure with the task token. */
 #include "run_report.h"
 
 #include "base/clock.h"

@@ -11,7 +11,8 @@ layer stands on (LAYERS), written with the layer ("base/err.h").  Modules
 (a header and the .c files that implement it; X_int.h is private to X) may
 not include each other in a circle.  Standard library only.
 
-And the habits issue 25 asked for, kept: every lib/ .c file opens with a
+And the habits issue 25 asked for, kept: every .c file of lib/ and of the
+programs opens with a
 comment saying what it holds; time that passes is read through base/clock
 (jb_clock_mono_ms), never a CLOCK_MONOTONIC of its own; secrets are wiped
 through base/secret (jb_secret_wipe), not OPENSSL_cleanse, explicit_bzero or
@@ -168,15 +169,19 @@ ONE_PLACE = {
 }
 
 
+PROGRAMS = ("common", "provisioner", "cleaner", "localbox")
+
+
 def check_habits():
     problems = []
-    for p in sorted(LIB.rglob("*.c")):
+    programs = [p for d in PROGRAMS for p in (ROOT / d).glob("*.c")]
+    for p in sorted(LIB.rglob("*.c")) + sorted(programs):
         rel = p.relative_to(ROOT)
         text = p.read_text()
         if not text.lstrip().startswith("/*"):
             problems.append(f"{rel}: opens with no comment saying what the file holds")
         for pattern, (home, instead) in ONE_PLACE.items():
-            if str(p.relative_to(LIB)) != home and pattern.search(text):
+            if str(p.relative_to(ROOT)) != "lib/" + home and pattern.search(text):
                 problems.append(f"{rel}: {pattern.search(text).group(0).rstrip('(')}: "
                                 f"use {instead}")
     return problems

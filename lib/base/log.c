@@ -1,4 +1,4 @@
-/* The local audit trail (log.h): one JSON line per event, each line one
+/* The local event log (log.h): one JSON line per event, each line one
  * write(2) on an O_APPEND descriptor, so lines of several processes do not
  * interleave. */
 #include "base/log.h"

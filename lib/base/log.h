@@ -1,5 +1,7 @@
-/* The audit trail: one JSON object a line, appended to a file (or a stream
- * such as Lambda's stdout).  Never holds a secret: only names, times and ids. */
+/* The local event log: one JSON object a line, appended to a file (or a
+ * stream such as Lambda's stdout).  Never holds a secret: only names, times
+ * and ids.  (Its file keeps its old name, JUMPBOX_AUDIT_LOG / audit.log;
+ * "audit" in the code means the durable records of stack/audit.) */
 #ifndef JB_LOG_H
 #define JB_LOG_H
 
@@ -12,7 +14,7 @@ int jb_log_open(const char *work_root);
 void jb_log_close(int fd);
 
 /* {"time":…,"event":…,"stack_id":…, then each key/value pair in kv (NULL-
- * terminated, values as strings)}.  Best effort: the audit line must never
+ * terminated, values as strings)}.  Best effort: the line must never
  * turn a good create or destroy into a failure. */
 void jb_log_event(int fd, const char *event, const char *stack_id, const char *const *kv);
 

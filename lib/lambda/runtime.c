@@ -29,11 +29,6 @@
 #define POST_TIMEOUT_MS 30000L
 #define CONNECT_TIMEOUT_MS 10000L
 
-long long jb_runtime_now_ms(void)
-{
-    return jb_clock_unix_ms();
-}
-
 int jb_handler_fail(struct jb_handler_error *e, const char *type, const char *fmt, ...)
 {
     va_list ap;
@@ -215,7 +210,7 @@ static int read_answer(int fd, long long stop_ms, struct jb_strbuf *b)
     char chunk[65536];
 
     for (;;) {
-        long long left = stop_ms - jb_runtime_now_ms();
+        long long left = stop_ms - jb_clock_unix_ms();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int r;
         ssize_t n;
@@ -267,7 +262,7 @@ static void invoke(const struct jb_runtime *rt, const struct jb_invocation *inv)
     int fds[2], timed_out, wstatus = 0;
     pid_t pid;
 
-    if (stop <= jb_runtime_now_ms()) {
+    if (stop <= jb_clock_unix_ms()) {
         respond(rt, inv, "Runtime.DeadlineExceeded",
                 "the deadline had passed before the handler could start", NULL, 0);
         return;

@@ -57,7 +57,4 @@ int jb_runtime_run(const struct jb_runtime *rt, char *err, size_t errlen);
 int jb_runtime_init_error(const char *api, const char *type, const char *message, char *err,
                           size_t errlen);
 
-/* Wall clock in Unix milliseconds, the deadline's unit. */
-long long jb_runtime_now_ms(void);
-
 #endif

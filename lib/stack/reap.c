@@ -173,7 +173,7 @@ static void fail(struct reaper *R, struct item *it, const char *error)
 
     it->candidate = 0;
     result(R, it, "failed", "error", error);
-    jb_log_event(R->ctx->audit_fd, "reap.failed", it->stack, kv);
+    jb_log_event(R->ctx->event_fd, "reap.failed", it->stack, kv);
     record(R, it, "failed", error);
     if (R->ctx->progress)
         R->ctx->progress((void *)(it->stack ? it->stack : "-"), "reap failed", error);
@@ -368,7 +368,7 @@ static void wait_terminated(struct reaper *R)
                                 NULL,         NULL};
             cJSON_ReplaceItemInObject(it->entry, "state", cJSON_CreateString("terminated"));
             result(R, it, "reaped", NULL, NULL);
-            jb_log_event(R->ctx->audit_fd, "reap.terminated", it->stack, kv);
+            jb_log_event(R->ctx->event_fd, "reap.terminated", it->stack, kv);
             record(R, it, "terminated", NULL);
             continue;
         }
@@ -416,7 +416,7 @@ static void delete_group(struct reaper *R, struct item *it)
     const char *kv[] = {"resource", it->r->id, "expires_at", jb_ec2_tag_value(it->r, TAG_EXPIRES),
                         NULL,       NULL};
     result(R, it, "reaped", NULL, NULL);
-    jb_log_event(R->ctx->audit_fd, "reap.deleted", it->stack, kv);
+    jb_log_event(R->ctx->event_fd, "reap.deleted", it->stack, kv);
     record(R, it, "deleted", NULL);
 }
 

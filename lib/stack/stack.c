@@ -74,7 +74,7 @@ int jb_stack_tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_pa
     return jb_tf_init(tf, jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S), err, errlen);
 }
 
-void jb_stack_audit(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
+void jb_stack_event(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
                     const char *detail)
 {
     char expires[JB_RFC3339_LEN];
@@ -82,7 +82,7 @@ void jb_stack_audit(const struct jb_stack_ctx *ctx, const char *event, const str
                         expires,  "detail",  detail ? detail : "", NULL,         NULL};
 
     jb_format_rfc3339(l->expires_at, expires);
-    jb_log_event(ctx->audit_fd, event, l->stack_id, kv);
+    jb_log_event(ctx->event_fd, event, l->stack_id, kv);
 }
 
 int jb_stack_record(const struct jb_stack_ctx *ctx, const char *stack_id, const char *event,
@@ -102,7 +102,7 @@ int jb_stack_record(const struct jb_stack_ctx *ctx, const char *stack_id, const 
         snprintf(msg, sizeof(msg), "warning: the audit record %s was not written: %s", event,
                  detail);
         jb_stack_progress(ctx, "audit", msg);
-        jb_log_event(ctx->audit_fd, "audit.failed", stack_id, kv);
+        jb_log_event(ctx->event_fd, "audit.failed", stack_id, kv);
         jb_err(err, errlen, rc, "audit record %s: %s", event, detail);
     }
     return rc;

@@ -32,7 +32,7 @@ struct jb_stack_ctx {
     volatile sig_atomic_t *cancel;
     jb_progress_fn progress;
     void *progress_ctx;
-    int audit_fd; /* -1: none */
+    int event_fd; /* the local event log (base/log); -1: none */
     int sweep;    /* destroy only a lease the sweeper may take, as read at the time */
     time_t until; /* 0, or when this process ends at the latest (a Lambda invocation's
                      deadline): the lease's deadline is never later */

@@ -309,7 +309,7 @@ static int write_lease(struct create *c)
     if ((rc = jb_lease_create(c->ctx->state, l, c->err, c->errlen)) != 0)
         return rc;
     c->lease_made = c->res->began = 1;
-    jb_stack_audit(c->ctx, "create.start", l, NULL);
+    jb_stack_event(c->ctx, "create.start", l, NULL);
     return record_create(c->ctx, req, c->res, c->err, c->errlen);
 }
 
@@ -423,7 +423,7 @@ static int mark_ready(struct create *c)
      * deadline; with one, the box must learn it before it matters. */
     if (l->keepalive_s > 0 && (rc = jb_deadline_publish(c->ctx->state, l, c->err, c->errlen)) != 0)
         return rc;
-    jb_stack_audit(c->ctx, "create.ready", l, c->where);
+    jb_stack_event(c->ctx, "create.ready", l, c->where);
     o = cJSON_CreateObject();
     if (o &&
         (!jb_stack_add_str(o, "host", l->host) || !cJSON_AddNumberToObject(o, "port", l->port) ||
@@ -490,7 +490,7 @@ static void rollback(struct create *c)
     cJSON *o;
 
     snprintf(why, sizeof(why), "%s", c->err ? c->err : "");
-    jb_stack_audit(c->ctx, "create.failed", l, why);
+    jb_stack_event(c->ctx, "create.failed", l, why);
     o = cJSON_CreateObject();
     if (o &&
         (!jb_stack_add_str(o, "error", why) ||

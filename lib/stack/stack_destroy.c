@@ -101,7 +101,7 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
 
 static void audit_gone(const struct jb_stack_ctx *ctx, const struct jb_lease *l)
 {
-    jb_stack_audit(ctx, "destroy.already_gone", l, "another process destroyed the stack first");
+    jb_stack_event(ctx, "destroy.already_gone", l, "another process destroyed the stack first");
 }
 
 /* Marks the lease failed and expired, for the sweeper to take at once.
@@ -151,7 +151,7 @@ static enum jb_stack_fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struc
     if (f == JB_FATE_GONE)
         audit_gone(ctx, l);
     else
-        jb_stack_audit(ctx, "destroy.failed", l, why);
+        jb_stack_event(ctx, "destroy.failed", l, why);
     return f;
 }
 
@@ -214,7 +214,7 @@ int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct j
         jb_deadline_remove(ctx->state, l, NULL, 0);
     if (rc == 0 && (rc = jb_lease_purge(ctx->state, l->stack_id, err, errlen)) == 0) {
         jb_rm_tree(p->workdir, NULL, 0);
-        jb_stack_audit(ctx, "destroy.done", l, NULL);
+        jb_stack_event(ctx, "destroy.done", l, NULL);
         return 0;
     }
     /* Any machine's next destroy must find the state Terraform could not
@@ -311,7 +311,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
         goto out;
     {
         const char *kv[] = {"reason", reason ? reason : "request", NULL, NULL};
-        jb_log_event(ctx->audit_fd, "destroy.start", stack_id, kv);
+        jb_log_event(ctx->event_fd, "destroy.start", stack_id, kv);
     }
     rc = jb_stack_tf_prepare(ctx, &paths, stack_id, l.vars, &tf, err, errlen);
     if (rc != 0) {

@@ -98,7 +98,7 @@ static void logged(const struct jb_stack_ctx *ctx, const char *event, const char
                    const char *id)
 {
     const char *kv[] = {"resource", id, NULL, NULL};
-    jb_log_event(ctx->audit_fd, event, stack_id, kv);
+    jb_log_event(ctx->event_fd, event, stack_id, kv);
 }
 
 int jb_stack_ec2_terminate(const struct jb_stack_ctx *ctx, const char *stack_id, char *err,

@@ -120,7 +120,7 @@ int jb_stack_extend(const struct jb_stack_ctx *ctx, const char *stack_id, long t
     jb_format_rfc3339(l->max_until, cap);
     {
         const char *kv[] = {"previous_expires_at", before, "expires_at", after, NULL, NULL};
-        jb_log_event(ctx->audit_fd, "extend", stack_id, kv);
+        jb_log_event(ctx->event_fd, "extend", stack_id, kv);
     }
     o = cJSON_CreateObject();
     if (o && (!jb_stack_add_str(o, "previous_expires_at", before) ||

@@ -36,8 +36,9 @@ void jb_stack_progress(const struct jb_stack_ctx *ctx, const char *stage, const 
 /* 1 when added, 0 when out of memory. */
 int jb_stack_add_str(cJSON *o, const char *k, const char *v);
 
-/* A line in the local audit log about the lease's stack. */
-void jb_stack_audit(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
+/* A line in the local event log (base/log) about the lease's stack; the
+ * durable records are stack/audit's. */
+void jb_stack_event(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,
                     const char *detail);
 
 /* A durable record (audit.h); rec is consumed.  A failure is a warning

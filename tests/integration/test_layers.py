@@ -13,8 +13,8 @@ LAYERS = ROOT / "tests" / "layers.py"
 
 @pytest.fixture
 def tree(tmp_path):
-    shutil.copytree(ROOT / "lib", tmp_path / "lib")
-    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    for d in ("lib", "docs", "common", "provisioner", "cleaner", "localbox"):
+        shutil.copytree(ROOT / d, tmp_path / d)
     return tmp_path
 
 
@@ -99,7 +99,10 @@ def test_a_clock_or_a_wipe_of_its_own_fails(tree):
     edit(tree / "lib/stack/ssh.c", "#include <unistd.h>\n",
          "#include <unistd.h>\nstatic int mono = CLOCK_MONOTONIC;\n")
     edit(tree / "lib/net/http.c", "jb_secret_wipe(", "OPENSSL_cleanse(")
+    edit(tree / "localbox/box.c", "#include <unistd.h>\n",
+         "#include <unistd.h>\nstatic int mono = CLOCK_MONOTONIC;\n")
     r = check(tree)
     assert r.returncode == 1
     assert "lib/stack/ssh.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
     assert "lib/net/http.c: OPENSSL_cleanse: use jb_secret_wipe (base/secret.h)" in r.stderr
+    assert "localbox/box.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
