@@ -5,6 +5,7 @@
 #include "base/secret.h"
 #include "stack/audit.h"
 #include "base/err.h"
+#include "base/fsutil.h"
 #include "base/log.h"
 #include "base/parse.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -20,6 +22,8 @@ extern char **environ;
 #define DEADLINE_SLACK_S 60
 /* ... and from a Lambda invocation's end, which Lambda itself enforces. */
 #define UNTIL_SLACK_S 5
+/* In Terraform's data dir: what the last good init there was for. */
+#define INIT_STAMP "jumpbox-init"
 
 int jb_stack_tf_deadline(int dflt)
 {
@@ -59,19 +63,73 @@ int jb_stack_add_str(cJSON *o, const char *k, const char *v)
     return cJSON_AddStringToObject(o, k, v) != NULL;
 }
 
+/* What an init was for: the root configuration it read and the Terraform
+ * and providers it used, hashed.  -1 when main.tf.json cannot be read. */
+static int init_stamp(const struct jb_stack_paths *p, const struct jb_tf *tf,
+                      char out[crypto_hash_sha256_BYTES * 2 + 1])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    char path[PATH_MAX], *root = NULL;
+    size_t len = 0;
+
+    if (jb_path_join(path, sizeof(path), p->workdir, "main.tf.json") != 0 ||
+        jb_file_read(path, 1024 * 1024, &root, &len, NULL, 0) != 0)
+        return -1;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)root, len);
+    crypto_hash_sha256_update(&st, (const unsigned char *)tf->bin, strlen(tf->bin) + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)tf->plugin_dir,
+                              strlen(tf->plugin_dir) + 1);
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2hex(out, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof(h));
+    free(root);
+    return 0;
+}
+
+static int stamp_path(const struct jb_stack_paths *p, char *path, size_t len)
+{
+    return snprintf(path, len, "%s/.terraform/" INIT_STAMP, p->workdir) < (int)len ? 0 : -1;
+}
+
+void jb_stack_tf_forget_init(const struct jb_stack_paths *p)
+{
+    char path[PATH_MAX];
+
+    if (stamp_path(p, path, sizeof(path)) == 0)
+        unlink(path);
+}
+
 int jb_stack_tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
                         const char *stack_id, const cJSON *vars, struct jb_tf *tf, char *err,
                         size_t errlen)
 {
-    int rc;
+    char want[crypto_hash_sha256_BYTES * 2 + 1], path[PATH_MAX], *had = NULL;
+    int rc, stamped;
 
     if ((rc = jb_stack_write_root(p, ctx->state, stack_id, vars, err, errlen)) != 0)
         return rc;
     if ((rc = jb_tf_open(tf, p->workdir, p->log, environ, err, errlen)) != 0)
         return rc;
     tf->cancel = ctx->cancel;
+    /* One init per work dir and configuration: a rollback, or a destroy on
+     * the machine that made the stack, finds the dir its create initialised
+     * (the stamp says for what) and skips the second Terraform process.  A
+     * teardown that fails forgets the stamp, so the retry inits afresh. */
+    stamped = init_stamp(p, tf, want) == 0 && stamp_path(p, path, sizeof(path)) == 0;
+    if (stamped && jb_file_read(path, 128, &had, NULL, NULL, 0) == 0 && strcmp(had, want) == 0) {
+        free(had);
+        jb_stack_progress(ctx, "terraform init", "done already in this work directory");
+        return 0;
+    }
+    free(had);
     jb_stack_progress(ctx, "terraform init", NULL);
-    return jb_tf_init(tf, jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S), err, errlen);
+    if ((rc = jb_tf_init(tf, jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S), err, errlen)) != 0)
+        return rc;
+    /* Best effort: without the stamp the next command only inits again. */
+    if (stamped)
+        jb_file_replace(path, want, strlen(want), 0600, NULL, 0);
+    return 0;
 }
 
 void jb_stack_event(const struct jb_stack_ctx *ctx, const char *event, const struct jb_lease *l,

@@ -205,6 +205,8 @@ int jb_stack_teardown(const struct jb_stack_ctx *ctx, struct jb_tf *tf, struct j
     tf->cancel = NULL;
     rc = take_down(ctx, tf, l, p, unlock, err, errlen);
     tf->cancel = cancel;
+    if (rc != 0)
+        jb_stack_tf_forget_init(p);
     /* The box is gone if rc is 0 (its records are not, when the purge
      * fails: a lease still saying "destroying" would wait for its expiry
      * before a sweep retried). */

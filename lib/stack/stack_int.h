@@ -54,11 +54,16 @@ void jb_stack_record_destroy(const struct jb_stack_ctx *ctx, const char *stack_i
                              const char *reason, time_t started, const char *result,
                              const char *error, const struct jb_lease *l, const char *ended_by);
 
-/* The root module written, the runner opened and `terraform init` run.
- * On failure tf->log_fd says whether the runner was opened (jb_tf_close). */
+/* The root module written, the runner opened and `terraform init` run,
+ * unless the last good init of this work dir was for the same root module,
+ * Terraform and plugin dir.  On failure tf->log_fd says whether the runner
+ * was opened (jb_tf_close). */
 int jb_stack_tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
                         const char *stack_id, const cJSON *vars, struct jb_tf *tf, char *err,
                         size_t errlen);
+/* The next jb_stack_tf_prepare in this work dir inits again: after a failed
+ * command, whatever the init left may be why. */
+void jb_stack_tf_forget_init(const struct jb_stack_paths *p);
 
 /* A teardown token in locked memory (hex) and the hash the lease keeps.
  * JB_ERR_NOMEM, err untouched, when locked memory ran out. */

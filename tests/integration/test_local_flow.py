@@ -1,13 +1,14 @@
 """The whole flow on one machine: provisioner create -> Terraform ->
 terraform/local -> a real sshd -> the real ssh client -> cleaner destroy."""
 import os
+import shutil
 import stat
 import subprocess
 import time
 
 import pytest
 
-from support.jbtest import run, wrapped_terraform
+from support.jbtest import ROOT, run, wrapped_terraform
 from support.forwarding import Echo, assert_jump_only
 from support.ssh_audit import audit
 from support.localflow import Env, box_processes, copy_module, race_env, race_results, ssh
@@ -327,7 +328,6 @@ def test_destroy_stops_sshd_even_when_the_box_dir_is_gone(jb):
     """The box directory (pid files, config) removed behind our back: the
     destroy still finds and stops the box's sshd and timer instead of
     reporting "destroyed" over a box that still runs."""
-    import shutil
     jb.create("--ttl", "10m", "--stack-id", "nodir")
     assert len(box_processes(jb.work)) == 2
     shutil.rmtree(jb.work / "boxes" / "nodir")
@@ -365,4 +365,31 @@ def test_destroy_stops_a_timer_that_no_pid_file_names(jb):
     (jb.work / "boxes" / "nopid" / "timer.pid").unlink()
     jb.destroy("nopid")
     assert not box_processes(jb.work), "the unnamed timer outlived its stack"
+    assert jb.stack_dirs() == []
+
+
+
+def inits(jb, stack_id):
+    return (jb.work / "logs" / f"{stack_id}.log").read_text().count(
+        "==== jumpbox: terraform init ====")
+
+
+def test_one_init_per_work_dir_unless_its_terraform_changed_or_a_teardown_failed(jb):
+    """A destroy on the machine that made the stack finds the work dir its
+    create initialised for the same configuration and runs no second init.
+    Another Terraform inits again; and a teardown that failed forgets the
+    init, so its retry does not trust what that init left."""
+    jb.create("--ttl", "10m", "--stack-id", "once")
+    cp = jb.destroy("once")
+    assert "terraform init: done already in this work directory" in cp.stderr
+    assert inits(jb, "once") == 1
+
+    fake = {"JUMPBOX_TERRAFORM": str(ROOT / "tests" / "support" / "fake_terraform.py"),
+            "JUMPBOX_REAL_TERRAFORM": shutil.which("terraform")}
+    jb.create("--ttl", "10m", "--stack-id", "again")
+    cp = jb.destroy("again", check=1, extra_env=dict(fake, JUMPBOX_FAULT="destroy:fail"))
+    assert "terraform destroy failed" in cp.stderr
+    assert inits(jb, "again") == 2  # another Terraform: init again
+    jb.destroy("again", extra_env=fake)
+    assert inits(jb, "again") == 3  # the failed teardown forgot its init
     assert jb.stack_dirs() == []
