@@ -3,9 +3,9 @@
 #include "cmd.h"
 
 #include "cmdline.h"
-#include "stack/cli.h"
 #include "base/err.h"
 #include "base/parse.h"
+#include "stack/cli.h"
 #include "stack/stack.h"
 
 #include <cjson/cJSON.h>

@@ -6,14 +6,14 @@
 #include "cmd.h"
 
 #include "base/clock.h"
-#include "stack/audit.h"
 #include "base/err.h"
-#include "lambda/lambdafn.h"
-#include "stack/lease.h"
 #include "base/log.h"
 #include "base/parse.h"
-#include "stack/reap.h"
+#include "lambda/lambdafn.h"
 #include "lambda/runtime.h"
+#include "stack/audit.h"
+#include "stack/lease.h"
+#include "stack/reap.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
 

@@ -2,16 +2,16 @@
  * (lib/stack/reap.h says exactly what). */
 #include "cmd.h"
 
-#include "stack/audit.h"
 #include "cmdline.h"
-#include "stack/cli.h"
-#include "aws/creds.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "aws/creds.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
 #include "stack/reap.h"
-#include "stack/state.h"
 #include "stack/stackcfg.h"
+#include "stack/state.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

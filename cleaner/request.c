@@ -2,14 +2,14 @@
  * stack, proving it may with the teardown token it was given. */
 #include "cmd.h"
 
-#include "stack/cleanfn.h"
 #include "cmdline.h"
-#include "stack/cli.h"
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "base/parse.h"
 #include "crypto/keys.h"
 #include "aws/lambda_invoke.h"
-#include "base/parse.h"
+#include "stack/cleanfn.h"
+#include "stack/cli.h"
 #include "stack/stack.h"
 
 #include <stdio.h>

@@ -3,12 +3,12 @@
  * own slot, and a crash in one can't take the others down. */
 #include "cmd.h"
 
+#include "cmdline.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "cmdline.h"
+#include "lambda/runtime.h"
 #include "stack/cli.h"
 #include "stack/lease.h"
-#include "lambda/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,13 +3,13 @@
  * both, by pid file or, when one is lost, by their exact arguments. */
 #include "box.h"
 
-#include "stack/audit.h"
-#include "stack/lease.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "crypto/keys.h"
 #include "base/parse.h"
 #include "base/proc.h"
+#include "crypto/keys.h"
+#include "stack/audit.h"
+#include "stack/lease.h"
 #include "stack/ssh.h"
 #include "stack/state.h"
 

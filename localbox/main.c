@@ -13,11 +13,11 @@
  *      it first ships sshd's log to the stack's audit records (lib/stack/audit.h).
  */
 #include "base/err.h"
+#include "box.h"
 #include "base/fsutil.h"
-#include "crypto/keys.h"
 #include "base/parse.h"
 #include "base/proc.h"
-#include "box.h"
+#include "crypto/keys.h"
 
 #include <getopt.h>
 #include <stdio.h>

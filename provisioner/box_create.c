@@ -2,10 +2,10 @@
  * jb_stack_create. */
 #include "box.h"
 
-#include "stack/cli.h"
 #include "base/err.h"
-#include "stack/lease.h"
 #include "base/log.h"
+#include "stack/cli.h"
+#include "stack/lease.h"
 #include "stack/stackcfg.h"
 
 #include <stdio.h>

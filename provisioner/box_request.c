@@ -5,10 +5,10 @@
 
 #include "base/err.h"
 #include "net/http.h"
-#include "crypto/keys.h"
-#include "aws/lambda_invoke.h"
 #include "net/myip.h"
+#include "crypto/keys.h"
 #include "crypto/seal.h"
+#include "aws/lambda_invoke.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>

@@ -3,11 +3,11 @@
  * fatal. */
 #include "cmd.h"
 
-#include "stack/audit.h"
 #include "cmdline.h"
-#include "stack/cli.h"
 #include "base/err.h"
 #include "base/parse.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -3,12 +3,12 @@
 #include "cmd.h"
 
 #include "box.h"
-#include "stack/audit.h"
 #include "cmdline.h"
-#include "stack/cli.h"
+#include "out.h"
 #include "base/err.h"
 #include "base/log.h"
-#include "out.h"
+#include "stack/audit.h"
+#include "stack/cli.h"
 #include "stack/stack.h"
 
 #include <sodium.h>

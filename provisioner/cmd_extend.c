@@ -2,14 +2,14 @@
  * it was created with (jb_stack_extend). */
 #include "cmd.h"
 
+#include "cmdline.h"
 #include "base/err.h"
-#include "base/log.h"
-#include "aws/lambda_invoke.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/secret.h"
+#include "aws/lambda_invoke.h"
 #include "stack/audit.h"
 #include "stack/cleanfn.h"
-#include "cmdline.h"
 #include "stack/cli.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"

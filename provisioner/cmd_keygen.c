@@ -2,12 +2,12 @@
  * 0600 with O_EXCL; the private key never passes through stdout. */
 #include "cmd.h"
 
-#include "base/err.h"
 #include "cmdline.h"
-#include "stack/cli.h"
+#include "base/err.h"
 #include "base/fsutil.h"
-#include "crypto/keys.h"
 #include "base/parse.h"
+#include "crypto/keys.h"
+#include "stack/cli.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>

@@ -2,8 +2,8 @@
 #include "cmd.h"
 
 #include "cmdline.h"
-#include "stack/cli.h"
 #include "base/err.h"
+#include "stack/cli.h"
 #include "stack/lease.h"
 
 #include <cjson/cJSON.h>

@@ -4,10 +4,10 @@
 
 #include "box.h"
 #include "cmdline.h"
-#include "stack/cli.h"
+#include "out.h"
 #include "base/err.h"
 #include "net/myip.h"
-#include "out.h"
+#include "stack/cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,19 +5,19 @@
  * ends.  stdout is COMMAND's: jumpbox speaks only on stderr, "jumpbox: ". */
 #include "cmd.h"
 
-#include "stack/audit.h"
 #include "box.h"
-#include "stack/cleanfn.h"
 #include "cmdline.h"
-#include "stack/cli.h"
+#include "out.h"
+#include "run_report.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "aws/lambda_invoke.h"
 #include "base/log.h"
-#include "out.h"
 #include "base/proc.h"
-#include "run_report.h"
+#include "aws/lambda_invoke.h"
 #include "aws/sfn.h"
+#include "stack/audit.h"
+#include "stack/cleanfn.h"
+#include "stack/cli.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,16 +3,16 @@
  * function's environment, never from the event. */
 #include "cmd.h"
 
-#include "base/clock.h"
-#include "stack/audit.h"
-#include "base/err.h"
-#include "lambda/lambdafn.h"
-#include "base/log.h"
 #include "out.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
 #include "base/parse.h"
-#include "stack/permit.h"
-#include "lambda/runtime.h"
 #include "crypto/seal.h"
+#include "lambda/lambdafn.h"
+#include "lambda/runtime.h"
+#include "stack/audit.h"
+#include "stack/permit.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
 

@@ -4,6 +4,7 @@ table of docs/architecture.md taken from each header's first comment.
 
     tests/layers.py          check (make check-layers, part of make test)
     tests/layers.py --write  rewrite docs/architecture.md's module table
+    tests/layers.py --fix-includes  put includes in their order (below)
     --root DIR               check another tree (the tests of this check)
 
 A lib/ file may include headers of its own layer and of the layers its
@@ -16,7 +17,9 @@ programs opens with a
 comment saying what it holds; time that passes is read through base/clock
 (jb_clock_mono_ms), never a CLOCK_MONOTONIC of its own; secrets are wiped
 through base/secret (jb_secret_wipe), not OPENSSL_cleanse, explicit_bzero or
-sodium_memzero scattered about."""
+sodium_memzero scattered about; in each run of quoted includes, after the
+file's own header and the program's, lib/'s headers go by layer, bottom
+first (base before stack), by name within a layer."""
 import re
 import sys
 from pathlib import Path
@@ -161,6 +164,39 @@ def check_doc(write):
     return problems
 
 
+ORDER = list(LAYERS)  # bottom first
+
+
+def grouped_includes(text, source=True):
+    """text with each run of quoted includes in order: a source's own header
+    (its first include) and the program's headers first, as they were, then
+    lib/'s by layer, bottom first, by name within a layer."""
+    lines, out, run = text.split("\n"), [], []
+    first = source
+
+    def flush():
+        nonlocal first
+        if not run:
+            return
+        keep = [run.pop(0)] if first else []
+        first = False
+        own = [l for l in run if INCLUDE.match(l).group(1).split("/")[0] not in LAYERS]
+        lib = [l for l in run if l not in own]
+        lib.sort(key=lambda l: (ORDER.index(INCLUDE.match(l).group(1).split("/")[0]),
+                                INCLUDE.match(l).group(1)))
+        out.extend(keep + own + lib)
+        run.clear()
+
+    for line in lines:
+        if INCLUDE.match(line):
+            run.append(line)
+            continue
+        flush()
+        out.append(line)
+    flush()
+    return "\n".join(out)
+
+
 # pattern: (the one lib file allowed it, what to use instead)
 ONE_PLACE = {
     re.compile(r"\bCLOCK_MONOTONIC\b"): ("base/clock.c", "jb_clock_mono_ms (base/clock.h)"),
@@ -175,13 +211,23 @@ PROGRAMS = ("common", "provisioner", "cleaner", "localbox")
 def check_habits():
     problems = []
     programs = [p for d in PROGRAMS for p in (ROOT / d).glob("*.c")]
-    for p in sorted(LIB.rglob("*.c")) + sorted(programs):
+    headers = [p for d in PROGRAMS for p in (ROOT / d).glob("*.h")]
+    for p in sorted(LIB.rglob("*.[ch]")) + sorted(programs) + sorted(headers):
         rel = p.relative_to(ROOT)
         text = p.read_text()
-        if not text.lstrip().startswith("/*"):
+        if p.suffix == ".c" and not text.lstrip().startswith("/*"):
             problems.append(f"{rel}: opens with no comment saying what the file holds")
+        fixed = grouped_includes(text, p.suffix == ".c")
+        if fixed != text:
+            if "--fix-includes" in sys.argv[1:]:
+                p.write_text(fixed)
+            else:
+                problems.append(f"{rel}: lib/ includes not grouped by layer, bottom first "
+                                "(tests/layers.py --fix-includes)")
         for pattern, (home, instead) in ONE_PLACE.items():
-            if str(p.relative_to(ROOT)) != "lib/" + home and pattern.search(text):
+            if p.suffix != ".c" or str(p.relative_to(ROOT)) == "lib/" + home:
+                continue
+            if pattern.search(text):
                 problems.append(f"{rel}: {pattern.search(text).group(0).rstrip('(')}: "
                                 f"use {instead}")
     return problems

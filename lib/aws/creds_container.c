@@ -3,10 +3,10 @@
  * authorization token from AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE). */
 #include "aws/creds_int.h"
 
-#include "base/secret.h"
 #include "base/env.h"
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "base/secret.h"
 
 #include <ctype.h>
 #include <stdio.h>

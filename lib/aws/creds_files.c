@@ -4,11 +4,11 @@
  * jb_aws_region reads). */
 #include "aws/creds_int.h"
 
-#include "base/secret.h"
 #include "base/env.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/ini.h"
+#include "base/secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
 #ifndef JB_CREDS_INT_H
 #define JB_CREDS_INT_H
 
-#include "aws/creds.h"
 #include "net/http.h"
+#include "aws/creds.h"
 
 #include <stddef.h>
 #include <time.h>

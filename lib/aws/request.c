@@ -3,11 +3,11 @@
  * way botocore does, from AWS_ENDPOINT_URL[_SERVICE]. */
 #include "aws/request.h"
 
-#include "aws/aws_error.h"
 #include "base/env.h"
 #include "base/err.h"
-#include "base/strbuf.h"
 #include "base/secret.h"
+#include "base/strbuf.h"
+#include "aws/aws_error.h"
 
 #include <ctype.h>
 #include <stdio.h>

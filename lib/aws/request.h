@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 
+#include "net/http.h"
 #include "aws/creds.h"
 #include "aws/sigv4.h"
-#include "net/http.h"
 
 /* A signed AWS call.  path and query are RAW: this module encodes them. */
 struct jb_aws_call {

@@ -2,9 +2,9 @@
  * DeleteObjects batches -- how a stack's state leaves S3 for good. */
 #include "aws/s3.h"
 
-#include "aws/s3_int.h"
 #include "base/err.h"
 #include "base/grow.h"
+#include "aws/s3_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* Step Functions task callbacks over the JSON 1.0 protocol. */
 #include "aws/sfn.h"
 
-#include "base/secret.h"
 #include "base/err.h"
+#include "base/secret.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

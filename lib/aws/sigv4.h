@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "aws/creds.h"
 #include "net/http.h" /* struct jb_kv */
+#include "aws/creds.h"
 
 #define JB_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define JB_AMZ_DATE_LEN 17 /* "20240102T030405Z" plus NUL */

@@ -2,8 +2,8 @@
  * as base64; the opened secret goes into locked memory. */
 #include "crypto/seal.h"
 
-#include "base/secret.h"
 #include "base/err.h"
+#include "base/secret.h"
 #include "crypto/keys.h"
 
 #include <sodium.h>

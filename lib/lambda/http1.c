@@ -2,9 +2,9 @@
  * cold start loads neither libcurl nor a TLS stack. */
 #include "lambda/http1.h"
 
-#include "base/secret.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/secret.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,10 +2,10 @@
  * the invocation's deadline and trace id handed to the handler. */
 #include "lambda/runtime.h"
 
-#include "base/secret.h"
-#include "base/strbuf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/secret.h"
+#include "base/strbuf.h"
 #include "lambda/http1.h"
 
 #include <cjson/cJSON.h>

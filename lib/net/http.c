@@ -2,10 +2,10 @@
  * capped, and a response body wiped when freed (it may hold credentials). */
 #include "net/http.h"
 
-#include "base/secret.h"
-#include "net/curl_dl.h"
 #include "base/err.h"
+#include "base/secret.h"
 #include "base/strbuf.h"
+#include "net/curl_dl.h"
 
 #include <cJSON.h>
 #include <ctype.h>

@@ -2,12 +2,12 @@
  * decides whether it is the box's: the key is then the one pinned. */
 #include "stack/box_identity.h"
 
-#include "aws/ec2.h"
-#include "aws/s3.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/parse.h"
+#include "aws/ec2.h"
+#include "aws/s3.h"
 
 #include <poll.h>
 #include <stdio.h>

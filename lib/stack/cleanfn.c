@@ -4,8 +4,8 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "net/http.h"
 #include "base/secret.h"
+#include "net/http.h"
 #include "aws/lambda_invoke.h"
 
 #include <cjson/cJSON.h>

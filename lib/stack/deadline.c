@@ -1,9 +1,9 @@
 /* Writes and removes the deadline object an aws box follows (deadline.h). */
 #include "stack/deadline.h"
 
-#include "aws/s3.h"
 #include "base/err.h"
 #include "base/parse.h"
+#include "aws/s3.h"
 #include "stack/box_identity.h"
 
 #include <cjson/cJSON.h>

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "crypto/keys.h"
 #include "base/parse.h"
+#include "crypto/keys.h"
 #include "stack/lease_store.h"
 #include "stack/state.h"
 

@@ -4,8 +4,8 @@
 #include "stack/lease_store.h"
 
 #include "base/err.h"
-#include "base/grow.h"
 #include "base/fsutil.h"
+#include "base/grow.h"
 #include "base/parse.h"
 
 #include <dirent.h>

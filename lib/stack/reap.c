@@ -2,15 +2,15 @@
  * resource on its tags and its stack's lease, then terminate, wait, delete. */
 #include "stack/reap.h"
 
-#include "aws/ec2.h"
-#include "stack/audit.h"
-#include "base/env.h"
 #include "base/clock.h"
+#include "base/env.h"
 #include "base/err.h"
 #include "base/grow.h"
-#include "stack/lease_store.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "aws/ec2.h"
+#include "stack/audit.h"
+#include "stack/lease_store.h"
 #include "stack/state.h"
 
 #include <stdio.h>

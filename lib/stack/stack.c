@@ -2,12 +2,12 @@
  * deadlines, progress, the audit records, Terraform's set-up, the token. */
 #include "stack/stack_int.h"
 
-#include "base/secret.h"
-#include "stack/audit.h"
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "base/secret.h"
+#include "stack/audit.h"
 
 #include <sodium.h>
 #include <stdio.h>

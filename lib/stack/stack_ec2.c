@@ -10,10 +10,10 @@
  * stack of the same name is not ours. */
 #include "stack/stack_int.h"
 
-#include "aws/ec2.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "aws/ec2.h"
 #include "stack/state.h"
 
 #include <stdio.h>

@@ -2,11 +2,11 @@
  * written with every outside value escaped as a Terraform literal. */
 #include "stack/stackcfg.h"
 
-#include "base/err.h"
-#include "aws/creds.h"
-#include "base/fsutil.h"
-#include "stack/terraform.h"
 #include "jb_paths.h" /* JB_DATADIR, JB_LIBEXECDIR: generated from PREFIX by the Makefile */
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "aws/creds.h"
+#include "stack/terraform.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -106,3 +106,18 @@ def test_a_clock_or_a_wipe_of_its_own_fails(tree):
     assert "lib/stack/ssh.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
     assert "lib/net/http.c: OPENSSL_cleanse: use jb_secret_wipe (base/secret.h)" in r.stderr
     assert "localbox/box.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
+
+
+def test_includes_out_of_layer_order_fail_and_are_fixed(tree):
+    edit(tree / "lib/stack/stack.c", '#include "base/err.h"\n', "")
+    edit(tree / "lib/stack/stack.c", '#include "stack/audit.h"\n',
+         '#include "stack/audit.h"\n#include "base/err.h"\n')
+    r = check(tree)
+    assert r.returncode == 1
+    assert ("lib/stack/stack.c: lib/ includes not grouped by layer, bottom first "
+            "(tests/layers.py --fix-includes)") in r.stderr
+    subprocess.run([sys.executable, str(LAYERS), "--root", str(tree), "--fix-includes"],
+                   capture_output=True, timeout=120)
+    assert check(tree).returncode == 0
+    text = (tree / "lib/stack/stack.c").read_text()
+    assert text.index('#include "base/err.h"') < text.index('#include "stack/audit.h"')
