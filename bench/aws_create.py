@@ -153,7 +153,8 @@ def write(n, rows_o, rows_b):
         "|---|---|---|---|",
         f"| create (ours: to ready, SSH answered with the pinned key; bare: init + apply) "
         f"| {oc:.1f} s | {bc:.1f} s | {oc / bc:.2f}x |",
-        f"| destroy (ours: init + destroy + purge of the stack's S3 prefix) "
+        f"| destroy (ours: destroy + purge of the stack's S3 prefix, no second init in the "
+        "work dir its create initialised; bare: destroy) "
         f"| {od:.1f} s | {bd:.1f} s | {od / bd:.2f}x |",
         "",
         "Where our create's seconds go (median per stage):",
