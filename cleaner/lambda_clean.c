@@ -16,6 +16,7 @@
 #include "stack/reap.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
+#include "stack/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,7 +208,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
                         "action: no reap with JUMPBOX_MODULE=local (nothing of ours is in EC2)");
         goto out;
     }
-    if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0) {
+    if (jb_store_prepare(&st, err, sizeof(err)) != 0) {
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);
         goto out;
     }

@@ -12,6 +12,7 @@
 #include "stack/lease.h"
 #include "stack/ssh.h"
 #include "stack/state.h"
+#include "stack/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -431,7 +432,7 @@ static void timer_main(const struct jb_box_spec *s, time_t expires, pid_t sshd_p
     struct jb_state st;
     int status, have_state = jb_state_parse(s->state_url, &st, NULL, 0) == 0;
     /* A file costs nothing to read; S3 answers each read with a request. */
-    int poll_s = have_state && st.kind == JB_STATE_S3 ? 10 : 2;
+    int poll_s = have_state && jb_store_is_remote(&st) ? 10 : 2;
 
     for (;;) {
         time_t now = time(NULL);

@@ -15,6 +15,7 @@
 #include "stack/permit.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
+#include "stack/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,7 +278,7 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     }
     if (check_event(c, ev, &r, e) != 0)
         goto out;
-    if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0 ||
+    if (jb_store_prepare(&st, err, sizeof(err)) != 0 ||
         jb_fn_reserve_ms(inv->deadline_ms, now, &reserve, err, sizeof(err)) != 0) {
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);
         goto out;

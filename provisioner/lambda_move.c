@@ -9,8 +9,8 @@
 #include "base/parse.h"
 #include "lambda/lambdafn.h"
 #include "stack/audit.h"
-#include "stack/lease_store.h"
 #include "stack/stack.h"
+#include "stack/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -90,7 +90,7 @@ int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *
     if (ttl && (ttl_s < JB_TTL_MIN_S || ttl_s > max_ttl_s))
         return jb_handler_fail(e, JB_FN_INVALID, "ttl: from 10s to this function's limit of %lds",
                                max_ttl_s);
-    if (jb_lease_store_prepare(&st, err, sizeof(err)) != 0)
+    if (jb_store_prepare(&st, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     ctx.state = &st;
     ctx.event_fd = jb_log_open(work_root);

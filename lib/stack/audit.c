@@ -1,24 +1,17 @@
-/* Durable audit records (audit.h): written once under a fresh name
- * (If-None-Match / link(2)), listed in order, a too-long log shown by its
+/* Durable audit records (audit.h): written once under a fresh name (the
+ * store's put-if-absent), listed in key order, a too-long log shown by its
  * end. */
 #include "stack/audit.h"
 
 #include "base/err.h"
-#include "base/fsutil.h"
-#include "base/grow.h"
 #include "base/parse.h"
-#include "aws/s3.h"
+#include "stack/store.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define STAMP_LEN 24 /* "20261202T010203.123456Z" plus NUL */
@@ -99,67 +92,23 @@ static int name_parts(const char *name, char *event, size_t eventlen, int *is_lo
     return 0;
 }
 
-static int put_file(const struct jb_state *st, const char *stack_id, const char *name,
-                    const char *data, size_t len, char *err, size_t errlen)
-{
-    char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX], tname[NAME_MAX_ + 8];
-    int rc, n = snprintf(dir, sizeof(dir), "%s/" JB_AUDIT_DIR "/%s", st->dir, stack_id);
-
-    if (n < 0 || (size_t)n >= sizeof(dir) || jb_path_join(path, sizeof(path), dir, name) != 0 ||
-        snprintf(tname, sizeof(tname), ".%s.tmp", name) >= (int)sizeof(tname) ||
-        jb_path_join(tmp, sizeof(tmp), dir, tname) != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "audit path too long");
-    if ((rc = jb_mkdir_p(dir, 0700, err, errlen)) != 0)
-        return rc;
-    /* Written whole under a dot name, then linked: link(2) fails when the
-     * name exists (O_EXCL's promise), and a reader never sees half a record. */
-    if ((rc = jb_file_create(tmp, data, len, 0600, err, errlen)) != 0)
-        return rc;
-    if (link(tmp, path) != 0)
-        rc =
-            jb_err_errno(err, errlen, errno == EEXIST ? JB_ERR_EXISTS : JB_ERR_IO, "link %s", path);
-    unlink(tmp);
-    return rc;
-}
-
-static int put_s3(const struct jb_state *st, const char *stack_id, const char *name,
-                  const char *data, size_t len, const char *ctype, char *err, size_t errlen)
-{
-    struct jb_s3_client *c = NULL;
-    struct jb_s3_config cfg;
-    char key[KEY_MAX];
-    int rc, n = snprintf(key, sizeof(key), "%s" JB_AUDIT_DIR "/%s/%s", st->prefix, stack_id, name);
-
-    if (n < 0 || (size_t)n >= sizeof(key))
-        return jb_err(err, errlen, JB_ERR_INVALID, "audit key too long");
-    memset(&cfg, 0, sizeof(cfg));
-    if ((rc = jb_s3_client_new(&cfg, &c, err, errlen)) != 0)
-        return rc;
-    rc = jb_s3_put(c, st->bucket, key, data, len, ctype, JB_S3_PUT_IF_NONE_MATCH, err, errlen);
-    /* 412 on a name with 32 random bits: our own first attempt, stored
-     * with its answer lost and retried. */
-    if (rc == JB_ERR_EXISTS)
-        rc = 0;
-    jb_s3_client_free(c);
-    return rc;
-}
-
 static int put_bytes(const struct jb_state *st, const char *stack_id, const char *event,
                      const char *ext, const char *data, size_t len, char *err, size_t errlen)
 {
-    char name[NAME_MAX_];
+    char name[NAME_MAX_], key[KEY_MAX];
     int rc = JB_ERR_EXISTS;
 
     if (jb_check_stack_id(stack_id, err, errlen) != 0 || check_event(event, err, errlen) != 0)
         return JB_ERR_INVALID;
+    /* A new name each try: one taken (the same microsecond and random
+     * part) is never overwritten. */
     for (int i = 0; i < PUT_TRIES && rc == JB_ERR_EXISTS; i++) {
         record_name(event, ext, name, sizeof(name));
-        if (st->kind == JB_STATE_S3)
-            rc = put_s3(st, stack_id, name, data, len,
-                        strcmp(ext, "log") == 0 ? "text/plain; charset=utf-8" : "application/json",
-                        err, errlen);
-        else
-            rc = put_file(st, stack_id, name, data, len, err, errlen);
+        snprintf(key, sizeof(key), JB_AUDIT_DIR "/%s/%s", stack_id, name);
+        rc = jb_store_put_if_absent(st, key, data, len,
+                                    strcmp(ext, "log") == 0 ? "text/plain; charset=utf-8"
+                                                            : "application/json",
+                                    NULL, err, errlen);
     }
     return rc;
 }
@@ -445,6 +394,7 @@ struct walk {
     void *ctx;
     time_t since;
     size_t *bad;
+    const struct jb_state *st;
 };
 
 /* Whether name is one of our records and a shipped log (read by its end). */
@@ -489,255 +439,89 @@ static int emit(struct walk *w, const char *stack_id, const char *name, const ch
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names in dir that pass keep (NULL: all not starting with '.'). */
-static int sorted_names(const char *dir, int stacks, char ***out, size_t *n, char *err,
-                        size_t errlen)
-{
-    DIR *d;
-    struct dirent *de;
-    char **v = NULL;
-    size_t cap = 0;
-
-    *out = NULL;
-    *n = 0;
-    if ((d = opendir(dir)) == NULL)
-        return errno == ENOENT ? 0 : jb_err_errno(err, errlen, JB_ERR_IO, "open %s", dir);
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || (stacks && jb_check_stack_id(de->d_name, NULL, 0) != 0))
-            continue;
-        char **nv = jb_grow(v, &cap, *n + 1, sizeof(*v), 32);
-        if (nv == NULL)
-            goto nomem;
-        v = nv;
-        if ((v[*n] = strdup(de->d_name)) == NULL)
-            goto nomem;
-        (*n)++;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(v, *n, sizeof(*v), cmp_str);
-    *out = v;
-    return 0;
-nomem:
-    closedir(d);
-    for (size_t i = 0; i < *n; i++)
-        free(v[i]);
-    free(v);
-    *n = 0;
-    return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-}
-
-static void free_names(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* A stored object: whole when it holds at most READ_MAX bytes, else (a log
- * only) its last READ_MAX bytes, *cut set. */
-static int read_record(const char *path, int is_log, char **out, int *cut)
-{
-    struct stat sb;
-    size_t n, got = 0;
-    off_t from;
-    char *buf = NULL;
-    int fd;
-
-    *out = NULL;
-    *cut = 0;
-    if (!is_log)
-        return jb_file_read(path, READ_MAX, out, NULL, NULL, 0);
-    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-        return JB_ERR_IO;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-        goto fail;
-    from = sb.st_size > READ_MAX ? sb.st_size - READ_MAX : 0;
-    n = (size_t)(sb.st_size - from);
-    if ((buf = malloc(n + 1)) == NULL)
-        goto fail;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, from + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            goto fail;
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    close(fd);
-    *out = buf;
-    *cut = from > 0;
-    return 0;
-fail:
-    free(buf);
-    close(fd);
-    return JB_ERR_IO;
-}
-
-static int list_file_stack(struct walk *w, const char *root, const char *stack_id, char *err,
-                           size_t errlen)
-{
-    char dir[PATH_MAX], path[PATH_MAX], **names = NULL, *body = NULL;
-    size_t n = 0;
-    int rc, cut;
-
-    if (jb_path_join(dir, sizeof(dir), root, stack_id) != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "audit path too long");
-    if ((rc = sorted_names(dir, 0, &names, &n, err, errlen)) != 0)
-        return rc;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        time_t t = name_time(names[i]);
-        if (t < 0 || (w->since > 0 && t < w->since))
-            continue;
-        if (jb_path_join(path, sizeof(path), dir, names[i]) != 0 ||
-            read_record(path, log_name(names[i]), &body, &cut) != 0) {
-            (*w->bad)++;
-            continue;
-        }
-        rc = emit(w, stack_id, names[i], body, cut);
-        free(body);
-        body = NULL;
-    }
-    free_names(names, n);
-    return rc;
-}
-
-static int list_file(struct walk *w, const struct jb_state *st, const char *stack_id, char *err,
-                     size_t errlen)
-{
-    char root[PATH_MAX], **stacks = NULL;
-    size_t n = 0;
-    int rc;
-
-    if (jb_path_join(root, sizeof(root), st->dir, JB_AUDIT_DIR) != 0)
-        return jb_err(err, errlen, JB_ERR_INVALID, "audit path too long");
-    if (stack_id)
-        return list_file_stack(w, root, stack_id, err, errlen);
-    if ((rc = sorted_names(root, 1, &stacks, &n, err, errlen)) != 0)
-        return rc;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = list_file_stack(w, root, stacks[i], err, errlen);
-    free_names(stacks, n);
-    return rc;
-}
-
 /* An aws box ships its sshd log under its own prefix (box_identity.h),
  * which the stack's "ready" record names as box_objects: shown with the
  * stack's records, stamped with the time S3 took it. */
-static int emit_box_log(struct walk *w, struct jb_s3_client *c, const struct jb_state *st,
-                        const char *stack_id, const char *ready_body)
+static int emit_box_log(struct walk *w, const struct jb_state *st, const char *stack_id,
+                        const char *ready_body)
 {
     cJSON *rec = cJSON_Parse(ready_body);
     const cJSON *where = cJSON_GetObjectItemCaseSensitive(rec, "box_objects");
-    char key[KEY_MAX], boxes[KEY_MAX], name[NAME_MAX_], *body = NULL;
-    size_t len = 0;
-    time_t t;
+    char key[KEY_MAX], boxes[KEY_MAX], name[NAME_MAX_];
+    struct jb_store_obj o = {0};
+    size_t pl = strlen(st->prefix);
     struct tm tm;
     int rc = 0, n = snprintf(boxes, sizeof(boxes), "%sboxes/", st->prefix);
 
+    /* box_objects is the S3 prefix the box writes (its state prefix
+     * included); the store names it from the state's root. */
     if (!cJSON_IsString(where) || n < 0 || (size_t)n >= sizeof(boxes) ||
         strncmp(where->valuestring, boxes, (size_t)n) != 0 ||
         strchr(where->valuestring + n, '/') !=
             where->valuestring + strlen(where->valuestring) - 1 ||
-        (n = snprintf(key, sizeof(key), "%ssshd.log", where->valuestring)) < 0 ||
+        (n = snprintf(key, sizeof(key), "%ssshd.log", where->valuestring + pl)) < 0 ||
         (size_t)n >= sizeof(key))
         goto out;
-    rc = jb_s3_get_modified(c, st->bucket, key, READ_MAX, &body, &len, &t, NULL, 0);
+    rc = jb_store_get(st, key, READ_MAX, JB_STORE_MODIFIED, &o, NULL, 0);
     if (rc != 0) {
         if (rc != JB_ERR_NOTFOUND) /* not shipped (yet): nothing to show */
             (*w->bad)++;
         rc = 0;
         goto out;
     }
-    if (w->since > 0 && t < w->since)
+    if (w->since > 0 && o.modified < w->since)
         goto out;
-    gmtime_r(&t, &tm);
+    gmtime_r(&o.modified, &tm);
     strftime(name, sizeof(name), "%Y%m%dT%H%M%S.000000Z-box.sshd_log-box.log", &tm);
-    rc = emit(w, stack_id, name, body, 0);
+    rc = emit(w, stack_id, name, o.data, 0);
 out:
-    free(body);
+    jb_store_obj_free(&o);
     cJSON_Delete(rec);
     return rc;
 }
 
-static int list_s3(struct walk *w, const struct jb_state *st, const char *stack_id, char *err,
-                   size_t errlen)
+/* One key under audit/: "<stack>/<record>", read and shown.  Keys come in
+ * order: by stack, then by stamp. */
+static int take_record(void *ctx, const char *key)
 {
-    struct jb_s3_client *c = NULL;
-    struct jb_s3_config cfg;
-    struct jb_s3_list_page page;
-    char prefix[KEY_MAX], id[JB_STACK_ID_MAX + 1], *token = NULL;
-    size_t root_len;
-    int rc, n;
+    struct walk *w = ctx;
+    const char *rest = key + sizeof(JB_AUDIT_DIR), *slash = strchr(rest, '/'), *name;
+    char id[JB_STACK_ID_MAX + 1];
+    struct jb_store_obj o;
+    size_t idn;
+    time_t t;
+    int rc;
 
-    n = snprintf(prefix, sizeof(prefix), "%s" JB_AUDIT_DIR "/", st->prefix);
-    root_len = (size_t)n;
-    if (stack_id)
-        n = snprintf(prefix, sizeof(prefix), "%s" JB_AUDIT_DIR "/%s/", st->prefix, stack_id);
-    if (n < 0 || (size_t)n >= sizeof(prefix))
-        return jb_err(err, errlen, JB_ERR_INVALID, "audit prefix too long");
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&page, 0, sizeof(page));
-    if ((rc = jb_s3_client_new(&cfg, &c, err, errlen)) != 0)
-        return rc;
-    do {
-        if ((rc = jb_s3_list(c, st->bucket, prefix, token, &page, err, errlen)) != 0)
-            break;
-        /* Keys come in order: by stack, then by stamp. */
-        for (size_t i = 0; i < page.nkeys && rc == 0; i++) {
-            const char *rest = page.keys[i] + root_len, *slash, *name;
-            char *body = NULL;
-            size_t idn, len = 0, size = 0;
-            time_t t;
-            int got;
-            if (strlen(page.keys[i]) <= root_len || (slash = strchr(rest, '/')) == NULL ||
-                (idn = (size_t)(slash - rest)) == 0 || idn >= sizeof(id))
-                continue;
-            memcpy(id, rest, idn);
-            id[idn] = '\0';
-            name = slash + 1;
-            if (jb_check_stack_id(id, NULL, 0) != 0 || strchr(name, '/') != NULL ||
-                (t = name_time(name)) < 0 || (w->since > 0 && t < w->since))
-                continue;
-            /* A log too long to read whole: its end (not every S3 server
-             * reads a suffix range right, so only then). */
-            got = jb_s3_get(c, st->bucket, page.keys[i], READ_MAX, &body, &len, NULL, 0);
-            if (got != 0 && log_name(name))
-                got = jb_s3_get_tail(c, st->bucket, page.keys[i], READ_MAX, &body, &len, &size,
-                                     NULL, 0);
-            if (got != 0) {
-                (*w->bad)++;
-                continue;
-            }
-            rc = emit(w, id, name, body, size > len);
-            if (rc == 0 && !log_name(name))
-                rc = emit_box_log(w, c, st, id, body);
-            free(body);
-        }
-        free(token);
-        token = rc == 0 && page.truncated && page.next_token ? strdup(page.next_token) : NULL;
-        jb_s3_list_page_free(&page);
-    } while (token != NULL);
-    jb_s3_list_page_free(&page);
-    free(token);
-    jb_s3_client_free(c);
+    if (slash == NULL || (idn = (size_t)(slash - rest)) == 0 || idn >= sizeof(id))
+        return 0;
+    memcpy(id, rest, idn);
+    id[idn] = '\0';
+    name = slash + 1;
+    if (jb_check_stack_id(id, NULL, 0) != 0 || strchr(name, '/') != NULL ||
+        (t = name_time(name)) < 0 || (w->since > 0 && t < w->since))
+        return 0;
+    /* A log too long to read whole: its end. */
+    if (jb_store_get(w->st, key, READ_MAX, log_name(name) ? JB_STORE_TAIL : 0, &o, NULL, 0) != 0) {
+        (*w->bad)++;
+        return 0;
+    }
+    rc = emit(w, id, name, o.data, o.size > o.len);
+    if (rc == 0 && !log_name(name) && jb_store_is_remote(w->st))
+        rc = emit_box_log(w, w->st, id, o.data);
+    jb_store_obj_free(&o);
     return rc;
 }
 
 int jb_audit_list(const struct jb_state *st, const char *stack_id, time_t since, jb_audit_fn fn,
                   void *ctx, size_t *bad, char *err, size_t errlen)
 {
-    struct walk w = {fn, ctx, since, bad};
+    struct walk w = {fn, ctx, since, bad, st};
+    char prefix[KEY_MAX];
 
     *bad = 0;
     if (stack_id && jb_check_stack_id(stack_id, err, errlen) != 0)
         return JB_ERR_INVALID;
-    return st->kind == JB_STATE_S3 ? list_s3(&w, st, stack_id, err, errlen)
-                                   : list_file(&w, st, stack_id, err, errlen);
+    snprintf(prefix, sizeof(prefix), JB_AUDIT_DIR "/%s%s", stack_id ? stack_id : "",
+             stack_id ? "/" : "");
+    return jb_store_list(st, prefix, take_record, &w, err, errlen);
 }

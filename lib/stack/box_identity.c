@@ -7,7 +7,7 @@
 #include "base/fsutil.h"
 #include "base/parse.h"
 #include "aws/ec2.h"
-#include "aws/s3.h"
+#include "stack/store.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -102,29 +102,27 @@ out:
     return rc;
 }
 
-static int get_hash(struct jb_s3_client *c, const struct jb_state *st, const char *key,
-                    time_t launched, struct jb_box_identity *out, char *err, size_t errlen)
+static int get_hash(const struct jb_state *st, const char *key, time_t launched,
+                    struct jb_box_identity *out, char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    time_t written;
-    int rc =
-        jb_s3_get_modified(c, st->bucket, key, HASH_OBJ_MAX, &text, &len, &written, err, errlen);
+    struct jb_store_obj o;
+    char where[1400];
+    int rc = jb_store_get(st, key, HASH_OBJ_MAX, JB_STORE_MODIFIED, &o, err, errlen);
 
+    jb_store_where(st, key, where, sizeof(where));
     if (rc == JB_ERR_NOTFOUND)
         rc = jb_err(err, errlen, JB_ERR_HOSTKEY,
-                    "s3://%s/%s: missing, though the host key beside it is there: the box "
-                    "writes it first, so the key is not the box's",
-                    st->bucket, key);
-    else if (rc == 0 && (len != JB_BOX_HASH_LEN || strspn(text, "0123456789abcdef") != len))
-        rc = jb_err(err, errlen, JB_ERR_HOSTKEY, "s3://%s/%s: not a hex SHA-256", st->bucket, key);
-    else if (rc == 0 && written < launched)
+                    "%s: missing, though the host key beside it is there: the box writes it "
+                    "first, so the key is not the box's",
+                    where);
+    else if (rc == 0 && (o.len != JB_BOX_HASH_LEN || strspn(o.data, "0123456789abcdef") != o.len))
+        rc = jb_err(err, errlen, JB_ERR_HOSTKEY, "%s: not a hex SHA-256", where);
+    else if (rc == 0 && o.modified < launched)
         rc = jb_err(err, errlen, JB_ERR_HOSTKEY,
-                    "s3://%s/%s: written before the instance was launched: not the box's",
-                    st->bucket, key);
+                    "%s: written before the instance was launched: not the box's", where);
     else if (rc == 0)
-        memcpy(out->token_hash, text, JB_BOX_HASH_LEN + 1);
-    free(text);
+        memcpy(out->token_hash, o.data, JB_BOX_HASH_LEN + 1);
+    jb_store_obj_free(&o);
     return rc;
 }
 
@@ -132,22 +130,22 @@ int jb_box_identity_wait_s3(const struct jb_state *st, const char *role_id, cons
                             int timeout_s, volatile sig_atomic_t *cancel,
                             struct jb_box_identity *out, char *err, size_t errlen)
 {
-    struct jb_s3_client *c = NULL;
-    char key[sizeof(out->prefix) + 32], where[sizeof(key) + 80], *text = NULL;
-    time_t written = 0, launched;
+    struct jb_store_obj o = {0};
+    char key[sizeof(out->prefix) + 32], where[sizeof(key) + 80];
+    time_t launched;
     long long t0;
-    int rc, delay = 250;
+    int rc, delay = 250, n;
 
     memset(out, 0, sizeof(*out));
     if (jb_box_prefix(st, role_id, instance_id, out->prefix, sizeof(out->prefix)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "state prefix too long for the box's keys");
-    if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) != 0)
-        return rc;
-    snprintf(key, sizeof(key), "%shost_key.pub", out->prefix);
-    snprintf(where, sizeof(where), "s3://%s/%s", st->bucket, key);
+    /* The same objects, named from the state's root for the store. */
+    n = snprintf(key, sizeof(key), "boxes/%s:%s/host_key.pub", role_id, instance_id);
+    if (n < 0 || (size_t)n >= sizeof(key) || jb_store_where(st, key, where, sizeof(where)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "state prefix too long for the box's keys");
     t0 = jb_clock_mono_ms();
     for (;;) {
-        rc = jb_s3_get_modified(c, st->bucket, key, PUB_MAX, &text, NULL, &written, err, errlen);
+        rc = jb_store_get(st, key, PUB_MAX, JB_STORE_MODIFIED, &o, err, errlen);
         if (rc != JB_ERR_NOTFOUND)
             break;
         if (cancel && *cancel) {
@@ -167,18 +165,17 @@ int jb_box_identity_wait_s3(const struct jb_state *st, const char *role_id, cons
     /* S3 and EC2 keep time to the second on AWS's clocks, not ours. */
     if ((rc = launch_time(instance_id, &launched, err, errlen)) != 0)
         goto out;
-    if (written < launched) {
+    if (o.modified < launched) {
         rc = jb_err(err, errlen, JB_ERR_HOSTKEY,
                     "%s: written before instance %s was launched: not the box's", where,
                     instance_id);
         goto out;
     }
-    if ((rc = take_key(text, where, out, err, errlen)) != 0)
+    if ((rc = take_key(o.data, where, out, err, errlen)) != 0)
         goto out;
-    snprintf(key, sizeof(key), "%steardown-token.sha256", out->prefix);
-    rc = get_hash(c, st, key, launched, out, err, errlen);
+    snprintf(key, sizeof(key), "boxes/%s:%s/teardown-token.sha256", role_id, instance_id);
+    rc = get_hash(st, key, launched, out, err, errlen);
 out:
-    free(text);
-    jb_s3_client_free(c);
+    jb_store_obj_free(&o);
     return rc;
 }

@@ -6,7 +6,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/parse.h"
-#include "stack/lease_store.h"
+#include "stack/store.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -69,7 +69,7 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
 
     if (rc != 0)
         return JB_ERR_INVALID;
-    return jb_lease_store_prepare(st, err, errlen);
+    return jb_store_prepare(st, err, errlen);
 }
 
 /* "user@host" of whoever runs us, for leases and the audit log. */

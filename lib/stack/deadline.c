@@ -3,8 +3,8 @@
 
 #include "base/err.h"
 #include "base/parse.h"
-#include "aws/s3.h"
 #include "stack/box_identity.h"
+#include "stack/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -13,11 +13,10 @@
 
 #define KEY_MAX 1200
 
-/* PREFIX deadlines/ROLE_ID:INSTANCE_ID.json. */
-static int deadline_key(const struct jb_state *st, const char *role_id, const char *instance_id,
-                        char *out, size_t outlen)
+/* deadlines/ROLE_ID:INSTANCE_ID.json, under the state's root. */
+static int deadline_key(const char *role_id, const char *instance_id, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "%sdeadlines/%s:%s.json", st->prefix, role_id, instance_id);
+    int n = snprintf(out, outlen, "deadlines/%s:%s.json", role_id, instance_id);
     return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
 }
 
@@ -26,16 +25,15 @@ static int key_of(const struct jb_state *st, const struct jb_lease *l, char *key
 {
     const cJSON *role = l->vars ? cJSON_GetObjectItemCaseSensitive(l->vars, "box_role_id") : NULL;
 
-    if (st->kind != JB_STATE_S3 || strcmp(l->module, "aws") != 0 || l->instance_id[0] == '\0' ||
+    if (!jb_store_is_remote(st) || strcmp(l->module, "aws") != 0 || l->instance_id[0] == '\0' ||
         !cJSON_IsString(role) || jb_box_check_role_id(role->valuestring, NULL, 0) != 0)
         return 1;
-    return deadline_key(st, role->valuestring, l->instance_id, key, keylen) == 0 ? 0 : 1;
+    return deadline_key(role->valuestring, l->instance_id, key, keylen) == 0 ? 0 : 1;
 }
 
 int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, char *err,
                         size_t errlen)
 {
-    struct jb_s3_client *c = NULL;
     char key[KEY_MAX], expires[JB_RFC3339_LEN], alive[JB_RFC3339_LEN], *text = NULL;
     cJSON *o = NULL;
     int rc;
@@ -52,11 +50,8 @@ int jb_deadline_publish(const struct jb_state *st, const struct jb_lease *l, cha
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) != 0)
-        goto out;
-    rc = jb_s3_put(c, st->bucket, key, text, strlen(text), "application/json", 0, err, errlen);
+    rc = jb_store_put(st, key, text, strlen(text), "application/json", err, errlen);
 out:
-    jb_s3_client_free(c);
     free(text);
     cJSON_Delete(o);
     return rc;
@@ -65,16 +60,11 @@ out:
 int jb_deadline_remove(const struct jb_state *st, const struct jb_lease *l, char *err,
                        size_t errlen)
 {
-    struct jb_s3_client *c = NULL;
     char key[KEY_MAX];
-    int rc;
 
     if (key_of(st, l, key, sizeof(key)) != 0)
         return 0;
     /* Every version (each heartbeat wrote one), not a delete marker over
      * them: the stack leaves nothing behind. */
-    if ((rc = jb_s3_client_new(NULL, &c, err, errlen)) == 0)
-        rc = jb_s3_purge_key(c, st->bucket, key, NULL, err, errlen);
-    jb_s3_client_free(c);
-    return rc == JB_ERR_NOTFOUND ? 0 : rc;
+    return jb_store_purge(st, key, err, errlen);
 }

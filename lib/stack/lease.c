@@ -4,7 +4,7 @@
 
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "stack/lease_store.h"
+#include "base/grow.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -253,11 +253,43 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
     return o;
 }
 
+static int lease_key(const char *stack_id, char *key, size_t keylen)
+{
+    int n = snprintf(key, keylen, "%s/lease.json", stack_id);
+    return (n < 0 || (size_t)n >= keylen) ? JB_ERR_INVALID : 0;
+}
+
+/* The store's conditional write, its refusals said of the lease. */
+static int store_put(const struct jb_state *st, const char *stack_id, const char *json,
+                     const char *if_match, char *etag, char *err, size_t errlen)
+{
+    char key[JB_STACK_ID_MAX + 16];
+    int rc;
+
+    if (lease_key(stack_id, key, sizeof(key)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
+    rc = if_match ? jb_store_put_if_match(st, key, json, strlen(json), "application/json", if_match,
+                                          etag, err, errlen)
+                  : jb_store_put_if_absent(st, key, json, strlen(json), "application/json", etag,
+                                           err, errlen);
+    if (rc == JB_ERR_EXISTS)
+        jb_err(err, errlen, rc, "stack %s already exists", stack_id);
+    else if (rc == JB_ERR_CONFLICT && if_match)
+        jb_err(err, errlen, rc, "lease of %s: changed by another process since it was read",
+               stack_id);
+    else if (rc == JB_ERR_CONFLICT)
+        jb_err(err, errlen, rc, "lease of %s: changed by another process as it was written",
+               stack_id);
+    else if (rc == JB_ERR_NOTFOUND && if_match)
+        jb_err(err, errlen, rc, "lease of %s: gone (destroyed meanwhile)", stack_id);
+    return rc;
+}
+
 /* Each write gets a fresh random revision: two writes never have the same
  * bytes (so never the same ETag), and a retried write knows its own. */
 static int put(const struct jb_state *st, struct jb_lease *l, int create, char *err, size_t errlen)
 {
-    char *json = NULL, old[sizeof(l->revision)], etag[JB_LEASE_ETAG_MAX];
+    char *json = NULL, old[sizeof(l->revision)], etag[JB_STORE_ETAG_MAX];
     unsigned char rnd[8];
     int rc;
 
@@ -268,8 +300,7 @@ static int put(const struct jb_state *st, struct jb_lease *l, int create, char *
     randombytes_buf(rnd, sizeof(rnd));
     sodium_bin2hex(l->revision, sizeof(l->revision), rnd, sizeof(rnd));
     if ((rc = jb_lease_to_json(l, &json, err, errlen)) == 0)
-        rc = jb_lease_store_put(st, l->stack_id, json, strlen(json), create ? NULL : l->etag, etag,
-                                err, errlen);
+        rc = store_put(st, l->stack_id, json, create ? NULL : l->etag, etag, err, errlen);
     free(json);
     if (rc != 0) {
         memcpy(l->revision, old, sizeof(old));
@@ -292,14 +323,18 @@ int jb_lease_update(const struct jb_state *st, struct jb_lease *l, char *err, si
 int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_lease *l, char *err,
                  size_t errlen)
 {
-    char *text = NULL, detail[JB_ERRLEN], etag[JB_LEASE_ETAG_MAX] = "";
+    struct jb_store_obj o;
+    char detail[JB_ERRLEN], key[JB_STACK_ID_MAX + 16], etag[JB_STORE_ETAG_MAX];
     int rc;
 
     memset(l, 0, sizeof(*l));
-    if ((rc = jb_lease_store_get(st, stack_id, &text, etag, err, errlen)) != 0)
+    if (lease_key(stack_id, key, sizeof(key)) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
+    if ((rc = jb_store_get(st, key, JB_LEASE_MAX_BYTES, 0, &o, err, errlen)) != 0)
         return rc;
-    rc = jb_lease_from_json(text, l, detail, sizeof(detail));
-    free(text);
+    rc = jb_lease_from_json(o.data, l, detail, sizeof(detail));
+    memcpy(etag, o.etag, sizeof(etag));
+    jb_store_obj_free(&o);
     if (rc != 0)
         return jb_err(err, errlen, rc, "lease of %s: %s", stack_id, detail);
     if (strcmp(l->stack_id, stack_id) != 0) {
@@ -310,25 +345,55 @@ int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_leas
     return 0;
 }
 
+struct ids {
+    char **v;
+    size_t n, cap;
+};
+
+/* "<id>/lease.json", id a stack id: one stack. */
+static int take_id(void *ctx, const char *key)
+{
+    struct ids *ids = ctx;
+    const char *slash = strchr(key, '/');
+    size_t n = slash ? (size_t)(slash - key) : 0;
+    char id[JB_STACK_ID_MAX + 1], **nv;
+
+    if (n == 0 || n > JB_STACK_ID_MAX || strcmp(slash, "/lease.json") != 0)
+        return 0;
+    memcpy(id, key, n);
+    id[n] = '\0';
+    if (jb_check_stack_id(id, NULL, 0) != 0)
+        return 0;
+    if ((nv = jb_grow(ids->v, &ids->cap, ids->n + 1, sizeof(*nv), 64)) == NULL)
+        return JB_ERR_NOMEM;
+    ids->v = nv;
+    if ((nv[ids->n] = strdup(id)) == NULL)
+        return JB_ERR_NOMEM;
+    ids->n++;
+    return 0;
+}
+
 int jb_lease_list(const struct jb_state *st, struct jb_lease **out, size_t *n, size_t *bad,
                   char *err, size_t errlen)
 {
-    char **ids = NULL;
-    size_t nids = 0;
+    struct ids ids = {NULL, 0, 0};
     struct jb_lease *ls = NULL;
     int rc;
 
     *out = NULL;
     *n = 0;
     *bad = 0;
-    if ((rc = jb_lease_store_ids(st, &ids, &nids, err, errlen)) != 0)
-        return rc;
-    if (nids > 0 && (ls = calloc(nids, sizeof(*ls))) == NULL) {
+    if ((rc = jb_store_list(st, "", take_id, &ids, err, errlen)) != 0) {
+        if (rc == JB_ERR_NOMEM)
+            jb_err(err, errlen, rc, "out of memory");
+        goto out;
+    }
+    if (ids.n > 0 && (ls = calloc(ids.n, sizeof(*ls))) == NULL) {
         rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nids; i++) {
-        int r = jb_lease_get(st, ids[i], &ls[*n], NULL, 0);
+    for (size_t i = 0; i < ids.n; i++) {
+        int r = jb_lease_get(st, ids.v[i], &ls[*n], NULL, 0);
         if (r == 0)
             (*n)++;
         else if (r != JB_ERR_NOTFOUND)
@@ -338,9 +403,9 @@ int jb_lease_list(const struct jb_state *st, struct jb_lease **out, size_t *n, s
     ls = NULL;
 out:
     free(ls);
-    for (size_t i = 0; i < nids; i++)
-        free(ids[i]);
-    free(ids);
+    for (size_t i = 0; i < ids.n; i++)
+        free(ids.v[i]);
+    free(ids.v);
     return rc;
 }
 
@@ -353,5 +418,10 @@ void jb_lease_list_free(struct jb_lease *ls, size_t n)
 
 int jb_lease_purge(const struct jb_state *st, const char *stack_id, char *err, size_t errlen)
 {
-    return jb_lease_store_purge(st, stack_id, err, errlen);
+    char prefix[JB_STACK_ID_MAX + 2];
+
+    if (jb_check_stack_id(stack_id, NULL, 0) != 0)
+        return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
+    snprintf(prefix, sizeof(prefix), "%s/", stack_id);
+    return jb_store_purge(st, prefix, err, errlen);
 }

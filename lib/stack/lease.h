@@ -10,8 +10,10 @@
 
 #include "base/parse.h"
 #include "crypto/keys.h"
-#include "stack/lease_store.h"
 #include "stack/state.h"
+#include "stack/store.h"
+
+#define JB_LEASE_MAX_BYTES (64 * 1024) /* a lease's JSON, written or read */
 
 struct jb_lease {
     char stack_id[JB_STACK_ID_MAX + 1];
@@ -43,8 +45,8 @@ struct jb_lease {
     char revision[17]; /* random hex id of the write that made this version */
     cJSON *vars;       /* module inputs without secrets; owned */
     /* Not in the JSON: the stored version this copy was read or written
-     * as, for the next conditional update (lease_store.h). */
-    char etag[JB_LEASE_ETAG_MAX];
+     * as, for the next conditional update (store.h). */
+    char etag[JB_STORE_ETAG_MAX];
 };
 
 void jb_lease_clear(struct jb_lease *l);

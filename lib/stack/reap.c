@@ -10,8 +10,9 @@
 #include "base/parse.h"
 #include "aws/ec2.h"
 #include "stack/audit.h"
-#include "stack/lease_store.h"
+#include "stack/lease.h"
 #include "stack/state.h"
+#include "stack/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static int box_group_name(const char *name, const char *stack)
 static int lease_of(struct reaper *R, const char *stack, const char **err)
 {
     struct lease_seen *l;
-    char *json = NULL;
+    struct jb_store_obj o;
+    char key[JB_STACK_ID_MAX + 16];
 
     for (size_t i = 0; i < R->nleases; i++)
         if (strcmp(R->leases[i].stack, stack) == 0) {
@@ -250,8 +252,9 @@ static int lease_of(struct reaper *R, const char *stack, const char **err)
     l = &R->leases[R->nleases++];
     snprintf(l->stack, sizeof(l->stack), "%s", stack);
     l->err[0] = '\0';
-    l->rc = jb_lease_store_get(R->ctx->state, stack, &json, NULL, l->err, sizeof(l->err));
-    free(json);
+    snprintf(key, sizeof(key), "%s/lease.json", stack);
+    l->rc = jb_store_get(R->ctx->state, key, JB_LEASE_MAX_BYTES, 0, &o, l->err, sizeof(l->err));
+    jb_store_obj_free(&o);
     *err = l->err;
     return l->rc;
 }

@@ -9,8 +9,8 @@
 #include "base/log.h"
 #include "stack/box_identity.h"
 #include "stack/deadline.h"
-#include "stack/lease_store.h"
 #include "stack/ssh.h"
+#include "stack/store.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -223,7 +223,7 @@ static int check_inputs(struct create *c)
     if ((rc = jb_stack_paths(c->req->stack_id, c->req->module, &c->paths, c->err, c->errlen)) != 0)
         return rc;
     if (strcmp(c->req->module, "local") != 0) {
-        if (c->ctx->state->kind != JB_STATE_S3)
+        if (!jb_store_is_remote(c->ctx->state))
             return jb_err(c->err, c->errlen, JB_ERR_INVALID,
                           "--state: module %s needs an s3:// state: its box publishes its host "
                           "key there",
@@ -335,20 +335,21 @@ static int apply(struct create *c)
 static int read_outputs(struct create *c)
 {
     struct jb_lease *l = &c->res->lease;
-    char *err = c->err, *state = NULL;
-    size_t errlen = c->errlen, len = 0;
+    struct jb_store_obj state;
+    char *err = c->err, key[JB_STACK_ID_MAX + 32];
+    size_t errlen = c->errlen;
     int rc;
 
     jb_stack_progress(c->ctx, "outputs", "from the Terraform state");
-    if ((rc = jb_lease_store_get_file(c->ctx->state, c->req->stack_id, "terraform.tfstate",
-                                      JB_TF_STATE_MAX, &state, &len, err, errlen)) == 0 &&
-        (rc = jb_tf_state_outputs(state, len, &c->outs, err, errlen)) == 0 &&
+    snprintf(key, sizeof(key), "%s/terraform.tfstate", c->req->stack_id);
+    if ((rc = jb_store_get(c->ctx->state, key, JB_TF_STATE_MAX, 0, &state, err, errlen)) == 0 &&
+        (rc = jb_tf_state_outputs(state.data, state.len, &c->outs, err, errlen)) == 0 &&
         (rc = jb_tf_output_string(c->outs, "host", l->host, sizeof(l->host), err, errlen)) == 0 &&
         (rc = jb_tf_output_port(c->outs, "port", &l->port, err, errlen)) == 0 &&
         (rc = jb_tf_output_string(c->outs, "user", l->user, sizeof(l->user), err, errlen)) == 0)
         rc = jb_tf_output_string(c->outs, "instance_id", l->instance_id, sizeof(l->instance_id),
                                  err, errlen);
-    free(state);
+    jb_store_obj_free(&state);
     return rc;
 }
 

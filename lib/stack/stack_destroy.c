@@ -9,7 +9,7 @@
 #include "base/fsutil.h"
 #include "base/log.h"
 #include "stack/deadline.h"
-#include "stack/lease_store.h"
+#include "stack/store.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -34,20 +34,29 @@
 #define ERRORED_MAX (64L * 1024 * 1024)
 #define TFLOCK "terraform.tfstate.tflock"
 
+/* <stack>/<name>: a file the stack keeps in the store beside its lease. */
+static int side_key(const char *stack_id, const char *name, char *key, size_t keylen)
+{
+    int n = snprintf(key, keylen, "%s/%s", stack_id, name);
+    return (n < 0 || (size_t)n >= keylen) ? JB_ERR_INVALID : 0;
+}
+
 /* The local errored.tfstate, if any, to the state store.  Best effort: on
  * failure it still waits in the work directory, and detail says why. */
 static int save_errored_state(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
                               const char *stack_id, char *detail, size_t detaillen)
 {
-    char path[PATH_MAX], *data = NULL;
+    char path[PATH_MAX], key[JB_STACK_ID_MAX + 32], *data = NULL;
     size_t len = 0;
     int rc;
 
     if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 || access(path, F_OK) != 0)
         return 0;
+    if (side_key(stack_id, ERRORED, key, sizeof(key)) != 0)
+        return jb_err(detail, detaillen, JB_ERR_INVALID, "bad stack id");
     jb_stack_progress(ctx, "saving errored.tfstate", "to the state store, beside the lease");
     if ((rc = jb_file_read(path, ERRORED_MAX, &data, &len, detail, detaillen)) == 0)
-        rc = jb_lease_store_put_file(ctx->state, stack_id, ERRORED, data, len, detail, detaillen);
+        rc = jb_store_put(ctx->state, key, data, len, NULL, detail, detaillen);
     free(data);
     return rc;
 }
@@ -56,22 +65,22 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
                               const struct jb_stack_paths *p, const char *stack_id, char *err,
                               size_t errlen)
 {
-    char path[PATH_MAX], inner[JB_ERRLEN], *data = NULL;
-    size_t len = 0;
+    char path[PATH_MAX], key[JB_STACK_ID_MAX + 32], inner[JB_ERRLEN];
+    struct jb_store_obj o;
     int rc, stored = 0;
 
-    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0)
+    if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 ||
+        side_key(stack_id, ERRORED, key, sizeof(key)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
     if (access(path, F_OK) != 0) {
         /* Not here: one saved in the store by another machine, maybe.  Not
          * knowing is no reason to destroy from a state that may be old. */
-        rc = jb_lease_store_get_file(ctx->state, stack_id, ERRORED, ERRORED_MAX, &data, &len, inner,
-                                     sizeof(inner));
+        rc = jb_store_get(ctx->state, key, ERRORED_MAX, 0, &o, inner, sizeof(inner));
         if (rc == JB_ERR_NOTFOUND)
             return 0;
         if (rc == 0)
-            rc = jb_file_replace(path, data, len, 0600, inner, sizeof(inner));
-        free(data);
+            rc = jb_file_replace(path, o.data, o.len, 0600, inner, sizeof(inner));
+        jb_store_obj_free(&o);
         if (rc != 0)
             return jb_err(err, errlen, rc,
                           "looking for state Terraform could not save earlier (%s/%s in the "
@@ -89,7 +98,7 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
                       inner);
     /* Pushed: the store's copy goes first (an old one pushed again later
      * would be refused, or worse), then ours. */
-    if ((rc = jb_lease_store_delete_file(ctx->state, stack_id, ERRORED, inner, sizeof(inner))) != 0)
+    if ((rc = jb_store_delete(ctx->state, key, inner, sizeof(inner))) != 0)
         return jb_err(err, errlen, rc,
                       "errored.tfstate was pushed, but its copy in the state store could not "
                       "be removed, so nothing was destroyed: %s",
@@ -162,12 +171,13 @@ static enum jb_stack_fate keep_for_sweeper(const struct jb_stack_ctx *ctx, struc
 static int drop_stale_lock(const struct jb_stack_ctx *ctx, const char *stack_id, char *err,
                            size_t errlen)
 {
-    char inner[JB_ERRLEN];
+    char inner[JB_ERRLEN], key[JB_STACK_ID_MAX + 32];
     int rc;
 
-    if (ctx->state->kind != JB_STATE_S3)
+    if (!jb_store_is_remote(ctx->state))
         return 0;
-    rc = jb_lease_store_delete_file(ctx->state, stack_id, TFLOCK, inner, sizeof(inner));
+    if ((rc = side_key(stack_id, TFLOCK, key, sizeof(key))) == 0)
+        rc = jb_store_delete(ctx->state, key, inner, sizeof(inner));
     if (rc != 0)
         return jb_err(err, errlen, rc, "removing the stale Terraform lock %s/%s failed: %s",
                       stack_id, TFLOCK, inner);

@@ -6,7 +6,6 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "stack/deadline.h"
-#include "stack/lease_store.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 #include "jb_paths.h" /* JB_DATADIR, JB_LIBEXECDIR: generated from PREFIX by the Makefile */
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "aws/creds.h"
+#include "stack/store.h"
 #include "stack/terraform.h"
 
 #include <stdio.h>
@@ -142,53 +142,9 @@ static cJSON *literal_copy(const cJSON *v)
     return list;
 }
 
-/* Backend settings are not expressions: Terraform takes their strings as
- * they are, "${" included, so they are never escaped (an escaped path is
- * another path).  The same holds for a module's source. */
-static cJSON *backend(const struct jb_state *st, const char *stack_id)
-{
-    cJSON *b = cJSON_CreateObject(), *inner = cJSON_CreateObject();
-    char path[PATH_MAX + 32], region[64];
-    const char *endpoint;
-
-    if (b == NULL || inner == NULL)
-        goto fail;
-    if (st->kind == JB_STATE_FILE) {
-        snprintf(path, sizeof(path), "%s/%s/terraform.tfstate", st->dir, stack_id);
-        cJSON_AddItemToObject(inner, "path", cJSON_CreateString(path));
-        cJSON_AddItemToObject(b, "local", inner);
-        return b;
-    }
-    snprintf(path, sizeof(path), "%s%s/terraform.tfstate", st->prefix, stack_id);
-    cJSON_AddItemToObject(inner, "bucket", cJSON_CreateString(st->bucket));
-    cJSON_AddItemToObject(inner, "key", cJSON_CreateString(path));
-    cJSON_AddBoolToObject(inner, "use_lockfile", 1);
-    cJSON_AddBoolToObject(inner, "encrypt", 1);
-    if (jb_aws_region(NULL, region, sizeof(region), NULL, 0) == 0)
-        cJSON_AddItemToObject(inner, "region", cJSON_CreateString(region));
-    endpoint = getenv("AWS_ENDPOINT_URL_S3");
-    if (endpoint == NULL || *endpoint == '\0')
-        endpoint = getenv("AWS_ENDPOINT_URL");
-    if (endpoint && *endpoint) {
-        /* An S3-compatible server of our own (tests, MinIO): path-style,
-         * and none of the checks that need AWS's account and STS APIs. */
-        cJSON *eps = cJSON_AddObjectToObject(inner, "endpoints");
-        cJSON_AddItemToObject(eps, "s3", cJSON_CreateString(endpoint));
-        cJSON_AddBoolToObject(inner, "use_path_style", 1);
-        cJSON_AddBoolToObject(inner, "skip_credentials_validation", 1);
-        cJSON_AddBoolToObject(inner, "skip_requesting_account_id", 1);
-        cJSON_AddBoolToObject(inner, "skip_metadata_api_check", 1);
-        cJSON_AddBoolToObject(inner, "skip_region_validation", 1);
-        cJSON_AddBoolToObject(inner, "skip_s3_checksum", 1);
-    }
-    cJSON_AddItemToObject(b, "s3", inner);
-    return b;
-fail:
-    cJSON_Delete(b);
-    cJSON_Delete(inner);
-    return NULL;
-}
-
+/* Module sources are not expressions either: Terraform takes their
+ * strings as they are, "${" included, so they are never escaped (an
+ * escaped path is another path).  The backend block is the store's. */
 int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *st,
                         const char *stack_id, const cJSON *vars, char *err, size_t errlen)
 {
@@ -200,7 +156,7 @@ int jb_stack_write_root(const struct jb_stack_paths *p, const struct jb_state *s
     if (root == NULL)
         return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
     tf = cJSON_AddObjectToObject(root, "terraform");
-    cJSON_AddItemToObject(tf, "backend", backend(st, stack_id));
+    cJSON_AddItemToObject(tf, "backend", jb_store_tf_backend(st, stack_id));
     mod = cJSON_AddObjectToObject(root, "module");
     box = cJSON_AddObjectToObject(mod, "box");
     outs = cJSON_AddObjectToObject(root, "output");

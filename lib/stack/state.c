@@ -89,17 +89,6 @@ int jb_state_default(struct jb_state *st, char *err, size_t errlen)
     return jb_state_parse(url, st, err, errlen);
 }
 
-int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen)
-{
-    int n;
-
-    if (st->kind == JB_STATE_FILE)
-        n = snprintf(out, outlen, "%s/%s", st->dir, stack_id);
-    else
-        n = snprintf(out, outlen, "%s%s", st->prefix, stack_id);
-    return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
-}
-
 int jb_state_names(const struct jb_state *st, const char *url)
 {
     struct jb_state t;

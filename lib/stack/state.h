@@ -26,8 +26,4 @@ int jb_state_names(const struct jb_state *st, const char *url);
 /* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
 int jb_state_default(struct jb_state *st, char *err, size_t errlen);
 
-/* file: <dir>/<stack>;  s3: <prefix>/<stack> (the object key prefix, no
- * trailing slash). */
-int jb_state_stack_path(const struct jb_state *st, const char *stack_id, char *out, size_t outlen);
-
 #endif

@@ -108,6 +108,16 @@ def test_a_clock_or_a_wipe_of_its_own_fails(tree):
     assert "localbox/box.c: CLOCK_MONOTONIC: use jb_clock_mono_ms (base/clock.h)" in r.stderr
 
 
+def test_asking_a_state_its_kind_outside_the_store_fails(tree):
+    edit(tree / "lib/stack/deadline.c", "!jb_store_is_remote(st)", "st->kind != JB_STATE_S3")
+    edit(tree / "localbox/box.c", "jb_store_is_remote(&st)", "st.kind == JB_STATE_S3")
+    r = check(tree)
+    assert r.returncode == 1
+    assert ("lib/stack/deadline.c: kind != JB_STATE_: use the store (stack/store.h)"
+            in r.stderr)
+    assert "localbox/box.c: kind == JB_STATE_: use the store (stack/store.h)" in r.stderr
+
+
 def test_includes_out_of_layer_order_fail_and_are_fixed(tree):
     edit(tree / "lib/stack/stack.c", '#include "base/err.h"\n', "")
     edit(tree / "lib/stack/stack.c", '#include "stack/audit.h"\n',
