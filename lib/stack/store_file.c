@@ -99,20 +99,27 @@ static int create_new(const char *path, const void *data, size_t len, char *err,
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 16];
     const char *name = strrchr(path, '/') + 1;
-    int rc;
+    struct stat sb;
+    int rc, made = 0;
 
     parent_of(path, dir);
-    if ((rc = jb_mkdir_p(dir, 0700, err, errlen)) != 0)
-        return rc;
     if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
         return jb_err(err, errlen, JB_ERR_INVALID, "state path too long");
+    if (stat(dir, &sb) != 0) {
+        if ((rc = jb_mkdir_p(dir, 0700, err, errlen)) != 0)
+            return rc;
+        made = 1;
+    }
     unlink(tmp); /* a crashed writer's: the lock is ours now */
-    if ((rc = jb_file_create(tmp, data, len, 0600, err, errlen)) != 0)
-        return rc;
-    if (link(tmp, path) != 0)
-        rc =
-            jb_err_errno(err, errlen, errno == EEXIST ? JB_ERR_EXISTS : JB_ERR_IO, "link %s", path);
-    unlink(tmp);
+    if ((rc = jb_file_create(tmp, data, len, 0600, err, errlen)) == 0) {
+        if (link(tmp, path) != 0)
+            rc = jb_err_errno(err, errlen, errno == EEXIST ? JB_ERR_EXISTS : JB_ERR_IO, "link %s",
+                              path);
+        unlink(tmp);
+    }
+    /* No half-made stack for a listing or a sweep to trip on. */
+    if (rc != 0 && made)
+        rmdir(dir);
     return rc;
 }
 
