@@ -26,17 +26,17 @@ int cmd_parse(const struct jb_cmdline_cmd *me, int argc, char **argv, struct cmd
 /* --reason and --state checked, the work root found, signals caught, and
  * ctx made for a destroy from this machine (its audit log open; cmd_done
  * closes it).  -1: go on; else the exit status, the line printed. */
-int cmd_setup(const struct jb_cmdline_cmd *me, const struct cmd_opts *o, struct jb_state *st,
-              struct jb_stack_ctx *ctx);
+int cmd_setup(const struct jb_cmdline_cmd *me, const struct jb_settings *s,
+              const struct cmd_opts *o, struct jb_state *st, struct jb_stack_ctx *ctx);
 void cmd_done(struct jb_stack_ctx *ctx);
 
 /* o on one line of stdout; o is freed. */
 void cmd_print_json(cJSON *o);
 
 /* Destroys one stack (destroy.c). */
-int cmd_destroy(int argc, char **argv);
+int cmd_destroy(int argc, char **argv, const struct jb_settings *s);
 /* Destroys every expired lease (sweep.c, sweep_run). */
-int cmd_sweep(int argc, char **argv);
+int cmd_sweep(int argc, char **argv, const struct jb_settings *s);
 
 /* Destroys every expired (or failed) lease, up to `parallel` at a time,
  * each in its own process.  Starts no new destroy once *stop is set or
@@ -50,11 +50,11 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
 void cmd_progress(void *ctx, const char *stage, const char *detail);
 
 /* Takes down what EC2 has tagged as ours with no lease (lib/stack/reap.h). */
-int cmd_reap(int argc, char **argv);
+int cmd_reap(int argc, char **argv, const struct jb_settings *s);
 
 /* On the backup VM: asks the clean function to destroy a stack. */
-int cmd_request(int argc, char **argv);
+int cmd_request(int argc, char **argv, const struct jb_settings *s);
 /* In Lambda (AWS_LAMBDA_RUNTIME_API set, no command): the clean function. */
-int cmd_lambda_clean(void);
+int cmd_lambda_clean(const struct jb_settings *s);
 
 #endif

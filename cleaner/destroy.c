@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-int cmd_destroy(int argc, char **argv)
+int cmd_destroy(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"cleaner destroy", cmd_usage, 2, 0, NULL};
     struct cmd_opts o;
@@ -27,7 +27,7 @@ int cmd_destroy(int argc, char **argv)
         return jb_cmdline_bad(&me, "--stack-id", "required");
     if (jb_check_stack_id(o.stack_id, err, sizeof(err)) != 0)
         return jb_cmdline_bad(&me, "--stack-id", err);
-    if ((rc = cmd_setup(&me, &o, &st, &ctx)) >= 0)
+    if ((rc = cmd_setup(&me, s, &o, &st, &ctx)) >= 0)
         return rc;
     ctx.progress_ctx = (void *)o.stack_id;
     rc = jb_stack_destroy(&ctx, o.stack_id, o.reason, &gone, err, sizeof(err));

@@ -28,17 +28,18 @@ struct clean_cfg {
     int reap; /* 0 for the local module: nothing of ours is in EC2 */
     struct jb_reap_opts reap_opts;
     char work_root[PATH_MAX];
+    const struct jb_settings *settings; /* read by main() after the Lambda defaults */
 };
 
-static int config(struct clean_cfg *c, char *err, size_t errlen)
+static int config(struct clean_cfg *c, const struct jb_settings *set, char *err, size_t errlen)
 {
-    const char *s = getenv("JUMPBOX_STATE"), *p = getenv("JUMPBOX_SWEEP_PARALLEL");
-    const char *m = getenv("JUMPBOX_MODULE");
+    const char *s = set->state, *p = set->sweep_parallel, *m = set->module;
     char inner[JB_ERRLEN], *end = NULL;
     long long reserve;
     long par = 4;
 
     memset(c, 0, sizeof(*c));
+    c->settings = set;
     if (s == NULL || *s == '\0')
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_STATE: required (s3://… or file://…)");
     if (jb_state_parse(s, &c->st, inner, sizeof(inner)) != 0)
@@ -51,11 +52,11 @@ static int config(struct clean_cfg *c, char *err, size_t errlen)
     if (m && *m && strcmp(m, "aws") != 0 && strcmp(m, "local") != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE: must be aws or local");
     c->reap = !(m && strcmp(m, "local") == 0);
-    if (jb_reap_opts_from_env(&c->reap_opts, err, errlen) != 0)
+    if (jb_reap_opts_from_settings(set, &c->reap_opts, err, errlen) != 0)
         return JB_ERR_INVALID;
-    if (jb_fn_reserve_ms(1, 0, &reserve, inner, sizeof(inner)) != 0)
+    if (jb_fn_reserve_ms(set->deadline_reserve, 1, 0, &reserve, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_DEADLINE_RESERVE: %s", inner);
-    return jb_work_root(c->work_root, sizeof(c->work_root), err, errlen);
+    return jb_work_root(set, c->work_root, sizeof(c->work_root), err, errlen);
 }
 
 static void progress(void *ctx, const char *stage, const char *detail)
@@ -117,7 +118,8 @@ static int do_sweep(const struct clean_cfg *c, struct jb_stack_ctx *ctx,
     size_t failed = 0;
     cJSON *res;
 
-    if (jb_fn_reserve_ms(inv->deadline_ms, jb_clock_unix_ms(), &reserve, err, sizeof(err)) != 0)
+    if (jb_fn_reserve_ms(c->settings->deadline_reserve, inv->deadline_ms, jb_clock_unix_ms(),
+                         &reserve, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     /* No new destroy starts inside the reserve: a started one must finish. */
     res = sweep_run(ctx, c->parallel, NULL, inv->deadline_ms - reserve, &failed, err, sizeof(err));
@@ -151,7 +153,8 @@ static int do_reap(const struct clean_cfg *c, struct jb_stack_ctx *ctx, const cJ
     size_t failed = 0;
     cJSON *res = NULL;
 
-    if (jb_fn_reserve_ms(inv->deadline_ms, jb_clock_unix_ms(), &reserve, err, sizeof(err)) != 0)
+    if (jb_fn_reserve_ms(c->settings->deadline_reserve, inv->deadline_ms, jb_clock_unix_ms(),
+                         &reserve, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
     o.dry_run = cJSON_IsTrue(dry);
     o.stop_ms = inv->deadline_ms - reserve;
@@ -212,11 +215,12 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);
         goto out;
     }
+    ctx.settings = c->settings;
     ctx.state = &st;
     ctx.cancel = NULL; /* a destroy, once started, is not cut short */
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
-    ctx.event_fd = jb_log_open(c->work_root);
+    ctx.event_fd = jb_log_open(c->settings->audit_log, c->work_root);
     ctx.origin = origin = jb_audit_origin("clean-function", inv->function_arn, inv->request_id);
     if (origin)
         cJSON_AddStringToObject(origin, "action", action);
@@ -239,16 +243,15 @@ static void note(void *ctx, const char *line)
     fprintf(stderr, "clean: %s\n", line);
 }
 
-int cmd_lambda_clean(void)
+int cmd_lambda_clean(const struct jb_settings *s)
 {
     static struct clean_cfg cfg;
-    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    const char *api = s->lambda_runtime_api;
     struct jb_runtime rt = {.api = api, .handler = handle, .ctx = &cfg, .note = note};
     char err[JB_ERRLEN], ierr[JB_ERRLEN];
 
-    jb_fn_env_defaults();
     /* libcurl loads on the first AWS call (lib/net/curl_dl.c), not here. */
-    if (config(&cfg, err, sizeof(err)) != 0) {
+    if (config(&cfg, s, err, sizeof(err)) != 0) {
         fprintf(stderr, "clean: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)
             fprintf(stderr, "clean: init: reporting it failed too: %s\n", ierr);

@@ -8,8 +8,10 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "lambda/lambdafn.h"
 #include "stack/audit.h"
 #include "stack/cli.h"
+#include "stack/settings.h"
 #include "stack/stack.h"
 #include "stack/stackcfg.h"
 
@@ -81,26 +83,27 @@ void cmd_print_json(cJSON *o)
     cJSON_Delete(o);
 }
 
-int cmd_setup(const struct jb_cmdline_cmd *me, const struct cmd_opts *o, struct jb_state *st,
-              struct jb_stack_ctx *ctx)
+int cmd_setup(const struct jb_cmdline_cmd *me, const struct jb_settings *s,
+              const struct cmd_opts *o, struct jb_state *st, struct jb_stack_ctx *ctx)
 {
     char err[JB_ERRLEN], root[PATH_MAX];
     int rc;
 
     if (o->reason && jb_check_label(o->reason, 32, err, sizeof(err)) != 0)
         return jb_cmdline_bad(me, "--reason", err);
-    if ((rc = jb_cmdline_state_for(me, o->state_url, st)) >= 0)
+    if ((rc = jb_cmdline_state_for(me, s, o->state_url, st)) >= 0)
         return rc;
-    if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
+    if (jb_work_root(s, root, sizeof(root), err, sizeof(err)) != 0)
         return jb_cmdline_bad(me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();
     jb_cli_catch_signals();
     memset(ctx, 0, sizeof(*ctx));
+    ctx->settings = s;
     ctx->state = st;
     /* A destroy is not cancelled half-way: a signal is noted, not obeyed. */
     ctx->cancel = NULL;
     ctx->progress = cmd_progress;
-    ctx->event_fd = jb_log_open(root);
+    ctx->event_fd = jb_log_open(s->audit_log, root);
     ctx->origin = jb_audit_origin("cli", NULL, NULL); /* freed by cmd_done() */
     return -1;
 }
@@ -123,7 +126,16 @@ int main(int argc, char **argv)
     static const struct jb_cmdline_program prog = {cmd_usage, "cleaner " JB_VERSION, "cleaner",
                                                    commands};
 
-    if (argc < 2 && getenv("AWS_LAMBDA_RUNTIME_API") != NULL)
-        return cmd_lambda_clean();
-    return jb_cmdline_main(&prog, argc, argv);
+    struct jb_settings s;
+
+    /* The settings, read once here and passed down (stack/settings.h). */
+    jb_settings_read(&s);
+    if (argc < 2 && s.lambda_runtime_api != NULL) {
+        /* The Lambda init: the function's defaults go into the environment
+         * (Terraform inherits them), then the settings are read from it. */
+        jb_fn_env_defaults();
+        jb_settings_read(&s);
+        return cmd_lambda_clean(&s);
+    }
+    return jb_cmdline_main(&prog, &s, argc, argv);
 }

@@ -35,7 +35,7 @@ static const char usage[] =
     "Exit status: 0 done (also when nothing was reaped), 1 EC2 or the state failed\n"
     "to answer or a resource could not be reaped, 2 bad input (nothing done).\n";
 
-int cmd_reap(int argc, char **argv)
+int cmd_reap(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"cleaner reap", usage, 2, 0, NULL};
     static const struct option lopts[] = {{"state", required_argument, NULL, 'S'},
@@ -71,7 +71,7 @@ int cmd_reap(int argc, char **argv)
     }
     if (rc >= 0)
         return rc;
-    if (jb_reap_opts_from_env(&o, err, sizeof(err)) != 0) {
+    if (jb_reap_opts_from_settings(s, &o, err, sizeof(err)) != 0) {
         fprintf(stderr, "cleaner reap: %s\n", err);
         return 2;
     }
@@ -86,20 +86,21 @@ int cmd_reap(int argc, char **argv)
         return jb_cmdline_bad(&me, "--state", err);
     if (jb_aws_region(NULL, region, sizeof(region), err, sizeof(err)) != 0)
         return jb_cmdline_bad(&me, "AWS_REGION", err);
-    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+    if ((rc = jb_cmdline_state_for(&me, s, state_url, &st)) >= 0)
         return rc;
-    if (jb_work_root(root, sizeof(root), err, sizeof(err)) != 0)
+    if (jb_work_root(s, root, sizeof(root), err, sizeof(err)) != 0)
         return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
     jb_cli_elapsed();
     jb_cli_catch_signals();
     memset(&ctx, 0, sizeof(ctx));
+    ctx.settings = s;
     ctx.state = &st;
     ctx.progress = cmd_progress;
     /* The audit trail is the record of what the reaper took: its directory
      * must exist before the log is opened. */
     if (!dry && jb_mkdir_p(root, 0700, err, sizeof(err)) != 0)
         return jb_cmdline_bad(&me, "JUMPBOX_WORK_DIR", err);
-    ctx.event_fd = dry ? -1 : jb_log_open(root);
+    ctx.event_fd = dry ? -1 : jb_log_open(s->audit_log, root);
     ctx.origin = origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_reap_run(&ctx, &o, &report, &failed, err, sizeof(err));
     jb_log_close(ctx.event_fd);
@@ -109,10 +110,10 @@ int cmd_reap(int argc, char **argv)
         return rc == JB_ERR_INVALID ? 2 : 1;
     }
     {
-        char *s = cJSON_PrintUnformatted(report);
-        if (s)
-            puts(s);
-        free(s);
+        char *line = cJSON_PrintUnformatted(report);
+        if (line)
+            puts(line);
+        free(line);
     }
     fprintf(stderr, "cleaner reap: %.0f found, %.0f %s, %zu failed\n",
             cJSON_GetNumberValue(cJSON_GetObjectItem(report, "found")),

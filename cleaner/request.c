@@ -28,7 +28,7 @@ static const char usage[] =
 
 static const struct jb_cmdline_cmd me = {"cleaner request", usage, 2, JB_CMDLINE_SEE_HELP, NULL};
 
-int cmd_request(int argc, char **argv)
+int cmd_request(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct option opts[] = {{"function", required_argument, NULL, 'f'},
                                          {"stack-id", required_argument, NULL, 's'},
@@ -40,6 +40,7 @@ int cmd_request(int argc, char **argv)
     char err[JB_ERRLEN], tpath[PATH_MAX], kpath[PATH_MAX], *token = NULL, *answer = NULL;
     int c, refused = 0, status = 1;
 
+    (void)s; /* reads no setting */
     while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'f':

@@ -167,7 +167,7 @@ cJSON *sweep_run(const struct jb_stack_ctx *ctx, int parallel, volatile sig_atom
     return res;
 }
 
-int cmd_sweep(int argc, char **argv)
+int cmd_sweep(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"cleaner sweep", cmd_usage, 2, 0, NULL};
     struct cmd_opts o;
@@ -186,7 +186,7 @@ int cmd_sweep(int argc, char **argv)
     if (o.parallel &&
         ((par = strtol(o.parallel, &end, 10)) < 1 || par > MAX_PARALLEL || *end != '\0'))
         return jb_cmdline_bad(&me, "--parallel", "a number from 1 to 16");
-    if ((rc = cmd_setup(&me, &o, &st, &ctx)) >= 0)
+    if ((rc = cmd_setup(&me, s, &o, &st, &ctx)) >= 0)
         return rc;
     res = sweep_run(&ctx, (int)par, &jb_cli_stop, 0, &failed, err, sizeof(err));
     cmd_done(&ctx);

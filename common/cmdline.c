@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int jb_cmdline_main(const struct jb_cmdline_program *prog, int argc, char **argv)
+int jb_cmdline_main(const struct jb_cmdline_program *prog, const struct jb_settings *s, int argc,
+                    char **argv)
 {
     if (argc < 2) {
         fputs(prog->usage, stderr);
@@ -27,7 +28,7 @@ int jb_cmdline_main(const struct jb_cmdline_program *prog, int argc, char **argv
     }
     for (const struct jb_cmdline_command *c = prog->commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
-            return c->fn(argc - 1, argv + 1);
+            return c->fn(argc - 1, argv + 1, s);
     fprintf(stderr, "%s: command: unknown command '%s' (try --help)\n", prog->name, argv[1]);
     return 2;
 }
@@ -66,10 +67,11 @@ int jb_cmdline_opt(const struct jb_cmdline_cmd *cmd, int argc, char **argv,
     return 0;
 }
 
-int jb_cmdline_state_for(const struct jb_cmdline_cmd *cmd, const char *url, struct jb_state *st)
+int jb_cmdline_state_for(const struct jb_cmdline_cmd *cmd, const struct jb_settings *s,
+                         const char *url, struct jb_state *st)
 {
     char err[JB_ERRLEN];
-    int rc = jb_cli_state(url, st, err, sizeof(err));
+    int rc = jb_cli_state(s, url, st, err, sizeof(err));
 
     if (rc == JB_ERR_INVALID)
         return jb_cmdline_bad(cmd, "--state", err);

@@ -7,12 +7,14 @@
 
 #include <getopt.h>
 
+#include "stack/settings.h"
 #include "stack/state.h"
 
 /* A program's commands, git's commands[] the model. */
 struct jb_cmdline_command {
     const char *name;
-    int (*fn)(int argc, char **argv); /* argv[0] is the command's name */
+    /* argv[0] is the command's name; s the settings main() read */
+    int (*fn)(int argc, char **argv, const struct jb_settings *s);
 };
 
 struct jb_cmdline_program {
@@ -22,9 +24,11 @@ struct jb_cmdline_program {
     const struct jb_cmdline_command *commands; /* ends with a NULL name */
 };
 
-/* Runs the command argv[1] names, or answers --help, -h, help and
- * --version; the exit status (2 for no or an unknown command). */
-int jb_cmdline_main(const struct jb_cmdline_program *prog, int argc, char **argv);
+/* Runs the command argv[1] names, with the settings main() read, or answers
+ * --help, -h, help and --version; the exit status (2 for no or an unknown
+ * command). */
+int jb_cmdline_main(const struct jb_cmdline_program *prog, const struct jb_settings *s, int argc,
+                    char **argv);
 
 enum {
     JB_CMDLINE_SEE_HELP = 1, /* the unknown-option line ends "(see --help)" */
@@ -57,6 +61,7 @@ int jb_cmdline_bad(const struct jb_cmdline_cmd *cmd, const char *field, const ch
 /* jb_cli_state for cmd, a failure said: -1 when st is usable, else the exit
  * status (cmd->bad_status for a --state that can't be used, 1 when the
  * store failed to answer). */
-int jb_cmdline_state_for(const struct jb_cmdline_cmd *cmd, const char *url, struct jb_state *st);
+int jb_cmdline_state_for(const struct jb_cmdline_cmd *cmd, const struct jb_settings *s,
+                         const char *url, struct jb_state *st);
 
 #endif

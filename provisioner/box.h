@@ -13,17 +13,20 @@
 
 #include "base/parse.h"
 #include "stack/permit.h"
+#include "stack/settings.h"
 #include "stack/stack.h"
 #include "stack/state.h"
 
 /* A direct create's options, as given (NULL: the default). */
 struct jb_box_create_args {
+    const struct jb_settings *settings; /* main()'s */
     const char *module, *ttl, *stack_id, *allow_cidr, *state_url, *requester, *ready_timeout;
     const char *keepalive;          /* NULL or "0": none */
     const struct jb_permit *permit; /* --permit-open, already parsed; NULL: none */
 };
 
 struct jb_box_create {
+    const struct jb_settings *settings;
     struct jb_state st;
     struct jb_create_req req;
     char stack_id[JB_STACK_ID_MAX + 1], cidr[JB_CIDR_MAX], requester[160];
@@ -46,6 +49,7 @@ int jb_box_create_make(const struct jb_stack_ctx *ctx, const struct jb_box_creat
 
 /* A request to the build function, as given. */
 struct jb_box_request_args {
+    const struct jb_settings *settings; /* main()'s */
     const char *function, *ttl, *allow_cidr, *requester;
     const char *keepalive; /* NULL or "0": none */
     int allow_my_ip;
@@ -53,6 +57,7 @@ struct jb_box_request_args {
 };
 
 struct jb_box_request {
+    const struct jb_settings *settings;
     const char *function, *ttl, *keepalive;
     long keepalive_s;
     char cidr[JB_CIDR_MAX], requester[160];
@@ -70,7 +75,8 @@ int jb_box_request_check(const struct jb_box_request_args *a, struct jb_box_requ
 int jb_box_request_make(struct jb_box_request *br, jb_progress_fn progress, void *pctx,
                         struct jb_create_result *res, int *refused, char *err, size_t errlen);
 
-/* This machine's public address as a host CIDR, for --allow-my-ip. */
-int jb_box_my_ip(char *cidr, size_t len, char *err, size_t errlen);
+/* This machine's public address as a host CIDR, for --allow-my-ip (asked
+ * of the settings' JUMPBOX_CHECKIP_URL). */
+int jb_box_my_ip(const struct jb_settings *s, char *cidr, size_t len, char *err, size_t errlen);
 
 #endif

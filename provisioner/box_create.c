@@ -22,10 +22,8 @@ static int invalid(const char **field, const char *name)
 
 /* JUMPBOX_MAX_TTL: the longest a box made here may live, extensions
  * included (default and limit 24h). */
-static int max_ttl(long *out, char *err, size_t errlen)
+static int max_ttl(const char *v, long *out, char *err, size_t errlen)
 {
-    const char *v = getenv("JUMPBOX_MAX_TTL");
-
     if (jb_parse_duration(v && *v ? v : "24h", out, err, errlen) != 0)
         return JB_ERR_INVALID;
     if (*out < JB_TTL_MIN_S || *out > JB_TTL_MAX_S)
@@ -41,6 +39,7 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
     int rc;
 
     memset(bc, 0, sizeof(*bc));
+    bc->settings = a->settings;
     *field = NULL;
     if (strcmp(module, "local") != 0 && strcmp(module, "aws") != 0) {
         jb_err(err, errlen, JB_ERR_INVALID, "must be local or aws");
@@ -48,7 +47,7 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
     }
     if (jb_parse_duration(a->ttl ? a->ttl : "1h", &ttl, err, errlen) != 0)
         return invalid(field, "--ttl");
-    if (max_ttl(&max, err, errlen) != 0)
+    if (max_ttl(a->settings->max_ttl, &max, err, errlen) != 0)
         return invalid(field, "JUMPBOX_MAX_TTL");
     if (ttl > max) {
         jb_err(err, errlen, JB_ERR_INVALID, "at most %lds (JUMPBOX_MAX_TTL; 24h at most)", max);
@@ -96,9 +95,10 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
                "module local is reached from 127.0.0.1 only: the CIDR must hold it");
         return invalid(field, "--allow-cidr");
     }
-    if (jb_cli_requester(a->requester, bc->requester, sizeof(bc->requester), err, errlen) != 0)
+    if (jb_cli_requester(a->settings, a->requester, bc->requester, sizeof(bc->requester), err,
+                         errlen) != 0)
         return invalid(field, "--requester");
-    if ((rc = jb_cli_state(a->state_url, &bc->st, err, errlen)) != 0)
+    if ((rc = jb_cli_state(a->settings, a->state_url, &bc->st, err, errlen)) != 0)
         return rc == JB_ERR_INVALID ? invalid(field, "--state") : rc;
     {
         struct jb_lease existing;
@@ -117,7 +117,7 @@ int jb_box_create_check(const struct jb_box_create_args *a, struct jb_box_create
             return invalid(field, "--stack-id");
         }
     }
-    if (jb_work_root(bc->work_root, sizeof(bc->work_root), err, errlen) != 0)
+    if (jb_work_root(a->settings, bc->work_root, sizeof(bc->work_root), err, errlen) != 0)
         return invalid(field, "JUMPBOX_WORK_DIR");
     bc->req.module = module;
     bc->req.stack_id = bc->stack_id;
@@ -137,11 +137,12 @@ void jb_box_stack_ctx(struct jb_box_create *bc, struct jb_stack_ctx *ctx,
                       volatile sig_atomic_t *cancel, jb_progress_fn progress, void *pctx)
 {
     memset(ctx, 0, sizeof(*ctx));
+    ctx->settings = bc->settings;
     ctx->state = &bc->st;
     ctx->cancel = cancel;
     ctx->progress = progress;
     ctx->progress_ctx = pctx;
-    ctx->event_fd = jb_log_open(bc->work_root);
+    ctx->event_fd = jb_log_open(bc->settings->audit_log, bc->work_root);
 }
 
 int jb_box_create_make(const struct jb_stack_ctx *ctx, const struct jb_box_create *bc,

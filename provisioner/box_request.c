@@ -66,8 +66,10 @@ int jb_box_request_check(const struct jb_box_request_args *a, struct jb_box_requ
     }
     if (a->allow_cidr && jb_parse_cidr(a->allow_cidr, br->cidr, sizeof(br->cidr), err, errlen) != 0)
         return invalid(field, "--allow-cidr");
-    if (jb_cli_requester(a->requester, br->requester, sizeof(br->requester), err, errlen) != 0)
+    if (jb_cli_requester(a->settings, a->requester, br->requester, sizeof(br->requester), err,
+                         errlen) != 0)
         return invalid(field, "--requester");
+    br->settings = a->settings;
     br->function = a->function;
     br->ttl = a->ttl;
     br->allow_my_ip = a->allow_my_ip;
@@ -76,11 +78,12 @@ int jb_box_request_check(const struct jb_box_request_args *a, struct jb_box_requ
     return 0;
 }
 
-int jb_box_my_ip(char *cidr, size_t len, char *err, size_t errlen)
+int jb_box_my_ip(const struct jb_settings *s, char *cidr, size_t len, char *err, size_t errlen)
 {
     int rc;
 
-    if ((rc = jb_http_init(err, errlen)) != 0 || (rc = jb_my_ip_cidr(cidr, len, err, errlen)) != 0)
+    if ((rc = jb_http_init(err, errlen)) != 0 ||
+        (rc = jb_my_ip_cidr(s->checkip_url, cidr, len, err, errlen)) != 0)
         return rc;
     return 0;
 }
@@ -221,7 +224,7 @@ int jb_box_request_make(struct jb_box_request *br, jb_progress_fn progress, void
     memset(&lr, 0, sizeof(lr));
     *refused = 0;
     if (br->allow_my_ip) {
-        if ((rc = jb_box_my_ip(br->cidr, sizeof(br->cidr), err, errlen)) != 0) {
+        if ((rc = jb_box_my_ip(br->settings, br->cidr, sizeof(br->cidr), err, errlen)) != 0) {
             char inner[JB_ERRLEN];
             snprintf(inner, sizeof(inner), "%s", err);
             rc = jb_err(err, errlen, rc, "--allow-my-ip: %s", inner);

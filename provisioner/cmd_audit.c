@@ -41,7 +41,7 @@ static int print_line(void *ctx, const cJSON *rec)
     return 0;
 }
 
-int cmd_audit(int argc, char **argv)
+int cmd_audit(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"provisioner audit", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
@@ -83,7 +83,7 @@ int cmd_audit(int argc, char **argv)
             return 2;
         }
     }
-    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+    if ((rc = jb_cmdline_state_for(&me, s, state_url, &st)) >= 0)
         return rc;
     rc = jb_audit_list(&st, stack_id, since, print_line, NULL, &bad, err, sizeof(err));
     fflush(stdout);

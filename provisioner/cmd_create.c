@@ -194,7 +194,7 @@ static int hand_out(const struct jb_stack_ctx *ctx, const struct jb_box_create *
     return 1;
 }
 
-int cmd_create(int argc, char **argv)
+int cmd_create(int argc, char **argv, const struct jb_settings *s)
 {
     struct opts o;
     struct jb_box_create bc;
@@ -204,7 +204,10 @@ int cmd_create(int argc, char **argv)
     cJSON *origin;
     int status;
 
-    if ((status = parse(argc, argv, &o)) >= 0 || (status = check(&o, &bc, &od)) >= 0)
+    if ((status = parse(argc, argv, &o)) >= 0)
+        return status;
+    o.box.settings = s;
+    if ((status = check(&o, &bc, &od)) >= 0)
         return status;
 
     jb_cli_elapsed();

@@ -101,7 +101,7 @@ out:
     return status;
 }
 
-int cmd_extend(int argc, char **argv)
+int cmd_extend(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct option opts[] = {{"stack-id", required_argument, NULL, 's'},
                                          {"ttl", required_argument, NULL, 't'},
@@ -164,13 +164,15 @@ int cmd_extend(int argc, char **argv)
     }
     if (token_file || outdir)
         return jb_cmdline_bad(&me, token_file ? "--token-file" : "--out", "only with --function");
-    if ((rc = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+    if ((rc = jb_cmdline_state_for(&me, s, state_url, &st)) >= 0)
         return rc;
     memset(&ctx, 0, sizeof(ctx));
     memset(&l, 0, sizeof(l));
+    ctx.settings = s;
     ctx.state = &st;
-    ctx.event_fd =
-        jb_work_root(work_root, sizeof(work_root), NULL, 0) == 0 ? jb_log_open(work_root) : -1;
+    ctx.event_fd = jb_work_root(s, work_root, sizeof(work_root), NULL, 0) == 0
+                       ? jb_log_open(s->audit_log, work_root)
+                       : -1;
     ctx.origin = jb_audit_origin("cli", NULL, NULL);
     rc = jb_stack_extend(&ctx, stack_id, ttl_s, &l, &previous, err, sizeof(err));
     if (rc == JB_ERR_INVALID || rc == JB_ERR_NOTFOUND)

@@ -23,7 +23,7 @@ static const char usage[] = "usage: provisioner keygen --out DIR [--comment TEXT
                             "DIR/id_ed25519.pub, refusing to overwrite either.  Prints\n"
                             "{\"public_key\":…,\"fingerprint\":…} on stdout.\n";
 
-int cmd_keygen(int argc, char **argv)
+int cmd_keygen(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"provisioner keygen", usage, 2, 0,
                                              "unknown or incomplete option"};
@@ -40,6 +40,7 @@ int cmd_keygen(int argc, char **argv)
     cJSON *obj = NULL;
     int c, rc, status = 1;
 
+    (void)s; /* reads no setting */
     while ((c = jb_cmdline_opt(&me, argc, argv, opts, &status)) != 0) {
         switch (c) {
         case 'o':

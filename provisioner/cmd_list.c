@@ -23,7 +23,7 @@ static int by_created(const void *a, const void *b)
     return x->created_at < y->created_at ? -1 : x->created_at > y->created_at;
 }
 
-int cmd_list(int argc, char **argv)
+int cmd_list(int argc, char **argv, const struct jb_settings *s)
 {
     static const struct jb_cmdline_cmd me = {"provisioner list", usage, 2, 0, NULL};
     static const struct option opts[] = {{"state", required_argument, NULL, 'S'},
@@ -47,7 +47,7 @@ int cmd_list(int argc, char **argv)
     if (status >= 0)
         return status;
     status = 1;
-    if ((c = jb_cmdline_state_for(&me, state_url, &st)) >= 0)
+    if ((c = jb_cmdline_state_for(&me, s, state_url, &st)) >= 0)
         return c;
     if (jb_lease_list(&st, &ls, &n, &bad, err, sizeof(err)) != 0) {
         fprintf(stderr, "provisioner list: %s\n", err);

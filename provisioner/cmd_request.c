@@ -140,7 +140,7 @@ static int hand_out(const struct jb_create_result *res, struct jb_out_dir *od)
     return 0;
 }
 
-int cmd_request(int argc, char **argv)
+int cmd_request(int argc, char **argv, const struct jb_settings *s)
 {
     struct opts o;
     struct jb_box_request br;
@@ -148,7 +148,10 @@ int cmd_request(int argc, char **argv)
     struct jb_create_result res;
     int status;
 
-    if ((status = parse(argc, argv, &o)) >= 0 || (status = check(&o, &br, &od)) >= 0)
+    if ((status = parse(argc, argv, &o)) >= 0)
+        return status;
+    o.box.settings = s;
+    if ((status = check(&o, &br, &od)) >= 0)
         return status;
 
     memset(&res, 0, sizeof(res));

@@ -85,6 +85,7 @@ static const char usage[] =
     "executable; 127 COMMAND was not found.\n";
 
 struct run {
+    const struct jb_settings *settings; /* main()'s */
     int quiet;
     char **command;             /* COMMAND and its arguments */
     char path[PATH_MAX];        /* where COMMAND's program is */
@@ -162,7 +163,7 @@ static int find_command(const char *prog, char *out, size_t outlen)
  * else $TMPDIR, else /tmp; mkdtemp makes it 0700. */
 static int make_dir(struct run *r, char *err, size_t errlen)
 {
-    const char *bases[] = {getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp"};
+    const char *bases[] = {r->settings->xdg_runtime_dir, r->settings->tmpdir, "/tmp"};
     struct stat st;
 
     for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
@@ -442,6 +443,7 @@ static int check_options(struct run *r, struct run_args *a, long *heartbeat)
     char err[JB_ERRLEN], cidr[JB_CIDR_MAX];
     int rc;
 
+    a->q.settings = a->c.settings = r->settings;
     if (a->q.function && a->module_given)
         return jb_cmdline_bad(&me, "--function", "give either --function or --module, not both");
     if (a->q.function == NULL && a->clean_function)
@@ -478,7 +480,7 @@ static int check_options(struct run *r, struct run_args *a, long *heartbeat)
         return jb_cmdline_bad(&me, "--allow-my-ip",
                               "give either --allow-cidr or --allow-my-ip, not both");
     if (a->q.allow_my_ip) {
-        if (jb_box_my_ip(cidr, sizeof(cidr), err, sizeof(err)) != 0) {
+        if (jb_box_my_ip(r->settings, cidr, sizeof(cidr), err, sizeof(err)) != 0) {
             fprintf(stderr, "jumpbox: --allow-my-ip: %s\n", err);
             return RUN_FAILED;
         }
@@ -632,7 +634,7 @@ static int run_command(struct run *r)
     return cmd_status;
 }
 
-int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv, const struct jb_settings *s)
 {
     struct run_args a;
     struct run *r;
@@ -643,6 +645,7 @@ int cmd_run(int argc, char **argv)
         fputs("jumpbox: out of memory\n", stderr);
         return RUN_FAILED;
     }
+    r->settings = r->ctx.settings = s;
     r->ctx.event_fd = -1;
     if ((status = parse(r, &a, argc, argv)) < 0 && (status = check(r, &a)) < 0) {
         if (get_box(r) == 0)

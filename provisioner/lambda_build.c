@@ -24,6 +24,7 @@
 #define MAX_CIDRS 32
 
 struct build_cfg {
+    const struct jb_settings *settings; /* read by main() after the Lambda defaults */
     char module[8];
     struct jb_state st;
     long max_ttl_s;
@@ -39,16 +40,15 @@ struct build_cfg {
 
 static volatile sig_atomic_t deadline_near;
 
-static int config(struct build_cfg *c, char *err, size_t errlen)
+static int config(struct build_cfg *c, const struct jb_settings *set, char *err, size_t errlen)
 {
-    const char *m = getenv("JUMPBOX_MODULE"), *s = getenv("JUMPBOX_STATE");
-    const char *t = getenv("JUMPBOX_MAX_TTL"), *a = getenv("JUMPBOX_ALLOWED_CIDRS");
-    const char *p = getenv("JUMPBOX_ALLOW_PLAINTEXT_KEY");
-    const char *at = getenv("JUMPBOX_ALLOWED_TARGETS");
+    const char *m = set->module, *s = set->state, *t = set->max_ttl, *a = set->allowed_cidrs;
+    const char *p = set->allow_plaintext_key, *at = set->allowed_targets;
     char inner[JB_ERRLEN], list[4096], *save = NULL, *tok;
     long long reserve;
 
     memset(c, 0, sizeof(*c));
+    c->settings = set;
     if (m == NULL || (strcmp(m, "aws") != 0 && strcmp(m, "local") != 0))
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_MODULE: must be aws or local");
     snprintf(c->module, sizeof(c->module), "%s", m);
@@ -86,9 +86,9 @@ static int config(struct build_cfg *c, char *err, size_t errlen)
     if (p && *p && strcmp(p, "0") != 0 && strcmp(p, "1") != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_ALLOW_PLAINTEXT_KEY: must be 0 or 1");
     c->allow_plain = p && strcmp(p, "1") == 0;
-    if (jb_fn_reserve_ms(1, 0, &reserve, inner, sizeof(inner)) != 0)
+    if (jb_fn_reserve_ms(set->deadline_reserve, 1, 0, &reserve, inner, sizeof(inner)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_DEADLINE_RESERVE: %s", inner);
-    return jb_work_root(c->work_root, sizeof(c->work_root), err, errlen);
+    return jb_work_root(set, c->work_root, sizeof(c->work_root), err, errlen);
 }
 
 static void progress(void *ctx, const char *stage, const char *detail)
@@ -272,25 +272,27 @@ static int handle(void *vctx, const struct jb_invocation *inv, char **response,
     action = cJSON_GetObjectItemCaseSensitive(ev, "action");
     if (cJSON_IsString(action) && (strcmp(action->valuestring, "extend") == 0 ||
                                    strcmp(action->valuestring, "heartbeat") == 0)) {
-        status = lambda_build_move(&c->st, c->max_ttl_s, c->work_root, inv, ev, action->valuestring,
-                                   response, e);
+        status = lambda_build_move(c->settings, &c->st, c->max_ttl_s, c->work_root, inv, ev,
+                                   action->valuestring, response, e);
         goto out;
     }
     if (check_event(c, ev, &r, e) != 0)
         goto out;
     if (jb_store_prepare(&st, err, sizeof(err)) != 0 ||
-        jb_fn_reserve_ms(inv->deadline_ms, now, &reserve, err, sizeof(err)) != 0) {
+        jb_fn_reserve_ms(c->settings->deadline_reserve, inv->deadline_ms, now, &reserve, err,
+                         sizeof(err)) != 0) {
         jb_handler_fail(e, JB_FN_FAILED, "%s", err);
         goto out;
     }
     cmd_random_stack_id(stack_id);
+    ctx.settings = c->settings;
     ctx.state = &st;
     ctx.cancel = &deadline_near;
     /* Lambda ends the process there, rollback or not: the lease says so. */
     ctx.until = (time_t)((inv->deadline_ms + 999) / 1000);
     ctx.progress = progress;
     ctx.progress_ctx = stack_id;
-    ctx.event_fd = jb_log_open(c->work_root);
+    ctx.event_fd = jb_log_open(c->settings->audit_log, c->work_root);
     ctx.origin = origin = jb_audit_origin("build-function", inv->function_arn, inv->request_id);
     memset(&req, 0, sizeof(req));
     req.module = c->module;
@@ -344,17 +346,16 @@ static void note(void *ctx, const char *line)
     fprintf(stderr, "build: %s\n", line);
 }
 
-int cmd_lambda_build(void)
+int cmd_lambda_build(const struct jb_settings *s)
 {
     static struct build_cfg cfg;
-    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    const char *api = s->lambda_runtime_api;
     struct jb_runtime rt = {.api = api, .handler = handle, .ctx = &cfg, .note = note};
     char err[JB_ERRLEN], ierr[JB_ERRLEN];
 
-    jb_fn_env_defaults();
     /* libcurl loads on the first AWS call, not here: a cold start only needs the
      * Runtime API, which lib/lambda/http1 speaks. */
-    if (jb_keys_init(err, sizeof(err)) != 0 || config(&cfg, err, sizeof(err)) != 0) {
+    if (jb_keys_init(err, sizeof(err)) != 0 || config(&cfg, s, err, sizeof(err)) != 0) {
         fprintf(stderr, "build: init: %s\n", err);
         if (jb_runtime_init_error(api, "jumpbox.ConfigError", err, ierr, sizeof(ierr)) != 0)
             fprintf(stderr, "build: init: reporting it failed too: %s\n", ierr);

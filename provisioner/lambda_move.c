@@ -57,9 +57,9 @@ static int owner(const struct jb_stack_ctx *ctx, const char *stack_id, const cha
     return 0;
 }
 
-int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *work_root,
-                      const struct jb_invocation *inv, const cJSON *ev, const char *action,
-                      char **response, struct jb_handler_error *e)
+int lambda_build_move(const struct jb_settings *s, const struct jb_state *state, long max_ttl_s,
+                      const char *work_root, const struct jb_invocation *inv, const cJSON *ev,
+                      const char *action, char **response, struct jb_handler_error *e)
 {
     const char *stack_id, *token, *ttl = NULL;
     struct jb_state st = *state;
@@ -92,8 +92,9 @@ int lambda_build_move(const struct jb_state *state, long max_ttl_s, const char *
                                max_ttl_s);
     if (jb_store_prepare(&st, err, sizeof(err)) != 0)
         return jb_handler_fail(e, JB_FN_FAILED, "%s", err);
+    ctx.settings = s;
     ctx.state = &st;
-    ctx.event_fd = jb_log_open(work_root);
+    ctx.event_fd = jb_log_open(s->audit_log, work_root);
     ctx.origin = origin = jb_audit_origin("build-function", inv->function_arn, inv->request_id);
     if (origin)
         cJSON_AddStringToObject(origin, "action", action);

@@ -19,7 +19,10 @@ comment saying what it holds; time that passes is read through base/clock
 through base/secret (jb_secret_wipe), not OPENSSL_cleanse, explicit_bzero or
 sodium_memzero scattered about; in each run of quoted includes, after the
 file's own header and the program's, lib/'s headers go by layer, bottom
-first (base before stack), by name within a layer."""
+first (base before stack), by name within a layer; and the environment is
+read once, into the settings (lib/stack/settings.h): no getenv or jb_env
+in lib/ outside ENV_READERS (each with its reason), nor in the programs
+outside the files that hold main() (and PROGRAM_ENV_READERS)."""
 import re
 import sys
 from pathlib import Path
@@ -211,6 +214,53 @@ ONE_PLACE = {
 
 PROGRAMS = ("common", "provisioner", "cleaner", "localbox")
 
+# Reading the environment: lib/ files (or folders, ending "/") that may, and
+# why; a tuple of names limits a file to those variables.  Everything else
+# takes its value from the settings (lib/stack/settings.h), read once by
+# each main() and the Lambda init and passed down.
+ENV_READERS = {
+    "lib/stack/settings.c": (None, "the settings: the one place jumpbox reads its own variables"),
+    "lib/base/env.c": (None, "jb_env itself"),
+    "lib/aws/": (None, "the AWS client: credentials, region, endpoints and retries by the "
+                 "SDKs' rules, from AWS's own variables"),
+    "lib/net/http.c": (("AWS_CA_BUNDLE",), "the CA bundle, as the AWS CLI takes it"),
+    "lib/lambda/lambdafn.c": (None, "the Lambda init's defaults: it reads the environment "
+                              "(and LAMBDA_TASK_ROOT) to write it, before the settings are read"),
+}
+# AWS's own variables that lib/ may read outside lib/aws, as lib/aws reads
+# them: the S3 endpoint the Terraform backend is pointed at.
+ENV_ANYWHERE = {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}
+# The programs read it in the file holding main() (the settings, the Lambda
+# switch), and here.
+PROGRAM_ENV_READERS = {
+    "localbox/box.c": (("JUMPBOX_SSHD",), "jumpbox-localbox is Terraform's child, not a "
+                       "command: the sshd it runs (a test hook)"),
+}
+ENV_READ = re.compile(r'\b(secure_getenv|getenv|jb_env)\s*\(\s*(?:"([A-Za-z0-9_]*)")?')
+
+
+def env_reader(rel, text):
+    """The reads of the environment in the file at rel that no rule allows."""
+    if rel.startswith("lib/"):
+        rules = ENV_READERS
+    elif "int main(" in text:
+        return []
+    else:
+        rules = PROGRAM_ENV_READERS
+    names = None
+    for home, (allowed, _why) in rules.items():
+        if rel == home or (home.endswith("/") and rel.startswith(home)):
+            if allowed is None:
+                return []
+            names = allowed
+    bad = []
+    for m in ENV_READ.finditer(text):
+        if m.group(2) in ENV_ANYWHERE and rel.startswith("lib/"):
+            continue
+        if names is None or m.group(2) not in names:
+            bad.append(f'{m.group(1)}("{m.group(2)}")' if m.group(2) else f"{m.group(1)}()")
+    return bad
+
 
 def check_habits():
     problems = []
@@ -238,9 +288,21 @@ def check_habits():
     return problems
 
 
+def check_env():
+    """No reading of the environment outside the settings (ENV_READERS)."""
+    problems = []
+    for d in ("lib",) + PROGRAMS:
+        for p in sorted((ROOT / d).rglob("*.c")):
+            rel = p.relative_to(ROOT)
+            for call in env_reader(str(rel), p.read_text()):
+                problems.append(f"{rel}: {call}: take it from the settings (lib/stack/settings.h); "
+                                "only tests/layers.py's ENV_READERS read the environment")
+    return problems
+
+
 def main():
     write = "--write" in sys.argv[1:]
-    problems = check_layers() + check_doc(write) + check_habits()
+    problems = check_layers() + check_doc(write) + check_habits() + check_env()
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

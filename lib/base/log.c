@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int jb_log_open(const char *work_root)
+int jb_log_open(const char *env, const char *work_root)
 {
-    const char *env = getenv("JUMPBOX_AUDIT_LOG");
     char path[PATH_MAX];
 
     if (env && strcmp(env, "-") == 0)

@@ -7,10 +7,11 @@
 
 #include <stddef.h>
 
-/* Opens JUMPBOX_AUDIT_LOG, else <work_root>/audit.log (making work_root,
- * 0700, when it is missing), for appending (0600).
- * "-" means stderr.  Returns a descriptor, or -1 when there is none. */
-int jb_log_open(const char *work_root);
+/* Opens path (the JUMPBOX_AUDIT_LOG setting; NULL or empty: none), else
+ * <work_root>/audit.log (making work_root, 0700, when it is missing), for
+ * appending (0600).  A path of "-" means stderr.  Returns a descriptor, or
+ * -1 when there is none. */
+int jb_log_open(const char *path, const char *work_root);
 void jb_log_close(int fd);
 
 /* {"time":…,"event":…,"stack_id":…, then each key/value pair in kv (NULL-

@@ -97,10 +97,9 @@ int jb_fn_str(const cJSON *ev, const char *name, int required, const char **out,
     return 0;
 }
 
-int jb_fn_reserve_ms(long long deadline_ms, long long start_ms, long long *reserve_ms, char *err,
-                     size_t errlen)
+int jb_fn_reserve_ms(const char *s, long long deadline_ms, long long start_ms,
+                     long long *reserve_ms, char *err, size_t errlen)
 {
-    const char *s = getenv("JUMPBOX_DEADLINE_RESERVE");
     long secs = DEFAULT_RESERVE_S;
     long long half = (deadline_ms - start_ms) / 2;
 

@@ -21,7 +21,9 @@
  * log), JUMPBOX_MODULE_DIR=$LAMBDA_TASK_ROOT/terraform and
  * JUMPBOX_TF_PLUGIN_DIR=/opt/terraform/plugins when those exist, and
  * AWS_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt where Debian's bundle
- * path is missing (Amazon Linux). */
+ * path is missing (Amazon Linux).  The Lambda init, before the settings
+ * are read (stack/settings): it reads the environment (and
+ * LAMBDA_TASK_ROOT) only to write it, and Terraform inherits what it set. */
 void jb_fn_env_defaults(void);
 
 /* The event as a JSON object holding only the allowed keys (NULL-terminated). */
@@ -33,10 +35,11 @@ int jb_fn_event(const struct jb_invocation *inv, const char *const *allowed, cJS
 int jb_fn_str(const cJSON *ev, const char *name, int required, const char **out,
               struct jb_handler_error *e);
 
-/* JUMPBOX_DEADLINE_RESERVE (a duration; default 120 s), at most half the
- * time left at start_ms: what is kept back for rolling back. */
-int jb_fn_reserve_ms(long long deadline_ms, long long start_ms, long long *reserve_ms, char *err,
-                     size_t errlen);
+/* s, the JUMPBOX_DEADLINE_RESERVE setting (a duration; NULL or empty:
+ * 120 s), at most half the time left at start_ms: what is kept back for
+ * rolling back. */
+int jb_fn_reserve_ms(const char *s, long long deadline_ms, long long start_ms,
+                     long long *reserve_ms, char *err, size_t errlen);
 
 /* Sets *flag at stop_ms (Unix ms) unless stopped first. */
 struct jb_watchdog {

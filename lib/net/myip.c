@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int jb_my_ip_cidr(char *out, size_t outlen, char *err, size_t errlen)
+int jb_my_ip_cidr(const char *url, char *out, size_t outlen, char *err, size_t errlen)
 {
-    const char *url = getenv("JUMPBOX_CHECKIP_URL");
     struct jb_http_options opts = {
         .connect_timeout_ms = 5000, .total_timeout_ms = 10000, .max_body = 256, .max_attempts = 1};
     struct jb_http_request req = {.method = "GET"};

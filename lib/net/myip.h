@@ -7,8 +7,9 @@
 
 #define JB_CHECKIP_DEFAULT_URL "https://checkip.amazonaws.com/"
 
-/* GETs JUMPBOX_CHECKIP_URL (default above), which answers with one address,
- * and writes it as a host CIDR ("203.0.113.7/32", or /128 for IPv6). */
-int jb_my_ip_cidr(char *out, size_t outlen, char *err, size_t errlen);
+/* GETs url (the JUMPBOX_CHECKIP_URL setting; NULL or empty: the default
+ * above), which answers with one address, and writes it as a host CIDR
+ * ("203.0.113.7/32", or /128 for IPv6). */
+int jb_my_ip_cidr(const char *url, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -63,9 +63,11 @@ void jb_cli_catch_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
+int jb_cli_state(const struct jb_settings *s, const char *url, struct jb_state *st, char *err,
+                 size_t errlen)
 {
-    int rc = url ? jb_state_parse(url, st, err, errlen) : jb_state_default(st, err, errlen);
+    int rc = url ? jb_state_parse(url, st, err, errlen)
+                 : jb_state_default(s->xdg_state_home, s->home, st, err, errlen);
 
     if (rc != 0)
         return JB_ERR_INVALID;
@@ -73,10 +75,9 @@ int jb_cli_state(const char *url, struct jb_state *st, char *err, size_t errlen)
 }
 
 /* "user@host" of whoever runs us, for leases and the audit log. */
-static const char *default_requester(char *buf, size_t buflen)
+static const char *default_requester(const char *u, char *buf, size_t buflen)
 {
     char host[64];
-    const char *u = getenv("USER");
     struct passwd *pw = (u && *u) ? NULL : getpwuid(geteuid());
 
     if (pw)
@@ -88,10 +89,11 @@ static const char *default_requester(char *buf, size_t buflen)
     return buf;
 }
 
-int jb_cli_requester(const char *given, char *buf, size_t buflen, char *err, size_t errlen)
+int jb_cli_requester(const struct jb_settings *s, const char *given, char *buf, size_t buflen,
+                     char *err, size_t errlen)
 {
     if (given == NULL) {
-        default_requester(buf, buflen);
+        default_requester(s->user, buf, buflen);
     } else if (strlen(given) >= buflen) {
         return jb_err(err, errlen, JB_ERR_INVALID, "longer than %zu bytes", buflen - 1);
     } else {

@@ -517,10 +517,10 @@ out:
     return rc;
 }
 
-int jb_reap_opts_from_env(struct jb_reap_opts *o, char *err, size_t errlen)
+int jb_reap_opts_from_settings(const struct jb_settings *s, struct jb_reap_opts *o, char *err,
+                               size_t errlen)
 {
-    const char *g = getenv("JUMPBOX_REAP_GRACE"), *p = getenv("JUMPBOX_REAP_PAGE_SIZE");
-    const char *prof = jb_env("JUMPBOX_BOX_INSTANCE_PROFILE");
+    const char *g = s->reap_grace, *p = s->reap_page_size, *prof = s->box_instance_profile;
     char inner[JB_ERRLEN], *end = NULL;
     long n;
 

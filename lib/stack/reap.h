@@ -54,11 +54,12 @@ struct jb_reap_opts {
 int jb_reap_run(const struct jb_stack_ctx *ctx, const struct jb_reap_opts *o, cJSON **report,
                 size_t *failed, char *err, size_t errlen);
 
-/* Defaults, then JUMPBOX_REAP_GRACE (a duration, 0 to 24h; default 10m),
- * JUMPBOX_REAP_PAGE_SIZE (5..1000; default lib/ec2's) and
+/* Defaults, then the settings JUMPBOX_REAP_GRACE (a duration, 0 to 24h;
+ * default 10m), JUMPBOX_REAP_PAGE_SIZE (5..1000; default lib/ec2's) and
  * JUMPBOX_BOX_INSTANCE_PROFILE (jb_reap_parse_profile; default
- * JB_REAP_PROFILE_DEFAULT).  The error names the variable. */
-int jb_reap_opts_from_env(struct jb_reap_opts *o, char *err, size_t errlen);
+ * JB_REAP_PROFILE_DEFAULT), checked here.  The error names the variable. */
+int jb_reap_opts_from_settings(const struct jb_settings *s, struct jb_reap_opts *o, char *err,
+                               size_t errlen);
 
 /* Grace from a setting ("10m", "0"): 0 to JB_REAP_GRACE_MAX seconds. */
 int jb_reap_parse_grace(const char *s, long *secs, char *err, size_t errlen);

@@ -25,12 +25,11 @@ extern char **environ;
 /* In Terraform's data dir: what the last good init there was for. */
 #define INIT_STAMP "jumpbox-init"
 
-int jb_stack_tf_deadline(int dflt)
+int jb_stack_tf_deadline(const struct jb_stack_ctx *ctx, int dflt)
 {
-    const char *v = getenv("JUMPBOX_TF_TIMEOUT");
-    long secs;
+    long secs = ctx->settings->tf_timeout_s;
 
-    if (v && *v && jb_parse_duration(v, &secs, NULL, 0) == 0 && secs < dflt)
+    if (secs >= 0 && secs < dflt)
         return (int)secs;
     return dflt;
 }
@@ -44,12 +43,13 @@ time_t jb_stack_work_deadline(const struct jb_stack_ctx *ctx, long budget)
     return d;
 }
 
-long jb_stack_teardown_budget(const char *module)
+long jb_stack_teardown_budget(const struct jb_stack_ctx *ctx, const char *module)
 {
-    return (long)jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S) +
-           jb_stack_tf_deadline(JB_STACK_PUSH_TIMEOUT_S) +
-           (strcmp(module, "aws") == 0 ? jb_stack_tf_deadline(JB_STACK_TERMINATE_TIMEOUT_S) : 0) +
-           jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S);
+    return (long)jb_stack_tf_deadline(ctx, JB_STACK_INIT_TIMEOUT_S) +
+           jb_stack_tf_deadline(ctx, JB_STACK_PUSH_TIMEOUT_S) +
+           (strcmp(module, "aws") == 0 ? jb_stack_tf_deadline(ctx, JB_STACK_TERMINATE_TIMEOUT_S)
+                                       : 0) +
+           jb_stack_tf_deadline(ctx, JB_STACK_DESTROY_TIMEOUT_S);
 }
 
 void jb_stack_progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail)
@@ -109,7 +109,8 @@ int jb_stack_tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_pa
 
     if ((rc = jb_stack_write_root(p, ctx->state, stack_id, vars, err, errlen)) != 0)
         return rc;
-    if ((rc = jb_tf_open(tf, p->workdir, p->log, environ, err, errlen)) != 0)
+    if ((rc = jb_tf_open(tf, p->workdir, p->log, ctx->settings->terraform,
+                         ctx->settings->tf_plugin_dir, environ, err, errlen)) != 0)
         return rc;
     tf->cancel = ctx->cancel;
     /* One init per work dir and configuration: a rollback, or a destroy on
@@ -124,7 +125,7 @@ int jb_stack_tf_prepare(const struct jb_stack_ctx *ctx, const struct jb_stack_pa
     }
     free(had);
     jb_stack_progress(ctx, "terraform init", NULL);
-    if ((rc = jb_tf_init(tf, jb_stack_tf_deadline(JB_STACK_INIT_TIMEOUT_S), err, errlen)) != 0)
+    if ((rc = jb_tf_init(tf, jb_stack_tf_deadline(ctx, JB_STACK_INIT_TIMEOUT_S), err, errlen)) != 0)
         return rc;
     /* Best effort: without the stamp the next command only inits again. */
     if (stamped)

@@ -11,6 +11,7 @@
 #include "crypto/keys.h"
 #include "stack/lease.h"
 #include "stack/permit.h"
+#include "stack/settings.h"
 #include "stack/state.h"
 
 #define JB_TOKEN_HEX_LEN 64
@@ -28,6 +29,7 @@
 typedef void (*jb_progress_fn)(void *ctx, const char *stage, const char *detail);
 
 struct jb_stack_ctx {
+    const struct jb_settings *settings; /* read once by main() or the Lambda init */
     const struct jb_state *state;
     volatile sig_atomic_t *cancel;
     jb_progress_fn progress;
@@ -82,8 +84,9 @@ void jb_create_result_clear(struct jb_create_result *r);
  * On failure after work began, everything made is destroyed again; if even
  * that fails, the lease is kept, marked failed and expired, for the sweeper.
  * JB_ERR_EXISTS: a stack with that id exists (nothing was done).
- * JB_ERR_INVALID with res->began unset: the environment's inputs
- * (JUMPBOX_MODULE_VARS) are bad, named in err; nothing was made. */
+ * JB_ERR_INVALID with res->began unset: the settings' inputs
+ * (JUMPBOX_MODULE_VARS, JUMPBOX_BOX_ROLE_ID) are bad, named in err;
+ * nothing was made. */
 int jb_stack_create(const struct jb_stack_ctx *ctx, const struct jb_create_req *req,
                     struct jb_create_result *res, char *err, size_t errlen);
 

@@ -49,16 +49,18 @@ static int free_port(void)
     return port;
 }
 
-/* JUMPBOX_MODULE_VARS: extra module inputs (subnet_id, ...) that go into
- * every lease, so they are bounded and flat (strings, numbers, booleans):
- * anything else is refused before anything is made. */
-static int extra_vars(cJSON *v, char *err, size_t errlen)
+/* JUMPBOX_MODULE_VARS (path, the setting): extra module inputs
+ * (subnet_id, ...) that go into every lease, so they are bounded and flat
+ * (strings, numbers, booleans): anything else is refused before anything is
+ * made.  Read and checked once per create, into *out (NULL: none); merged
+ * by extra_vars. */
+static int load_extra_vars(const char *path, cJSON **out, char *err, size_t errlen)
 {
-    const char *path = getenv("JUMPBOX_MODULE_VARS");
     char *text = NULL, detail[JB_ERRLEN];
     cJSON *extra, *item;
-    int rc;
+    int rc = 0;
 
+    *out = NULL;
     if (path == NULL || *path == '\0')
         return 0;
     if ((rc = jb_file_read(path, JB_MODULE_VARS_MAX, &text, NULL, detail, sizeof(detail))) != 0)
@@ -88,22 +90,35 @@ static int extra_vars(cJSON *v, char *err, size_t errlen)
                         item->string);
             break;
         }
-        if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL &&
-            !cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1))) {
-            rc = jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
-            break;
-        }
     }
-    cJSON_Delete(extra);
+    if (rc != 0)
+        cJSON_Delete(extra);
+    else
+        *out = extra;
     return rc;
+}
+
+/* The extra inputs (load_extra_vars) into v, below the stack's own: an
+ * input v has already is kept. */
+static int extra_vars(cJSON *v, const cJSON *extra, char *err, size_t errlen)
+{
+    const cJSON *item;
+
+    cJSON_ArrayForEach(item, extra)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(v, item->string) == NULL &&
+            !cJSON_AddItemToObject(v, item->string, cJSON_Duplicate(item, 1)))
+            return jb_err(err, errlen, JB_ERR_NOMEM, "out of memory");
+    }
+    return 0;
 }
 
 /* The module's non-secret inputs; they go to Terraform and into the lease,
  * so the stack can be destroyed from anywhere. */
 static int build_vars(const struct jb_create_req *req, const struct jb_stack_paths *p,
                       const struct jb_state *st, const char *pub, const char *role_id,
-                      const char *expires, const char *user, int port, cJSON **out, char *err,
-                      size_t errlen)
+                      const char *expires, const char *user, int port, const cJSON *extra,
+                      cJSON **out, char *err, size_t errlen)
 {
     cJSON *v = cJSON_CreateObject();
     int rc, ok = v && jb_stack_add_str(v, "stack_id", req->stack_id) &&
@@ -144,7 +159,7 @@ static int build_vars(const struct jb_create_req *req, const struct jb_stack_pat
              jb_stack_add_str(v, "cleaner_bin", cleaner) &&
              jb_stack_add_str(v, "ttl_log", p->ttl_log);
     }
-    if (ok && (rc = extra_vars(v, err, errlen)) != 0) {
+    if (ok && (rc = extra_vars(v, extra, err, errlen)) != 0) {
         cJSON_Delete(v);
         return rc;
     }
@@ -204,7 +219,8 @@ struct create {
     unsigned char token_hash[JB_TOKEN_HEX_LEN + 1];
     const char *user; /* NULL: the module's default */
     char user_buf[65];
-    int port; /* 0: the module's */
+    int port;     /* 0: the module's */
+    cJSON *extra; /* JUMPBOX_MODULE_VARS, read once (load_extra_vars); NULL: none */
     cJSON *vars, *outs;
     struct jb_tf tf;
     int tf_open;           /* tf needs jb_tf_close */
@@ -217,10 +233,10 @@ struct create {
  * box publishes its host key to the state bucket, under its role's id. */
 static int check_inputs(struct create *c)
 {
-    cJSON *vars;
     int rc;
 
-    if ((rc = jb_stack_paths(c->req->stack_id, c->req->module, &c->paths, c->err, c->errlen)) != 0)
+    if ((rc = jb_stack_paths(c->ctx->settings, c->req->stack_id, c->req->module, &c->paths, c->err,
+                             c->errlen)) != 0)
         return rc;
     if (strcmp(c->req->module, "local") != 0) {
         if (!jb_store_is_remote(c->ctx->state))
@@ -228,15 +244,11 @@ static int check_inputs(struct create *c)
                           "--state: module %s needs an s3:// state: its box publishes its host "
                           "key there",
                           c->req->module);
-        c->role_id = getenv("JUMPBOX_BOX_ROLE_ID");
+        c->role_id = c->ctx->settings->box_role_id;
         if ((rc = jb_box_check_role_id(c->role_id, c->err, c->errlen)) != 0)
             return rc;
     }
-    if ((vars = cJSON_CreateObject()) == NULL)
-        return jb_err(c->err, c->errlen, JB_ERR_NOMEM, "out of memory");
-    rc = extra_vars(vars, c->err, c->errlen);
-    cJSON_Delete(vars);
-    return rc;
+    return load_extra_vars(c->ctx->settings->module_vars, &c->extra, c->err, c->errlen);
 }
 
 static int make_keys(struct create *c)
@@ -277,7 +289,7 @@ static int module_inputs(struct create *c)
     }
     jb_format_rfc3339(c->now + c->req->ttl_s, expires);
     return build_vars(c->req, &c->paths, c->ctx->state, c->res->public_key, c->role_id, expires,
-                      c->user, c->port, &c->vars, c->err, c->errlen);
+                      c->user, c->port, c->extra, &c->vars, c->err, c->errlen);
 }
 
 /* The lease comes first: from here on a crash leaves something the
@@ -300,10 +312,10 @@ static int write_lease(struct create *c)
     l->keepalive_s = req->keepalive_s;
     /* Every stage has its timeout, the rollback included: a create killed
      * half-way is the sweeper's once they are all spent, not at expiry. */
-    l->deadline =
-        jb_stack_work_deadline(c->ctx, (long)jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S) +
-                                           (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) +
-                                           jb_stack_teardown_budget(req->module));
+    l->deadline = jb_stack_work_deadline(
+        c->ctx, (long)jb_stack_tf_deadline(c->ctx, JB_STACK_APPLY_TIMEOUT_S) +
+                    (req->ready_timeout_s > 0 ? req->ready_timeout_s : 120) +
+                    jb_stack_teardown_budget(c->ctx, req->module));
     l->vars = c->vars;
     c->vars = NULL;
     if ((rc = jb_lease_create(c->ctx->state, l, c->err, c->errlen)) != 0)
@@ -326,7 +338,7 @@ static int apply(struct create *c)
     jb_stack_progress(c->ctx, "terraform apply", c->req->module);
     c->applied = 1;
     /* No secret goes to Terraform: the box makes its own (box_identity.h). */
-    return jb_tf_apply(&c->tf, NULL, jb_stack_tf_deadline(JB_STACK_APPLY_TIMEOUT_S), c->err,
+    return jb_tf_apply(&c->tf, NULL, jb_stack_tf_deadline(c->ctx, JB_STACK_APPLY_TIMEOUT_S), c->err,
                        c->errlen);
 }
 
@@ -541,6 +553,7 @@ out:
     if (c.tf_open)
         jb_tf_close(&c.tf);
     cJSON_Delete(c.outs);
+    cJSON_Delete(c.extra);
     cJSON_Delete(c.vars);
     if (rc != 0) {
         jb_keypair_free(res->user_key);

@@ -90,7 +90,7 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
     }
     jb_stack_progress(ctx, "terraform state push",
                       stored ? ERRORED " (from the state store)" : ERRORED);
-    if ((rc = jb_tf_state_push(tf, path, jb_stack_tf_deadline(JB_STACK_PUSH_TIMEOUT_S), inner,
+    if ((rc = jb_tf_state_push(tf, path, jb_stack_tf_deadline(ctx, JB_STACK_PUSH_TIMEOUT_S), inner,
                                sizeof(inner))) != 0)
         return jb_err(err, errlen, rc,
                       "the state Terraform could not save earlier (errored.tfstate) still "
@@ -196,8 +196,8 @@ static int take_down(const struct jb_stack_ctx *ctx, struct jb_tf *tf, const str
         (unlock && (rc = drop_stale_lock(ctx, l->stack_id, err, errlen)) != 0))
         return rc;
     jb_stack_progress(ctx, "terraform destroy", NULL);
-    if ((rc = jb_tf_destroy(tf, jb_stack_tf_deadline(JB_STACK_DESTROY_TIMEOUT_S), err, errlen)) !=
-        0)
+    if ((rc = jb_tf_destroy(tf, jb_stack_tf_deadline(ctx, JB_STACK_DESTROY_TIMEOUT_S), err,
+                            errlen)) != 0)
         return rc;
     return aws ? jb_stack_ec2_delete_groups(ctx, l->stack_id, err, errlen) : 0;
 }
@@ -270,7 +270,7 @@ static int claim(const struct jb_stack_ctx *ctx, const char *stack_id, struct jb
         }
         *idle = !busy || (l->deadline != 0 && l->deadline <= time(NULL));
         snprintf(l->status, sizeof(l->status), "destroying");
-        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget(l->module));
+        l->deadline = jb_stack_work_deadline(ctx, jb_stack_teardown_budget(ctx, l->module));
         rc = jb_lease_update(ctx->state, l, err, errlen);
         if (rc != JB_ERR_CONFLICT)
             break;
@@ -316,7 +316,7 @@ int jb_stack_destroy(const struct jb_stack_ctx *ctx, const char *stack_id, const
         if (strcmp(ended_by, "expired") != 0 && strcmp(ended_by, "keepalive") != 0)
             ended_by = NULL;
     }
-    if ((rc = jb_stack_paths(stack_id, l.module, &paths, err, errlen)) != 0)
+    if ((rc = jb_stack_paths(ctx->settings, stack_id, l.module, &paths, err, errlen)) != 0)
         goto out;
     if ((rc = claim(ctx, stack_id, &l, outcome, &idle, err, errlen)) != 0 ||
         *outcome != JB_DESTROY_DONE)

@@ -107,7 +107,7 @@ int jb_stack_ec2_terminate(const struct jb_stack_ctx *ctx, const char *stack_id,
     struct jb_ec2_client *c = NULL;
     struct found f = {0};
     int *alive = NULL, rc;
-    long wait_s = jb_stack_tf_deadline(JB_STACK_TERMINATE_TIMEOUT_S);
+    long wait_s = jb_stack_tf_deadline(ctx, JB_STACK_TERMINATE_TIMEOUT_S);
 
     if ((rc = jb_ec2_client_new(NULL, &c, err, errlen)) != 0 ||
         (rc = list(c, ctx, stack_id, 1, &f, err, errlen)) != 0 || f.n == 0)

@@ -19,9 +19,9 @@
 #define JB_STACK_PUSH_TIMEOUT_S 120
 #define JB_STACK_TERMINATE_TIMEOUT_S 600 /* an aws stack's instances terminating */
 
-/* JUMPBOX_TF_TIMEOUT (a duration) caps every Terraform command: the
- * defaults suit AWS, a local box or a test needs far less. */
-int jb_stack_tf_deadline(int dflt);
+/* JUMPBOX_TF_TIMEOUT (a duration, in ctx's settings) caps every Terraform
+ * command: the defaults suit AWS, a local box or a test needs far less. */
+int jb_stack_tf_deadline(const struct jb_stack_ctx *ctx, int dflt);
 
 /* The lease's deadline for work that takes at most `budget` seconds from
  * now: after it, the process doing the work has finished or died. */
@@ -29,7 +29,7 @@ time_t jb_stack_work_deadline(const struct jb_stack_ctx *ctx, long budget);
 
 /* All a teardown of a stack of this module may take: init, pushing
  * errored state, (aws) its instances terminating, destroy. */
-long jb_stack_teardown_budget(const char *module);
+long jb_stack_teardown_budget(const struct jb_stack_ctx *ctx, const char *module);
 
 void jb_stack_progress(const struct jb_stack_ctx *ctx, const char *stage, const char *detail);
 

@@ -16,9 +16,9 @@
 static const char *const outputs[] = {"host", "port", "user", "instance_id"};
 #define OLD_LEASE_ROLE_ID "AROAMADEBEFOREBOXKEYS"
 
-int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
+int jb_work_root(const struct jb_settings *s, char *out, size_t outlen, char *err, size_t errlen)
 {
-    const char *w = getenv("JUMPBOX_WORK_DIR"), *c = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    const char *w = s->work_dir, *c = s->xdg_cache_home, *h = s->home;
     int n;
 
     if (w && *w)
@@ -38,10 +38,10 @@ int jb_work_root(char *out, size_t outlen, char *err, size_t errlen)
 /* A build tree keeps the modules in ../terraform beside the programs; an
  * installed tree in ../share/jumpbox/terraform (still true when the whole
  * prefix was moved or is a DESTDIR staging tree), else where PREFIX put it. */
-static int find_module_dir(const char *bin_dir, const char *module, char *out, size_t outlen)
+static int find_module_dir(const char *env, const char *bin_dir, const char *module, char *out,
+                           size_t outlen)
 {
     static const char *const rel[] = {"../terraform", "../share/jumpbox/terraform"};
-    const char *env = getenv("JUMPBOX_MODULE_DIR");
     char base[PATH_MAX], probe[PATH_MAX], real[PATH_MAX], *slash;
 
     for (int i = -1; i < 3; i++) {
@@ -90,14 +90,14 @@ int jb_localbox_path(const char *bin_dir, char *out, size_t outlen, char *err, s
                   JB_LIBEXECDIR);
 }
 
-int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_paths *p, char *err,
-                   size_t errlen)
+int jb_stack_paths(const struct jb_settings *s, const char *stack_id, const char *module,
+                   struct jb_stack_paths *p, char *err, size_t errlen)
 {
     char logs[PATH_MAX];
     int rc;
 
     memset(p, 0, sizeof(*p));
-    if ((rc = jb_work_root(p->root, sizeof(p->root), err, errlen)) != 0)
+    if ((rc = jb_work_root(s, p->root, sizeof(p->root), err, errlen)) != 0)
         return rc;
     if ((rc = jb_self_dir(p->bin_dir, sizeof(p->bin_dir), err, errlen)) != 0)
         return rc;
@@ -111,7 +111,8 @@ int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_pat
             (int)sizeof(p->box_dir) ||
         snprintf(logs, sizeof(logs), "%s/logs", p->root) >= (int)sizeof(logs))
         return jb_err(err, errlen, JB_ERR_INVALID, "JUMPBOX_WORK_DIR: path too long");
-    if (find_module_dir(p->bin_dir, module, p->module_dir, sizeof(p->module_dir)) != 0)
+    if (find_module_dir(s->module_dir, p->bin_dir, module, p->module_dir, sizeof(p->module_dir)) !=
+        0)
         return jb_err(err, errlen, JB_ERR_NOTFOUND,
                       "module %s: terraform/%s not found (set JUMPBOX_MODULE_DIR to the "
                       "directory holding it)",

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "stack/settings.h"
 #include "stack/state.h"
 
 struct jb_stack_paths {
@@ -19,12 +20,15 @@ struct jb_stack_paths {
     char module_dir[PATH_MAX]; /* the module's directory */
 };
 
-int jb_work_root(char *out, size_t outlen, char *err, size_t errlen);
+/* The work root from the settings: JUMPBOX_WORK_DIR, else
+ * $XDG_CACHE_HOME/jumpbox, else ~/.cache/jumpbox. */
+int jb_work_root(const struct jb_settings *s, char *out, size_t outlen, char *err, size_t errlen);
 
-/* Fills paths for stack_id and module ("local", "aws"); creates the work
- * root and logs directory (0700). */
-int jb_stack_paths(const char *stack_id, const char *module, struct jb_stack_paths *p, char *err,
-                   size_t errlen);
+/* Fills paths for stack_id and module ("local", "aws"), the module's
+ * directory from JUMPBOX_MODULE_DIR when it is set; creates the work root
+ * and logs directory (0700). */
+int jb_stack_paths(const struct jb_settings *s, const char *stack_id, const char *module,
+                   struct jb_stack_paths *p, char *err, size_t errlen);
 
 /* The local module's helper: beside the programs (a build tree), in
  * ../libexec/jumpbox (an installed tree), or in the LIBEXECDIR compiled in. */

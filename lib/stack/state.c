@@ -75,9 +75,9 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
     return jb_err(err, errlen, JB_ERR_INVALID, "'%s': use file:///dir or s3://bucket/prefix", url);
 }
 
-int jb_state_default(struct jb_state *st, char *err, size_t errlen)
+int jb_state_default(const char *xdg, const char *home, struct jb_state *st, char *err,
+                     size_t errlen)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     char url[PATH_MAX + 8];
 
     if (xdg && xdg[0] == '/')

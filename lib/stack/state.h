@@ -23,7 +23,9 @@ int jb_state_parse(const char *url, struct jb_state *st, char *err, size_t errle
 /* 1 when url (a jumpbox:state tag, say) names this state, however spelt. */
 int jb_state_names(const struct jb_state *st, const char *url);
 
-/* file://$XDG_STATE_HOME/jumpbox (default ~/.local/state/jumpbox). */
-int jb_state_default(struct jb_state *st, char *err, size_t errlen);
+/* file://<xdg>/jumpbox, else file://<home>/.local/state/jumpbox: xdg and
+ * home are the settings XDG_STATE_HOME and HOME (stack/settings). */
+int jb_state_default(const char *xdg, const char *home, struct jb_state *st, char *err,
+                     size_t errlen);
 
 #endif

@@ -87,7 +87,9 @@ int jb_store_delete(const struct jb_state *st, const char *key, char *err, size_
 int jb_store_purge(const struct jb_state *st, const char *key, char *err, size_t errlen);
 
 /* The Terraform backend block that keeps <stack>/terraform.tfstate in this
- * store (NULL when out of memory). */
+ * store (NULL when out of memory).  s3://: its endpoint follows
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, read here by the SDKs' rules as
+ * lib/aws/ reads them, so Terraform talks to the S3 we do. */
 cJSON *jb_store_tf_backend(const struct jb_state *st, const char *stack_id);
 
 #endif

@@ -68,11 +68,9 @@ int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env)
     return rc;
 }
 
-int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, char *const *env,
-               char *err, size_t errlen)
+int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, const char *bin,
+               const char *plugins, char *const *env, char *err, size_t errlen)
 {
-    const char *bin = jb_strv_get(env, "JUMPBOX_TERRAFORM");
-    const char *plugins = jb_strv_get(env, "JUMPBOX_TF_PLUGIN_DIR");
     int rc;
 
     memset(tf, 0, sizeof(*tf));

@@ -21,10 +21,13 @@ struct jb_tf {
     int log_fd;
 };
 
-/* Prepares a runner for workdir (created 0700).  env is the caller's
- * environment (e.g. environ); only what Terraform needs is passed on. */
-int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, char *const *env,
-               char *err, size_t errlen);
+/* Prepares a runner for workdir (created 0700).  bin and plugins are the
+ * settings JUMPBOX_TERRAFORM and JUMPBOX_TF_PLUGIN_DIR (NULL or empty: none).
+ * env is the caller's environment (e.g. environ), read only for Terraform's
+ * own: its PATH finds terraform, and what Terraform needs of it is passed
+ * on. */
+int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, const char *bin,
+               const char *plugins, char *const *env, char *err, size_t errlen);
 void jb_tf_close(struct jb_tf *tf);
 
 /* The environment Terraform gets: TF_DATA_DIR=<workdir>/.terraform,

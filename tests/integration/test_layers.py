@@ -131,3 +131,31 @@ def test_includes_out_of_layer_order_fail_and_are_fixed(tree):
     assert check(tree).returncode == 0
     text = (tree / "lib/stack/stack.c").read_text()
     assert text.index('#include "base/err.h"') < text.index('#include "stack/audit.h"')
+
+
+def test_the_environment_read_outside_the_settings_fails(tree):
+    # The settings are read once (lib/stack/settings.h): a getenv of its own
+    # in lib/ or in a program's command is what the check is there to catch;
+    # AWS's endpoint variables stay readable where the S3 backend needs them.
+    edit(tree / "lib/stack/ssh.c", "#include <unistd.h>\n",
+         '#include <unistd.h>\nstatic const char *tmo(void) { return getenv("JUMPBOX_SSH_TIMEOUT"); }\n')
+    edit(tree / "lib/base/log.c", "#include <unistd.h>\n",
+         '#include <unistd.h>\nstatic const char *lg(void) { return jb_env("JUMPBOX_AUDIT_LOG"); }\n')
+    edit(tree / "lib/stack/permit.c", "#include <string.h>\n",
+         '#include <string.h>\nstatic const char *ep(void) { return getenv("AWS_ENDPOINT_URL_S3") '
+         '? getenv("AWS_ENDPOINT_URL_S3") : getenv("JUMPBOX_ENDPOINT"); }\n')
+    edit(tree / "provisioner/cmd_list.c", "#include <stdlib.h>\n",
+         '#include <stdlib.h>\nstatic const char *st(void) { return getenv("JUMPBOX_STATE"); }\n')
+    r = check(tree)
+    assert r.returncode == 1
+    tail = ": take it from the settings (lib/stack/settings.h)"
+    assert f'lib/stack/ssh.c: getenv("JUMPBOX_SSH_TIMEOUT"){tail}' in r.stderr
+    assert f'lib/base/log.c: jb_env("JUMPBOX_AUDIT_LOG"){tail}' in r.stderr
+    assert f'lib/stack/permit.c: getenv("JUMPBOX_ENDPOINT"){tail}' in r.stderr
+    assert f'provisioner/cmd_list.c: getenv("JUMPBOX_STATE"){tail}' in r.stderr
+    # What the rules allow stays allowed: the settings, the AWS client, a
+    # program's main().
+    assert "lib/stack/settings.c" not in r.stderr
+    assert "lib/aws/" not in r.stderr
+    assert "provisioner/main.c" not in r.stderr
+    assert 'getenv("AWS_ENDPOINT_URL_S3")' not in r.stderr  # AWS's own, as lib/aws reads it
