@@ -1,5 +1,6 @@
 #include "fuzz.h"
 #include "stack/state.h"
+#include "stack/store.h"
 
 static int bad_segment(const char *p, size_t n)
 {
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 p = slash + 1;
             }
         }
-        FUZZ_CHECK(jb_state_stack_path(&st, "abc", path, sizeof(path)) == 0);
+        /* Every state names where a stack's lease is. */
+        FUZZ_CHECK(jb_store_where(&st, "abc/lease.json", path, sizeof(path)) == 0);
     }
     free(s);
     return 0;
