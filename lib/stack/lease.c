@@ -253,12 +253,6 @@ cJSON *jb_lease_summary(const struct jb_lease *l, time_t now)
     return o;
 }
 
-static int lease_key(const char *stack_id, char *key, size_t keylen)
-{
-    int n = snprintf(key, keylen, "%s/lease.json", stack_id);
-    return (n < 0 || (size_t)n >= keylen) ? JB_ERR_INVALID : 0;
-}
-
 /* The store's conditional write, its refusals said of the lease. */
 static int store_put(const struct jb_state *st, const char *stack_id, const char *json,
                      const char *if_match, char *etag, char *err, size_t errlen)
@@ -266,7 +260,7 @@ static int store_put(const struct jb_state *st, const char *stack_id, const char
     char key[JB_STACK_ID_MAX + 16];
     int rc;
 
-    if (lease_key(stack_id, key, sizeof(key)) != 0)
+    if (jb_store_stack_key(stack_id, "lease.json", key, sizeof(key)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
     rc = if_match ? jb_store_put_if_match(st, key, json, strlen(json), "application/json", if_match,
                                           etag, err, errlen)
@@ -328,7 +322,7 @@ int jb_lease_get(const struct jb_state *st, const char *stack_id, struct jb_leas
     int rc;
 
     memset(l, 0, sizeof(*l));
-    if (lease_key(stack_id, key, sizeof(key)) != 0)
+    if (jb_store_stack_key(stack_id, "lease.json", key, sizeof(key)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "bad stack id");
     if ((rc = jb_store_get(st, key, JB_LEASE_MAX_BYTES, 0, &o, err, errlen)) != 0)
         return rc;

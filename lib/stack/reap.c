@@ -252,7 +252,7 @@ static int lease_of(struct reaper *R, const char *stack, const char **err)
     l = &R->leases[R->nleases++];
     snprintf(l->stack, sizeof(l->stack), "%s", stack);
     l->err[0] = '\0';
-    snprintf(key, sizeof(key), "%s/lease.json", stack);
+    jb_store_stack_key(stack, "lease.json", key, sizeof(key));
     l->rc = jb_store_get(R->ctx->state, key, JB_LEASE_MAX_BYTES, 0, &o, l->err, sizeof(l->err));
     jb_store_obj_free(&o);
     *err = l->err;

@@ -353,7 +353,7 @@ static int read_outputs(struct create *c)
     int rc;
 
     jb_stack_progress(c->ctx, "outputs", "from the Terraform state");
-    snprintf(key, sizeof(key), "%s/terraform.tfstate", c->req->stack_id);
+    jb_store_stack_key(c->req->stack_id, "terraform.tfstate", key, sizeof(key));
     if ((rc = jb_store_get(c->ctx->state, key, JB_TF_STATE_MAX, 0, &state, err, errlen)) == 0 &&
         (rc = jb_tf_state_outputs(state.data, state.len, &c->outs, err, errlen)) == 0 &&
         (rc = jb_tf_output_string(c->outs, "host", l->host, sizeof(l->host), err, errlen)) == 0 &&

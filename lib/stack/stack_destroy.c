@@ -34,13 +34,6 @@
 #define ERRORED_MAX (64L * 1024 * 1024)
 #define TFLOCK "terraform.tfstate.tflock"
 
-/* <stack>/<name>: a file the stack keeps in the store beside its lease. */
-static int side_key(const char *stack_id, const char *name, char *key, size_t keylen)
-{
-    int n = snprintf(key, keylen, "%s/%s", stack_id, name);
-    return (n < 0 || (size_t)n >= keylen) ? JB_ERR_INVALID : 0;
-}
-
 /* The local errored.tfstate, if any, to the state store.  Best effort: on
  * failure it still waits in the work directory, and detail says why. */
 static int save_errored_state(const struct jb_stack_ctx *ctx, const struct jb_stack_paths *p,
@@ -52,7 +45,7 @@ static int save_errored_state(const struct jb_stack_ctx *ctx, const struct jb_st
 
     if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 || access(path, F_OK) != 0)
         return 0;
-    if (side_key(stack_id, ERRORED, key, sizeof(key)) != 0)
+    if (jb_store_stack_key(stack_id, ERRORED, key, sizeof(key)) != 0)
         return jb_err(detail, detaillen, JB_ERR_INVALID, "bad stack id");
     jb_stack_progress(ctx, "saving errored.tfstate", "to the state store, beside the lease");
     if ((rc = jb_file_read(path, ERRORED_MAX, &data, &len, detail, detaillen)) == 0)
@@ -70,7 +63,7 @@ static int push_errored_state(const struct jb_stack_ctx *ctx, struct jb_tf *tf,
     int rc, stored = 0;
 
     if (jb_path_join(path, sizeof(path), p->workdir, ERRORED) != 0 ||
-        side_key(stack_id, ERRORED, key, sizeof(key)) != 0)
+        jb_store_stack_key(stack_id, ERRORED, key, sizeof(key)) != 0)
         return jb_err(err, errlen, JB_ERR_INVALID, "work path too long");
     if (access(path, F_OK) != 0) {
         /* Not here: one saved in the store by another machine, maybe.  Not
@@ -176,7 +169,7 @@ static int drop_stale_lock(const struct jb_stack_ctx *ctx, const char *stack_id,
 
     if (!jb_store_is_remote(ctx->state))
         return 0;
-    if ((rc = side_key(stack_id, TFLOCK, key, sizeof(key))) == 0)
+    if ((rc = jb_store_stack_key(stack_id, TFLOCK, key, sizeof(key))) == 0)
         rc = jb_store_delete(ctx->state, key, inner, sizeof(inner));
     if (rc != 0)
         return jb_err(err, errlen, rc, "removing the stale Terraform lock %s/%s failed: %s",

@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "stack/store_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,12 @@ static int key_ok(const char *key, int prefix)
 static int bad_key(char *err, size_t errlen)
 {
     return jb_err(err, errlen, JB_ERR_INVALID, "bad store key");
+}
+
+int jb_store_stack_key(const char *stack_id, const char *name, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s/%s", stack_id, name);
+    return (n < 0 || (size_t)n >= outlen) ? JB_ERR_INVALID : 0;
 }
 
 int jb_store_prepare(const struct jb_state *st, char *err, size_t errlen)

@@ -40,6 +40,10 @@ enum {
     JB_STORE_MODIFIED = 2,
 };
 
+/* "<stack>/<name>": the key of a stack's own object (its lease, its
+ * Terraform state, errored.tfstate).  JB_ERR_INVALID when it does not fit. */
+int jb_store_stack_key(const char *stack_id, const char *name, char *out, size_t outlen);
+
 /* Checks the location can be used (file: created 0700 and writable; s3:
  * the bucket answers a listing with our credentials).  JB_ERR_INVALID when
  * the location itself is wrong; other errors (S3 failing) are not input's. */
