@@ -69,10 +69,7 @@ def test_the_stand_in_box_follows_its_deadline_object(aws):
         (run,) = box.teardown_runs
         assert run.returncode == 0 and "asked jumpbox-clean to destroy stack follow" in run.stdout
         assert box.teardown_at is None     # nothing more to fire
-        records = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())
-                   for k, _ in sorted(aws.cloud.state_objects("follow", audit=True))
-                   if k.endswith(".json")]
-        assert [(r["reason"], r["by"]["via"]) for r in records if r["event"] == "destroy"] == \
+        assert [(r["reason"], r["by"]["via"]) for r in aws.destroy_records("follow")] == \
             [("keepalive", "clean-function")]
         assert all(r.returncode == 0 for r in box.deadline_runs), box.deadline_runs
     finally:

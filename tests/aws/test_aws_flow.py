@@ -4,7 +4,6 @@ import datetime
 import hashlib
 import json
 import re
-import time
 
 import yaml
 
@@ -14,13 +13,6 @@ from support.jbtest import bin_path, run
 from support.ec2_standin import write_files
 from support.emulated_cloud import BUCKET, PREFIX, STATE_URL
 from support.moto_cloud import DEBIAN_AMIS
-
-
-def audit_records(aws, sid):
-    """The stack's durable audit records (lib/stack/audit.h) as stored in S3."""
-    s3 = aws.cloud.client("s3")
-    return [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())
-            for k, _ in sorted(aws.cloud.state_objects(sid, audit=True)) if k.endswith(".json")]
 
 
 def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
@@ -75,7 +67,7 @@ def test_create_ssh_destroy_leaves_nothing(aws, tmp_path):
     assert aws.cloud.leftovers() == []
     assert aws.leases() == []
     # The purge took the stack's prefix; its audit records stay.
-    recs = audit_records(aws, sid)
+    recs = aws.audit_records(sid)
     assert [r["event"] for r in recs] == ["create", "ready", "destroy"]
     assert recs[0]["requester"] == "backup-vm@dc1" and recs[0]["module"] == "aws"
     assert recs[1]["instance_id"] == res["instance_id"]
@@ -119,7 +111,7 @@ def test_the_box_timer_and_the_sweeper_each_take_a_box_down(aws, tmp_path):
     aws.wait_for("the timer's destroy", lambda: aws.cloud.leftovers("timer") == [], timeout=300)
     assert "asked jumpbox-clean to destroy stack timer" in run.stdout
     # The box's timer named itself, through the clean function.
-    destroys = [r for r in audit_records(aws, "timer") if r["event"] == "destroy"]
+    destroys = aws.destroy_records("timer")
     assert [(r["reason"], r["by"]["via"], r["by"]["action"]) for r in destroys] == \
         [("ttl", "clean-function", "destroy")]
     clean = aws.harness.functions["jumpbox-clean"].history

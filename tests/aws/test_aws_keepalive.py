@@ -77,6 +77,7 @@ def test_a_killed_aws_run_ends_at_its_keepalive(aws, tmp_path):
     assert time.monotonic() - killed < 20 + 300 < 600
     (run_,) = box.teardown_runs
     assert run_.returncode == 0, run_.stderr
+    aws.destroy_records("ka-orphan")
     (destroy,) = [r for r in records(aws, "ka-orphan") if r["event"] == "destroy"]
     assert destroy["reason"] == "keepalive" and destroy["ended_by"] == "keepalive", destroy
     assert destroy["by"]["via"] == "clean-function" and destroy["result"] == "destroyed"

@@ -8,7 +8,7 @@ import tempfile
 import time
 
 from support.ec2_standin import InstanceStandIn
-from support.emulated_cloud import REGION, STATE_URL
+from support.emulated_cloud import BUCKET, REGION, STATE_URL
 from support.jbtest import bin_path, run, run_json
 from support.lambda_harness import LambdaHarness
 
@@ -132,6 +132,26 @@ class AwsEnv:
         while not cond():
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(0.5)
+
+    def audit_records(self, stack_id):
+        """The stack's durable audit records (lib/stack/audit.h) as stored in S3."""
+        s3 = self.cloud.client("s3")
+        return [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())
+                for k, _ in sorted(self.cloud.state_objects(stack_id, audit=True))
+                if k.endswith(".json")]
+
+    def destroy_records(self, stack_id, timeout=60):
+        """The stack's destroy records, once one is written.  A destroy writes
+        its record after the purge (lib/stack/stack_destroy.c), so when the
+        destroy runs elsewhere (the clean function, a box's timer) "nothing
+        left" comes a moment before the record does."""
+        found = []
+
+        def written():
+            found[:] = [r for r in self.audit_records(stack_id) if r["event"] == "destroy"]
+            return found
+        self.wait_for(f"{stack_id}'s destroy record", written, timeout=timeout)
+        return found
 
     # ---- afterwards ----------------------------------------------------------
     def close(self):
