@@ -8,6 +8,7 @@ Everything in this suite runs inside a network namespace of its own: this
 conftest enters it before any test is collected, and the cloud fixture
 refuses to start outside one."""
 import functools
+import re
 
 import pytest
 
@@ -20,8 +21,8 @@ from support.awsflow import AwsEnv  # noqa: E402
 from support.ec2_boot import BootStandIn  # noqa: E402
 from support.emulated_cloud import EmulatedCloud  # noqa: E402
 from support.jbtest import (  # noqa: E402,F401
-    _remove_tmp_path_of_passing_tests, cleaner, provisioner, pytest_collection_modifyitems,
-    pytest_runtest_makereport)
+    _remove_tmp_path_of_passing_tests, attach_log, cleaner, provisioner,
+    pytest_collection_modifyitems, pytest_runtest_makereport)
 from support.matrix import print_matrix  # noqa: E402
 
 
@@ -37,6 +38,19 @@ def cloud(tmp_path_factory):
     c = EmulatedCloud(tmp_path_factory.mktemp("cloud")).start()
     yield c
     c.stop()
+
+
+# werkzeug's access lines of answered requests say only "POST / 200": the
+# rest (the fault layer's action lines, errors, tracebacks) is kept.
+ANSWERED = re.compile(r'"[A-Z]+ \S+ HTTP/1\.[01]" [23]\d\d ')
+
+
+@pytest.fixture(autouse=True)
+def _cloud_log_in_failure_reports(request):
+    if "cloud" in request.fixturenames:
+        attach_log(request.node, "emulated cloud (moto) log during the test",
+                   request.getfixturevalue("cloud").log_path,
+                   keep=lambda line: not ANSWERED.search(line))
 
 
 @pytest.fixture

@@ -79,6 +79,37 @@ def pytest_runtest_makereport(item, call):
     rep = (yield).get_result()
     if rep.when == "call":
         item.jb_passed = rep.passed
+    if rep.failed:
+        for title, path, start, keep in getattr(item, "jb_logs", ()):
+            rep.sections.append((title, log_since(path, start, keep)))
+
+
+# A server a fixture runs for many tests (moto) logs to a file the failing
+# test's report cannot show: what it logged during the test goes into the
+# report, so a CI failure that happens once in a while can be read from
+# CI's output alone.
+SHOWN_LOG_LINES = 120
+
+
+def attach_log(node, title, path, keep=None):
+    """Shows what `path` gains from now on in `node`'s report if it fails;
+    keep(line) picks the lines worth showing (all when None)."""
+    path = Path(path)
+    start = path.stat().st_size if path.exists() else 0
+    node.jb_logs = getattr(node, "jb_logs", []) + [(title, path, start, keep)]
+
+
+def log_since(path, start, keep):
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return f"(unreadable: {e})"
+    lines = [line for line in lines if keep is None or keep(line)]
+    cut = len(lines) - SHOWN_LOG_LINES
+    return "\n".join(([f"({cut} earlier lines in {path})"] if cut > 0 else [])
+                     + lines[-SHOWN_LOG_LINES:])
 
 
 @pytest.fixture(autouse=True)
