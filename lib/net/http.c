@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -23,6 +25,23 @@
 #define DEF_TOTAL_MS 60000L
 #define DEF_MAX_BODY (16u << 20)
 #define MAX_HEADERS 200
+
+/* One connection pool per process: the easy handle outlives its request
+ * (curl_easy_reset keeps its live connections, TLS sessions and DNS
+ * cache), so the next request to the same endpoint skips the TCP and TLS
+ * handshakes, as an SDK's client does.  One request at a time has it: a
+ * second thread at the same moment makes a handle of its own.  A child
+ * after fork() never touches its parent's connections (their sockets and
+ * TLS state belong to the parent) and keeps a pool of its own; the
+ * parent's stays reachable from it, never freed there. */
+struct pool {
+    CURL *handle;
+    pid_t pid;
+    struct pool *parent;
+};
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pool *pool;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -137,6 +156,51 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The pool's handle, reset, when no other thread has it; else a new one.
+ * *pooled: hand it back with give_back. */
+static CURL *take_handle(int *pooled)
+{
+    struct pool *p;
+    CURL *c;
+
+    *pooled = 0;
+    if (pthread_mutex_trylock(&pool_mu) != 0)
+        return curl_easy_init();
+    if (pool != NULL && pool->pid == getpid()) {
+        curl_easy_reset(pool->handle);
+        *pooled = 1;
+        return pool->handle;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL || (c = curl_easy_init()) == NULL) {
+        free(p);
+        pthread_mutex_unlock(&pool_mu);
+        return NULL;
+    }
+    p->handle = c;
+    p->pid = getpid();
+    p->parent = pool;
+    pool = p;
+    *pooled = 1;
+    return c;
+}
+
+static void give_back(CURL *c, int pooled)
+{
+    if (pooled)
+        pthread_mutex_unlock(&pool_mu);
+    else if (c != NULL)
+        curl_easy_cleanup(c);
+}
+
+/* Pooled connections outlive their request while we run Terraform and
+ * other programs: none of them may inherit one. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)ud;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int append_raw(struct curl_slist **list, const char *line)
 {
     struct curl_slist *n = curl_slist_append(*list, line);
@@ -175,7 +239,7 @@ int jb_http_do(const struct jb_http_request *req, const struct jb_http_options *
     struct curl_slist *hl = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
     const char *ca = getenv("AWS_CA_BUNDLE");
-    int has_ctype = 0, rc = JB_ERR_NOMEM;
+    int has_ctype = 0, pooled = 0, rc = JB_ERR_NOMEM;
     CURLcode cc;
     CURL *c = NULL;
     size_t i;
@@ -187,7 +251,7 @@ int jb_http_do(const struct jb_http_request *req, const struct jb_http_options *
     rc = JB_ERR_NOMEM;
     if (req->method == NULL || req->url == NULL)
         return jb_err(err, errlen, JB_ERR_INVALID, "http: method and url are required");
-    if ((c = curl_easy_init()) == NULL)
+    if ((c = take_handle(&pooled)) == NULL)
         goto out;
     for (i = 0; i < req->nheaders; i++) {
         has_ctype |= strcasecmp(req->headers[i].key, "content-type") == 0;
@@ -201,6 +265,7 @@ int jb_http_do(const struct jb_http_request *req, const struct jb_http_options *
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca != NULL && ca[0] != '\0')
@@ -257,8 +322,9 @@ out:
     if (rc == JB_ERR_NOMEM)
         jb_err(err, errlen, rc, "http: out of memory");
     jb_sb_free(&r.body);
+    /* The handle keeps the list's address until its next reset: it is
+     * reset before every request and never performed without one. */
     curl_slist_free_all(hl);
-    if (c != NULL)
-        curl_easy_cleanup(c);
+    give_back(c, pooled);
     return rc;
 }

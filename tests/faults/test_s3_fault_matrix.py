@@ -339,3 +339,23 @@ def test_list_and_sweep_in_a_storm(case, kind):
     assert not (case.work / "stacks" / (stack + "x")).exists()
     case.settle("sweep", f"S3: every call {'503 SlowDown' if kind == '503' else 'dropped'}",
                 "list, sweep, create: exit 1")
+
+
+def test_a_commands_requests_share_its_connection(case):
+    """Each of our processes keeps its connection to S3 between requests
+    (issue 25 item 2, as an SDK's client does): a create's calls and a
+    destroy's go over one connection per process, not one per request.
+    Before, every request opened its own (TCP and TLS again on AWS)."""
+    case.use("pool")
+    cp = case.create()
+    assert cp.returncode == 0, cp.stderr
+    created = [e for e in case.proxy.log() if e["agent"] == "jumpbox"]
+    cp = case.destroy()
+    assert cp.returncode == 0, cp.stderr
+    destroyed = [e for e in case.proxy.log() if e["agent"] == "jumpbox"][len(created):]
+    # The destroy's own calls; the box's log comes from its own process
+    # (jumpbox-localbox down, which Terraform runs).
+    destroyed = [e for e in destroyed if not e["key"].endswith(".log")]
+    assert len(created) >= 5 and len(destroyed) >= 8, (created, destroyed)
+    assert len({e["conn"] for e in created}) == 1, created
+    assert len({e["conn"] for e in destroyed}) == 1, destroyed
