@@ -6,6 +6,8 @@
 #   N_KEYGEN=200 N_CREATE=5 SWEEP_COUNTS="10 100 1000" SWEEP_REAL_MAX=100 N_COLD=50 \
 #   N_OBJECTS=10000 bash bench/run.sh
 set -euo pipefail
+# The machine's load before anything of ours runs: the header says it.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/build
@@ -253,12 +255,15 @@ plot "$T/stub.dat" using 1:3 with linespoints title "cleaner (Terraform = /bin/t
 unset multiplot
 EOF
 
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 {
     echo "# Benchmark results"
     echo
     echo "Run with \`make bench\` on $(date -u +%Y-%m-%d), $(nproc) CPUs" \
         "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)," \
         "$("$TF" version 2>/dev/null | head -1), $(ssh -V 2>&1 | cut -d, -f1).  Release build (\`make\`)."
+    echo "Load average (1, 5, 15 min): $LOAD_START before the first section, $LOAD_END after the"
+    echo "last (that one with the bench's own work in it)."
     echo "Times are wall clock; peak RSS is GNU time's %M (the largest process of the tree),"
     echo "except for the cold start (VmHWM of the entry point, see section 4)."
     echo
@@ -290,9 +295,10 @@ EOF
     echo
     echo "$N_CREATE runs each, alternating.  Bare: \`terraform init\` + \`apply\` then \`destroy\` of a"
     echo "fresh copy of terraform/local with the same variables and the real jumpbox-localbox (sshd"
-    echo "started and stopped).  Ours adds: two key pairs, the lease, the root config, \`terraform"
-    echo "output\`, the SSH readiness probe (a real login with the pinned host key), and at destroy a"
-    echo "second \`terraform init\` (a destroy may run on another machine, so it rebuilds its work dir)."
+    echo "started and stopped).  Ours adds: two key pairs, the lease, the root config, the box's"
+    echo "outputs read from the state the apply wrote, the SSH readiness probe (a real login with"
+    echo "the pinned host key), and at destroy the lease's purge (the work dir its create"
+    echo "initialised is used as it is: no second \`terraform init\`)."
     echo
     echo "| | ours mean s | bare mean s | ours median s | bare median s | ratio (mean) | added s (mean) | peak RSS MiB ours / bare |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -307,6 +313,9 @@ EOF
     echo "$(awk -v p="$probe_mean" 'BEGIN {printf "%.2f", p}') s on average.  Peak RSS is the largest"
     echo "process of each tree, which on both sides is Terraform (or its AWS-less local provider"
     echo "plugins), not the provisioner: the same module, so the same peak."
+    echo
+    life=$(awk -v a="$tot_o" -v b="$tot_b" 'BEGIN {print (a <= 1.5 * b) ? "holds" : "does NOT hold"}')
+    echo "Target \"local lifecycle at most 1.5x bare\" (mean): **$life** ($(ratio "$tot_o" "$tot_b")x)."
     echo
     echo "## 3. \`cleaner sweep\` over N expired local leases"
     echo
@@ -333,7 +342,7 @@ EOF
     echo "what each push uploaded.  Then bench/image_bench.py: the cold start of the image's entry"
     echo "point (the build function's settings) in the Lambda-like sandbox of the tests"
     echo "(tests/support/lambda_sandbox.py: setpriv to uid 993, bwrap, read-only root, 512 MB"
-    echo "/tmp), exec of the entry point (timed by bench/exec_stamp.c, bound into the sandbox) to"
+    echo "/tmp, Lambda's \`LD_LIBRARY_PATH\`), exec of the entry point (timed by bench/exec_stamp.c, bound into the sandbox) to"
     echo "the first \`GET .../invocation/next\` at bench/cold_start.py's stand-in Runtime API, and the"
     echo "entry point's VmHWM; against bench/cold_start_fn.py (boto3,"
     echo "paramiko, one Ed25519 key, then \`next\`) run by Debian's /usr/bin/python3 in the same"
@@ -344,6 +353,9 @@ EOF
     echo "machine its wake-up latency adds the same milliseconds to both sides."
     echo
     cat "$T/res/image.md"
+    echo
+    echo "How the entry point is linked for this start, each way measured in the same sandbox,"
+    echo "and where its remaining milliseconds go: bench/RESULTS-linking.md."
     echo
     echo "## 6. Purging an S3 prefix of $N_OBJECTS objects on s3rver"
     echo
