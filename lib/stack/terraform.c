@@ -7,9 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Names passed through to Terraform; everything else stays behind. */
@@ -18,7 +21,6 @@ static const char *const pass_names[] = {
     "HOME",
     "USER",
     "LOGNAME",
-    "TMPDIR",
     "LANG",
     "LC_ALL",
     "TZ",
@@ -41,12 +43,33 @@ static const char *const pass_names[] = {
 };
 static const char *const pass_prefixes[] = {"AWS_", "JUMPBOX_"};
 
+/* Each provider Terraform starts listens on a unix socket it makes in
+ * $TMPDIR (go-plugin's "pluginNNNNNNNNNN") and removes when it exits
+ * cleanly; a provider killed with its create leaves the socket behind.  In
+ * the work dir, the stack's teardown removes it with the rest.  A socket's
+ * path must fit sun_path, so a work dir too deep for it keeps the
+ * caller's TMPDIR. */
+#define TF_TMP "/tmp"
+#define PLUGIN_SOCKET_NAME_MAX sizeof("/plugin4294967295")
+
+static int tmp_in_workdir(const char *workdir, char *out, size_t outlen)
+{
+    struct sockaddr_un sa;
+    int n = snprintf(out, outlen, "%s" TF_TMP, workdir);
+
+    return n > 0 && (size_t)n < outlen && (size_t)n + PLUGIN_SOCKET_NAME_MAX <= sizeof(sa.sun_path);
+}
+
 int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env)
 {
+    char tmp[PATH_MAX];
     int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < sizeof(pass_names) / sizeof(pass_names[0]); i++)
         rc = jb_strv_pass(out, env, pass_names[i]);
+    if (rc == 0)
+        rc = tmp_in_workdir(workdir, tmp, sizeof(tmp)) ? jb_strv_addf(out, "TMPDIR=%s", tmp)
+                                                       : jb_strv_pass(out, env, "TMPDIR");
     for (char *const *e = env; rc == 0 && e && *e; e++)
         for (size_t i = 0; i < sizeof(pass_prefixes) / sizeof(pass_prefixes[0]); i++)
             if (strncmp(*e, pass_prefixes[i], strlen(pass_prefixes[i])) == 0 && strchr(*e, '='))
@@ -89,6 +112,11 @@ int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, const
     strcpy(tf->logpath, logpath);
     if ((rc = jb_mkdir_p(workdir, 0700, err, errlen)) != 0)
         return rc;
+    {
+        char tmp[PATH_MAX];
+        if (tmp_in_workdir(workdir, tmp, sizeof(tmp)) && mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", tmp);
+    }
     tf->log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (tf->log_fd < 0)
         return jb_err_errno(err, errlen, JB_ERR_IO, "open log %s", logpath);

@@ -35,6 +35,9 @@ def settle(aws, stage, fault, outcome):
     left = aws.cloud.leftovers() + [lease["stack_id"] for lease in aws.leases()]
     MATRIX.append(("aws " + stage, fault, outcome, len(left)))
     assert left == [], left
+    # A provider killed with its create leaves its socket behind: it must be
+    # in the stack's work dir, which the teardown removed.
+    assert aws.sockets_left() == []
 
 
 def popen_create(aws, stack, *args, **kw):

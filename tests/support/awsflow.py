@@ -3,9 +3,12 @@ harness with the clean (and build) function, and the checks that nothing is
 left."""
 import json
 import os
+import shutil
+import stat
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 from support.ec2_standin import InstanceStandIn
 from support.emulated_cloud import BUCKET, REGION, STATE_URL
@@ -24,10 +27,19 @@ class AwsEnv:
 
     def __init__(self, cloud, tmp, standin=InstanceStandIn):
         self.cloud, self.tmp = cloud, tmp
-        self.work = tmp / "work"
+        # Terraform's TMPDIR, where each provider makes its socket, is the
+        # stack's work dir while that is short enough for a socket's path
+        # (lib/stack/terraform.c), and pytest's tmp paths are about as long:
+        # the CLI sees tmp/work through a short link, so that the stacks'
+        # dirs are the same in every run.  Its own TMPDIR is tmp/tmp.
+        (tmp / "work").mkdir()
+        (tmp / "tmp").mkdir()
+        self._links = Path(tempfile.mkdtemp(prefix="jbw"))
+        self.work = self._links / "w"
+        self.work.symlink_to(tmp / "work")
         self.state = STATE_URL
         dirs = dict(JUMPBOX_WORK_DIR=str(self.work), XDG_STATE_HOME=str(tmp / "xdg"),
-                    XDG_CACHE_HOME=str(tmp / "cache"))
+                    XDG_CACHE_HOME=str(tmp / "cache"), TMPDIR=str(tmp / "tmp"))
         # The CLI as the build role creates, as the clean role destroys and
         # sweeps (the calls each makes are told apart by their keys), and as
         # the test itself lists and looks.
@@ -154,6 +166,14 @@ class AwsEnv:
         return found
 
     # ---- afterwards ----------------------------------------------------------
+    def sockets_left(self):
+        """Unix sockets under the test's dirs (the CLI's TMPDIR, its work
+        dirs): a provider's, once its Terraform is gone, is litter."""
+        return [os.path.join(d, f)
+                for top in ("tmp", "work", "fn-work-clean", "fn-work-build")
+                for d, _, files in os.walk(self.tmp / top) for f in files
+                if stat.S_ISSOCK(os.lstat(os.path.join(d, f)).st_mode)]
+
     def close(self):
         try:
             if self.harness:
@@ -164,6 +184,7 @@ class AwsEnv:
                      "--state", self.state], env=self.as_clean, timeout=600)
         finally:
             self.standin.stop()
+            shutil.rmtree(self._links, ignore_errors=True)
         assert self.standin.errors == [], self.standin.errors
         assert self.cloud.leftovers() == []
 

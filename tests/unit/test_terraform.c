@@ -9,6 +9,7 @@
 #include "stack/stackcfg.h"
 #include "stack/terraform.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,36 @@ static void test_env_passes_only_what_terraform_needs(void **state)
     assert_false(has_prefix(out.v, "JB_HOST_PRIVATE_KEY"));
     assert_false(has_prefix(out.v, "GITHUB_TOKEN"));
     jb_strv_free(&out);
+}
+
+/* Terraform's temporary files, the providers' sockets among them, go into
+ * the work dir its teardown removes; a work dir too deep for a socket's
+ * path keeps the caller's TMPDIR. */
+static void test_tmpdir_is_the_work_dirs_while_a_socket_fits(void **state)
+{
+    char deep[200], want[260];
+    char *env[] = {"PATH=/usr/bin", "TMPDIR=/var/tmp", NULL};
+    struct jb_strv a = {0}, b = {0}, c = {0};
+    (void)state;
+
+    assert_int_equal(jb_tf_build_env(&a, "/w/s1", env), 0);
+    assert_true(has(a.v, "TMPDIR=/w/s1/tmp"));
+    assert_false(has(a.v, "TMPDIR=/var/tmp"));
+    /* 107 bytes of sun_path: "/tmp" and "/plugin" and ten digits leave 86. */
+    memset(deep, 'd', 86);
+    deep[0] = '/';
+    deep[86] = '\0';
+    snprintf(want, sizeof(want), "TMPDIR=%s/tmp", deep);
+    assert_int_equal(jb_tf_build_env(&b, deep, env), 0);
+    assert_true(has(b.v, want));
+    deep[86] = 'd';
+    deep[87] = '\0';
+    assert_int_equal(jb_tf_build_env(&c, deep, env), 0);
+    assert_true(has(c.v, "TMPDIR=/var/tmp"));
+    assert_false(has_prefix(c.v, "TMPDIR=/d"));
+    jb_strv_free(&a);
+    jb_strv_free(&b);
+    jb_strv_free(&c);
 }
 
 /* A CLI config file that is not there is left out: Terraform would only
@@ -324,6 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_passes_only_what_terraform_needs),
         cmocka_unit_test(test_cli_config_file_only_when_it_exists),
+        cmocka_unit_test(test_tmpdir_is_the_work_dirs_while_a_socket_fits),
         cmocka_unit_test(test_argv_is_an_array_with_plugin_dir_on_init_only),
         cmocka_unit_test(test_argv_for_state_push),
         cmocka_unit_test(test_outputs_are_validated),
