@@ -33,6 +33,11 @@ static const char *const pass_names[] = {
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "TF_PLUGIN_CACHE_DIR",
+    /* The Go runtime's, for Terraform and the providers it starts: most of
+     * a short Terraform command's CPU is the collector's while the
+     * provider's schema is built (GOGC=400 cuts a plan's by a quarter). */
+    "GOGC",
+    "GOMEMLIMIT",
     "XDG_STATE_HOME",
     "XDG_CACHE_HOME",
     "XDG_CONFIG_HOME",

@@ -33,8 +33,8 @@ void jb_tf_close(struct jb_tf *tf);
 /* The environment Terraform gets: TF_DATA_DIR=<workdir>/.terraform,
  * TMPDIR=<workdir>/tmp (made by jb_tf_open; env's TMPDIR when the work dir
  * is too deep for a unix socket's path), TF_IN_AUTOMATION, TF_INPUT=0, and
- * from env only an allow-list (PATH, HOME, proxies, CA bundles, AWS_*,
- * JUMPBOX_*, XDG_* …). */
+ * from env only an allow-list (PATH, HOME, proxies, CA bundles, GOGC,
+ * GOMEMLIMIT, AWS_*, JUMPBOX_*, XDG_* …). */
 int jb_tf_build_env(struct jb_strv *out, const char *workdir, char *const *env);
 
 /* The argv for a Terraform command, with -chdir, -input=false,

@@ -41,6 +41,9 @@ static void test_env_passes_only_what_terraform_needs(void **state)
                    "TF_VAR_x=1",
                    "JB_HOST_PRIVATE_KEY=k",
                    "GITHUB_TOKEN=t",
+                   "GOGC=400",
+                   "GOMEMLIMIT=900MiB",
+                   "GODEBUG=x",
                    NULL};
     struct jb_strv out = {0};
     (void)state;
@@ -52,6 +55,9 @@ static void test_env_passes_only_what_terraform_needs(void **state)
     assert_true(has(out.v, "JUMPBOX_TF_PLUGIN_DIR=/p"));
     assert_true(has(out.v, "TF_DATA_DIR=/w/s1/.terraform"));
     assert_true(has(out.v, "TF_IN_AUTOMATION=1"));
+    assert_true(has(out.v, "GOGC=400"));
+    assert_true(has(out.v, "GOMEMLIMIT=900MiB"));
+    assert_false(has_prefix(out.v, "GODEBUG="));
     assert_false(has_prefix(out.v, "SSH_AUTH_SOCK="));
     assert_false(has_prefix(out.v, "LD_PRELOAD="));
     assert_false(has_prefix(out.v, "TF_VAR_"));
