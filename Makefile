@@ -55,9 +55,9 @@ PYTEST    ?= /usr/bin/pytest-3
 # the 25 slowest tests of both end `make test`.
 TEST_JOBS     ?= 4
 AWS_TEST_JOBS ?= 2
-# The two pytest runs side by side (SUITE_JOBS=2): 18 minutes for a whole
-# `make test` instead of 25 (README, "Development"); SUITE_JOBS=1 runs them
-# one after the other, for a machine that is busy with something else.
+# The two pytest runs side by side (SUITE_JOBS=2): 14 minutes for a whole
+# `make test` on a quiet 2-core machine (README, "Development"); SUITE_JOBS=1
+# runs them one after the other, for a machine that is busy with something else.
 SUITE_JOBS    ?= 2
 REPORTS        = build-asan/reports
 # Most of the suites' CPU is Terraform's and the AWS provider's, and most of
