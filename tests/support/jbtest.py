@@ -25,12 +25,13 @@ signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 # first, since files of both runs wait for it.
 SLOW_FILES_FIRST = (
     "test_lambda_image.py", "test_boot.py", "test_aws_fault_matrix.py",
-    "test_tf_control_plane.py", "test_tf_aws.py", "test_aws_flow.py",
-    "test_lambda_functions.py", "test_deb.py", "test_run.py", "test_aws_keepalive.py",
-    "test_aws_failures.py", "test_install.py", "test_iam.py", "test_local_flow.py",
-    "test_userdata.py", "test_s3_s3rver.py", "test_boot_keepalive.py",
-    "test_s3_fault_matrix.py", "test_keepalive.py", "test_aws_permit_open.py",
-    "test_lambda_image_aws.py", "test_races.py",
+    "test_tf_control_plane.py", "test_aws_flow.py", "test_lambda_functions.py",
+    "test_tf_aws.py", "test_iam.py", "test_aws_keepalive.py", "test_s3_fault_matrix.py",
+    "test_run.py", "test_aws_failures.py", "test_control_plane_apply.py", "test_keepalive.py",
+    "test_deb.py", "test_boot_keepalive.py", "test_local_flow.py", "test_install.py",
+    "test_s3_s3rver.py", "test_lambda_image_aws.py", "test_userdata.py", "test_fault_matrix.py",
+    "test_aws_reap.py", "test_aws_deadline.py", "test_sfn_moto.py", "test_aws_permit_open.py",
+    "test_permit_open.py", "test_races.py",
 )
 
 
