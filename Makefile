@@ -49,14 +49,15 @@ PROGS      = $(B)/provisioner $(B)/cleaner $(B)/jumpbox-localbox
 PYTEST    ?= /usr/bin/pytest-3
 # The tests run in more workers than there are cores (pytest-xdist), so that
 # one's waiting (sshd, timers, moto) is another's CPU; a test file stays on
-# one worker, its module fixtures made once.  tests/aws's workers
-# each have a network namespace and an emulated cloud of their own, and
-# boot containers: fewer.  Each of the two runs writes a JUnit report, and
-# the 25 slowest tests of both end `make test`.
+# one worker, its module fixtures made once.  tests/aws's workers each have a
+# network namespace and an emulated cloud of their own, and boot containers:
+# fewer, but three, since its boots wait out their timers (with two, the CPU
+# stood half idle for the last seven minutes: 14.3 minutes for a whole quiet
+# `make test`; with three, 10.6).  Each of the two runs writes a JUnit
+# report, and the 25 slowest tests of both end `make test`.
 TEST_JOBS     ?= 4
-AWS_TEST_JOBS ?= 2
-# The two pytest runs side by side (SUITE_JOBS=2): 14 minutes for a whole
-# `make test` on a quiet 2-core machine (README, "Development"); SUITE_JOBS=1
+AWS_TEST_JOBS ?= 3
+# The two pytest runs side by side (README, "Development"); SUITE_JOBS=1
 # runs them one after the other, for a machine that is busy with something else.
 SUITE_JOBS    ?= 2
 REPORTS        = build-asan/reports
