@@ -51,9 +51,8 @@ PYTEST    ?= /usr/bin/pytest-3
 # one's waiting (sshd, timers, moto) is another's CPU; a test file stays on
 # one worker, its module fixtures made once.  tests/aws's workers each have a
 # network namespace and an emulated cloud of their own, and boot containers:
-# fewer, but three, since its boots wait out their timers (with two, the CPU
-# stood half idle for the last seven minutes: 14.3 minutes for a whole quiet
-# `make test`; with three, 10.6).  Each of the two runs writes a JUnit
+# fewer, but three, since its boots wait out their timers (README,
+# "Development", measured both ways).  Each of the two runs writes a JUnit
 # report, and the 25 slowest tests of both end `make test`.
 TEST_JOBS     ?= 4
 AWS_TEST_JOBS ?= 3

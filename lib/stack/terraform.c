@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -119,8 +118,9 @@ int jb_tf_open(struct jb_tf *tf, const char *workdir, const char *logpath, const
         return rc;
     {
         char tmp[PATH_MAX];
-        if (tmp_in_workdir(workdir, tmp, sizeof(tmp)) && mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return jb_err_errno(err, errlen, JB_ERR_IO, "mkdir %s", tmp);
+        if (tmp_in_workdir(workdir, tmp, sizeof(tmp)) &&
+            (rc = jb_mkdir_p(tmp, 0700, err, errlen)) != 0)
+            return rc;
     }
     tf->log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (tf->log_fd < 0)
